@@ -1,0 +1,3 @@
+from nebula.cli import main
+
+main()

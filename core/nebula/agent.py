@@ -1,0 +1,223 @@
+"""The agent: one object tying the store, bus, health engine, actions, scheduler and
+plugins together, with start, stop and reload (config changes without a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from nebula import __version__
+from nebula.actions import ActionRunner
+from nebula.config import Config
+from nebula.config import load as load_config
+from nebula.context import KeyValue, PluginContext
+from nebula.contributions import Panel, Subscription, Tool
+from nebula.events import EventBus
+from nebula.health import HealthEngine
+from nebula.logs import get_logger
+from nebula.plugins import DISABLED, FAILED, LOADED, PluginManager, PluginRecord
+from nebula.scheduler import ScheduledJob, Scheduler
+from nebula.store import Store
+from nebula.tokens import Tokens
+
+FLUSH_INTERVAL = 1.0
+RETENTION_INTERVAL = 3600.0
+STOP_TIMEOUT = 5.0  # per plugin; the whole shutdown must fit in 10 s
+log = get_logger(component="agent")
+
+
+class Agent:
+    def __init__(
+        self, config: Config, plugins: Mapping[str, Any] | None = None, discover: bool = True
+    ) -> None:
+        self.config = config
+        self.store = Store(config.data_dir / "nebula.db")
+        self.bus = EventBus(self.store)
+        self.health = HealthEngine(self.store, self._publish, config.agent["flap_threshold"])
+        self.actions = ActionRunner(self.store, self._publish)
+        self.tokens = Tokens(self.store)
+        self.scheduler = Scheduler()
+        self.manager = PluginManager(plugins, discover=discover)
+        self.panels: dict[str, Panel] = {}
+        self.tools: dict[str, Tool] = {}
+        self.started_at = time.time()
+        self.version = __version__
+        self._session: aiohttp.ClientSession | None = None
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._reload_lock = asyncio.Lock()
+
+    # --- services a plugin context reaches ----------------------------------------------
+
+    async def _publish(self, topic: str, data: dict[str, Any], source: str) -> None:
+        await self.bus.publish(topic, data, source)
+
+    async def emit(self, topic: str, data: dict[str, Any], source: str) -> None:
+        await self._publish(topic, data, source)
+
+    async def call_action(
+        self, name: str, params: Mapping[str, Any], actor: str
+    ) -> dict[str, Any]:
+        return await self.actions.request(name, params, actor)
+
+    def http_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=30),
+                headers={"User-Agent": f"nebula-command/{__version__}"})
+        return self._session
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, schedule: bool = True) -> None:
+        await self.store.open()
+        self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,
+                                        timeout=30))
+        self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
+                                        interval=RETENTION_INTERVAL, timeout=300))
+        for record in self.manager.records.values():
+            if record.state != FAILED:
+                await self._start_plugin(record)
+        await self.health.restore()
+        if schedule:
+            self.scheduler.start()
+        log.info("agent.started", plugins={r.name: r.state for r in self.manager.records.values()})
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
+        await asyncio.gather(*(self._stop_plugin(r) for r in self.manager.records.values()
+                               if r.state == LOADED))
+        await self.health.flush()
+        if self._session is not None:
+            await self._session.close()
+        await self.store.close()
+        log.info("agent.stopped")
+
+    async def reload(self, config: Config) -> dict[str, str]:
+        """Apply a new config: start, stop or restart each plugin whose section changed.
+        Agent-level keys (bind, port, data dir) need a restart and are left as they were."""
+        async with self._reload_lock:
+            old, self.config = self.config, config
+            changes: dict[str, str] = {}
+            for record in self.manager.records.values():
+                if record.obj is None:  # never loaded: import or API problems
+                    continue
+                before = old.plugins.get(record.name)
+                after = config.plugins.get(record.name)
+                running = record.state == LOADED
+                if running and before == after:
+                    continue
+                if running:
+                    await self._stop_plugin(record)
+                    changes[record.name] = "stopped"
+                if await self._start_plugin(record):
+                    changes[record.name] = "restarted" if running else "started"
+                elif record.state == FAILED:
+                    changes[record.name] = "failed"
+            self.health.flap_threshold = config.agent["flap_threshold"]
+            log.info("agent.reloaded", changes=changes)
+            await self._publish("agent.reloaded", {"changes": changes}, "core")
+            return changes
+
+    async def reload_from_disk(self) -> dict[str, str]:
+        """Reload from the file the agent started with; a bad file changes nothing."""
+        return await self.reload(load_config(self.config.path))
+
+    async def _start_plugin(self, record: PluginRecord) -> bool:
+        record.state, record.error = DISABLED, None
+        if not self.manager.wanted(record, self.config):
+            return False
+        if self.manager.configure(record, self.config):
+            return False
+        ctx = PluginContext(record.name, record.config, KeyValue(self.store, record.name), self)
+        timeout = self.config.agent["startup_timeout"]
+        if not await self.manager.start(record, ctx, timeout):
+            return False
+        c = record.contributions
+        for check in c.checks:
+            self.health.add(check, record.name)
+            self.scheduler.add(ScheduledJob(
+                f"check:{check.name}", lambda name=check.name: self.health.run(name),
+                interval=check.interval, timeout=check.timeout + 5,
+                initial_spread=min(check.interval, 5.0)))
+        for action in c.actions:
+            self.actions.actions[action.name] = action
+        self.panels.update((p.name, p) for p in c.panels)
+        self.tools.update((t.name, t) for t in c.tools)
+        for job in c.jobs:
+            self.scheduler.add(ScheduledJob(f"job:{job.name}", job.run, job.interval, job.cron,
+                                            job.timeout, job.jitter))
+        for sub in c.subscriptions:
+            self._spawn_subscription(record, sub)
+        await self._publish("plugin.started", {"plugin": record.name}, "core")
+        return True
+
+    async def _stop_plugin(self, record: PluginRecord) -> None:
+        c = record.contributions
+        for check in c.checks:
+            await self.scheduler.remove(f"check:{check.name}")
+            self.health.remove(check.name)
+        for job in c.jobs:
+            await self.scheduler.remove(f"job:{job.name}")
+        for sub in c.subscriptions:
+            if task := self._pumps.pop(sub.name, None):
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        for action in c.actions:
+            self.actions.actions.pop(action.name, None)
+        for panel in c.panels:
+            self.panels.pop(panel.name, None)
+        for tool in c.tools:
+            self.tools.pop(tool.name, None)
+        await self.manager.stop(record, min(self.config.agent["startup_timeout"], STOP_TIMEOUT))
+        await self._publish("plugin.stopped", {"plugin": record.name}, "core")
+
+    def _spawn_subscription(self, record: PluginRecord, sub: Subscription) -> None:
+        """Each subscription gets its own task and queue, so a slow handler only delays
+        (and, past the queue's bound, drops) its own events."""
+        plugin_log = record.ctx.log
+
+        async def pump() -> None:
+            async for event in self.bus.stream(sub.topic):
+                try:
+                    await asyncio.wait_for(sub.handler(event), 30)
+                except Exception as exc:
+                    plugin_log.warning("subscription.failed", subscription=sub.name,
+                                       error=f"{type(exc).__name__}: {exc}")
+
+        self._pumps[sub.name] = asyncio.create_task(pump(), name=f"sub:{sub.name}")
+
+    async def apply_retention(self) -> None:
+        now = time.time()
+        days = self.config.agent["retention_days"] * 86400
+        audit_days = self.config.agent["audit_retention_days"] * 86400
+        await self.health.flush()
+        for sql, cutoff in (
+            ("DELETE FROM check_results WHERE ts < ?", now - days),
+            ("DELETE FROM events WHERE ts < ?", now - days),
+            ("DELETE FROM audit WHERE ts < ?", now - audit_days),
+        ):
+            await self.store.execute(sql, (cutoff,))
+
+    # --- read models for the API --------------------------------------------------------
+
+    def plugin_states(self) -> list[dict[str, Any]]:
+        return [r.public() for r in sorted(self.manager.records.values(), key=lambda r: r.name)]
+
+    def status(self) -> dict[str, Any]:
+        states: dict[str, int] = {}
+        for record in self.manager.records.values():
+            states[record.state] = states.get(record.state, 0) + 1
+        return {
+            "version": self.version,
+            "started_at": self.started_at,
+            "uptime": time.time() - self.started_at,
+            "config": str(self.config.path) if self.config.path else None,
+            "data_dir": str(self.config.data_dir),
+            "plugins": states,
+            "checks": self.health.summary(),
+        }

@@ -1,0 +1,47 @@
+"""The public plugin API: the only module a plugin imports from the core.
+
+    from nebula.api import hookimpl, Manifest, Check, CheckResult, Status
+
+Anything not re-exported here is internal and may change without notice. The API's version
+is `PLUGIN_API_VERSION` ("major.minor"): a plugin declaring the same major and a minor no
+newer than the core's is accepted; anything else is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from nebula.context import KeyValue, PluginContext
+from nebula.contributions import (
+    Action,
+    Check,
+    CheckResult,
+    Field,
+    Job,
+    Manifest,
+    Panel,
+    Status,
+    Subscription,
+    Tool,
+)
+
+PLUGIN_API_VERSION = "1.0"
+
+hookimpl = pluggy.HookimplMarker("nebula")
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "Action",
+    "Check",
+    "CheckResult",
+    "Field",
+    "Job",
+    "KeyValue",
+    "Manifest",
+    "Panel",
+    "PluginContext",
+    "Status",
+    "Subscription",
+    "Tool",
+    "hookimpl",
+]

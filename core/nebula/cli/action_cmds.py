@@ -1,0 +1,127 @@
+"""action list|run and approvals list|approve|deny."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+
+
+@click.group()
+def action() -> None:
+    """List and run actions."""
+
+
+@action.command(name="list")
+@json_option
+@pass_state
+def list_actions(state: State, as_json: bool) -> None:
+    """Every action, with (!) marking destructive ones."""
+    with agent_client(state) as client:
+        data = client.get("/api/v1/actions")
+    output(data, as_json, lambda d: table(
+        [(a["name"], "yes" if a["destructive"] else "", a["description"] or a["title"])
+         for a in d["actions"]], ("ACTION", "DESTRUCTIVE", "DESCRIPTION")))
+
+
+def _parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if raw:
+        try:
+            params = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--params") from None
+        if not isinstance(params, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--params")
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
+        try:  # numbers, booleans and JSON literals keep their type; anything else is text
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+@action.command(name="run")
+@click.argument("name")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A parameter; repeat for more. VALUE is parsed as JSON when it can be.")
+@click.option("--params", "raw", metavar="JSON", help="All parameters as a JSON object.")
+@click.option("--yes", is_flag=True,
+              help="Approve a destructive action now (local admin on the host only; audited).")
+@json_option
+@pass_state
+def run_action(state: State, name: str, pairs: tuple[str, ...], raw: str | None, yes: bool,
+               as_json: bool) -> None:
+    """Run action NAME; a destructive one waits for approval unless --yes."""
+    body = {"params": _parse_params(pairs, raw), "approve": yes}
+    with agent_client(state) as client:
+        outcome = client.post(f"/api/v1/actions/{name}/run", body)
+    output(outcome, as_json, _print_outcome)
+    if outcome["status"] == "error":
+        raise SystemExit(1)
+
+
+def _print_outcome(outcome: dict[str, Any]) -> None:
+    if outcome["status"] == "pending_approval":
+        approval = outcome["approval"]
+        click.echo(f"{approval['action']} is destructive: approval {approval['id']} is pending.\n"
+                   f"An admin approves it with: nebula approvals approve {approval['id']}")
+    elif outcome["status"] == "error":
+        click.echo(f"failed: {outcome['error']}", err=True)
+    else:
+        result = outcome.get("result")
+        click.echo(result if isinstance(result, str) else json.dumps(result, indent=2))
+
+
+@click.group()
+def approvals() -> None:
+    """Review, approve and deny destructive actions."""
+
+
+@approvals.command(name="list")
+@click.option("--status", type=click.Choice(["pending", "approved", "denied", "all"]),
+              default="pending", show_default=True)
+@json_option
+@pass_state
+def list_approvals(state: State, status: str, as_json: bool) -> None:
+    """Approvals (pending ones by default)."""
+    query = "" if status == "all" else f"?status={status}"
+    with agent_client(state) as client:
+        data = client.get(f"/api/v1/approvals{query}")
+    output(data, as_json, lambda d: table(
+        [(a["id"], a["status"], a["action"], a["requested_by"], json.dumps(a["params"]))
+         for a in d["approvals"]], ("ID", "STATUS", "ACTION", "REQUESTED BY", "PARAMS")))
+
+
+@approvals.command()
+@click.argument("approval_id")
+@json_option
+@pass_state
+def approve(state: State, approval_id: str, as_json: bool) -> None:
+    """Approve APPROVAL_ID and run its action."""
+    with agent_client(state) as client:
+        outcome = client.post(f"/api/v1/approvals/{approval_id}/approve")
+    output(outcome, as_json, _print_outcome)
+    if outcome["status"] == "error":
+        raise SystemExit(1)
+
+
+@approvals.command()
+@click.argument("approval_id")
+@click.option("--reason", default="", help="Why (kept in the audit log).")
+@json_option
+@pass_state
+def deny(state: State, approval_id: str, reason: str, as_json: bool) -> None:
+    """Deny APPROVAL_ID; its action does not run."""
+    with agent_client(state) as client:
+        data = client.post(f"/api/v1/approvals/{approval_id}/deny", {"reason": reason})
+    output(data, as_json, lambda d: click.echo(f"denied {d['id']} ({d['action']})"))
+
+
+COMMANDS = (action, approvals)

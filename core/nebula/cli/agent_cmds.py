@@ -1,0 +1,147 @@
+"""init, run, status, check, config: the agent's own commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nebula.cli.common import (
+    STATUS_MARK,
+    State,
+    agent_client,
+    json_option,
+    output,
+    pass_state,
+    table,
+)
+
+
+@click.command()
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the config (default: --config, else ./nebula.toml).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@json_option
+@pass_state
+def init(state: State, path: Path | None, force: bool, as_json: bool) -> None:
+    """Write a commented nebula.toml and create the first admin API token."""
+    import asyncio
+
+    from nebula.bootstrap import create_first_token, write_default_config
+
+    target = path or state.config_path or Path("nebula.toml")
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; use --force to overwrite it")
+    write_default_config(target)
+    state.config_path = target
+    token = asyncio.run(create_first_token(state.config))
+    output({"config": str(target), "token": token}, as_json, lambda d: click.echo(
+        f"Wrote {d['config']}.\nFirst admin API token (shown once, store it now):\n"
+        f"  {d['token']['token']}"))
+
+
+@click.command(name="run")
+@pass_state
+def run(state: State) -> None:
+    """Run the agent in the foreground (SIGTERM/Ctrl-C stop it, SIGHUP reloads the config)."""
+    import asyncio
+
+    from nebula.logs import configure
+    from nebula.runtime import AlreadyRunning, serve
+
+    config = state.config
+    configure(config.agent["log_format"], config.agent["log_level"])
+    try:
+        asyncio.run(serve(config))
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {config.agent['bind']}:{config.agent['port']}: {exc.strerror}"
+        ) from None
+
+
+@click.command()
+@json_option
+@pass_state
+def status(state: State, as_json: bool) -> None:
+    """Is the agent running, and how are its plugins and checks?"""
+    from nebula.cli.client import running_agent
+
+    client = running_agent(state.config)
+    if client is None:
+        output({"running": False}, as_json, lambda _: click.echo("agent: not running"))
+        sys.exit(1)
+    data = {"running": True, **client.get("/api/v1/status")}
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"agent: running {d['version']}, up {d['uptime']:.0f}s, data {d['data_dir']}")
+        click.echo("plugins: " + ", ".join(f"{n} {s}" for s, n in d["plugins"].items()))
+        click.echo("checks: " + ", ".join(f"{n} {s}" for s, n in d["checks"].items()))
+        click.echo(f"pending approvals: {d['pending_approvals']}")
+
+    output(data, as_json, human)
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@json_option
+@pass_state
+def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
+    """Run checks now (all, or NAMES) and exit 0/1/2/3 for ok/warning/critical/unknown."""
+    from nebula.contributions import Status
+
+    with agent_client(state) as client:
+        checks = client.post("/api/v1/checks/run", {"names": list(names)})["checks"]
+    worst = max((Status(c["last_status"]) for c in checks), key=lambda s: s.severity,
+                default=Status.OK)
+    output({"status": worst.value, "checks": checks}, as_json, lambda _: table(
+        [(c["name"], STATUS_MARK[c["last_status"]], c["summary"]) for c in checks],
+        ("CHECK", "STATUS", "SUMMARY")))
+    sys.exit(worst.exit_code)
+
+
+@click.group()
+def config() -> None:
+    """Validate or show the configuration."""
+
+
+@config.command()
+@json_option
+@pass_state
+def validate(state: State, as_json: bool) -> None:
+    """Check the config file and every plugin section; exit 2 on any problem."""
+    from nebula.config import ConfigError, load
+    from nebula.plugins import PluginManager, validate_plugins
+
+    try:
+        loaded = load(state.config_path)
+        problems = validate_plugins(loaded, PluginManager())
+    except ConfigError as exc:
+        problems = exc.problems
+    path = str(state.config_path) if state.config_path else None
+    data = {"config": path, "valid": not problems, "problems": [
+        {"file": p.file, "line": p.line, "path": p.path, "message": p.message, "text": str(p)}
+        for p in problems]}
+    output(data, as_json, lambda d: click.echo(
+        "\n".join(f"error: {p['text']}" for p in d["problems"])
+        or f"{path or 'defaults'}: valid"))
+    sys.exit(2 if problems else 0)
+
+
+@config.command()
+@json_option
+@pass_state
+def show(state: State, as_json: bool) -> None:
+    """Print the effective config with every secret masked."""
+    import json
+
+    from nebula.plugins import PluginManager, masked_config
+
+    data = masked_config(state.config, PluginManager())
+    output(data, as_json, lambda d: click.echo(json.dumps(d, indent=2, default=str)))
+
+
+COMMANDS = (init, run, status, check, config)

@@ -1,0 +1,240 @@
+"""Reading and validating `nebula.toml`.
+
+Every problem is reported with the file, the line and the key path, and an unknown key
+comes with the nearest valid one. No file at all is a valid start (all defaults).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from nebula.secrets import SECRETS, is_secret_key
+from nebula.toml_lines import KeyLines
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+AGENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "bind": {"type": "string", "default": "127.0.0.1"},
+        "port": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 8765},
+        "data_dir": {"type": "string"},
+        "log_format": {"enum": ["auto", "console", "json"], "default": "auto"},
+        "log_level": {"enum": ["debug", "info", "warning", "error"], "default": "info"},
+        "flap_threshold": {"type": "integer", "minimum": 1, "default": 2},
+        "retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 14},
+        "audit_retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 365},
+        "startup_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10},
+    },
+}
+TOP_KEYS = ("agent", "plugins")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    file: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file or "<defaults>"
+        return f"{where}: {self.path or '(top)'}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass
+class Config:
+    path: Path | None
+    agent: dict[str, Any]
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lines: KeyLines = field(default_factory=lambda: KeyLines(""))
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.agent["data_dir"]).expanduser()
+
+    def plugin_section(self, name: str) -> dict[str, Any]:
+        return self.plugins.get(name, {})
+
+    def problem(self, path: str, message: str) -> Problem:
+        return Problem(path, message, str(self.path or ""), self.lines.line_of(path))
+
+
+def default_config_path() -> Path | None:
+    """`NEBULA_CONFIG`, then `./nebula.toml`, then the user's config dir; None if none exists."""
+    if env := os.environ.get("NEBULA_CONFIG"):
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    for candidate in (Path("nebula.toml"), Path(user_config_dir("nebula")) / "nebula.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def default_data_dir() -> str:
+    from platformdirs import user_state_dir
+
+    return user_state_dir("nebula")
+
+
+def load(path: Path | None) -> Config:
+    """Parse, interpolate and validate the `[agent]` section; plugin sections are validated
+    later against each plugin's own schema (`validate_section`)."""
+    if path is None:
+        return _build(None, {}, KeyLines(""))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read config: {exc.strerror}", str(path))]) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError([Problem("", f"invalid TOML: {exc}", str(path), line)]) from exc
+    return _build(path, raw, KeyLines(text))
+
+
+def _line_from_message(message: str) -> int | None:
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _build(path: Path | None, raw: dict[str, Any], lines: KeyLines) -> Config:
+    config = Config(path, {}, {}, lines)
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in TOP_KEYS:
+            problems.append(config.problem(key, _unknown(key, TOP_KEYS)))
+    resolved = _resolve(raw, "", config, problems)
+    agent = resolved.get("agent", {})
+    if not isinstance(agent, dict):
+        problems.append(config.problem("agent", "must be a table"))
+        agent = {}
+    problems += validate_section(config, "agent", agent, AGENT_SCHEMA)
+    config.agent = with_defaults(agent, AGENT_SCHEMA)
+    config.agent.setdefault("data_dir", default_data_dir())
+    plugins = resolved.get("plugins", {})
+    for name, section in plugins.items() if isinstance(plugins, dict) else ():
+        if not isinstance(section, dict):
+            problems.append(config.problem(f"plugins.{name}", "must be a table"))
+            continue
+        config.plugins[name] = section
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> Any:
+    """Interpolate `${ENV}` / `${ENV:-default}` and read `*_file` secrets, recursively."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            if key.endswith("_file") and isinstance(item, str):
+                target = key.removesuffix("_file")
+                out[target] = _read_secret_file(_resolve(item, sub, config, problems), sub,
+                                                config, problems)
+            else:
+                out[key] = _resolve(item, sub, config, problems)
+                if is_secret_key(key) and isinstance(out[key], str):
+                    SECRETS.add(out[key])
+        return out
+    if isinstance(value, list):
+        return [_resolve(v, f"{path}.{i}", config, problems) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return ENV_RE.sub(lambda m: _env(m, path, config, problems), value)
+    return value
+
+
+def _env(match: re.Match[str], path: str, config: Config, problems: list[Problem]) -> str:
+    name, default = match.group(1), match.group(2)
+    if name in os.environ:
+        return os.environ[name]
+    if default is not None:
+        return default
+    problems.append(config.problem(path, f"environment variable {name} is not set"))
+    return ""
+
+
+def _read_secret_file(file: str, path: str, config: Config, problems: list[Problem]) -> str:
+    try:
+        secret = Path(file).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        problems.append(config.problem(path, f"cannot read secret file {file}: {exc.strerror}"))
+        return ""
+    SECRETS.add(secret)
+    return secret
+
+
+def _unknown(key: str, valid: Iterator[str] | tuple[str, ...] | list[str]) -> str:
+    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown key {key!r}{hint}"
+
+
+def validate_section(
+    config: Config, prefix: str, section: Mapping[str, Any], schema: Mapping[str, Any]
+) -> list[Problem]:
+    """Every schema violation in `section`, each with its line and key path."""
+    problems = []
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(section), key=lambda e: list(map(str, e.path))):
+        where = ".".join([prefix, *map(str, error.path)])
+        if error.validator == "additionalProperties":
+            props = error.schema.get("properties", {})
+            for key in sorted(set(error.instance) - set(props)):
+                problems.append(config.problem(f"{where}.{key}", _unknown(key, list(props))))
+            continue
+        problems.append(config.problem(where, SECRETS.redact(error.message)))
+    return problems
+
+
+def with_defaults(section: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`section` with the schema's top-level defaults filled in."""
+    out = {
+        key: prop["default"]
+        for key, prop in schema.get("properties", {}).items()
+        if "default" in prop
+    }
+    out.update(section)
+    return out
+
+
+def plugin_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A plugin's schema with the core's `enabled` key added."""
+    merged: dict[str, Any] = dict(schema or {"type": "object", "properties": {}})
+    merged["properties"] = {"enabled": {"type": "boolean"}, **merged.get("properties", {})}
+    return merged
+
+
+def secret_keys(schema: Mapping[str, Any]) -> set[str]:
+    """Top-level keys a schema marks as secret (writeOnly), besides secret-named ones."""
+    return {k for k, p in schema.get("properties", {}).items() if p.get("writeOnly")}
+
+
+def masked(section: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> Any:
+    """A section as `config show` prints it: secrets masked, whatever their key name."""
+    extra = secret_keys(schema or {})
+    return SECRETS.redact({k: ("***" if k in extra else v) for k, v in section.items()})

@@ -1,0 +1,97 @@
+"""What a plugin's hooks receive: its config, logger, store area, events and peers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nebula.logs import get_logger
+from nebula.store import Store
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+class Services(Protocol):
+    """The parts of the agent a plugin may reach, through its context only."""
+
+    async def emit(self, topic: str, data: dict[str, Any], source: str) -> None: ...
+
+    async def call_action(
+        self, name: str, params: Mapping[str, Any], actor: str
+    ) -> dict[str, Any]: ...
+
+    def http_session(self) -> aiohttp.ClientSession: ...
+
+
+class KeyValue:
+    """A plugin's own corner of the store: JSON values under string keys."""
+
+    def __init__(self, store: Store | None, plugin: str) -> None:
+        self._store = store
+        self._plugin = plugin
+        self._memory: dict[str, Any] = {}
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        if self._store is None:
+            return self._memory.get(key, default)
+        row = await self._store.fetchone(
+            "SELECT value FROM kv WHERE plugin = ? AND key = ?", (self._plugin, key)
+        )
+        return json.loads(row["value"]) if row else default
+
+    async def set(self, key: str, value: Any) -> None:
+        if self._store is None:
+            self._memory[key] = value
+            return
+        await self._store.execute(
+            "INSERT INTO kv (plugin, key, value, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, "
+            "updated = excluded.updated",
+            (self._plugin, key, json.dumps(value), time.time()),
+        )
+
+    async def delete(self, key: str) -> None:
+        if self._store is None:
+            self._memory.pop(key, None)
+            return
+        await self._store.execute(
+            "DELETE FROM kv WHERE plugin = ? AND key = ?", (self._plugin, key)
+        )
+
+
+@dataclass
+class PluginContext:
+    """Handed to every hook of one plugin. Plugins reach the agent only through it."""
+
+    name: str
+    config: Mapping[str, Any]
+    kv: KeyValue
+    services: Services | None = None
+    log: Any = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.log is None:
+            self.log = get_logger(plugin=self.name)
+
+    async def emit(self, topic: str, data: dict[str, Any]) -> None:
+        """Publish an event; its topic is prefixed with the plugin's name."""
+        if self.services is not None:
+            await self.services.emit(f"{self.name}.{topic}", data, self.name)
+
+    async def call_action(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Ask for another plugin's action by its address. Approval rules apply as for
+        anyone: a destructive action comes back `pending_approval`."""
+        if self.services is None:
+            raise RuntimeError("no agent to run actions")
+        return await self.services.call_action(name, params, f"plugin:{self.name}")
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The agent's shared HTTP client session."""
+        if self.services is None:
+            raise RuntimeError("no agent HTTP session")
+        return self.services.http_session()

@@ -1,0 +1,163 @@
+"""What plugins contribute: small frozen dataclasses the core runs, lists and serves.
+
+A plugin names each contribution with a short `name`; the core addresses it as
+`<plugin>.<name>` everywhere (API paths, CLI arguments, audit rows, metric labels).
+The callables inside are `async def` and are run by the core under a timeout.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Status(str, enum.Enum):
+    """A check's verdict. The order of severity is ok < warning < critical; unknown stands apart."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    @property
+    def exit_code(self) -> int:
+        """Nagios-style exit code: 0 ok, 1 warning, 2 critical, 3 unknown."""
+        return _EXIT_CODES[self]
+
+    @property
+    def severity(self) -> int:
+        """Rank for "worst of": unknown sits between warning and critical."""
+        return _SEVERITY[self]
+
+
+_EXIT_CODES = {Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2, Status.UNKNOWN: 3}
+_SEVERITY = {Status.OK: 0, Status.WARNING: 1, Status.UNKNOWN: 2, Status.CRITICAL: 3}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One run of a check: a status, a one-line summary and numeric metrics."""
+
+    status: Status
+    summary: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A health check. `run` returns a CheckResult; raising or hanging past `timeout`
+    gives an `unknown` result carrying the error, never a crash."""
+
+    name: str
+    run: Callable[[], Awaitable[CheckResult]]
+    title: str = ""
+    description: str = ""
+    interval: float = 30.0
+    timeout: float = 10.0
+    # Consecutive results needed before the reported state changes; None takes [agent].
+    flap_threshold: int | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a user, Jarvis or a policy can ask the agent to do.
+
+    `params` is a JSON Schema (an object schema) that requests are validated against.
+    A destructive action never runs on request alone: it waits for an admin's approval."""
+
+    name: str
+    run: Callable[[Mapping[str, Any]], Awaitable[Any]]
+    title: str = ""
+    description: str = ""
+    params: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    destructive: bool = False
+    timeout: float = 60.0
+
+
+PANEL_KINDS = frozenset({"stat", "table", "timeseries", "list", "keyvalue"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """A panel field: a key in the panel's data rows, with a label, a unit and a meaning."""
+
+    key: str
+    label: str = ""
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A declarative dashboard panel. `data` returns plain JSON-able data shaped for `kind`:
+    stat → {"value": n}; keyvalue → {key: value}; table/list → [row, ...];
+    timeseries → [{"t": epoch_seconds, field: value, ...}, ...]."""
+
+    name: str
+    kind: str
+    data: Callable[[], Awaitable[Any]]
+    title: str = ""
+    description: str = ""
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A Jarvis tool: a read-only query, or an action exposed to the model.
+
+    When `action` names an action (`<plugin>.<name>`), calling the tool runs that action
+    through the action runner, so approvals apply; otherwise `run` answers directly and
+    must not change anything."""
+
+    name: str
+    description: str
+    params: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    run: Callable[[Mapping[str, Any]], Awaitable[Any]] | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: either every `interval` seconds or on a `cron` expression."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+    interval: float | None = None
+    cron: str | None = None
+    timeout: float = 300.0
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Calls `handler(event)` for every event whose topic matches `topic` (fnmatch pattern)."""
+
+    name: str
+    topic: str
+    handler: Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Static facts about a plugin, read before any of its hooks run."""
+
+    api_version: str
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    # Bundled plugins that need no configuration (system) start without a config section.
+    enabled_by_default: bool = False
+
+
+def qualify(plugin: str, name: str) -> str:
+    """The address of a contribution: `<plugin>.<name>`; a name already qualified is kept."""
+    short = name.removeprefix(f"{plugin}.")
+    if not NAME_RE.match(short):
+        raise ValueError(
+            f"contribution name {name!r} must be lowercase letters, digits and underscores"
+        )
+    return f"{plugin}.{short}"

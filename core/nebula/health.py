@@ -1,0 +1,177 @@
+"""The health engine: runs checks in isolation, damps flapping, keeps history.
+
+A check that raises or hangs past its timeout gives an `unknown` result carrying the error.
+The reported state moves to a new status only after `flap_threshold` consecutive results
+agree on it; each move emits a `check.changed` event. Results are written to the store in
+batches (`flush`), so a thousand checks a second cost a handful of transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nebula.contributions import Check, CheckResult, Status
+from nebula.secrets import SECRETS
+from nebula.store import Store
+
+Publish = Callable[[str, dict[str, Any], str], Awaitable[Any]]
+
+
+@dataclass
+class CheckState:
+    check: Check
+    plugin: str
+    flap_threshold: int
+    state: Status | None = None
+    since: float | None = None
+    last: CheckResult | None = None
+    last_ts: float | None = None
+    duration_ms: float = 0.0
+    candidate: Status | None = None
+    streak: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def observe(self, status: Status, now: float) -> Status | None:
+        """Fold one raw result into the damped state; returns the old state on a change."""
+        if self.state is None or status == self.state:
+            self.candidate, self.streak = None, 0
+            if self.state is None:
+                self.state, self.since = status, now
+            return None
+        if status == self.candidate:
+            self.streak += 1
+        else:
+            self.candidate, self.streak = status, 1
+        if self.streak < self.flap_threshold:
+            return None
+        old = self.state
+        self.state, self.since = status, now
+        self.candidate, self.streak = None, 0
+        return old
+
+    def public(self) -> dict[str, Any]:
+        check, last = self.check, self.last
+        return {
+            "name": check.name,
+            "plugin": self.plugin,
+            "title": check.title or check.name,
+            "description": check.description,
+            "status": (self.state or Status.UNKNOWN).value,
+            "last_status": last.status.value if last else None,
+            "summary": last.summary if last else "not run yet",
+            "metrics": dict(last.metrics) if last else {},
+            "last_run": self.last_ts,
+            "since": self.since,
+            "duration_ms": round(self.duration_ms, 3),
+            "interval": check.interval,
+        }
+
+
+def _normalise(result: Any) -> CheckResult:
+    if not isinstance(result, CheckResult):
+        return CheckResult(Status.UNKNOWN, f"check returned {type(result).__name__}, "
+                                           "not a CheckResult")
+    metrics = {k: float(v) for k, v in result.metrics.items()
+               if isinstance(v, int | float) and math.isfinite(v)}
+    return CheckResult(Status(result.status), SECRETS.redact(str(result.summary)), metrics)
+
+
+class HealthEngine:
+    def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2) -> None:
+        self._store = store
+        self._publish = publish
+        self.flap_threshold = flap_threshold
+        self.checks: dict[str, CheckState] = {}
+        self._pending: list[tuple[Any, ...]] = []
+        self.version = 0  # bumped on every change, for cached API answers
+        self.on_result: Callable[[CheckState], None] | None = None
+
+    def add(self, check: Check, plugin: str) -> CheckState:
+        state = CheckState(check, plugin, check.flap_threshold or self.flap_threshold)
+        self.checks[check.name] = state
+        self.version += 1
+        return state
+
+    def remove(self, name: str) -> None:
+        self.checks.pop(name, None)
+        self.version += 1
+
+    async def restore(self) -> None:
+        """Take each check's last known state from the store, so a restart neither forgets
+        an outage nor announces every check as new."""
+        if self._store is None or not self.checks:
+            return
+        rows = await self._store.fetchall(
+            "SELECT check_name, ts, status, state, summary, metrics FROM check_results "
+            "WHERE id IN (SELECT max(id) FROM check_results GROUP BY check_name)"
+        )
+        for row in rows:
+            if (cs := self.checks.get(row["check_name"])) and cs.state is None:
+                cs.state, cs.since, cs.last_ts = Status(row["state"]), row["ts"], row["ts"]
+                cs.last = CheckResult(Status(row["status"]), row["summary"],
+                                      json.loads(row["metrics"]))
+        self.version += 1
+
+    async def run(self, name: str) -> CheckState:
+        cs = self.checks[name]
+        async with cs.lock:
+            started = time.perf_counter()
+            try:
+                result = _normalise(await asyncio.wait_for(cs.check.run(), cs.check.timeout))
+            except asyncio.CancelledError:
+                raise
+            except asyncio.TimeoutError:
+                result = CheckResult(Status.UNKNOWN,
+                                     f"check timed out after {cs.check.timeout:g}s")
+            except Exception as exc:
+                result = CheckResult(Status.UNKNOWN, SECRETS.redact(
+                    f"check raised {type(exc).__name__}: {exc}"))
+            await self._record(cs, result, (time.perf_counter() - started) * 1000)
+        return cs
+
+    async def _record(self, cs: CheckState, result: CheckResult, duration_ms: float) -> None:
+        now = time.time()
+        cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
+        old = cs.observe(result.status, now)
+        assert cs.state is not None
+        self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
+                              result.summary, json.dumps(result.metrics), duration_ms))
+        self.version += 1
+        if self.on_result:
+            self.on_result(cs)
+        if old is not None:
+            await self._publish("check.changed", {
+                "check": cs.check.name, "plugin": cs.plugin, "old": old.value,
+                "new": cs.state.value, "summary": result.summary,
+            }, cs.plugin)
+
+    async def flush(self) -> int:
+        rows, self._pending = self._pending, []
+        if rows and self._store is not None:
+            await self._store.executemany(
+                "INSERT INTO check_results (check_name, ts, status, state, summary, metrics, "
+                "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    async def history(self, name: str, since: float = 0, limit: int = 500) -> list[dict]:
+        if self._store is None:
+            return []
+        await self.flush()
+        rows = await self._store.fetchall(
+            "SELECT ts, status, state, summary, metrics, duration_ms FROM check_results "
+            "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC LIMIT ?", (name, since, limit))
+        for row in rows:
+            row["metrics"] = json.loads(row["metrics"])
+        return rows
+
+    def summary(self) -> Mapping[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for cs in self.checks.values():
+            counts[(cs.state or Status.UNKNOWN).value] += 1
+        return counts

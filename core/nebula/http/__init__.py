@@ -1,0 +1,1 @@
+"""The agent's HTTP server: the /api/v1 JSON API, /healthz, /metrics and plugin routes."""

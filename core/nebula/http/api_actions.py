@@ -1,0 +1,123 @@
+"""Actions, approvals and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from nebula.actions import ActionNotFound, ApprovalConflict, ApprovalNotFound, InvalidParams
+from nebula.contributions import Action
+from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
+from nebula.http.keys import agent_of, principal_of
+from nebula.http.problems import Problem
+from nebula.tokens import LOCAL_ADMIN
+
+
+def describe(action: Action) -> dict[str, Any]:
+    return {"name": action.name, "plugin": action.name.split(".")[0],
+            "title": action.title or action.name, "description": action.description,
+            "params": action.params, "destructive": action.destructive,
+            "timeout": action.timeout}
+
+
+@endpoint("GET", "/api/v1/actions", "Every action, with its parameter schema", tag="actions")
+async def list_actions(request: web.Request) -> web.Response:
+    actions = agent_of(request).actions.actions.values()
+    return ok({"actions": [describe(a) for a in sorted(actions, key=lambda a: a.name)]})
+
+
+RUN_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "params": {"type": "object"},
+        "approve": {"type": "boolean",
+                    "description": "pre-approve a destructive action (local admin only: "
+                                   "`nebula action run --yes` on the host)"},
+    },
+}
+
+
+@endpoint("POST", "/api/v1/actions/{name}/run",
+          "Run an action; a destructive one answers 202 with a pending approval",
+          role=ADMIN, body=RUN_SCHEMA, tag="actions")
+async def run_action(request: web.Request) -> web.Response:
+    body = await json_body(request, RUN_SCHEMA)
+    principal = principal_of(request)
+    if body.get("approve") and principal.name != LOCAL_ADMIN:
+        raise Problem(403, "only the local admin on the host can pre-approve; "
+                           "approve through /api/v1/approvals instead")
+    preapproved = f"{principal.name} (--yes)" if body.get("approve") else None
+    try:
+        outcome = await agent_of(request).actions.request(
+            request.match_info["name"], body.get("params", {}), principal.name, preapproved)
+    except ActionNotFound:
+        raise Problem(404, f"no action named {request.match_info['name']!r}") from None
+    except InvalidParams as exc:
+        raise Problem(422, "invalid action parameters",
+                      errors=[{"path": p.path, "message": p.message}
+                              for p in exc.problems]) from None
+    return ok(outcome, 202 if outcome["status"] == "pending_approval" else 200)
+
+
+@endpoint("GET", "/api/v1/approvals", "Approvals, newest first",
+          query={"status": "pending, approved or denied", "limit": "1-1000"}, tag="approvals")
+async def list_approvals(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    if status not in (None, "pending", "approved", "denied"):
+        raise Problem(400, "status must be pending, approved or denied")
+    limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
+    return ok({"approvals": await agent_of(request).actions.approvals(status, limit)})
+
+
+@endpoint("GET", "/api/v1/approvals/{id}", "One approval", tag="approvals")
+async def get_approval(request: web.Request) -> web.Response:
+    try:
+        return ok(await agent_of(request).actions.approval(request.match_info["id"]))
+    except ApprovalNotFound:
+        raise Problem(404, f"no approval {request.match_info['id']!r}") from None
+
+
+DENY_SCHEMA = {"type": "object", "additionalProperties": False,
+               "properties": {"reason": {"type": "string", "maxLength": 1000}}}
+
+
+@endpoint("POST", "/api/v1/approvals/{id}/approve", "Approve a pending action and run it",
+          role=ADMIN, tag="approvals")
+async def approve(request: web.Request) -> web.Response:
+    runner = agent_of(request).actions
+    return ok(await _decide(request, lambda i, who: runner.approve(i, who)))
+
+
+@endpoint("POST", "/api/v1/approvals/{id}/deny", "Deny a pending action", role=ADMIN,
+          body=DENY_SCHEMA, tag="approvals")
+async def deny(request: web.Request) -> web.Response:
+    reason = (await json_body(request, DENY_SCHEMA)).get("reason", "")
+    runner = agent_of(request).actions
+    return ok(await _decide(request, lambda i, who: runner.deny(i, who, reason)))
+
+
+async def _decide(request: web.Request, decide: Any) -> dict[str, Any]:
+    approval_id = request.match_info["id"]
+    try:
+        return await decide(approval_id, principal_of(request).name)
+    except ApprovalNotFound:
+        raise Problem(404, f"no approval {approval_id!r}") from None
+    except ApprovalConflict as exc:
+        raise Problem(409, str(exc)) from None
+    except ActionNotFound as exc:
+        raise Problem(409, f"action {exc} is no longer available (plugin disabled?)") from None
+
+
+@endpoint("GET", "/api/v1/audit", "The audit log, newest first",
+          query={"actor": "exact actor", "action": "exact action name",
+                 "outcome": "ok, error, pending_approval or denied",
+                 "since": "epoch seconds", "limit": "1-1000"}, tag="audit")
+async def audit(request: web.Request) -> web.Response:
+    q = request.query
+    rows = await agent_of(request).actions.audit_log(
+        q.get("actor"), q.get("action"), q.get("outcome"),
+        query_number(request, "since", 0),
+        int(query_number(request, "limit", 100, minimum=1, maximum=1000)))
+    return ok({"audit": rows})

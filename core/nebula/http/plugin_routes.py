@@ -1,0 +1,49 @@
+"""Plugin routes under `/plugins/<name>/`, resolved per request.
+
+aiohttp freezes its router when the server starts, but plugins come and go on reload; so one
+catch-all route hands each request to a small router built from the plugin's current
+`RouteTableDef` (rebuilt only when the plugin restarts with new routes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from nebula.http.problems import Problem
+from nebula.plugins import LOADED
+
+if TYPE_CHECKING:
+    from nebula.agent import Agent
+
+
+class PluginRoutes:
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+        self._routers: dict[str, tuple[Any, web.UrlDispatcher]] = {}
+
+    def _router(self, plugin: str, table: Any) -> web.UrlDispatcher:
+        cached = self._routers.get(plugin)
+        if cached is not None and cached[0] is table:
+            return cached[1]
+        router = web.UrlDispatcher()
+        for route in table:
+            if isinstance(route, web.RouteDef):
+                router.add_route(route.method, f"/plugins/{plugin}{route.path}", route.handler,
+                                 **route.kwargs)
+        self._routers[plugin] = (table, router)
+        return router
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        plugin = request.match_info["plugin"]
+        record = self._agent.manager.records.get(plugin)
+        table = record.contributions.routes if record and record.state == LOADED else None
+        if not table:
+            raise Problem(404, f"plugin {plugin!r} serves no routes (not loaded?)")
+        match = await self._router(plugin, table).resolve(request)
+        if match.http_exception is not None:
+            raise match.http_exception
+        # The plugin's handler reads its own path parameters from match_info.
+        request._match_info = match
+        return await match.handler(request)

@@ -1,0 +1,296 @@
+"""Finding, checking, starting and stopping plugins, one at a time.
+
+Every plugin comes from an entry point in the `nebula.plugins` group (bundled ones too) or,
+in tests, is handed in directly. Each step is wrapped so that a plugin that fails to
+import, declares an incompatible API, has bad config, or raises in a hook ends up
+`failed` with the reason while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pluggy
+
+from nebula import hookspecs
+from nebula.api import PLUGIN_API_VERSION
+from nebula.config import Config, Problem, masked, plugin_schema, secret_keys, validate_section
+from nebula.config import with_defaults as fill_defaults
+from nebula.contributions import (
+    Action,
+    Check,
+    Job,
+    Manifest,
+    Panel,
+    Subscription,
+    Tool,
+    qualify,
+)
+from nebula.secrets import SECRETS
+
+if sys.version_info >= (3, 11):
+    from importlib.metadata import entry_points
+else:  # pragma: no cover
+    from importlib_metadata import entry_points
+
+ENTRY_POINT_GROUP = "nebula.plugins"
+
+LOADED, NOT_READY, FAILED, DISABLED = "loaded", "not_ready", "failed", "disabled"
+
+CONTRIBUTION_HOOKS: dict[str, type] = {
+    "nebula_checks": Check,
+    "nebula_actions": Action,
+    "nebula_panels": Panel,
+    "nebula_tools": Tool,
+    "nebula_jobs": Job,
+    "nebula_subscriptions": Subscription,
+}
+
+
+class PluginError(Exception):
+    """A plugin misbehaved; the message is what its `failed` state shows."""
+
+
+@dataclass
+class Contributions:
+    checks: list[Check] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    routes: Any = None
+
+
+_FIELD_OF_HOOK = {
+    "nebula_checks": "checks",
+    "nebula_actions": "actions",
+    "nebula_panels": "panels",
+    "nebula_tools": "tools",
+    "nebula_jobs": "jobs",
+    "nebula_subscriptions": "subscriptions",
+}
+
+
+@dataclass
+class PluginRecord:
+    name: str
+    state: str = DISABLED
+    error: str | None = None
+    obj: Any = None
+    manifest: Manifest | None = None
+    distribution: str | None = None
+    version: str | None = None
+    schema: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    contributions: Contributions = field(default_factory=Contributions)
+    ctx: Any = None
+
+    def fail(self, reason: str) -> None:
+        self.state, self.error = FAILED, reason
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "error": self.error,
+            "distribution": self.distribution,
+            "version": self.version,
+            "api_version": self.manifest.api_version if self.manifest else None,
+            "description": self.manifest.description if self.manifest else "",
+            "contributions": {
+                kind: [c.name for c in getattr(self.contributions, kind)]
+                for kind in _FIELD_OF_HOOK.values()
+            },
+        }
+
+
+def api_compatible(declared: str, provided: str = PLUGIN_API_VERSION) -> bool:
+    try:
+        d_major, d_minor = (int(p) for p in f"{declared}.0".split(".")[:2])
+        p_major, p_minor = (int(p) for p in provided.split(".")[:2])
+    except ValueError:
+        return False
+    return d_major == p_major and d_minor <= p_minor
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timed out"
+    return SECRETS.redact(f"{type(exc).__name__}: {exc}")
+
+
+class PluginManager:
+    def __init__(self, extra: Mapping[str, Any] | None = None, discover: bool = True) -> None:
+        self.pm = pluggy.PluginManager("nebula")
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        if discover:
+            self._discover()
+        for name, obj in (extra or {}).items():
+            self._register(PluginRecord(name), lambda obj=obj: obj)
+
+    # --- discovery --------------------------------------------------------------------
+
+    def _discover(self) -> None:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in self.records:
+                continue
+            record = PluginRecord(ep.name)
+            if ep.dist is not None:
+                record.distribution, record.version = ep.dist.name, ep.dist.version
+            self._register(record, ep.load)
+
+    def _register(self, record: PluginRecord, load: Callable[[], Any]) -> None:
+        self.records[record.name] = record
+        try:
+            obj = load()
+        except BaseException as exc:  # an import may raise anything, SystemExit included
+            record.fail(f"import failed: {_describe(exc)}")
+            return
+        manifest = getattr(obj, "manifest", None)
+        if not isinstance(manifest, Manifest):
+            record.fail("declares no `manifest = Manifest(api_version=...)`")
+            return
+        record.manifest = manifest
+        if not api_compatible(manifest.api_version):
+            record.fail(
+                f"written for plugin API {manifest.api_version}; this agent provides "
+                f"{PLUGIN_API_VERSION} (same major version and a minor no newer required)"
+            )
+            return
+        try:
+            self.pm.register(obj, name=record.name)
+            self.pm.check_pending()
+        except Exception as exc:
+            if self.pm.is_registered(obj):
+                self.pm.unregister(obj)
+            record.fail(f"invalid hooks: {_describe(exc)}")
+            return
+        record.obj = obj
+        try:
+            record.schema = plugin_schema(self.call(record, "nebula_config_schema"))
+        except Exception as exc:
+            record.fail(f"nebula_config_schema raised {_describe(exc)}")
+
+    # --- calling one plugin's hook ------------------------------------------------------
+
+    def call(self, record: PluginRecord, hook: str, **kwargs: Any) -> Any:
+        """Call `hook` on this plugin alone, so a result or a raise is pinned on it."""
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin is record.obj:
+                return impl.function(*(kwargs[arg] for arg in impl.argnames))
+        return None
+
+    # --- configuration ----------------------------------------------------------------
+
+    def configure(self, record: PluginRecord, config: Config) -> list[Problem]:
+        """Validate the plugin's section; returns the problems (and fails the plugin)."""
+        section = config.plugin_section(record.name)
+        problems = validate_section(config, f"plugins.{record.name}", section, record.schema)
+        for key in secret_keys(record.schema):
+            if isinstance(section.get(key), str):
+                SECRETS.add(section[key])
+        if problems:
+            record.fail("invalid config: " + "; ".join(map(str, problems)))
+        else:
+            record.config = fill_defaults(section, record.schema)
+        return problems
+
+    def wanted(self, record: PluginRecord, config: Config) -> bool:
+        """Enabled when its section says so; a present section without `enabled` counts as
+        yes; with no section, the manifest's `enabled_by_default` decides."""
+        if record.name in config.plugins:
+            return bool(config.plugins[record.name].get("enabled", True))
+        return bool(record.manifest and record.manifest.enabled_by_default)
+
+    def masked_config(self, record: PluginRecord) -> Any:
+        return masked(record.config, record.schema)
+
+    # --- start / stop -----------------------------------------------------------------
+
+    async def start(self, record: PluginRecord, ctx: Any, timeout: float) -> bool:
+        record.ctx = ctx
+        record.contributions = Contributions()
+        try:
+            await self._maybe_await(self.call(record, "nebula_startup", ctx=ctx), timeout)
+            record.contributions = self._collect(record, ctx)
+        except Exception as exc:
+            await self.stop(record, timeout)
+            record.fail(f"startup failed: {_describe(exc)}")
+            ctx.log.error("plugin.failed", error=record.error,
+                          traceback=traceback.format_exc(limit=5))
+            return False
+        record.state, record.error = LOADED, None
+        return True
+
+    async def stop(self, record: PluginRecord, timeout: float) -> None:
+        if record.ctx is None:
+            return
+        try:
+            await self._maybe_await(self.call(record, "nebula_shutdown", ctx=record.ctx), timeout)
+        except Exception as exc:
+            record.ctx.log.warning("plugin.shutdown_failed", error=_describe(exc))
+        record.contributions = Contributions()
+        if record.state == LOADED:
+            record.state = DISABLED
+
+    @staticmethod
+    async def _maybe_await(value: Any, timeout: float) -> None:
+        if inspect.isawaitable(value):
+            await asyncio.wait_for(value, timeout)
+
+    def _collect(self, record: PluginRecord, ctx: Any) -> Contributions:
+        found = Contributions()
+        for hook, kind in CONTRIBUTION_HOOKS.items():
+            items = self.call(record, hook, ctx=ctx) or []
+            if not isinstance(items, Iterable):
+                raise PluginError(f"{hook} returned {type(items).__name__}, not a list")
+            qualified = []
+            for item in items:
+                if not isinstance(item, kind):
+                    raise PluginError(f"{hook} returned a {type(item).__name__}, "
+                                      f"not a {kind.__name__}")
+                qualified.append(replace(item, name=qualify(record.name, item.name)))
+            setattr(found, _FIELD_OF_HOOK[hook], qualified)
+        found.routes = self.call(record, "nebula_routes", ctx=ctx)
+        return found
+
+
+def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
+    """The config as `config show` and the API print it: every secret masked."""
+    return {
+        "path": str(config.path) if config.path else None,
+        "agent": masked(config.agent),
+        "plugins": {
+            name: masked(section, manager.records[name].schema
+                         if name in manager.records else None)
+            for name, section in config.plugins.items()
+        },
+    }
+
+
+def validate_plugins(config: Config, manager: PluginManager) -> list[Problem]:
+    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema."""
+    import difflib
+
+    problems = []
+    for name, section in config.plugins.items():
+        record = manager.records.get(name)
+        if record is None:
+            near = difflib.get_close_matches(name, list(manager.records), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            problems.append(config.problem(f"plugins.{name}", f"no plugin named {name!r} is "
+                                           f"installed{hint}"))
+        elif record.obj is None:
+            problems.append(config.problem(f"plugins.{name}", f"plugin cannot load: "
+                                           f"{record.error}"))
+        else:
+            problems += validate_section(config, f"plugins.{name}", section, record.schema)
+    return problems

@@ -1,0 +1,121 @@
+"""Running the agent as a server: the data-dir lock, the runtime file, signals.
+
+The runtime file (`<data_dir>/agent.json`, mode 0600) tells the CLI on this host where the
+agent listens and gives it a token valid for this run only: being able to read the file is
+what makes a local user an admin (and lets `nebula action run --yes` approve).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from aiohttp import web
+
+from nebula.agent import Agent
+from nebula.config import Config, ConfigError
+from nebula.http.app import create_app
+from nebula.logs import get_logger
+from nebula.tokens import LOCAL_ADMIN, Principal, new_token
+
+SHUTDOWN_GRACE = 5.0
+log = get_logger(component="runtime")
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    url: str
+    pid: int
+    token: str
+
+    @classmethod
+    def read(cls, data_dir: Path) -> RuntimeInfo | None:
+        try:
+            raw = json.loads((data_dir / "agent.json").read_text())
+            return cls(raw["url"], int(raw["pid"]), raw["token"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, data_dir: Path) -> None:
+        path = data_dir / "agent.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"url": self.url, "pid": self.pid, "token": self.token}, handle)
+        tmp.replace(path)
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[IO[str]]:
+    """Hold an exclusive lock on the data dir for as long as this agent runs."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "agent.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        info = RuntimeInfo.read(data_dir)
+        raise AlreadyRunning(
+            f"another agent already uses {data_dir}"
+            + (f" (pid {info.pid}, {info.url})" if info else "")) from None
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def _client_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGTERM or SIGINT; SIGHUP reloads the config."""
+    started = time.perf_counter()
+    with data_dir_lock(config.data_dir):
+        agent = Agent(config)
+        runner = web.AppRunner(create_app(config, agent=agent), handle_signals=False,
+                               access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
+        await runner.setup()
+        site = web.TCPSite(runner, config.agent["bind"], config.agent["port"])
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        token = new_token()
+        agent.tokens.allow(token, Principal(LOCAL_ADMIN, "admin"))
+        info = RuntimeInfo(_client_url(host, port), os.getpid(), token)
+        info.write(config.data_dir)
+        log.info("agent.listening", url=info.url, ready_ms=round(
+            (time.perf_counter() - started) * 1000, 1))
+
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(agent)))
+        try:
+            await stopping.wait()
+        finally:
+            log.info("agent.stopping")
+            (config.data_dir / "agent.json").unlink(missing_ok=True)
+            await runner.cleanup()
+
+
+async def _reload(agent: Agent) -> None:
+    try:
+        await agent.reload_from_disk()
+    except ConfigError as exc:
+        log.error("agent.reload_refused", problems=[str(p) for p in exc.problems])

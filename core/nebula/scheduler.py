@@ -1,0 +1,162 @@
+"""Interval and cron jobs on the event loop.
+
+Each job runs in its own task, one run after another, so a job never overlaps itself. A run
+that outlives its timeout is cancelled. After failures the next run is pushed back
+exponentially (capped), and the first success resets that. Times a job is due are kept on
+the loop's monotonic clock and shown as wall-clock times in the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from croniter import croniter
+
+from nebula.logs import get_logger
+from nebula.secrets import SECRETS
+
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 3600.0
+
+log = get_logger(component="scheduler")
+
+
+@dataclass
+class ScheduledJob:
+    name: str
+    run: Callable[[], Awaitable[Any]]
+    interval: float | None = None
+    cron: str | None = None
+    timeout: float = 300.0
+    jitter: float = 0.0
+    # Spread the first run over this many seconds so a restart does not stampede.
+    initial_spread: float = 0.0
+    next_due: float = 0.0  # loop time
+    runs: int = 0
+    failures: int = 0
+    last_started: float | None = None  # wall time
+    last_duration: float | None = None
+    last_error: str | None = None
+    last_lateness: float = 0.0
+    running: bool = False
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError(f"job {self.name}: give exactly one of interval or cron")
+        if self.interval is not None and self.interval <= 0:
+            raise ValueError(f"job {self.name}: interval must be positive")
+        if self.cron is not None and not croniter.is_valid(self.cron):
+            raise ValueError(f"job {self.name}: invalid cron expression {self.cron!r}")
+
+    def public(self, loop_now: float) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "schedule": f"every {self.interval:g}s" if self.interval else f"cron {self.cron}",
+            "next_run": time.time() + max(0.0, self.next_due - loop_now),
+            "last_started": self.last_started,
+            "last_duration": self.last_duration,
+            "last_error": self.last_error,
+            "runs": self.runs,
+            "consecutive_failures": self.failures,
+            "running": self.running,
+        }
+
+
+class Scheduler:
+    def __init__(self, on_lateness: Callable[[float], None] | None = None) -> None:
+        self.jobs: dict[str, ScheduledJob] = {}
+        self._started = False
+        self._on_lateness = on_lateness
+
+    def add(self, job: ScheduledJob) -> None:
+        if job.name in self.jobs:
+            raise ValueError(f"job {job.name} is already scheduled")
+        self.jobs[job.name] = job
+        if self._started:
+            self._launch(job)
+
+    async def remove(self, name: str) -> None:
+        job = self.jobs.pop(name, None)
+        if job and job.task:
+            job.task.cancel()
+            await asyncio.gather(job.task, return_exceptions=True)
+
+    def start(self) -> None:
+        self._started = True
+        for job in self.jobs.values():
+            self._launch(job)
+
+    async def stop(self) -> None:
+        self._started = False
+        tasks = [job.task for job in self.jobs.values() if job.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _launch(self, job: ScheduledJob) -> None:
+        loop = asyncio.get_running_loop()
+        job.next_due = loop.time() + random.uniform(0, job.initial_spread)
+        if job.cron:
+            job.next_due = self._next_cron(job, loop.time())
+        job.task = asyncio.create_task(self._loop(job), name=f"job:{job.name}")
+
+    def _next_cron(self, job: ScheduledJob, loop_now: float) -> float:
+        now = datetime.now(timezone.utc)
+        following = croniter(job.cron, now).get_next(datetime)
+        return loop_now + (following - now).total_seconds() + random.uniform(0, job.jitter)
+
+    def _next_due(self, job: ScheduledJob, loop_now: float) -> float:
+        if job.cron:
+            due = self._next_cron(job, loop_now)
+        else:
+            assert job.interval is not None
+            due = job.next_due + job.interval
+            if due <= loop_now:  # overran: skip the missed slots rather than bunch up
+                missed = int((loop_now - due) // job.interval) + 1
+                due += missed * job.interval
+            due += random.uniform(0, job.jitter)
+        if job.failures:
+            backoff = min(BACKOFF_BASE * 2 ** (job.failures - 1), BACKOFF_MAX)
+            due = max(due, loop_now + backoff)
+        return due
+
+    async def _loop(self, job: ScheduledJob) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            delay = job.next_due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            job.last_lateness = loop.time() - job.next_due
+            if self._on_lateness:
+                self._on_lateness(job.last_lateness)
+            await self._run_once(job)
+            job.next_due = self._next_due(job, loop.time())
+
+    async def _run_once(self, job: ScheduledJob) -> None:
+        job.running = True
+        job.last_started = time.time()
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(job.run(), job.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            job.failures += 1
+            job.last_error = (
+                f"timed out after {job.timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
+                else SECRETS.redact(f"{type(exc).__name__}: {exc}")
+            )
+            log.warning("job.failed", job=job.name, error=job.last_error, failures=job.failures)
+        else:
+            job.failures, job.last_error = 0, None
+        finally:
+            job.runs += 1
+            job.running = False
+            job.last_duration = time.perf_counter() - started

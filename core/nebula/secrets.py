@@ -1,0 +1,55 @@
+"""Secret values the agent knows, and the one place that scrubs them from output.
+
+Every secret read from config (env, `*_file`, or a secret-named key) is registered here;
+logs, API answers, audit rows and anything sent to a model pass through `redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+SECRET_KEY_RE = re.compile(r"(pass(word)?|secret|token|api_?key|credential|private_?key)", re.I)
+# Short values would turn redaction into noise (every "1" masked); real secrets are longer.
+_MIN_SECRET_LEN = 4
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(SECRET_KEY_RE.search(key))
+
+
+class Secrets:
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN and value not in self._values:
+            self._values.add(value)
+            longest_first = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, longest_first)))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def redact(self, value: Any) -> Any:
+        """A copy of `value` with every known secret masked, and every secret-named key's
+        value masked, through nested dicts, lists and strings."""
+        if isinstance(value, str):
+            return self._pattern.sub(MASK, value) if self._pattern else value
+        if isinstance(value, Mapping):
+            return {
+                k: (MASK if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
+                    else self.redact(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.redact(v) for v in value]
+        return value
+
+
+# One per process: log processors run outside any agent object, and a secret seen by
+# one agent instance in a process must stay masked for every logger in it.
+SECRETS = Secrets()

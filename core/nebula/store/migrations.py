@@ -1,0 +1,73 @@
+"""Schema migrations, applied in order; `PRAGMA user_version` records how far a store got.
+
+Append new steps; never edit one that has shipped."""
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE check_results (
+        id INTEGER PRIMARY KEY,
+        check_name TEXT NOT NULL,
+        ts REAL NOT NULL,
+        status TEXT NOT NULL,
+        state TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        duration_ms REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX check_results_name_ts ON check_results (check_name, ts);
+    CREATE INDEX check_results_ts ON check_results (ts);
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        topic TEXT NOT NULL,
+        source TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_ts ON events (ts);
+
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        outcome TEXT NOT NULL,
+        duration_ms REAL,
+        approval_id TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_ts ON audit (ts);
+
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        action TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        requested_by TEXT NOT NULL,
+        status TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at REAL,
+        reason TEXT NOT NULL DEFAULT '',
+        result TEXT
+    );
+    CREATE INDEX approvals_status ON approvals (status, created);
+
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created REAL NOT NULL,
+        revoked REAL
+    );
+
+    CREATE TABLE kv (
+        plugin TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (plugin, key)
+    );
+    """,
+]
