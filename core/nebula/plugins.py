@@ -91,6 +91,8 @@ class PluginRecord:
     config: dict[str, Any] = field(default_factory=dict)
     contributions: Contributions = field(default_factory=Contributions)
     ctx: Any = None
+    # Handed to the manager directly (tests, embedding) rather than found as an entry point.
+    handed_in: bool = False
 
     def fail(self, reason: str) -> None:
         self.state, self.error = FAILED, reason
@@ -134,7 +136,7 @@ class PluginManager:
         if discover:
             self._discover()
         for name, obj in (extra or {}).items():
-            self._register(PluginRecord(name), lambda obj=obj: obj)
+            self._register(PluginRecord(name, handed_in=True), lambda obj=obj: obj)
 
     # --- discovery --------------------------------------------------------------------
 
@@ -205,10 +207,11 @@ class PluginManager:
 
     def wanted(self, record: PluginRecord, config: Config) -> bool:
         """Enabled when its section says so; a present section without `enabled` counts as
-        yes; with no section, the manifest's `enabled_by_default` decides."""
+        yes; with no section, a handed-in plugin is on, and an installed one is on when its
+        manifest says `enabled_by_default`."""
         if record.name in config.plugins:
             return bool(config.plugins[record.name].get("enabled", True))
-        return bool(record.manifest and record.manifest.enabled_by_default)
+        return record.handed_in or bool(record.manifest and record.manifest.enabled_by_default)
 
     def masked_config(self, record: PluginRecord) -> Any:
         return masked(record.config, record.schema)

@@ -26,10 +26,10 @@ async def events(request: web.Request) -> web.StreamResponse:
         return ok({"events": recent[-limit:]})
     await ws.prepare(request)
     subscriber = bus.subscribe(pattern)
-    reader = request.loop.create_task(_drain(ws))
+    reader = asyncio.create_task(_drain(ws))
     try:
         while not ws.closed and not reader.done():
-            get = request.loop.create_task(subscriber.queue.get())
+            get = asyncio.create_task(subscriber.queue.get())
             done, _ = await asyncio.wait((get, reader), return_when=asyncio.FIRST_COMPLETED)
             if get not in done:
                 get.cancel()

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 AGENT: web.AppKey[Agent] = web.AppKey("agent")
 # Serialised answers keyed by name, each with the version of the data it was made from.
 RESPONSE_CACHE: web.AppKey[dict[str, tuple[int, bytes]]] = web.AppKey("response_cache")
-PRINCIPAL = "nebula.principal"
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
 
 
 def agent_of(request: web.Request) -> Agent:

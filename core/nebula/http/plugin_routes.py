@@ -44,6 +44,8 @@ class PluginRoutes:
         match = await self._router(plugin, table).resolve(request)
         if match.http_exception is not None:
             raise match.http_exception
-        # The plugin's handler reads its own path parameters from match_info.
-        request._match_info = match
-        return await match.handler(request)
+        # The plugin's handler reads its own path parameters from match_info, which the
+        # outer request has already resolved (and cached); a clone carries the inner one.
+        inner = request.clone()
+        inner._match_info = match
+        return await match.handler(inner)

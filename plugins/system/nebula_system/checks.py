@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nebula.api import CheckResult, Status
-
 from nebula_system.readings import Sample
 from nebula_system.thresholds import Threshold, worst
 

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import jsonschema
+
 from nebula.api import (
     Action,
     Check,
@@ -18,7 +19,6 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
-
 from nebula_system import rows
 from nebula_system.checks import CHECKS
 from nebula_system.readings import Sample

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from nebula.api import Field
-
 from nebula_system.readings import Point, Process, Sample
 
 OVERVIEW_FIELDS = (

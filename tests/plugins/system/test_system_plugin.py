@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import psutil
 import pytest
+
 from nebula.api import CheckResult, KeyValue, Panel, PluginContext, Status
 from nebula_system import plugin
 
