@@ -12,14 +12,21 @@ import aiohttp
 
 from nebula import __version__
 from nebula.actions import ActionRunner
-from nebula.config import Config
+from nebula.config import Config, ConfigError
 from nebula.config import load as load_config
 from nebula.context import KeyValue, PluginContext
 from nebula.contributions import Panel, Subscription, Tool
 from nebula.events import EventBus
 from nebula.health import HealthEngine
 from nebula.logs import get_logger
-from nebula.plugins import DISABLED, FAILED, LOADED, PluginManager, PluginRecord
+from nebula.plugins import (
+    DISABLED,
+    FAILED,
+    LOADED,
+    PluginManager,
+    PluginRecord,
+    validate_plugins,
+)
 from nebula.scheduler import ScheduledJob, Scheduler
 from nebula.store import Store
 from nebula.tokens import Tokens
@@ -99,7 +106,10 @@ class Agent:
 
     async def reload(self, config: Config) -> dict[str, str]:
         """Apply a new config: start, stop or restart each plugin whose section changed.
-        Agent-level keys (bind, port, data dir) need a restart and are left as they were."""
+        Agent-level keys (bind, port, data dir) need a restart and are left as they were.
+        A config with any problem is refused whole (ConfigError) and nothing changes."""
+        if problems := validate_plugins(config, self.manager, unknown_plugins=False):
+            raise ConfigError(problems)
         async with self._reload_lock:
             old, self.config = self.config, config
             changes: dict[str, str] = {}

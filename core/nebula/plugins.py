@@ -279,14 +279,20 @@ def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
     }
 
 
-def validate_plugins(config: Config, manager: PluginManager) -> list[Problem]:
-    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema."""
+def validate_plugins(
+    config: Config, manager: PluginManager, *, unknown_plugins: bool = True
+) -> list[Problem]:
+    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema.
+    With `unknown_plugins=False`, sections of plugins that are not installed pass (a running
+    agent keeps the section of a plugin uninstalled under it)."""
     import difflib
 
     problems = []
     for name, section in config.plugins.items():
         record = manager.records.get(name)
         if record is None:
+            if not unknown_plugins:
+                continue
             near = difflib.get_close_matches(name, list(manager.records), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             problems.append(config.problem(f"plugins.{name}", f"no plugin named {name!r} is "
