@@ -45,10 +45,11 @@ def nebula(*args: str, env: dict[str, str], python: str = sys.executable,
 class AgentProcess:
     """`nebula run` in a subprocess, with an admin client reading its runtime file."""
 
-    config: Path
+    config: Path | None  # None: no --config, as a new user runs it
     data_dir: Path
     env: dict[str, str]
     python: str = sys.executable
+    cwd: Path | None = None
     proc: subprocess.Popen[str] | None = None
     log_path: Path = field(init=False)
     url: str = ""
@@ -63,8 +64,9 @@ class AgentProcess:
         (self.data_dir / "agent.json").unlink(missing_ok=True)
         log = self.log_path.open("a")
         started = time.perf_counter()
+        config = ["--config", str(self.config)] if self.config else []
         self.proc = subprocess.Popen(
-            [self.python, "-m", "nebula", "--config", str(self.config), "run"],
+            [self.python, "-m", "nebula", *config, "run"], cwd=self.cwd,
             env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
         deadline = started + timeout
         while time.perf_counter() < deadline:

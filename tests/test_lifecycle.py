@@ -34,33 +34,20 @@ def plugin_state(agent: AgentProcess, name: str) -> str:
 
 
 def test_runs_on_defaults_with_no_config_file(tmp_path):
-    env = isolated_env(tmp_path)
-    state_dir = tmp_path / "xdg-state" / "nebula"
-    agent = AgentProcess(tmp_path / "absent.toml", state_dir, env)
-    agent.config = None  # type: ignore[assignment]
-    proc_env = dict(env)
+    """The README's first command: no config anywhere, default port, data in the state dir."""
     cwd = tmp_path / "empty"
     cwd.mkdir()
-    import subprocess
-    import sys
-
-    log = (tmp_path / "agent.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "nebula", "run"], cwd=cwd, env=proc_env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    state_dir = tmp_path / "xdg-state" / "nebula"
+    agent = AgentProcess(None, state_dir, isolated_env(tmp_path), cwd=cwd)
     try:
-        info = wait_for(lambda: (state_dir / "agent.json").exists(), timeout=20)
-        assert info
-        import json
-
-        runtime = json.loads((state_dir / "agent.json").read_text())
-        assert runtime["url"] == "http://127.0.0.1:8765"
-        agent.url, agent.token = runtime["url"], runtime["token"]
-        wait_for(lambda: agent.get("/api/v1/plugins")[0] == 200)
+        agent.start()
+        assert agent.url == "http://127.0.0.1:8765"
         assert plugin_state(agent, "system") == "loaded"
         assert (state_dir / "nebula.db").exists()
+        agent.signal(signal.SIGTERM)
+        assert agent.wait() == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        agent.stop()
 
 
 def test_sigterm_stops_gracefully_within_10s(make_agent):
