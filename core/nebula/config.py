@@ -102,17 +102,27 @@ def default_data_dir() -> str:
 def load(path: Path | None) -> Config:
     """Parse, interpolate and validate the `[agent]` section; plugin sections are validated
     later against each plugin's own schema (`validate_section`)."""
+    config, problems = read(path)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def read(path: Path | None) -> tuple[Config | None, list[Problem]]:
+    """The config and every problem found in it, not just the first, so `config validate`
+    can go on to check the plugin sections of a file whose `[agent]` is wrong too. The
+    config is None only when the file cannot be read or is not TOML at all."""
     if path is None:
         return _build(None, {}, KeyLines(""))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([Problem("", f"cannot read config: {exc.strerror}", str(path))]) from exc
+        return None, [Problem("", f"cannot read config: {exc.strerror}", str(path))]
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise ConfigError([Problem("", f"invalid TOML: {exc}", str(path), line)]) from exc
+        return None, [Problem("", f"invalid TOML: {exc}", str(path), line)]
     return _build(path, raw, KeyLines(text))
 
 
@@ -121,7 +131,9 @@ def _line_from_message(message: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _build(path: Path | None, raw: dict[str, Any], lines: KeyLines) -> Config:
+def _build(
+    path: Path | None, raw: dict[str, Any], lines: KeyLines
+) -> tuple[Config, list[Problem]]:
     config = Config(path, {}, {}, lines)
     problems: list[Problem] = []
     for key in raw:
@@ -141,9 +153,7 @@ def _build(path: Path | None, raw: dict[str, Any], lines: KeyLines) -> Config:
             problems.append(config.problem(f"plugins.{name}", "must be a table"))
             continue
         config.plugins[name] = section
-    if problems:
-        raise ConfigError(problems)
-    return config
+    return config, problems
 
 
 def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> Any:
@@ -154,6 +164,12 @@ def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> 
             sub = f"{path}.{key}" if path else key
             if key.endswith("_file") and isinstance(item, str):
                 target = key.removesuffix("_file")
+                target_path = f"{path}.{target}" if path else target
+                # Errors about the secret (its type, say) point at the `_file` line.
+                config.lines.alias(target_path, sub)
+                if target in value:
+                    problems.append(config.problem(
+                        sub, f"both {target!r} and {key!r} are set; keep one"))
                 out[target] = _read_secret_file(_resolve(item, sub, config, problems), sub,
                                                 config, problems)
             else:
@@ -171,7 +187,12 @@ def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> 
 def _env(match: re.Match[str], path: str, config: Config, problems: list[Problem]) -> str:
     name, default = match.group(1), match.group(2)
     if name in os.environ:
-        return os.environ[name]
+        value = os.environ[name]
+        # `url = "postgres://app:${PG_PASSWORD}@db/app"`: the key is not secret-named, the
+        # variable is.
+        if is_secret_key(name):
+            SECRETS.add(value)
+        return value
     if default is not None:
         return default
     problems.append(config.problem(path, f"environment variable {name} is not set"))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.scheduler import cancelling
 from nebula.secrets import SECRETS
 from nebula.store import Store
 
@@ -73,24 +74,57 @@ class CheckState:
         }
 
 
+def _metric(value: Any) -> float | None:
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _result(status: Status, summary: Any, metrics: Mapping[str, float] | None = None
+            ) -> CheckResult:
+    """A result as stored and served: the summary on one line (tables, logs and the CLI
+    print it as one), secrets redacted."""
+    return CheckResult(status, SECRETS.redact(" ".join(str(summary).split())), metrics or {})
+
+
 def _normalise(result: Any) -> CheckResult:
     if not isinstance(result, CheckResult):
-        return CheckResult(Status.UNKNOWN, f"check returned {type(result).__name__}, "
-                                           "not a CheckResult")
-    metrics = {k: float(v) for k, v in result.metrics.items()
-               if isinstance(v, int | float) and math.isfinite(v)}
-    return CheckResult(Status(result.status), SECRETS.redact(str(result.summary)), metrics)
+        return _result(Status.UNKNOWN,
+                       f"check returned {type(result).__name__}, not a CheckResult")
+    try:
+        status = Status(result.status)
+    except ValueError:
+        return _result(Status.UNKNOWN, f"check returned an invalid status {result.status!r}")
+    metrics = {str(k): number for k, v in result.metrics.items()
+               if (number := _metric(v)) is not None}
+    return _result(status, result.summary, metrics)
 
 
 class HealthEngine:
     def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2) -> None:
         self._store = store
         self._publish = publish
-        self.flap_threshold = flap_threshold
         self.checks: dict[str, CheckState] = {}
+        self._flap_threshold = flap_threshold
         self._pending: list[tuple[Any, ...]] = []
         self.version = 0  # bumped on every change, for cached API answers
         self.on_result: Callable[[CheckState], None] | None = None
+
+    @property
+    def flap_threshold(self) -> int:
+        return self._flap_threshold
+
+    @flap_threshold.setter
+    def flap_threshold(self, value: int) -> None:
+        """A new default (a config reload) applies at once to every check without its own."""
+        self._flap_threshold = value
+        for cs in self.checks.values():
+            if cs.check.flap_threshold is None:
+                cs.flap_threshold = value
 
     def add(self, check: Check, plugin: str) -> CheckState:
         state = CheckState(check, plugin, check.flap_threshold or self.flap_threshold)
@@ -124,14 +158,15 @@ class HealthEngine:
             started = time.perf_counter()
             try:
                 result = _normalise(await asyncio.wait_for(cs.check.run(), cs.check.timeout))
-            except asyncio.CancelledError:
-                raise
             except asyncio.TimeoutError:
-                result = CheckResult(Status.UNKNOWN,
-                                     f"check timed out after {cs.check.timeout:g}s")
+                result = _result(Status.UNKNOWN, f"check timed out after {cs.check.timeout:g}s")
+            except asyncio.CancelledError as exc:
+                # One the check let out (an inner task it cancelled), not one aimed at us.
+                if cancelling():
+                    raise
+                result = _result(Status.UNKNOWN, f"check raised {type(exc).__name__}")
             except Exception as exc:
-                result = CheckResult(Status.UNKNOWN, SECRETS.redact(
-                    f"check raised {type(exc).__name__}: {exc}"))
+                result = _result(Status.UNKNOWN, f"check raised {type(exc).__name__}: {exc}")
             await self._record(cs, result, (time.perf_counter() - started) * 1000)
         return cs
 
@@ -165,7 +200,8 @@ class HealthEngine:
         await self.flush()
         rows = await self._store.fetchall(
             "SELECT ts, status, state, summary, metrics, duration_ms FROM check_results "
-            "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC LIMIT ?", (name, since, limit))
+            "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+            (name, since, limit))
         for row in rows:
             row["metrics"] = json.loads(row["metrics"])
         return rows

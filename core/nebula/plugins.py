@@ -23,6 +23,7 @@ from nebula.api import PLUGIN_API_VERSION
 from nebula.config import Config, Problem, masked, plugin_schema, secret_keys, validate_section
 from nebula.config import with_defaults as fill_defaults
 from nebula.contributions import (
+    PANEL_KINDS,
     Action,
     Check,
     Job,
@@ -32,6 +33,7 @@ from nebula.contributions import (
     Tool,
     qualify,
 )
+from nebula.scheduler import ScheduledJob
 from nebula.secrets import SECRETS
 
 if sys.version_info >= (3, 11):
@@ -179,6 +181,10 @@ class PluginManager:
         try:
             record.schema = plugin_schema(self.call(record, "nebula_config_schema"))
         except Exception as exc:
+            # Without its schema the plugin's config cannot be checked, so it must never
+            # start; dropping the object keeps a reload from retrying it as if it could.
+            self.pm.unregister(obj)
+            record.obj = None
             record.fail(f"nebula_config_schema raised {_describe(exc)}")
 
     # --- calling one plugin's hook ------------------------------------------------------
@@ -260,10 +266,28 @@ class PluginManager:
                 if not isinstance(item, kind):
                     raise PluginError(f"{hook} returned a {type(item).__name__}, "
                                       f"not a {kind.__name__}")
-                qualified.append(replace(item, name=qualify(record.name, item.name)))
+                name = qualify(record.name, item.name)
+                # Names are addresses: a second one would silently replace the first.
+                if any(q.name == name for q in qualified):
+                    raise PluginError(f"{hook} returned two contributions named "
+                                      f"{item.name!r}")
+                qualified.append(replace(item, name=name))
+                _validate(qualified[-1])
             setattr(found, _FIELD_OF_HOOK[hook], qualified)
         found.routes = self.call(record, "nebula_routes", ctx=ctx)
         return found
+
+
+def _validate(item: Any) -> None:
+    """Refuse here what the core would refuse later (the scheduler a bad schedule), so the
+    fault is pinned on the plugin instead of stopping the agent."""
+    if isinstance(item, Job):
+        ScheduledJob(item.name, item.run, item.interval, item.cron, item.timeout, item.jitter)
+    elif isinstance(item, Check):
+        ScheduledJob(item.name, item.run, interval=item.interval, timeout=item.timeout)
+    elif isinstance(item, Panel) and item.kind not in PANEL_KINDS:
+        raise PluginError(f"panel {item.name!r} has kind {item.kind!r}, not one of "
+                          f"{', '.join(sorted(PANEL_KINDS))}")
 
 
 def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
@@ -283,8 +307,9 @@ def validate_plugins(
     config: Config, manager: PluginManager, *, unknown_plugins: bool = True
 ) -> list[Problem]:
     """Every problem in the `[plugins.*]` sections, checked against each plugin's schema.
-    With `unknown_plugins=False`, sections of plugins that are not installed pass (a running
-    agent keeps the section of a plugin uninstalled under it)."""
+    With `unknown_plugins=False`, sections of plugins that are not installed or cannot load
+    pass: a running agent keeps the section of a plugin uninstalled under it, and runs on
+    without one that cannot load (refusing every reload for it would lock the config)."""
     import difflib
 
     problems = []
@@ -298,8 +323,11 @@ def validate_plugins(
             problems.append(config.problem(f"plugins.{name}", f"no plugin named {name!r} is "
                                            f"installed{hint}"))
         elif record.obj is None:
-            problems.append(config.problem(f"plugins.{name}", f"plugin cannot load: "
-                                           f"{record.error}"))
+            # Switched off is how a user gets past a plugin that cannot load, so it must
+            # not keep the config invalid (its schema is unknowable anyway).
+            if unknown_plugins and section.get("enabled", True) is not False:
+                problems.append(config.problem(f"plugins.{name}", f"plugin cannot load: "
+                                               f"{record.error}"))
         else:
             problems += validate_section(config, f"plugins.{name}", section, record.schema)
     return problems

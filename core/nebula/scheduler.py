@@ -2,8 +2,9 @@
 
 Each job runs in its own task, one run after another, so a job never overlaps itself. A run
 that outlives its timeout is cancelled. After failures the next run is pushed back
-exponentially (capped), and the first success resets that. Times a job is due are kept on
-the loop's monotonic clock and shown as wall-clock times in the API.
+exponentially (capped), and the first success resets that. Jitter shifts each run within
+[0, jitter] of its slot without moving the slots, so a job keeps its rate. Times a job is due
+are kept on the loop's monotonic clock and shown as wall-clock times in the API.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ BACKOFF_MAX = 3600.0
 log = get_logger(component="scheduler")
 
 
+def cancelling() -> bool:
+    """Whether the current task is being cancelled, rather than code inside it merely letting
+    out a CancelledError (say, from awaiting a helper task it cancelled). Python 3.10 cannot
+    tell the two apart, so there every CancelledError counts as a cancellation."""
+    task = asyncio.current_task()
+    count = getattr(task, "cancelling", None)
+    return count is None or count() > 0
+
+
 @dataclass
 class ScheduledJob:
     name: str
@@ -46,6 +56,8 @@ class ScheduledJob:
     last_lateness: float = 0.0
     running: bool = False
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The un-jittered loop time of an interval job's current run; jitter never carries over.
+    slot: float = 0.0
 
     def __post_init__(self) -> None:
         if (self.interval is None) == (self.cron is None):
@@ -54,6 +66,10 @@ class ScheduledJob:
             raise ValueError(f"job {self.name}: interval must be positive")
         if self.cron is not None and not croniter.is_valid(self.cron):
             raise ValueError(f"job {self.name}: invalid cron expression {self.cron!r}")
+        if self.timeout <= 0:
+            raise ValueError(f"job {self.name}: timeout must be positive")
+        if self.jitter < 0 or self.initial_spread < 0:
+            raise ValueError(f"job {self.name}: jitter and initial_spread must not be negative")
 
     def public(self, loop_now: float) -> dict[str, Any]:
         return {
@@ -101,10 +117,11 @@ class Scheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _launch(self, job: ScheduledJob) -> None:
-        loop = asyncio.get_running_loop()
-        job.next_due = loop.time() + random.uniform(0, job.initial_spread)
+        loop_now = asyncio.get_running_loop().time()
         if job.cron:
-            job.next_due = self._next_cron(job, loop.time())
+            job.next_due = self._next_cron(job, loop_now)
+        else:
+            job.slot = job.next_due = loop_now + random.uniform(0, job.initial_spread)
         job.task = asyncio.create_task(self._loop(job), name=f"job:{job.name}")
 
     def _next_cron(self, job: ScheduledJob, loop_now: float) -> float:
@@ -117,11 +134,11 @@ class Scheduler:
             due = self._next_cron(job, loop_now)
         else:
             assert job.interval is not None
-            due = job.next_due + job.interval
-            if due <= loop_now:  # overran: skip the missed slots rather than bunch up
-                missed = int((loop_now - due) // job.interval) + 1
-                due += missed * job.interval
-            due += random.uniform(0, job.jitter)
+            job.slot += job.interval
+            if job.slot <= loop_now:  # overran: skip the missed slots rather than bunch up
+                missed = int((loop_now - job.slot) // job.interval) + 1
+                job.slot += missed * job.interval
+            due = job.slot + random.uniform(0, job.jitter)
         if job.failures:
             backoff = min(BACKOFF_BASE * 2 ** (job.failures - 1), BACKOFF_MAX)
             due = max(due, loop_now + backoff)
@@ -129,7 +146,9 @@ class Scheduler:
 
     async def _loop(self, job: ScheduledJob) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        # Checked each turn because asyncio.wait_for (before 3.12) swallows a cancel that lands
+        # as a run completes: stop() and remove() would otherwise wait on this task forever.
+        while self._started and self.jobs.get(job.name) is job:
             delay = job.next_due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -145,18 +164,24 @@ class Scheduler:
         started = time.perf_counter()
         try:
             await asyncio.wait_for(job.run(), job.timeout)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            if cancelling():
+                raise
+            self._failed(job, exc)
         except Exception as exc:
-            job.failures += 1
-            job.last_error = (
-                f"timed out after {job.timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
-                else SECRETS.redact(f"{type(exc).__name__}: {exc}")
-            )
-            log.warning("job.failed", job=job.name, error=job.last_error, failures=job.failures)
+            self._failed(job, exc)
         else:
             job.failures, job.last_error = 0, None
         finally:
             job.runs += 1
             job.running = False
             job.last_duration = time.perf_counter() - started
+
+    @staticmethod
+    def _failed(job: ScheduledJob, exc: BaseException) -> None:
+        job.failures += 1
+        job.last_error = (
+            f"timed out after {job.timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
+            else SECRETS.redact(f"{type(exc).__name__}: {exc}".removesuffix(": "))
+        )
+        log.warning("job.failed", job=job.name, error=job.last_error, failures=job.failures)

@@ -37,16 +37,23 @@ class Secrets:
     def redact(self, value: Any) -> Any:
         """A copy of `value` with every known secret masked, and every secret-named key's
         value masked, through nested dicts, lists and strings."""
+        if value is None or isinstance(value, bool | int | float):
+            return value
         if isinstance(value, str):
             return self._pattern.sub(MASK, value) if self._pattern else value
         if isinstance(value, Mapping):
             return {
-                k: (MASK if isinstance(k, str) and is_secret_key(k) and v not in (None, "")
-                    else self.redact(v))
+                self.redact(k): (MASK if isinstance(k, str) and is_secret_key(k)
+                                 and v not in (None, "") else self.redact(v))
                 for k, v in value.items()
             }
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | set | frozenset):
             return [self.redact(v) for v in value]
+        # Anything else (an exception in a log field, say) is printed later with str() or
+        # repr(); if either would show a secret, it becomes its masked text now.
+        if self._pattern and (self._pattern.search(str(value))
+                              or self._pattern.search(repr(value))):
+            return self.redact(str(value))
         return value
 
 

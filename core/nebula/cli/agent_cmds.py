@@ -113,14 +113,13 @@ def config() -> None:
 @pass_state
 def validate(state: State, as_json: bool) -> None:
     """Check the config file and every plugin section; exit 2 on any problem."""
-    from nebula.config import ConfigError, load
+    from nebula.config import read
     from nebula.plugins import PluginManager, validate_plugins
 
-    try:
-        loaded = load(state.config_path)
-        problems = validate_plugins(loaded, PluginManager())
-    except ConfigError as exc:
-        problems = exc.problems
+    loaded, problems = read(state.config_path)
+    if loaded is not None:  # a wrong [agent] does not hide what is wrong in the plugins
+        problems += validate_plugins(loaded, PluginManager())
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     path = str(state.config_path) if state.config_path else None
     data = {"config": path, "valid": not problems, "problems": [
         {"file": p.file, "line": p.line, "path": p.path, "message": p.message, "text": str(p)}

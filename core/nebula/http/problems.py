@@ -8,15 +8,20 @@ from typing import Any
 
 from aiohttp import web
 
+from nebula.secrets import SECRETS
+
 PROBLEM_TYPE = "application/problem+json"
 
 
 def problem(status: int, detail: str = "", **extra: Any) -> web.Response:
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    """A problem answer. Details often quote the request, which may carry a secret, so the
+    whole body is redacted here, once, for every error the API gives."""
+    body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase,
+                            "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    return web.Response(status=status, text=json.dumps(body, default=str),
+    return web.Response(status=status, text=json.dumps(SECRETS.redact(body), default=str),
                         content_type=PROBLEM_TYPE)
 
 
