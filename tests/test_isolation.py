@@ -171,6 +171,11 @@ def test_plugin_that_cannot_import_can_be_disabled(faulty_cli):
 
     # Switched off, it no longer makes the config invalid; the other one still does.
     assert validate(faulty_cli) == (2, ["plugins.wrong_api"])
+    # And it reads as disabled, keeping the reason it could not load.
+    result, _ = faulty_cli("plugin", "info", "import_error", "--json")
+    info = json.loads(result.stdout)
+    assert info["state"] == "disabled"
+    assert FAILED_FROM_WHEEL["import_error"] in info["error"]
 
 
 # --- in-process, plugins handed to the agent ----------------------------------------------

@@ -86,7 +86,9 @@ class Agent:
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
                                         interval=RETENTION_INTERVAL, timeout=300))
         for record in self.manager.records.values():
-            if record.state != FAILED:
+            if record.obj is None:
+                self.manager.settle_unloadable(record, self.config)
+            else:
                 await self._start_plugin(record)
         await self.health.restore()
         if schedule:
@@ -115,6 +117,7 @@ class Agent:
             changes: dict[str, str] = {}
             for record in self.manager.records.values():
                 if record.obj is None:  # never loaded: import or API problems
+                    self.manager.settle_unloadable(record, config)
                     continue
                 before = old.plugins.get(record.name)
                 after = config.plugins.get(record.name)

@@ -219,6 +219,11 @@ class PluginManager:
             return bool(config.plugins[record.name].get("enabled", True))
         return record.handed_in or bool(record.manifest and record.manifest.enabled_by_default)
 
+    def settle_unloadable(self, record: PluginRecord, config: Config) -> None:
+        """A plugin that could not load is `failed` only while the config wants it; once
+        disabled it reads `disabled` (the load error stays on record for `plugin info`)."""
+        record.state = FAILED if self.wanted(record, config) else DISABLED
+
     def masked_config(self, record: PluginRecord) -> Any:
         return masked(record.config, record.schema)
 

@@ -21,7 +21,9 @@ def _states(state: State) -> tuple[list[dict[str, Any]], bool]:
     manager = PluginManager()
     records = []
     for record in sorted(manager.records.values(), key=lambda r: r.name):
-        if record.obj is not None:
+        if record.obj is None:
+            manager.settle_unloadable(record, state.config)
+        else:
             record.state = LOADED if manager.wanted(record, state.config) else DISABLED
         records.append(record.public())
     return records, False
