@@ -121,13 +121,3 @@ class AgentProcess:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
-
-
-def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy; returns its value or raises on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise TimeoutError("condition not met in time")

@@ -182,3 +182,25 @@ class UnknownHook:
     @hookimpl
     def nebula_chekcs(self) -> list[Check]:
         return []
+
+
+class FlakySubscriber:
+    """Its handler raises, then lets out a CancelledError, then works."""
+
+    manifest = Manifest(api_version="1.0")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.received: list[str] = []
+
+    async def _handle(self, event: Mapping[str, Any]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("handler bug")
+        if self.calls == 2:
+            raise asyncio.CancelledError
+        self.received.append(event["topic"])
+
+    @hookimpl
+    def nebula_subscriptions(self) -> list[Subscription]:
+        return [Subscription("all", "plugin.*", self._handle)]

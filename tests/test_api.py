@@ -8,7 +8,8 @@ import json
 import pytest
 
 from nebula.api import Status
-from tests.sample_plugins import Switchable
+from tests.sample_plugins import FlakySubscriber, Switchable
+from tests.waiting import eventually
 
 
 async def test_healthz_is_the_only_open_route(nebula_agent):
@@ -204,3 +205,12 @@ async def test_roles(nebula_agent, role, status):
         got, _ = await a.get("/api/v1/checks", token=tok["token"])
         assert got == 401
 
+
+
+async def test_a_failing_subscription_handler_keeps_receiving(nebula_agent):
+    flaky = FlakySubscriber()
+    async with nebula_agent({"flaky": flaky}) as a:
+        for n in range(3):
+            await a.agent.bus.publish("plugin.poke", {"n": n})
+        await eventually(lambda: flaky.received == ["plugin.poke"])
+        assert flaky.calls == 3

@@ -13,7 +13,7 @@ from nebula.events import EventBus
 from nebula.health import HealthEngine
 from nebula.store import Store
 from tests.sample_plugins import BadChecks, Switchable
-from tests.test_scheduler import eventually
+from tests.waiting import eventually
 
 
 class Probe:

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from nebula.testing import write_config
-from tests.agent_process import AgentProcess, free_port, isolated_env, nebula, wait_for
+from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
+from tests.waiting import wait_for
 
 
 @pytest.fixture

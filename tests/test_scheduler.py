@@ -12,29 +12,18 @@ from nebula import scheduler
 from nebula.api import Job, Manifest, hookimpl
 from nebula.scheduler import ScheduledJob, Scheduler
 from tests.sample_plugins import Switchable
-
-
-async def eventually(predicate, timeout: float = 5.0, interval: float = 0.01):
-    """Poll `predicate` (sync or async) until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+from tests.waiting import eventually
 
 
 class Recorder:
     """A job body that notes when each run starts (loop and wall clock) and how many
-    runs are in flight at once; it sleeps `duration`, and its first `failing` runs fail."""
+    runs are in flight at once. Its first `slow` runs (all, if None) sleep `duration`, and
+    its first `failing` runs fail."""
 
-    def __init__(self, duration: float = 0.0, failing: int = 0) -> None:
+    def __init__(self, duration: float = 0.0, failing: int = 0, slow: int | None = None) -> None:
         self.duration = duration
         self.failing = failing
+        self.slow = slow
         self.starts: list[float] = []
         self.wall_starts: list[float] = []
         self.in_flight = 0
@@ -47,7 +36,7 @@ class Recorder:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.duration:
+            if self.slow is None or len(self.starts) <= self.slow:
                 await asyncio.sleep(self.duration)
             if len(self.starts) <= self.failing:
                 raise RuntimeError("backend unreachable")
@@ -214,6 +203,15 @@ async def test_stop_and_remove_cancel_in_flight_runs_promptly():
     assert kept.cancelled == 1 and kept.in_flight == 0
     assert not sched.jobs["t.kept"].running
     assert sched.jobs["t.kept"].task.done()
+
+
+async def test_an_overrun_is_not_made_up_with_a_burst_of_runs():
+    body = Recorder(duration=0.21, slow=1)
+    async with running(ScheduledJob("t.once_slow", body, interval=0.05)):
+        await eventually(lambda: len(body.starts) >= 5)
+    # The slots at 0.05..0.15 are dropped; the one at 0.2 runs late, then the grid resumes.
+    assert all(gap >= 0.03 for gap in body.gaps()[1:]), body.gaps()
+    assert 0.25 <= body.starts[2] - body.starts[0] < 0.27, body.gaps()
 
 
 @pytest.mark.parametrize("how", ["stop", "remove"])

@@ -37,8 +37,9 @@ from nebula.api import (
 )
 from nebula.logs import configure, get_logger
 from nebula.secrets import MASK, SECRETS
-from tests.agent_process import AgentProcess, free_port, isolated_env, nebula, wait_for
+from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
 from tests.sample_plugins import Switchable
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 

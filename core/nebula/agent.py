@@ -27,7 +27,8 @@ from nebula.plugins import (
     PluginRecord,
     validate_plugins,
 )
-from nebula.scheduler import ScheduledJob, Scheduler
+from nebula.scheduler import ScheduledJob, Scheduler, cancelling
+from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
 
@@ -198,9 +199,12 @@ class Agent:
             async for event in self.bus.stream(sub.topic):
                 try:
                     await asyncio.wait_for(sub.handler(event), 30)
-                except Exception as exc:
+                except (Exception, asyncio.CancelledError) as exc:
+                    # A handler letting out its own CancelledError must not end the pump.
+                    if isinstance(exc, asyncio.CancelledError) and cancelling():
+                        raise
                     plugin_log.warning("subscription.failed", subscription=sub.name,
-                                       error=f"{type(exc).__name__}: {exc}")
+                                       error=SECRETS.redact(f"{type(exc).__name__}: {exc}"))
 
         self._pumps[sub.name] = asyncio.create_task(pump(), name=f"sub:{sub.name}")
 

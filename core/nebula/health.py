@@ -1,6 +1,7 @@
 """The health engine: runs checks in isolation, damps flapping, keeps history.
 
 A check that raises or hangs past its timeout gives an `unknown` result carrying the error.
+Summaries are kept to one line and metrics to finite numbers.
 The reported state moves to a new status only after `flap_threshold` consecutive results
 agree on it; each move emits a `check.changed` event. Results are written to the store in
 batches (`flush`), so a thousand checks a second cost a handful of transactions.
@@ -116,11 +117,12 @@ class HealthEngine:
 
     @property
     def flap_threshold(self) -> int:
+        """The default for checks without their own; a new one (a config reload) applies at
+        once to every such check already running."""
         return self._flap_threshold
 
     @flap_threshold.setter
     def flap_threshold(self, value: int) -> None:
-        """A new default (a config reload) applies at once to every check without its own."""
         self._flap_threshold = value
         for cs in self.checks.values():
             if cs.check.flap_threshold is None:
@@ -161,7 +163,8 @@ class HealthEngine:
             except asyncio.TimeoutError:
                 result = _result(Status.UNKNOWN, f"check timed out after {cs.check.timeout:g}s")
             except asyncio.CancelledError as exc:
-                # One the check let out (an inner task it cancelled), not one aimed at us.
+                # One the check let out itself (awaiting a task it cancelled) is a failure
+                # of the check; only one aimed at this run ends it.
                 if cancelling():
                     raise
                 result = _result(Status.UNKNOWN, f"check raised {type(exc).__name__}")

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from croniter import croniter
@@ -125,7 +125,8 @@ class Scheduler:
         job.task = asyncio.create_task(self._loop(job), name=f"job:{job.name}")
 
     def _next_cron(self, job: ScheduledJob, loop_now: float) -> float:
-        now = datetime.now(timezone.utc)
+        # Cron reads the host's local time, as crontab does.
+        now = datetime.now().astimezone()
         following = croniter(job.cron, now).get_next(datetime)
         return loop_now + (following - now).total_seconds() + random.uniform(0, job.jitter)
 
@@ -135,9 +136,10 @@ class Scheduler:
         else:
             assert job.interval is not None
             job.slot += job.interval
-            if job.slot <= loop_now:  # overran: skip the missed slots rather than bunch up
-                missed = int((loop_now - job.slot) // job.interval) + 1
-                job.slot += missed * job.interval
+            # A whole interval behind means the run overran: take the latest slot and drop
+            # the missed ones rather than bunch up. A run merely jittered late keeps its slot.
+            if job.slot + job.interval <= loop_now:
+                job.slot += (loop_now - job.slot) // job.interval * job.interval
             due = job.slot + random.uniform(0, job.jitter)
         if job.failures:
             backoff = min(BACKOFF_BASE * 2 ** (job.failures - 1), BACKOFF_MAX)
