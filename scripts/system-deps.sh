@@ -3,8 +3,13 @@
 # or names them so they can be installed by hand.
 set -euo pipefail
 
-# One line per package, with what needs it. Empty while the core alone is tested.
-PACKAGES=()
+# One line per package, with what needs it.
+PACKAGES=(
+  podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
+  postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
+  dnsmasq-base                 # domains plugin: a real DNS server on loopback
+  chromium                     # web panel: headless browser tests
+)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -28,6 +28,7 @@ from nebula.plugins import (
     validate_plugins,
 )
 from nebula.scheduler import ScheduledJob, Scheduler, cancelling
+from nebula.secret_store import SecretStore
 from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
@@ -147,7 +148,9 @@ class Agent:
             return False
         if self.manager.configure(record, self.config):
             return False
-        ctx = PluginContext(record.name, record.config, KeyValue(self.store, record.name), self)
+        ctx = PluginContext(record.name, record.config, KeyValue(self.store, record.name), self,
+                            secrets=SecretStore(self.store, self.config.data_dir / "secret.key",
+                                                record.name))
         timeout = self.config.agent["startup_timeout"]
         if not await self.manager.start(record, ctx, timeout):
             return False

@@ -24,6 +24,7 @@ from nebula.contributions import (
     Subscription,
     Tool,
 )
+from nebula.secret_store import SecretStore, SecretStoreError
 
 PLUGIN_API_VERSION = "1.0"
 
@@ -40,6 +41,8 @@ __all__ = [
     "Manifest",
     "Panel",
     "PluginContext",
+    "SecretStore",
+    "SecretStoreError",
     "Status",
     "Subscription",
     "Tool",

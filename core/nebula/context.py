@@ -6,9 +6,11 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nebula.logs import get_logger
+from nebula.secret_store import SecretStore
 from nebula.store import Store
 
 if TYPE_CHECKING:
@@ -72,10 +74,14 @@ class PluginContext:
     kv: KeyValue
     services: Services | None = None
     log: Any = field(default=None)
+    # Encrypted at rest; values read or written are masked in every output.
+    secrets: SecretStore | None = None
 
     def __post_init__(self) -> None:
         if self.log is None:
             self.log = get_logger(plugin=self.name)
+        if self.secrets is None:
+            self.secrets = SecretStore(None, Path(), self.name)
 
     async def emit(self, topic: str, data: dict[str, Any]) -> None:
         """Publish an event; its topic is prefixed with the plugin's name."""

@@ -70,4 +70,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (plugin, key)
     );
     """,
+    """
+    CREATE TABLE secrets (
+        plugin TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (plugin, key)
+    );
+    """,
 ]

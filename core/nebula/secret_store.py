@@ -1,0 +1,83 @@
+"""The agent's secret store: values a plugin generates or receives (database passwords,
+OAuth tokens) kept encrypted at rest, and masked everywhere once read or written.
+
+The key is a Fernet key in `<data_dir>/secret.key` (mode 0600), made on first use: a copy of
+the store alone does not reveal the secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from nebula.secrets import SECRETS
+from nebula.store import Store
+
+
+def _load_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        key = Fernet.generate_key()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        return key
+
+
+class SecretStoreError(Exception):
+    pass
+
+
+class SecretStore:
+    """One plugin's secrets; `get` and `set` register each value for redaction."""
+
+    def __init__(self, store: Store | None, key_path: Path, plugin: str) -> None:
+        self._store = store
+        self._key_path = key_path
+        self._plugin = plugin
+        self._fernet: Fernet | None = None
+        self._memory: dict[str, str] = {}
+
+    def _cipher(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(_load_key(self._key_path))
+        return self._fernet
+
+    async def set(self, key: str, value: str) -> None:
+        SECRETS.add(value)
+        if self._store is None:
+            self._memory[key] = value
+            return
+        token = self._cipher().encrypt(value.encode()).decode()
+        await self._store.execute(
+            "INSERT INTO secrets (plugin, key, value, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, "
+            "updated = excluded.updated", (self._plugin, key, token, time.time()))
+
+    async def get(self, key: str) -> str | None:
+        if self._store is None:
+            return self._memory.get(key)
+        row = await self._store.fetchone(
+            "SELECT value FROM secrets WHERE plugin = ? AND key = ?", (self._plugin, key))
+        if row is None:
+            return None
+        try:
+            value = self._cipher().decrypt(row["value"].encode()).decode()
+        except InvalidToken:
+            raise SecretStoreError(
+                f"secret {self._plugin}/{key} cannot be decrypted with {self._key_path}; "
+                "was the key file replaced?") from None
+        SECRETS.add(value)
+        return value
+
+    async def delete(self, key: str) -> None:
+        if self._store is None:
+            self._memory.pop(key, None)
+            return
+        await self._store.execute(
+            "DELETE FROM secrets WHERE plugin = ? AND key = ?", (self._plugin, key))

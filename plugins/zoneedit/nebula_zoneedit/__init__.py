@@ -1,0 +1,1 @@
+"""The zoneedit plugin."""
