@@ -1,5 +1,5 @@
-"""What the benchmarks share: the machine they ran on, percentiles, a report printer, and
-`nebula run` in a subprocess with its home, config and data in a temp dir.
+"""What every benchmark's report shares: the machine it ran on, percentiles, targets, the
+printer (human or `--json`) and a watchdog that keeps each run bounded.
 
 Run it alone (`python bench/common.py`) to print the machine description.
 """
@@ -7,31 +7,20 @@ Run it alone (`python bench/common.py`) to print the machine description.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import faulthandler
 import json
 import math
 import os
 import platform
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-BENCH_DIR = Path(__file__).resolve().parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# --- the machine ---------------------------------------------------------------------------
 
 
 def _first(path: str, key: str) -> str:
@@ -61,10 +50,25 @@ def machine() -> dict[str, Any]:
         "nebula": nebula.__version__,
         "aiohttp": aiohttp.__version__,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": _commit(),
+        # Other work on the machine shows here: numbers taken under load are not comparable.
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
-# --- numbers -------------------------------------------------------------------------------
+def _commit() -> str:
+    """The checkout's commit, with `+changes` when its tracked files differ from it."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+
+    try:
+        changed = git("status", "--porcelain", "--untracked-files=no")
+        return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -131,10 +135,11 @@ class Report:
     def emit(self, as_json: bool, human: Callable[[dict[str, Any]], list[str]]) -> int:
         """Print the report; the exit status is 1 when a target was missed."""
         if as_json:
+            # One line per report, so `run_all.sh --json` output is JSON Lines.
             print(json.dumps({"bench": self.bench, "machine": machine(),
                               "results": self.results,
                               "targets": [t.public() for t in self.targets],
-                              "notes": self.notes}, indent=2))
+                              "notes": self.notes}))
         else:
             print(f"== {self.bench}")
             for line in human(self.results):
@@ -157,154 +162,21 @@ def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-# --- processes -----------------------------------------------------------------------------
+def arm_watchdog(seconds: float) -> None:
+    """End this process if it outlives `seconds`: a benchmark stops by itself, hung or not.
+
+    With a running event loop, every task's stack is printed first (a hung agent stop is
+    the likely cause); faulthandler covers a blocked loop a little later."""
+    faulthandler.dump_traceback_later(seconds + 10, exit=True)
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop().call_later(seconds, _dump_tasks_and_exit, seconds)
 
 
-def nebula_command() -> list[str]:
-    """The installed console script, as a user runs it; `python -m nebula` without one."""
-    script = Path(sys.executable).with_name("nebula")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "nebula"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def isolated_env(root: Path) -> dict[str, str]:
-    """The caller's environment with home and XDG dirs under `root` and no NEBULA_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEBULA_", "XDG_"))}
-    for name, sub in (("HOME", "home"), ("XDG_CONFIG_HOME", "xdg-config"),
-                      ("XDG_STATE_HOME", "xdg-state"), ("XDG_DATA_HOME", "xdg-data"),
-                      ("XDG_CACHE_HOME", "xdg-cache")):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-        env[name] = str(root / sub)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def pin_to(cpu: int | None) -> Callable[[], None] | None:
-    """A preexec_fn that pins the child to one CPU, when the machine has more than one."""
-    if cpu is None or cpu not in os.sched_getaffinity(0) or len(os.sched_getaffinity(0)) < 2:
-        return None
-    return lambda: os.sched_setaffinity(0, {cpu})
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # The command name (field 2) may hold spaces; the fields after its ')' are fixed.
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """The kB fields (VmRSS, VmHWM, ...) and Threads of /proc/<pid>/status."""
-    out: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        parts = value.split()
-        if key.startswith(("Vm", "Rss")) and parts and parts[0].isdigit():
-            out[key] = int(parts[0])
-        elif key == "Threads":
-            out[key] = int(parts[0])
-    return out
-
-
-def http_status(url: str, token: str | None = None, timeout: float = 1.0) -> int | None:
-    """The status of a GET, or None when nothing answers yet."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                    timeout=timeout) as resp:
-            resp.read()
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, urllib.error.URLError):
-        return None
-
-
-def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0) -> int | None:
-    """SIGTERM, then SIGKILL after `grace` seconds; returns the exit status."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    return proc.returncode
-
-
-@contextlib.contextmanager
-def scratch(prefix: str) -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix=f"nebula-bench-{prefix}-"))
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def write_agent_config(root: Path, port: int, plugins: str = "") -> Path:
-    """A nebula.toml on a loopback port with its data dir under `root`; the system plugin
-    keeps its defaults (on, 30 s interval) unless `plugins` says otherwise."""
-    path = root / "nebula.toml"
-    path.write_text(
-        "[agent]\n"
-        'bind = "127.0.0.1"\n'
-        f"port = {port}\n"
-        f'data_dir = "{root / "data"}"\n'
-        'log_format = "json"\n'
-        'log_level = "info"\n' + plugins,
-        encoding="utf-8")
-    return path
-
-
-@dataclass
-class AgentRun:
-    """`nebula --config <temp> run` through the real entry point."""
-
-    root: Path
-    proc: subprocess.Popen[bytes]
-    started: float  # perf_counter just before the process was spawned
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return (self.root / "agent.log").read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 20.0, poll: float = 0.002) -> float:
-        """Poll /healthz until it answers 200; the seconds since the spawn."""
-        deadline = self.started + timeout
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"agent exited {self.proc.returncode}:\n{self.log()}")
-            if http_status(self.url + "/healthz", timeout=0.5) == 200:
-                return time.perf_counter() - self.started
-            time.sleep(poll)
-        raise RuntimeError(f"agent not ready after {timeout:g}s:\n{self.log()}")
-
-
-@contextlib.contextmanager
-def nebula_run(root: Path, plugins: str = "", cpu: int | None = None) -> Iterator[AgentRun]:
-    """Start the agent with everything it writes under `root`; stop it on exit."""
-    port = free_port()
-    config = write_agent_config(root, port, plugins)
-    env = isolated_env(root)
-    with (root / "agent.log").open("ab") as log:
-        started = time.perf_counter()
-        proc = subprocess.Popen([*nebula_command(), "--config", str(config), "run"],
-                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=pin_to(cpu))
-    try:
-        yield AgentRun(root, proc, started, port)
-    finally:
-        stop_process(proc)
+def _dump_tasks_and_exit(seconds: float) -> None:
+    say(f"watchdog: still running after {seconds:g} s; pending tasks:")
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=5, file=sys.stderr)
+    os._exit(3)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from nebula.secret_store import SecretStore
 from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
+from nebula.users import FAILED_LOGINS, LoginGuard, Users
 
 FLUSH_INTERVAL = 1.0
 RETENTION_INTERVAL = 3600.0
@@ -198,16 +199,25 @@ class Agent:
         (and, past the queue's bound, drops) its own events."""
         plugin_log = record.ctx.log
 
+        # Subscribed now, not when the task first runs: events published in between count.
+        subscriber = self.bus.subscribe(sub.topic)
+
         async def pump() -> None:
-            async for event in self.bus.stream(sub.topic):
-                try:
-                    await asyncio.wait_for(sub.handler(event), 30)
-                except (Exception, asyncio.CancelledError) as exc:
-                    # A handler letting out its own CancelledError must not end the pump.
-                    if isinstance(exc, asyncio.CancelledError) and cancelling():
-                        raise
-                    plugin_log.warning("subscription.failed", subscription=sub.name,
-                                       error=SECRETS.redact(f"{type(exc).__name__}: {exc}"))
+            try:
+                # Stop once removed: a cancel landing as a handler finishes can be swallowed.
+                while self._pumps.get(sub.name) is asyncio.current_task():
+                    event = await subscriber.queue.get()
+                    try:
+                        await asyncio.wait_for(sub.handler(event), 30)
+                    except (Exception, asyncio.CancelledError) as exc:
+                        # A handler letting out its own CancelledError must not end the pump.
+                        if isinstance(exc, asyncio.CancelledError) and cancelling():
+                            raise
+                        plugin_log.warning(
+                            "subscription.failed", subscription=sub.name,
+                            error=SECRETS.redact(f"{type(exc).__name__}: {exc}"))
+            finally:
+                self.bus.unsubscribe(subscriber)
 
         self._pumps[sub.name] = asyncio.create_task(pump(), name=f"sub:{sub.name}")
 
@@ -222,6 +232,23 @@ class Agent:
             ("DELETE FROM audit WHERE ts < ?", now - audit_days),
         ):
             await self.store.execute(sql, (cutoff,))
+
+    async def watch_failed_logins(self, guard: LoginGuard) -> None:
+        """`core.failed_logins` runs while someone can log in to the web panel: added with
+        the first user, withdrawn with the last."""
+        wanted = await Users(self.store).exist()
+        if wanted == (FAILED_LOGINS in self.health.checks):
+            return
+        job = f"check:{FAILED_LOGINS}"
+        if wanted:
+            check = guard.as_check()
+            self.health.add(check, "core")
+            self.scheduler.add(ScheduledJob(job, lambda: self.health.run(FAILED_LOGINS),
+                                            interval=check.interval, timeout=check.timeout + 5,
+                                            initial_spread=1.0))
+        else:
+            await self.scheduler.remove(job)
+            self.health.remove(FAILED_LOGINS)
 
     # --- read models for the API --------------------------------------------------------
 

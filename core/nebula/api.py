@@ -23,6 +23,7 @@ from nebula.contributions import (
     Status,
     Subscription,
     Tool,
+    Webhook,
 )
 from nebula.secret_store import SecretStore, SecretStoreError
 
@@ -46,5 +47,6 @@ __all__ = [
     "Status",
     "Subscription",
     "Tool",
+    "Webhook",
     "hookimpl",
 ]

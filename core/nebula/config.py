@@ -40,6 +40,12 @@ AGENT_SCHEMA: dict[str, Any] = {
         "retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 14},
         "audit_retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 365},
         "startup_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10},
+        # The web panel's login and sessions (docs/web.md).
+        "trusted_proxies": {"type": "array", "items": {"type": "string"}, "default": []},
+        "session_ttl": {"type": "number", "exclusiveMinimum": 0, "default": 43200},
+        "login_window": {"type": "number", "exclusiveMinimum": 0, "default": 900},
+        "login_max_failures": {"type": "integer", "minimum": 1, "default": 5},
+        "login_max_failures_ip": {"type": "integer", "minimum": 1, "default": 20},
     },
 }
 TOP_KEYS = ("agent", "plugins")

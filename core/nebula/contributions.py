@@ -142,6 +142,23 @@ class Subscription:
     handler: Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
+WEBHOOK_HEADER = "X-Webhook-Secret"
+MIN_WEBHOOK_SECRET = 16
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An HTTP endpoint another system (Home Assistant, n8n) calls without a session or
+    token, at `/plugins/<plugin>/hooks/<name>`. The caller proves itself with the shared
+    `secret` in the `X-Webhook-Secret` header (compared in constant time); `handler`
+    receives the aiohttp request and returns a response."""
+
+    name: str
+    handler: Callable[[Any], Awaitable[Any]]
+    secret: str
+    methods: tuple[str, ...] = ("POST",)
+
+
 @dataclass(frozen=True)
 class Manifest:
     """Static facts about a plugin, read before any of its hooks run."""

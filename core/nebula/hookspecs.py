@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from nebula.context import PluginContext
-    from nebula.contributions import Action, Check, Job, Panel, Subscription, Tool
+    from nebula.contributions import (
+        Action,
+        Check,
+        Job,
+        Panel,
+        Subscription,
+        Tool,
+        Webhook,
+    )
 
 hookspec = pluggy.HookspecMarker("nebula")
 
@@ -93,3 +101,8 @@ def nebula_routes(ctx: PluginContext) -> web.RouteTableDef | None:
 @hookspec
 def nebula_subscriptions(ctx: PluginContext) -> Iterable[Subscription]:
     """Event subscriptions: each handler is awaited for every event whose topic matches."""
+
+
+@hookspec
+def nebula_webhooks(ctx: PluginContext) -> Iterable[Webhook]:
+    """Webhooks: routes other systems call with a shared secret instead of a token."""

@@ -23,6 +23,7 @@ from nebula.api import PLUGIN_API_VERSION
 from nebula.config import Config, Problem, masked, plugin_schema, secret_keys, validate_section
 from nebula.config import with_defaults as fill_defaults
 from nebula.contributions import (
+    MIN_WEBHOOK_SECRET,
     PANEL_KINDS,
     Action,
     Check,
@@ -31,6 +32,7 @@ from nebula.contributions import (
     Panel,
     Subscription,
     Tool,
+    Webhook,
     qualify,
 )
 from nebula.scheduler import ScheduledJob
@@ -52,6 +54,7 @@ CONTRIBUTION_HOOKS: dict[str, type] = {
     "nebula_tools": Tool,
     "nebula_jobs": Job,
     "nebula_subscriptions": Subscription,
+    "nebula_webhooks": Webhook,
 }
 
 
@@ -67,6 +70,7 @@ class Contributions:
     tools: list[Tool] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
+    webhooks: list[Webhook] = field(default_factory=list)
     routes: Any = None
 
 
@@ -77,6 +81,7 @@ _FIELD_OF_HOOK = {
     "nebula_tools": "tools",
     "nebula_jobs": "jobs",
     "nebula_subscriptions": "subscriptions",
+    "nebula_webhooks": "webhooks",
 }
 
 
@@ -293,6 +298,11 @@ def _validate(item: Any) -> None:
     elif isinstance(item, Panel) and item.kind not in PANEL_KINDS:
         raise PluginError(f"panel {item.name!r} has kind {item.kind!r}, not one of "
                           f"{', '.join(sorted(PANEL_KINDS))}")
+    elif isinstance(item, Webhook):
+        if not isinstance(item.secret, str) or len(item.secret) < MIN_WEBHOOK_SECRET:
+            raise PluginError(f"webhook {item.name!r} needs a secret of at least "
+                              f"{MIN_WEBHOOK_SECRET} characters")
+        SECRETS.add(item.secret)
 
 
 def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:

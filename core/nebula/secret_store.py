@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from nebula.secrets import SECRETS
 from nebula.store import Store
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 def _load_key(path: Path) -> bytes:
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
+        from cryptography.fernet import Fernet
+
         key = Fernet.generate_key()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -45,6 +49,9 @@ class SecretStore:
 
     def _cipher(self) -> Fernet:
         if self._fernet is None:
+            # Imported on first use: most runs never touch a secret and it costs ~7 MB.
+            from cryptography.fernet import Fernet
+
             self._fernet = Fernet(_load_key(self._key_path))
         return self._fernet
 
@@ -66,6 +73,8 @@ class SecretStore:
             "SELECT value FROM secrets WHERE plugin = ? AND key = ?", (self._plugin, key))
         if row is None:
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             value = self._cipher().decrypt(row["value"].encode()).decode()
         except InvalidToken:

@@ -9,18 +9,48 @@ from aiohttp import web
 
 from nebula.agent import Agent
 from nebula.config import Config
-from nebula.http import api_actions, api_agent, api_checks, api_events, api_panels, api_tokens
+from nebula.http import (
+    api_actions,
+    api_agent,
+    api_checks,
+    api_events,
+    api_panels,
+    api_tokens,
+    api_users,
+)
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, principal_of
 from nebula.http.metrics import Metrics
 from nebula.http.openapi import document
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
+from nebula.http.security import (
+    GUARD,
+    PROXIES,
+    SAFE_METHODS,
+    SESSIONS,
+    USERS,
+    Proxies,
+    add_security_headers,
+    login_redirect,
+    session_principal,
+)
+from nebula.http.sessions import Sessions
+from nebula.http.webhooks import Webhooks
 from nebula.logs import get_logger
+from nebula.tokens import Principal
+from nebula.users import LoginGuard, Users
+from nebula.web import SESSION_TAG, TAG, login, pages
+from nebula.web.history import SPARKLINES, Sparklines
 
 # Importing the handler modules fills ENDPOINTS; the tuple keeps that dependency visible.
-_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_panels, api_tokens)
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_panels, api_tokens,
+                    api_users, login, pages)
+# Routes (canonical paths) reachable without a token or session, the panel's pages (an
+# unauthenticated browser is sent to the login page), and writes any role may make.
+PUBLIC_PATHS: web.AppKey[frozenset[str]] = web.AppKey("public_paths")
+PAGE_PATHS: web.AppKey[frozenset[str]] = web.AppKey("page_paths")
+ANY_ROLE_WRITES: web.AppKey[frozenset[str]] = web.AppKey("any_role_writes")
 log = get_logger(component="http")
 
 
@@ -43,18 +73,57 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path == "/healthz":
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else None
+    if path in request.app[PUBLIC_PATHS]:
         return await handler(request)
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    principal = await _principal(request)
+    if principal is None:
+        if path in request.app[PAGE_PATHS] and request.method == "GET":
+            raise login_redirect(request)
+        raise Problem(401, "a bearer token is required (nebula token create)")
+    if (request.method not in SAFE_METHODS and not principal.is_admin
+            and path not in request.app[ANY_ROLE_WRITES]):
+        raise Problem(403, f"{principal.name} may only read")
+    request[PRINCIPAL] = principal
+    return await handler(request)
+
+
+async def _principal(request: web.Request) -> Principal | None:
+    """A bearer token when the request has an Authorization header (scripts), else the
+    panel's session cookie (browsers)."""
+    if "Authorization" not in request.headers:
+        return await session_principal(request)
+    scheme, _, token = request.headers["Authorization"].partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "a bearer token is required (nebula token create)")
     principal = await request.app[AGENT].tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
-    if request.method not in SAFE_METHODS and not principal.is_admin:
-        raise Problem(403, f"{principal.name} may only read")
-    request[PRINCIPAL] = principal
-    return await handler(request)
+    return principal
+
+
+OPEN_STREAMS: web.AppKey[dict[int, web.Request]] = web.AppKey("open_streams")
+
+
+@web.middleware
+async def streams_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Track open WebSockets: a browser keeps one open for as long as the panel is shown,
+    and the server would otherwise wait its whole shutdown grace for each of them."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return await handler(request)
+    streams = request.app[OPEN_STREAMS]
+    streams[id(request)] = request  # requests are not hashable
+    try:
+        return await handler(request)
+    finally:
+        streams.pop(id(request), None)
+
+
+async def _close_streams(app: web.Application) -> None:
+    for request in list(app[OPEN_STREAMS].values()):
+        if request.transport is not None:
+            request.transport.close()
 
 
 def _guard(ep: Endpoint) -> Handler:
@@ -79,15 +148,27 @@ def create_app(
 ) -> web.Application:
     """The agent's web application; the agent starts and stops with it."""
     agent = agent or Agent(config, plugins, discover=discover)
-    app = web.Application(middlewares=[problems_middleware, auth_middleware],
-                          client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[streams_middleware, problems_middleware,
+                                       auth_middleware], client_max_size=1024 * 1024)
+    app[OPEN_STREAMS] = {}
+    app.on_shutdown.append(_close_streams)
     app[AGENT] = agent
     app[RESPONSE_CACHE] = {}
+    app[USERS] = Users(agent.store)
+    app[SESSIONS] = Sessions(agent.store, config.agent["session_ttl"])
+    app[GUARD] = LoginGuard(agent.store, config.agent)
+    app[PROXIES] = Proxies(config.agent["trusted_proxies"])
+    app[SPARKLINES] = Sparklines(agent.store, agent.health)
+    app.on_response_prepare.append(add_security_headers)
     metrics = Metrics(agent)
     endpoints = [
         Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC),
         Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics"),
         *ENDPOINTS,
+        # Before the catch-all below, which would otherwise take these paths.
+        Endpoint("*", "/plugins/{plugin}/hooks/{hook}", Webhooks(agent).handle,
+                 "A plugin's webhook: no token, its shared secret in X-Webhook-Secret",
+                 PUBLIC, tag="plugins"),
         Endpoint("*", "/plugins/{plugin}/{tail:.*}", PluginRoutes(agent).handle,
                  "A plugin's own routes (behind the same authentication)", tag="plugins"),
     ]
@@ -99,11 +180,15 @@ def create_app(
     endpoints.append(Endpoint("GET", "/api/v1/openapi.json", openapi_handler,
                               "This document: every route of the agent"))
     openapi.update(document(endpoints))
+    app[PUBLIC_PATHS] = frozenset(ep.path for ep in endpoints if ep.role == PUBLIC)
+    app[PAGE_PATHS] = frozenset(ep.path for ep in endpoints if ep.tag == TAG)
+    app[ANY_ROLE_WRITES] = frozenset(ep.path for ep in endpoints if ep.tag == SESSION_TAG)
     for ep in endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await agent.start(schedule=schedule)
+        await agent.watch_failed_logins(app[GUARD])
         yield
         await agent.stop()
 

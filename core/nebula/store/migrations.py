@@ -79,4 +79,36 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (plugin, key)
     );
     """,
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        totp_secret TEXT,
+        recovery TEXT NOT NULL DEFAULT '[]',
+        created REAL NOT NULL,
+        last_login REAL
+    );
+
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        ip TEXT NOT NULL DEFAULT '',
+        user_agent TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX sessions_user ON sessions (user_id);
+
+    CREATE TABLE failed_logins (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        ip TEXT NOT NULL,
+        username TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX failed_logins_ts ON failed_logins (ts);
+    """,
 ]

@@ -100,7 +100,9 @@ async def test_the_configured_thresholds_decide_the_status(start: Start) -> None
     results = await run_checks(ctx)
     for name in ("cpu", "memory", "disk"):
         assert results[name].status in (Status.WARNING, Status.CRITICAL), results[name]
-    assert "warning at 0%" in results["cpu"].summary
+    # A busy host can pass the critical line too; either way the configured line is named.
+    assert ("warning at 0%" in results["cpu"].summary
+            or "critical at 95%" in results["cpu"].summary)
 
     ctx = await start(cpu_warning=0, cpu_critical=0, memory_warning=0, memory_critical=0)
     results = await run_checks(ctx)

@@ -1,0 +1,84 @@
+"""Web panel sessions: a random cookie value, stored only as a hash, with its CSRF token.
+
+Each session carries its own CSRF token; pages embed it and every state-changing request
+made with the cookie must send it back (`X-CSRF-Token` or a `csrf` form field). Sessions
+end at their expiry, at logout, or for every device at once ("log out everywhere", a
+password change, the user's removal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nebula.store import Store
+from nebula.tokens import Principal
+
+COOKIE = "nebula_session"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str  # the hash of the cookie value
+    user_id: int
+    user: str
+    role: str
+    csrf: str
+    expires: float
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(f"user:{self.user}", self.role)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Sessions:
+    def __init__(self, store: Store, ttl: float) -> None:
+        self._store = store
+        self.ttl = ttl
+        # Logins whose password was right, waiting for their second factor (web.login).
+        self.pending: dict[str, Any] = {}
+
+    async def create(self, user_id: int, ip: str, user_agent: str) -> tuple[str, Session]:
+        """A new session; returns the cookie value (shown to the browser only) and it."""
+        value = secrets.token_urlsafe(32)
+        now = time.time()
+        await self._store.execute(
+            "INSERT INTO sessions (id, user_id, csrf, created, expires, ip, user_agent) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_hash(value), user_id, secrets.token_urlsafe(32), now, now + self.ttl, ip,
+             user_agent[:300]))
+        session = await self.lookup(value)
+        assert session is not None
+        return value, session
+
+    async def lookup(self, value: str) -> Session | None:
+        row = await self._store.fetchone(
+            "SELECT s.id, s.user_id, s.csrf, s.expires, u.name, u.role FROM sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.expires > ?",
+            (_hash(value), time.time()))
+        if row is None:
+            return None
+        return Session(row["id"], row["user_id"], row["name"], row["role"], row["csrf"],
+                       row["expires"])
+
+    async def end(self, session: Session) -> None:
+        await self._store.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+
+    async def end_all(self, user_id: int) -> int:
+        return await self._store.call(lambda: self._store.conn.execute(
+            "DELETE FROM sessions WHERE user_id = ?", (user_id,)).rowcount)
+
+    async def of_user(self, user_id: int) -> list[dict[str, Any]]:
+        return await self._store.fetchall(
+            "SELECT created, expires, ip, user_agent FROM sessions WHERE user_id = ? "
+            "AND expires > ? ORDER BY created DESC", (user_id, time.time()))
+
+    async def purge_expired(self) -> None:
+        await self._store.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))

@@ -1,0 +1,212 @@
+"""HTML building blocks: the page frame, check tiles, sparklines, tables and action forms.
+
+Everything that reaches a page passes through `e()` (escaping); nothing is inline script or
+style, so the Content-Security-Policy needs no `unsafe-inline`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
+STATUSES = ("critical", "warning", "unknown", "ok")
+ASSET_VERSION = "1"
+
+
+def e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def when(ts: float | None) -> str:
+    if not ts:
+        return '<span class="muted">never</span>'
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    clock = time.strftime("%H:%M:%S", time.gmtime(ts))
+    return f'<time datetime="{iso}">{clock} UTC</time>'
+
+
+def badge(status: str | None) -> str:
+    status = status or "unknown"
+    return (f'<span class="badge status-{e(status)}"><span class="icon" aria-hidden="true">'
+            f'{STATUS_ICON.get(status, "?")}</span> <span class="status-text">{e(status)}</span>'
+            "</span>")
+
+
+def sparkline(points: Sequence[tuple[str, float | None]]) -> str:
+    """Recent results oldest first, as (status, first metric or None): a line of the metric
+    when there is one, else of the status severity, with a dot on each result that was not
+    ok. Decorative: the tile's text says the same, so it is hidden from screen readers."""
+    if len(points) < 2:
+        return '<svg class="spark" aria-hidden="true"></svg>'
+    severity = {"ok": 0.0, "warning": 1.0, "unknown": 1.5, "critical": 2.0}
+    values = [v if v is not None else severity.get(s, 1.5) for s, v in points]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = 100 / (len(values) - 1)
+    coords = [(round(i * step), round(21 - (v - low) / span * 18)) for i, v in enumerate(values)]
+    line = " ".join(f"{x},{y}" for x, y in coords)
+    dots = "".join(f'<circle class="dot-{e(s)}" cx="{x}" cy="{y}" r="1.6"/>'
+                   for (s, _), (x, y) in zip(points, coords, strict=True) if s != "ok")
+    return (f'<svg class="spark" viewBox="0 0 100 24" preserveAspectRatio="none" '
+            f'aria-hidden="true"><polyline points="{line}"/>{dots}</svg>')
+
+
+def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) -> str:
+    status = check["status"]
+    return (
+        f'<li class="tile status-{e(status)}" data-check="{e(check["name"])}" '
+        f'data-status="{e(status)}">'
+        f'<div class="tile-head"><h3>{e(check["title"])}</h3>{badge(status)}</div>'
+        f'<p class="summary">{e(check["summary"])}</p>'
+        f"{sparkline(history)}"
+        f'<p class="meta"><span class="name">{e(check["name"])}</span> · last run '
+        f'<span class="last-run">{when(check["last_run"])}</span></p></li>')
+
+
+def counts(summary: Mapping[str, int]) -> str:
+    items = "".join(
+        f'<li class="count status-{s}"><span class="icon" aria-hidden="true">{STATUS_ICON[s]}'
+        f'</span> <span class="n" data-count="{s}">{summary.get(s, 0)}</span> {s}</li>'
+        for s in STATUSES)
+    return f'<ul class="counts" aria-label="checks by status">{items}</ul>'
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], label: str,
+          empty: str = "Nothing yet.") -> str:
+    """Cells are already HTML (escape with `e`); wrapped so a phone can scroll it."""
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    if not body:
+        return f'<p class="muted">{e(empty)}</p>'
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
+    return (f'<div class="table-wrap" role="region" aria-label="{e(label)}" tabindex="0">'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def code(value: Any) -> str:
+    return f"<code>{e(json.dumps(value, default=str, ensure_ascii=False))}</code>"
+
+
+# --- action forms from JSON Schema ---------------------------------------------------------
+
+
+def _field(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
+    fid = e(f"f-{action.replace('.', '-')}-{key}")
+    label = e(prop.get("title") or key.replace("_", " ").capitalize())
+    req = " required" if required else ""
+    hint = (f'<small id="{fid}-hint">{e(prop["description"])}</small>'
+            if prop.get("description") else "")
+    described = f' aria-describedby="{fid}-hint"' if hint else ""
+    common = f'id="{fid}" name="{e(key)}"{req}{described}'
+    kind = prop.get("type")
+    default = prop.get("default")
+    if "enum" in prop:
+        options = "".join(f'<option value="{e(json.dumps(v))}"'
+                          f'{" selected" if v == default else ""}>{e(v)}</option>'
+                          for v in prop["enum"])
+        return (f'<label for="{fid}">{label}</label><select {common} data-type="json">'
+                f"{options}</select>{hint}")
+    if kind == "boolean":
+        checked = " checked" if default else ""
+        return (f'<div class="check-row"><input type="checkbox" {common} data-type="boolean"'
+                f'{checked}><label for="{fid}">{label}</label></div>{hint}')
+    if kind in ("integer", "number"):
+        attrs = "".join(f' {html_name}="{e(prop[key_])}"' for key_, html_name in
+                        (("minimum", "min"), ("maximum", "max")) if key_ in prop)
+        step = "1" if kind == "integer" else "any"
+        value = f' value="{e(default)}"' if default is not None else ""
+        return (f'<label for="{fid}">{label}</label><input type="number" step="{step}"'
+                f'{attrs}{value} {common} data-type="number">{hint}')
+    if kind == "string":
+        secret = prop.get("writeOnly") or prop.get("format") == "password"
+        limit = f' maxlength="{e(prop["maxLength"])}"' if "maxLength" in prop else ""
+        value = f' value="{e(default)}"' if default is not None else ""
+        kind_attr = "password" if secret else "text"
+        return (f'<label for="{fid}">{label}</label><input type="{kind_attr}"'
+                f'{limit}{value} {common} data-type="string" autocomplete="off">{hint}')
+    placeholder = "[]" if kind == "array" else "{}"
+    return (f'<label for="{fid}">{label} <span class="muted">(JSON)</span></label>'
+            f'<textarea rows="3" {common} data-type="json" placeholder="{placeholder}">'
+            f"{e(json.dumps(default) if default is not None else '')}</textarea>{hint}")
+
+
+def action_form(action: Mapping[str, Any], admin: bool) -> str:
+    name, schema = action["name"], action["params"] or {}
+    required = set(schema.get("required", []))
+    fields = "".join(_field(name, key, prop, key in required)
+                     for key, prop in (schema.get("properties") or {}).items())
+    destructive = action["destructive"]
+    warn = ('<p class="warn"><span aria-hidden="true">⚠</span> Destructive: an admin must '
+            "approve it before it runs.</p>" if destructive else "")
+    button = ("Request approval" if destructive else "Run") if admin else "Admins only"
+    disabled = "" if admin else " disabled"
+    return (
+        f'<form class="action glass" data-action="{e(name)}" '
+        f'data-destructive="{"true" if destructive else "false"}" novalidate>'
+        f'<h3>{e(action["title"])}</h3>'
+        f'<p class="muted">{e(action["description"])}</p>{warn}'
+        f'<div class="fields">{fields}</div>'
+        f'<div class="confirm" hidden><p class="confirm-text"></p>'
+        f'<button type="button" class="btn primary do-confirm">Confirm</button> '
+        f'<button type="button" class="btn do-cancel">Cancel</button></div>'
+        f'<button type="submit" class="btn primary run"{disabled}>{button}</button>'
+        f'<output class="result" aria-live="polite"></output></form>')
+
+
+# --- the page frame -------------------------------------------------------------------------
+
+NAV = (("/", "Overview"), ("/approvals", "Approvals"), ("/audit", "Audit"),
+       ("/events", "Events"), ("/security", "Security"))
+
+
+def page(title: str, body: str, *, current: str = "", user: str | None = None,
+         csrf: str = "", plugins: Sequence[str] = (), pending: int = 0,
+         aside: str = "") -> str:
+    here = ' aria-current="page"'
+    nav = "".join(
+        f'<li><a href="{href}"{here if href == current else ""}>{label}'
+        + (f' <span class="pill" data-pending aria-label="{pending} pending">{pending}</span>'
+           if href == "/approvals" else "") + "</a></li>"
+        for href, label in NAV)
+    plugin_nav = "".join(
+        f'<li><a href="/plugin/{e(p)}"{here if current == f"/plugin/{p}" else ""}>'
+        f"{e(p)}</a></li>" for p in plugins)
+    account = ""
+    if user:
+        account = (f'<div class="account"><span class="who">{e(user)}</span>'
+                   f'<form method="post" action="/logout"><input type="hidden" name="csrf" '
+                   f'value="{e(csrf)}"><button class="btn small" type="submit">Log out</button>'
+                   "</form></div>")
+    side = f'<aside class="side" aria-label="live">{aside}</aside>' if aside else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="csrf-token" content="{e(csrf)}">'
+        '<meta name="color-scheme" content="dark">'
+        f"<title>{e(title)} · Nebula Command</title>"
+        f'<link rel="stylesheet" href="/static/nebula.css?v={ASSET_VERSION}">'
+        f'<script src="/static/nebula.js?v={ASSET_VERSION}" defer></script></head>'
+        '<body><a class="skip" href="#main">Skip to content</a>'
+        '<header class="top glass"><a class="brand" href="/"><span class="logo" '
+        'aria-hidden="true">✦</span> Nebula Command</a>'
+        f'<nav aria-label="main"><ul>{nav}</ul></nav>'
+        f'<nav aria-label="plugins" class="plugins"><ul>{plugin_nav}</ul></nav>'
+        '<p id="conn" class="conn" role="status" data-state="connecting">'
+        '<span class="dot" aria-hidden="true"></span> <span class="conn-text">connecting…'
+        f"</span></p>{account}</header>"
+        f'<div class="layout"><main id="main" tabindex="-1">{body}</main>{side}</div>'
+        "</body></html>")
+
+
+def bare_page(title: str, body: str) -> str:
+    """The frame for signed-out pages: no navigation, no live connection."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="dark">'
+        f"<title>{e(title)} · Nebula Command</title>"
+        f'<link rel="stylesheet" href="/static/nebula.css?v={ASSET_VERSION}"></head>'
+        f'<body class="bare"><main id="main" class="login glass">{body}</main></body></html>')

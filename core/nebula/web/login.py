@@ -1,0 +1,210 @@
+"""Signing in and out of the panel: password, optional TOTP step, lockouts, logout.
+
+The login form has no session yet to bind a CSRF token to, so it uses a double-submit
+token: a random value in a SameSite=Strict cookie and in the form, which must agree.
+A password accepted for a user with TOTP yields a short-lived, single-use pending login
+held in memory; the session cookie is only set once the code is right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from nebula.http.endpoints import PUBLIC, endpoint
+from nebula.http.keys import agent_of
+from nebula.http.problems import Problem
+from nebula.http.security import (
+    GUARD,
+    PROXIES,
+    SESSION,
+    SESSIONS,
+    USERS,
+    cookie_flags,
+)
+from nebula.http.sessions import COOKIE
+from nebula.users import FAILED_LOGINS, User
+from nebula.web import SESSION_TAG, TAG
+from nebula.web.html import bare_page, e
+from nebula.web.pages import html
+
+LOGIN_COOKIE = "nebula_login"
+PENDING_TTL = 300.0
+
+
+@dataclass
+class Pending:
+    user: User
+    expires: float
+    next: str
+
+
+def _pending(request: web.Request) -> dict[str, Pending]:
+    table = request.app[SESSIONS].pending
+    now = time.time()
+    for token in [t for t, p in table.items() if p.expires < now]:
+        del table[token]
+    return table
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site: anything else would make the login an open redirect."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    return value
+
+
+def _form(csrf: str, next_: str, message: str = "", *, pending: str = "",
+          user: str = "") -> str:
+    alert = f'<p class="error" role="alert">{e(message)}</p>' if message else ""
+    hidden = (f'<input type="hidden" name="csrf" value="{e(csrf)}">'
+              f'<input type="hidden" name="next" value="{e(next_)}">')
+    if pending:
+        return (
+            f'<h1><span aria-hidden="true">✦</span> Nebula Command</h1>{alert}'
+            f'<form method="post" action="/login/totp">{hidden}'
+            f'<input type="hidden" name="pending" value="{e(pending)}">'
+            f"<p>Signed in as {e(user)}: enter the code from your authenticator app, or a "
+            "recovery code.</p>"
+            '<label for="code">Authentication code</label>'
+            '<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" '
+            'required autofocus>'
+            '<button class="btn primary" type="submit">Verify</button></form>')
+    return (
+        f'<h1><span aria-hidden="true">✦</span> Nebula Command</h1>{alert}'
+        f'<form method="post" action="/login">{hidden}'
+        '<label for="username">Username</label>'
+        '<input id="username" name="username" autocomplete="username" required autofocus>'
+        '<label for="password">Password</label>'
+        '<input id="password" name="password" type="password" '
+        'autocomplete="current-password" required>'
+        '<button class="btn primary" type="submit">Sign in</button></form>')
+
+
+def _render(request: web.Request, message: str = "", status: int = 200, **kw: str
+            ) -> web.Response:
+    csrf = secrets.token_urlsafe(24)
+    next_ = _safe_next(request.query.get("next") or kw.pop("next", None))
+    response = html(bare_page("Sign in", _form(csrf, next_, message, **kw)), status)
+    flags = cookie_flags(request)
+    response.set_cookie(LOGIN_COOKIE, csrf, max_age=int(PENDING_TTL * 2), **flags)
+    return response
+
+
+@endpoint("GET", "/login", "The sign-in page", role=PUBLIC, tag=TAG)
+async def login_form(request: web.Request) -> web.Response:
+    return _render(request)
+
+
+async def _form_fields(request: web.Request) -> dict[str, str]:
+    form = await request.post()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    sent, cookie = fields.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
+        raise Problem(403, "the sign-in form expired or came from another site; reload it")
+    return fields
+
+
+async def _failed(request: web.Request, ip: str, username: str, reason: str) -> None:
+    await request.app[GUARD].record(ip, username, reason)
+    agent = agent_of(request)
+    if FAILED_LOGINS in agent.health.checks:
+        # Fresh at once, so the tile (and any alert on it) does not wait for the interval.
+        task = asyncio.get_running_loop().create_task(agent.health.run(FAILED_LOGINS))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+
+_BACKGROUND: set[asyncio.Task[object]] = set()
+
+
+async def _locked(request: web.Request, ip: str, username: str, next_: str
+                  ) -> web.Response | None:
+    until = await request.app[GUARD].locked_until(ip, username)
+    if until is None:
+        return None
+    await request.app[GUARD].record(ip, username, request.app[GUARD].LOCKED)
+    stamp = time.strftime("%H:%M:%S", time.gmtime(until))
+    return _render(request, f"Too many failed sign-ins. Try again after {stamp} UTC.", 429,
+                   next=next_)
+
+
+async def _sign_in(request: web.Request, user: User, next_: str) -> web.Response:
+    proxies = request.app[PROXIES]
+    await request.app[SESSIONS].purge_expired()  # sign-ins are rare: a fine time to tidy
+    value, _ = await request.app[SESSIONS].create(
+        user.id, proxies.client_ip(request), request.headers.get("User-Agent", ""))
+    await request.app[USERS].logged_in(user)
+    response = _see_other(next_)
+    flags = cookie_flags(request)
+    response.set_cookie(COOKIE, value, max_age=int(request.app[SESSIONS].ttl), **flags)
+    response.del_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@endpoint("POST", "/login", "Sign in with a username and password", role=PUBLIC, tag=TAG)
+async def login(request: web.Request) -> web.StreamResponse:
+    fields = await _form_fields(request)
+    username, next_ = fields.get("username", "").strip(), _safe_next(fields.get("next"))
+    ip = request.app[PROXIES].client_ip(request)
+    if (locked := await _locked(request, ip, username, next_)) is not None:
+        return locked
+    user = await request.app[USERS].verify_password(username, fields.get("password", ""))
+    if user is None:
+        await _failed(request, ip, username, "wrong username or password")
+        return _render(request, "Wrong username or password.", 401, next=next_)
+    if user.totp:
+        token = secrets.token_urlsafe(32)
+        _pending(request)[token] = Pending(user, time.time() + PENDING_TTL, next_)
+        return _render(request, pending=token, user=user.name, next=next_)
+    return await _sign_in(request, user, next_)
+
+
+@endpoint("POST", "/login/totp", "The second step of signing in: a TOTP or recovery code",
+          role=PUBLIC, tag=TAG)
+async def login_totp(request: web.Request) -> web.StreamResponse:
+    fields = await _form_fields(request)
+    token = fields.get("pending", "")
+    pending = _pending(request).get(token)
+    if pending is None:
+        return _render(request, "That sign-in expired; start again.", 401)
+    ip = request.app[PROXIES].client_ip(request)
+    name = pending.user.name
+    if (locked := await _locked(request, ip, name, pending.next)) is not None:
+        _pending(request).pop(token, None)
+        return locked
+    if not await request.app[USERS].verify_second_factor(pending.user, fields.get("code", "")):
+        await _failed(request, ip, name, "wrong authentication code")
+        return _render(request, "Wrong code.", 401, pending=token, user=name,
+                       next=pending.next)
+    _pending(request).pop(token, None)
+    return await _sign_in(request, pending.user, pending.next)
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _signed_out() -> web.Response:
+    response = _see_other("/login")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@endpoint("POST", "/logout", "Sign out of this browser", tag=SESSION_TAG)
+async def logout(request: web.Request) -> web.StreamResponse:
+    if (session := request.get(SESSION)) is not None:
+        await request.app[SESSIONS].end(session)
+    return _signed_out()
+
+
+@endpoint("POST", "/logout/everywhere", "Sign out of every browser", tag=SESSION_TAG)
+async def logout_everywhere(request: web.Request) -> web.StreamResponse:
+    if (session := request.get(SESSION)) is not None:
+        await request.app[SESSIONS].end_all(session.user_id)
+    return _signed_out()

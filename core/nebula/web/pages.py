@@ -1,0 +1,263 @@
+"""The panel's pages: overview, plugin pages, approvals, audit, events and security."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from nebula.http.api_actions import describe as describe_action
+from nebula.http.api_panels import PANEL_TIMEOUT
+from nebula.http.api_panels import describe as describe_panel
+from nebula.http.endpoints import PUBLIC, endpoint
+from nebula.http.keys import agent_of, principal_of
+from nebula.http.problems import Problem
+from nebula.http.security import GUARD, SESSION, SESSIONS
+from nebula.plugins import LOADED
+from nebula.secrets import SECRETS
+from nebula.web import TAG
+from nebula.web.history import SPARKLINES
+from nebula.web.html import (
+    action_form,
+    badge,
+    code,
+    counts,
+    e,
+    page,
+    table,
+    tile,
+    when,
+)
+from nebula.web.panels import render
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"nebula.css": "text/css", "nebula.js": "text/javascript"}
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def frame(request: web.Request, title: str, body: str, *, current: str = "",
+                aside: str = "") -> web.Response:
+    agent = agent_of(request)
+    session = request.get(SESSION)
+    pending = len(await agent.actions.approvals("pending", 1000))
+    plugins = sorted(r.name for r in agent.manager.records.values() if r.state == LOADED)
+    return html(page(title, body, current=current,
+                     user=principal_of(request).name.removeprefix("user:"),
+                     csrf=session.csrf if session else "", plugins=plugins, pending=pending,
+                     aside=aside))
+
+
+async def _tiles(request: web.Request, plugin: str | None = None) -> str:
+    checks = [cs.public() for cs in agent_of(request).health.checks.values()
+              if plugin in (None, cs.plugin)]
+    histories = await request.app[SPARKLINES].recent()
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for check in checks:
+        groups[check["plugin"]].append(check)
+    sections = []
+    for name in sorted(groups):
+        tiles = "".join(tile(c, histories.get(c["name"], []))
+                        for c in sorted(groups[name], key=lambda c: c["name"]))
+        heading = (f'<h2><a href="/plugin/{e(name)}">{e(name)}</a></h2>'
+                   if plugin is None and name != "core" else f"<h2>{e(name)} checks</h2>")
+        sections.append(f'<section class="group" aria-label="{e(name)} checks">{heading}'
+                        f'<ul class="tiles">{tiles}</ul></section>')
+    return "".join(sections) or '<p class="muted">No checks yet.</p>'
+
+
+def _feed(events: list[dict[str, Any]], limit: int) -> str:
+    items = "".join(_event_item(ev) for ev in reversed(events[-limit:]))
+    return f'<ol class="feed" data-feed data-max="{limit}" aria-live="polite">{items}</ol>'
+
+
+def _event_item(ev: dict[str, Any]) -> str:
+    data = ev.get("data") or {}
+    detail = data.get("summary") or data.get("action") or data.get("plugin") or ""
+    return (f'<li><span class="topic">{e(ev["topic"])}</span> {when(ev["ts"])} '
+            f'<span class="detail">{e(detail)}</span></li>')
+
+
+JARVIS_SLOT = ('<section class="jarvis glass" aria-labelledby="jarvis-h"><h2 id="jarvis-h">'
+               'Jarvis</h2><p class="muted">The copilot appears here once the Jarvis plugin '
+               "is installed.</p></section>")
+
+
+@endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin", tag=TAG)
+async def overview(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    body = (f'<h1>Overview</h1>{counts(agent.health.summary())}'
+            f'<div class="groups">{await _tiles(request)}</div>')
+    aside = ('<section class="glass" aria-labelledby="feed-h"><h2 id="feed-h">Live events</h2>'
+             f"{_feed(list(agent.bus.recent), 12)}</section>{JARVIS_SLOT}")
+    return await frame(request, "Overview", body, current="/", aside=aside)
+
+
+async def _panel_body(panel: Any) -> str:
+    try:
+        data = await asyncio.wait_for(panel.data(), PANEL_TIMEOUT)
+    except asyncio.TimeoutError:
+        return f'<p class="error">did not answer within {PANEL_TIMEOUT:g}s</p>'
+    except Exception as exc:
+        return f'<p class="error">{e(SECRETS.redact(f"{type(exc).__name__}: {exc}"))}</p>'
+    return render(describe_panel(panel), SECRETS.redact(data))
+
+
+@endpoint("GET", "/plugin/{name}", "A plugin's page: its checks, panels and actions", tag=TAG)
+async def plugin_page(request: web.Request) -> web.Response:
+    agent = agent_of(request)
+    name = request.match_info["name"]
+    record = agent.manager.records.get(name)
+    if record is None:
+        raise Problem(404, f"no plugin named {name!r}")
+    panels = [p for p in agent.panels.values() if p.name.split(".")[0] == name]
+    bodies = await asyncio.gather(*(_panel_body(p) for p in panels))
+    panel_html = "".join(
+        f'<section class="panel glass" aria-labelledby="p-{e(p.name)}" '
+        f'data-refresh="/plugin/{e(name)}/panel/{e(p.name)}" data-sources="{e(name)}">'
+        f'<h3 id="p-{e(p.name)}">{e(p.title or p.name)}</h3>'
+        f'<div class="panel-body">{body}</div></section>'
+        for p, body in zip(panels, bodies, strict=True))
+    admin = principal_of(request).is_admin
+    actions = sorted((a for a in agent.actions.actions.values()
+                      if a.name.split(".")[0] == name), key=lambda a: a.name)
+    forms = "".join(action_form(describe_action(a), admin) for a in actions)
+    error = f'<p class="error">{e(record.error)}</p>' if record.error else ""
+    description = record.manifest.description if record.manifest else ""
+    body = (f"<h1>{e(name)}</h1><p>{badge('ok' if record.state == LOADED else 'unknown')} "
+            f'<span class="muted">{e(record.state)} · {e(description)}</span></p>{error}'
+            f'<div class="groups">{await _tiles(request, name)}</div>'
+            + (f'<h2>Panels</h2><div class="panels">{panel_html}</div>' if panels else "")
+            + (f'<h2>Actions</h2><div class="actions">{forms}</div>' if actions else ""))
+    return await frame(request, name, body, current=f"/plugin/{name}")
+
+
+@endpoint("GET", "/plugin/{name}/panel/{panel}", "One panel's body, for live refresh",
+          tag=TAG)
+async def panel_fragment(request: web.Request) -> web.Response:
+    panel = agent_of(request).panels.get(request.match_info["panel"])
+    if panel is None or panel.name.split(".")[0] != request.match_info["name"]:
+        raise Problem(404, f"no panel named {request.match_info['panel']!r}")
+    return html(await _panel_body(panel))
+
+
+async def _approvals_table(request: web.Request) -> str:
+    admin = principal_of(request).is_admin
+    rows = []
+    for a in await agent_of(request).actions.approvals(None, 200):
+        buttons = ""
+        if a["status"] == "pending" and admin:
+            buttons = (
+                f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/approve" '
+                f'data-confirm="Approve and run {e(a["action"])} now?"><button class="btn '
+                f'primary small" type="submit">Approve</button></form> '
+                f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/deny" '
+                f'data-confirm="Deny {e(a["action"])}?"><button class="btn small danger" '
+                'type="submit">Deny</button></form>')
+        state = {"pending": "warning", "approved": "ok", "denied": "critical"}[a["status"]]
+        rows.append((f'<span class="badge status-{state}">{e(a["status"])}</span>',
+                     e(a["action"]), code(a["params"]), e(a["requested_by"]),
+                     when(a["created"]), e(a["decided_by"] or ""), buttons))
+    return table(("Status", "Action", "Parameters", "Requested by", "When", "Decided by", ""),
+                 rows, "approvals", "No approvals yet.")
+
+
+@endpoint("GET", "/approvals", "Approvals: pending destructive actions and decisions",
+          tag=TAG)
+async def approvals_page(request: web.Request) -> web.Response:
+    body = ('<h1>Approvals</h1><div data-refresh="/approvals/list" data-topics="approval.*">'
+            f"{await _approvals_table(request)}</div>")
+    return await frame(request, "Approvals", body, current="/approvals")
+
+
+@endpoint("GET", "/approvals/list", "The approvals table, for live refresh", tag=TAG)
+async def approvals_fragment(request: web.Request) -> web.Response:
+    return html(await _approvals_table(request))
+
+
+OUTCOMES = ("", "ok", "error", "pending_approval", "denied")
+
+
+def _audit_filters(request: web.Request) -> tuple[str | None, ...]:
+    return tuple(request.query.get(k) or None for k in ("actor", "action", "outcome"))
+
+
+async def _audit_table(request: web.Request) -> str:
+    actor, action, outcome = _audit_filters(request)
+    rows = await agent_of(request).actions.audit_log(actor, action, outcome, 0, 200)
+    return table(("When", "Actor", "Action", "Outcome", "Parameters", "Detail"),
+                 ((when(r["ts"]), e(r["actor"]), e(r["action"]), e(r["outcome"]),
+                   code(r["params"]), e(r["detail"])) for r in rows), "audit log",
+                 "No audit entries match.")
+
+
+AUDIT_QUERY = {"actor": "exact actor", "action": "exact action", "outcome": "outcome"}
+
+
+@endpoint("GET", "/audit", "The audit log with filters", query=AUDIT_QUERY, tag=TAG)
+async def audit_page(request: web.Request) -> web.Response:
+    actor, action, outcome = _audit_filters(request)
+    options = "".join(f'<option value="{o}"{" selected" if o == (outcome or "") else ""}>'
+                      f'{o or "any"}</option>' for o in OUTCOMES)
+    form = (
+        '<form class="filters glass" method="get" action="/audit">'
+        f'<label for="a-actor">Actor</label><input id="a-actor" name="actor" '
+        f'value="{e(actor or "")}">'
+        f'<label for="a-action">Action</label><input id="a-action" name="action" '
+        f'value="{e(action or "")}">'
+        f'<label for="a-outcome">Outcome</label><select id="a-outcome" name="outcome">'
+        f'{options}</select><button class="btn primary" type="submit">Filter</button></form>')
+    body = (f'<h1>Audit log</h1>{form}<div data-refresh="/audit/list?{e(request.query_string)}"'
+            f' data-topics="action.* approval.*">{await _audit_table(request)}</div>')
+    return await frame(request, "Audit", body, current="/audit")
+
+
+@endpoint("GET", "/audit/list", "The audit table, for live refresh", query=AUDIT_QUERY,
+          tag=TAG)
+async def audit_fragment(request: web.Request) -> web.Response:
+    return html(await _audit_table(request))
+
+
+@endpoint("GET", "/events", "The live events feed", tag=TAG)
+async def events_page(request: web.Request) -> web.Response:
+    body = f"<h1>Events</h1>{_feed(list(agent_of(request).bus.recent), 200)}"
+    return await frame(request, "Events", body, current="/events")
+
+
+@endpoint("GET", "/security", "Your sessions and the failed-login log", tag=TAG)
+async def security_page(request: web.Request) -> web.Response:
+    session = request.get(SESSION)
+    parts = ["<h1>Security</h1>"]
+    if session is not None:
+        sessions = await request.app[SESSIONS].of_user(session.user_id)
+        parts.append(
+            "<h2>Your sessions</h2>"
+            + table(("Since", "Expires", "Address", "Browser"),
+                    ((when(s["created"]), when(s["expires"]), e(s["ip"]), e(s["user_agent"]))
+                     for s in sessions), "sessions")
+            + '<form method="post" action="/logout/everywhere"><input type="hidden" '
+              f'name="csrf" value="{e(session.csrf)}"><button class="btn danger" '
+              'type="submit">Log out everywhere</button></form>')
+    if principal_of(request).is_admin:
+        failed = await request.app[GUARD].recent(100)
+        parts.append("<h2>Failed logins</h2>" + table(
+            ("When", "Address", "User", "Reason"),
+            ((when(r["ts"]), e(r["ip"]), e(r["username"]), e(r["reason"])) for r in failed),
+            "failed logins", "No failed logins."))
+    return await frame(request, "Security", "".join(parts), current="/security")
+
+
+@endpoint("GET", "/static/{file}", "The panel's stylesheet and script (public)",
+          role=PUBLIC, tag=TAG)
+async def static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["file"]
+    if name not in ASSETS:
+        raise Problem(404, f"no asset {name!r}")
+    return web.Response(body=(STATIC / name).read_bytes(), content_type=ASSETS[name],
+                        headers={"Cache-Control": "public, max-age=3600"})

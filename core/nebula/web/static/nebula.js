@@ -1,0 +1,282 @@
+// Nebula web panel: one WebSocket keeps the page live; forms run actions and approvals.
+// No framework: the server renders every page, this script only patches it in place.
+(() => {
+  "use strict";
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const conn = document.getElementById("conn");
+  const ICON = { ok: "✔", warning: "▲", critical: "✖", unknown: "?" };
+  let socket = null;
+  let retry = 0;
+  let connectedBefore = false;
+
+  function setConn(state, text) {
+    if (!conn) return;
+    conn.dataset.state = state;
+    conn.querySelector(".conn-text").textContent = text;
+  }
+
+  async function api(method, path, body) {
+    const response = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    if (!response.ok) {
+      throw new Error((data && (data.detail || data.title)) || `HTTP ${response.status}`);
+    }
+    return { status: response.status, data };
+  }
+
+  function glob(pattern) {
+    const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    return new RegExp(`^${re}$`);
+  }
+
+  // --- tiles and counts ---------------------------------------------------------------------
+  function updateTile(check) {
+    const tile = document.querySelector(`[data-check="${CSS.escape(check.name)}"]`);
+    if (!tile) return;
+    const status = check.status || "unknown";
+    tile.classList.remove(`status-${tile.dataset.status}`);
+    tile.classList.add(`status-${status}`);
+    const changed = tile.dataset.status !== status;
+    tile.dataset.status = status;
+    const badge = tile.querySelector(".badge");
+    badge.className = `badge status-${status}`;
+    badge.querySelector(".icon").textContent = ICON[status] || "?";
+    badge.querySelector(".status-text").textContent = status;
+    if (check.summary !== undefined) tile.querySelector(".summary").textContent = check.summary;
+    if (check.last_run) {
+      const when = new Date(check.last_run * 1000);
+      tile.querySelector(".last-run").textContent = `${when.toISOString().slice(11, 19)} UTC`;
+    }
+    if (changed) {
+      tile.classList.remove("changed");
+      void tile.offsetWidth; // restart the highlight animation
+      tile.classList.add("changed");
+    }
+    recount();
+  }
+
+  function recount() {
+    const counters = document.querySelectorAll("[data-count]");
+    if (!counters.length) return;
+    const totals = {};
+    document.querySelectorAll("[data-check]").forEach((t) => {
+      totals[t.dataset.status] = (totals[t.dataset.status] || 0) + 1;
+    });
+    counters.forEach((c) => { c.textContent = totals[c.dataset.count] || 0; });
+  }
+
+  async function resyncTiles() {
+    if (!document.querySelector("[data-check]")) return;
+    try {
+      const { data } = await api("GET", "/api/v1/checks");
+      data.checks.forEach(updateTile);
+    } catch (_) { /* the next event or reconnect tries again */ }
+  }
+
+  async function updatePending() {
+    const pill = document.querySelector("[data-pending]");
+    if (!pill) return;
+    try {
+      const { data } = await api("GET", "/api/v1/status");
+      pill.textContent = data.pending_approvals;
+      pill.setAttribute("aria-label", `${data.pending_approvals} pending`);
+      pill.toggleAttribute("data-zero", data.pending_approvals === 0);
+    } catch (_) { /* shown stale until the next event */ }
+  }
+
+  // --- the events feed ----------------------------------------------------------------------
+  function addToFeed(event) {
+    document.querySelectorAll("[data-feed]").forEach((feed) => {
+      const item = document.createElement("li");
+      const topic = document.createElement("span");
+      topic.className = "topic";
+      topic.textContent = event.topic;
+      const when = document.createElement("time");
+      when.textContent = `${new Date(event.ts * 1000).toISOString().slice(11, 19)} UTC`;
+      const detail = document.createElement("span");
+      detail.className = "detail";
+      const data = event.data || {};
+      detail.textContent = data.summary || data.action || data.plugin || "";
+      item.append(topic, " ", when, " ", detail);
+      feed.prepend(item);
+      const max = Number(feed.dataset.max || 50);
+      while (feed.children.length > max) feed.lastElementChild.remove();
+    });
+  }
+
+  // --- fragments refreshed when a matching event arrives ------------------------------------
+  const timers = new WeakMap();
+  function refresh(el) {
+    clearTimeout(timers.get(el));
+    timers.set(el, setTimeout(async () => {
+      try {
+        const response = await fetch(el.dataset.refresh, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const target = el.querySelector(":scope > .panel-body") || el;
+        target.innerHTML = await response.text(); // our own server's escaped HTML
+      } catch (_) { /* kept as it was */ }
+    }, 150));
+  }
+
+  function refreshMatching(event) {
+    document.querySelectorAll("[data-refresh]").forEach((el) => {
+      const topics = (el.dataset.topics || "").split(" ").filter(Boolean);
+      const sources = (el.dataset.sources || "").split(" ").filter(Boolean);
+      if (topics.some((t) => glob(t).test(event.topic)) || sources.includes(event.source)) {
+        refresh(el);
+      }
+    });
+  }
+
+  function handle(event) {
+    if (event.topic === "check.changed") {
+      updateTile({ name: event.data.check, status: event.data.new, summary: event.data.summary,
+                   last_run: event.ts });
+    }
+    if (event.topic.startsWith("approval.")) updatePending();
+    addToFeed(event);
+    refreshMatching(event);
+  }
+
+  // --- the WebSocket, reconnecting with backoff ---------------------------------------------
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/api/v1/events`);
+    socket.addEventListener("open", () => {
+      retry = 0;
+      setConn("online", "live");
+      if (connectedBefore) { // what changed while we were away
+        resyncTiles();
+        updatePending();
+        document.querySelectorAll("[data-refresh]").forEach(refresh);
+      }
+      connectedBefore = true;
+    });
+    socket.addEventListener("message", (msg) => {
+      try { handle(JSON.parse(msg.data)); } catch (_) { /* one bad message is skipped */ }
+    });
+    socket.addEventListener("close", () => {
+      setConn("offline", "offline, reconnecting…");
+      const delay = Math.min(10000, 500 * 2 ** retry) + Math.random() * 250;
+      retry += 1;
+      setTimeout(connect, delay);
+    });
+  }
+
+  // --- actions: form → confirmation → run (or request approval) -----------------------------
+  function readParams(form) {
+    const params = {};
+    form.querySelectorAll(".fields [name]").forEach((input) => {
+      const type = input.dataset.type;
+      if (type === "boolean") { params[input.name] = input.checked; return; }
+      if (input.value === "") return;
+      if (type === "number") params[input.name] = Number(input.value);
+      else if (type === "json") {
+        try { params[input.name] = JSON.parse(input.value); } catch (_) {
+          throw new Error(`${input.name}: not valid JSON`);
+        }
+      } else params[input.name] = input.value;
+    });
+    return params;
+  }
+
+  function show(output, cls, text, link) {
+    output.replaceChildren();
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    output.append(span);
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      output.append(" ", a);
+    }
+  }
+
+  function wireAction(form) {
+    const output = form.querySelector(".result");
+    const confirmBox = form.querySelector(".confirm");
+    let params = null;
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (!form.reportValidity()) return;
+      try { params = readParams(form); } catch (err) { show(output, "error", err.message); return; }
+      const verb = form.dataset.destructive === "true" ? "Request approval to run" : "Run";
+      confirmBox.querySelector(".confirm-text").textContent =
+        `${verb} ${form.dataset.action} with ${JSON.stringify(params)}?`;
+      confirmBox.hidden = false;
+      form.querySelector(".run").hidden = true;
+      confirmBox.querySelector(".do-confirm").focus();
+    });
+    const close = () => {
+      confirmBox.hidden = true;
+      form.querySelector(".run").hidden = false;
+    };
+    confirmBox.querySelector(".do-cancel").addEventListener("click", () => {
+      close();
+      form.querySelector(".run").focus();
+    });
+    confirmBox.querySelector(".do-confirm").addEventListener("click", async () => {
+      close();
+      show(output, "muted", "running…");
+      try {
+        const { status, data } = await api("POST",
+          `/api/v1/actions/${encodeURIComponent(form.dataset.action)}/run`, { params });
+        if (status === 202) {
+          show(output, "pending", `Approval ${data.approval.id} is pending: an admin must approve it.`,
+               { href: "/approvals", text: "Review approvals" });
+        } else if (data.status === "error") {
+          show(output, "error", `Failed: ${data.error}`);
+        } else {
+          const result = typeof data.result === "string" ? data.result : JSON.stringify(data.result);
+          show(output, "ok", `Done: ${result}`);
+        }
+      } catch (err) { show(output, "error", err.message); }
+    });
+  }
+
+  // --- approve / deny: a second press confirms ----------------------------------------------
+  // Delegated, because these forms live in fragments that are replaced on refresh.
+  async function submitApiForm(form) {
+    const button = form.querySelector("button");
+    if (!form.dataset.armed) {
+      form.dataset.armed = button.textContent;
+      button.textContent = `Confirm ${button.textContent.toLowerCase()}`;
+      button.title = form.dataset.confirm || "";
+      setTimeout(() => {
+        if (form.dataset.armed) { button.textContent = form.dataset.armed; delete form.dataset.armed; }
+      }, 6000);
+      return;
+    }
+    delete form.dataset.armed;
+    button.disabled = true;
+    try {
+      await api("POST", form.dataset.api, {});
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = `Failed: ${err.message}`;
+    }
+    const holder = form.closest("[data-refresh]");
+    if (holder) refresh(holder);
+    updatePending();
+  }
+
+  document.addEventListener("submit", (ev) => {
+    if (ev.target.matches("form[data-api]")) {
+      ev.preventDefault();
+      submitApiForm(ev.target);
+    }
+  });
+
+  document.querySelectorAll("form.action").forEach(wireAction);
+  document.querySelectorAll("[data-pending]").forEach((p) => {
+    p.toggleAttribute("data-zero", p.textContent.trim() === "0");
+  });
+  if (conn) connect();
+})();

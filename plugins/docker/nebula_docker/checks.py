@@ -1,0 +1,98 @@
+"""The health checks, as pure functions of one snapshot (or df answer) and the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fnmatch import fnmatchcase
+from typing import Any
+
+from nebula.api import CheckResult, Status
+from nebula_docker.model import Container
+from nebula_docker.monitor import Snapshot
+
+Config = Mapping[str, Any]
+GB = 1024**3
+
+
+def _listing(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _matches(ref: str, container: Container) -> bool:
+    """An expected entry names a container, or a compose `project/service`."""
+    if "/" in ref:
+        return f"{container.project}/{container.service}" == ref
+    return container.name == ref
+
+
+def expected(snapshot: Snapshot, config: Config) -> CheckResult:
+    wanted = list(config["expected"])
+    if not wanted:
+        return CheckResult(Status.OK, "No expected containers configured",
+                           {"expected.count": 0.0})
+    critical, warning = [], []
+    for ref in wanted:
+        found = [c for c in snapshot.containers if _matches(ref, c)]
+        if not found:
+            critical.append(f"{ref} missing")
+            continue
+        for c in found:
+            if not c.running:
+                critical.append(f"{c.name} {c.state}" + (
+                    f" (exit {c.exit_code})" if c.state == "exited" else ""))
+            elif c.health == "unhealthy":
+                critical.append(f"{c.name} unhealthy")
+            elif c.health == "starting":
+                warning.append(f"{c.name} health starting")
+    metrics = {"expected.count": float(len(wanted)),
+               "expected.problems": float(len(critical) + len(warning))}
+    if critical or warning:
+        status = Status.CRITICAL if critical else Status.WARNING
+        return CheckResult(status, _listing(critical + warning), metrics)
+    return CheckResult(Status.OK, f"All {len(wanted)} expected containers running and "
+                                  "healthy", metrics)
+
+
+def restart_loops(snapshot: Snapshot, config: Config,
+                  restarts: Callable[[str, float], int]) -> CheckResult:
+    limit, minutes = config["restart_loop_count"], config["restart_loop_minutes"]
+    counts = {c.name: restarts(c.id, minutes * 60) for c in snapshot.containers}
+    looping = sorted((n for n, k in counts.items() if k >= limit), key=lambda n: -counts[n])
+    metrics = {"restarts.max": float(max(counts.values(), default=0)),
+               "restarts.looping": float(len(looping))}
+    if looping:
+        return CheckResult(Status.CRITICAL, "Restart loop: " + _listing(
+            [f"{n} ({counts[n]} restarts in {minutes:g} min)" for n in looping]), metrics)
+    return CheckResult(Status.OK, f"No container restarted {limit} times in {minutes:g} min",
+                       metrics)
+
+
+def exited(snapshot: Snapshot, config: Config) -> CheckResult:
+    ignore = config["ignore_exited"]
+    failed = [c for c in snapshot.containers
+              if c.state in ("exited", "dead") and c.exit_code != 0
+              and not any(fnmatchcase(c.name, p) for p in ignore)]
+    metrics = {"exited.nonzero": float(len(failed))}
+    if failed:
+        return CheckResult(Status.WARNING, "Exited with an error: " + _listing(
+            [f"{c.name} (exit {c.exit_code})" for c in failed]), metrics)
+    return CheckResult(Status.OK, "No container exited with an error", metrics)
+
+
+def disk(df: Mapping[str, int], config: Config) -> CheckResult:
+    total = sum(df[k] for k in ("images", "containers", "volumes", "build_cache"))
+    metrics = {f"disk.{k}_bytes": float(v) for k, v in df.items()}
+    metrics["disk.total_bytes"] = float(total)
+    warn, crit = config["disk_warning_gb"], config["disk_critical_gb"]
+    detail = (f"images {df['images'] / GB:.2f}, containers {df['containers'] / GB:.2f}, "
+              f"volumes {df['volumes'] / GB:.2f}, build cache {df['build_cache'] / GB:.2f} GB; "
+              f"{df['reclaimable'] / GB:.2f} GB reclaimable")
+    headline = f"Engine disk use {total / GB:.2f} GB"
+    if total >= crit * GB:
+        return CheckResult(Status.CRITICAL, f"{headline} (critical at {crit:g} GB): {detail}",
+                           metrics)
+    if total >= warn * GB:
+        return CheckResult(Status.WARNING, f"{headline} (warning at {warn:g} GB): {detail}",
+                           metrics)
+    return CheckResult(Status.OK, f"{headline} (warning at {warn:g} GB): {detail}", metrics)

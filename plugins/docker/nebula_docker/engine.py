@@ -1,0 +1,84 @@
+"""The connection to a Docker-API engine (Docker Engine or Podman's compatible service).
+
+The docker SDK blocks, so every call runs in a worker thread. The client is made on first
+use and dropped when the engine stops answering; the next call connects again, which is
+all "reconnect on its own" needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import docker
+import requests
+from docker.errors import APIError, DockerException
+
+T = TypeVar("T")
+# Parallel inspect/stats calls of one refresh share the client's connection pool.
+POOL_SIZE = 16
+
+
+class EngineUnavailable(Exception):
+    """The engine cannot be reached; the message says where and why."""
+
+
+class Engine:
+    def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
+        self.base_url = base_url or os.environ.get("DOCKER_HOST", "") \
+            or "unix:///var/run/docker.sock"
+        self.timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> docker.DockerClient:
+        """The shared client, connecting first if needed (worker threads only)."""
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = docker.DockerClient(
+                        base_url=self.base_url, timeout=self.timeout,
+                        max_pool_size=POOL_SIZE)
+                except DockerException as exc:
+                    raise EngineUnavailable(self._reason(exc)) from None
+            return self._client
+
+    def reset(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def run(self, fn: Callable[[docker.DockerClient], T]) -> T:
+        """`fn(client)` in the calling thread; a lost connection becomes EngineUnavailable."""
+        client = self.client()
+        try:
+            return fn(client)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.reset()
+            raise EngineUnavailable(self._reason(exc)) from None
+        except APIError:
+            raise
+        except DockerException as exc:
+            if "connection" in str(exc).lower():
+                self.reset()
+                raise EngineUnavailable(self._reason(exc)) from None
+            raise
+
+    async def call(self, fn: Callable[[docker.DockerClient], T]) -> T:
+        return await asyncio.to_thread(self.run, fn)
+
+    def _reason(self, exc: BaseException) -> str:
+        text = str(exc)
+        for hint in ("No such file or directory", "Connection refused", "Permission denied",
+                     "timed out", "Read timed out"):
+            if hint in text:
+                text = hint.lower()
+                break
+        return f"engine at {self.base_url} unreachable: {text}"
+
+    def close(self) -> None:
+        self.reset()

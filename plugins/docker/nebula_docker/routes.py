@@ -1,0 +1,100 @@
+"""The plugin's HTTP routes under /plugins/docker/: a live log follow, per-container stats
+history, and the one-time view of a database's connection string."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from nebula_docker import operations, rows
+from nebula_docker.databases import DeployError
+
+if TYPE_CHECKING:
+    from nebula_docker.runtime import Runtime
+
+# Chunks buffered between the engine's log stream and a slow HTTP client; past it, the
+# reading thread waits, so a chatty container cannot fill the agent's memory.
+FOLLOW_BUFFER = 256
+
+
+def _tail(request: web.Request, default: int = 100) -> int:
+    try:
+        return max(0, min(10000, int(request.query.get("tail", default))))
+    except ValueError:
+        raise web.HTTPBadRequest(text="tail must be a number of lines") from None
+
+
+def _relay(stream: Any, queue: asyncio.Queue[bytes | None],
+           loop: asyncio.AbstractEventLoop) -> None:
+    """Worker thread: engine log chunks into the queue, then None at the end."""
+    def put(item: bytes | None) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result(timeout=60)
+
+    try:
+        for chunk in stream:
+            put(chunk)
+    except Exception:  # closed from the loop side, or the engine went away
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            put(None)
+
+
+def build(runtime: Runtime) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+
+    @routes.get("/containers/{ref}/logs")
+    async def logs(request: web.Request) -> web.StreamResponse:
+        """Plain-text logs; `?follow=1` keeps the answer open and streams new lines until
+        the container stops or the client goes."""
+        ref, tail = request.match_info["ref"], _tail(request)
+        if request.query.get("follow") not in ("1", "true", "yes"):
+            result = await runtime.http_call(lambda c: operations.tail(
+                c, ref, tail, runtime.ctx.config["logs_max_bytes"]))
+            text = "\n".join(result["lines"]) + "\n"
+            return web.Response(body=runtime.databases.mask(text.encode()),
+                                content_type="text/plain", charset="utf-8")
+        stream = await runtime.http_call(lambda c: operations.follow(c, ref, tail))
+        response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(FOLLOW_BUFFER)
+        thread = threading.Thread(target=_relay, name="nebula-docker-logs", daemon=True,
+                                  args=(stream, queue, asyncio.get_running_loop()))
+        thread.start()
+        try:
+            while (chunk := await queue.get()) is not None:
+                # A password split across two chunks would slip through; the engine
+                # sends whole lines per chunk as a rule.
+                await response.write(runtime.databases.mask(chunk))
+        finally:
+            await asyncio.to_thread(stream.close)
+            while not queue.empty():  # unblock the thread's last put
+                queue.get_nowait()
+        return response
+
+    @routes.get("/containers/{ref}/stats")
+    async def stats(request: web.Request) -> web.Response:
+        snapshot = await runtime.snapshot_or_http_error()
+        container = snapshot.find(request.match_info["ref"])
+        if container is None:
+            raise web.HTTPNotFound(text=f"no container {request.match_info['ref']!r}")
+        return web.json_response({"container": container.name, "fields": [
+            f.__dict__ for f in rows.STATS_FIELDS],
+            "points": rows.points(runtime.monitor.history(container.id))})
+
+    @routes.post("/databases/{name}/credentials")
+    async def credentials(request: web.Request) -> web.Response:
+        try:
+            connection = await runtime.databases.credentials(request.match_info["name"])
+        except DeployError as exc:
+            raise web.HTTPConflict(text=str(exc)) from None
+        return web.json_response({"name": request.match_info["name"],
+                                  "connection_string": connection,
+                                  "note": "shown once; the agent will not show it again"})
+
+    return routes

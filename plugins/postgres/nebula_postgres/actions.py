@@ -1,0 +1,97 @@
+"""The plugin's actions, each a thin wrapper over admin, provision, backups or restore."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from nebula.api import Action
+from nebula_postgres import admin, restore, rows
+from nebula_postgres.provision import provision
+from nebula_postgres.runtime import Runtime
+from nebula_postgres.schema import NAME, PID, params
+
+
+def actions(rt: Runtime) -> list[Action]:
+    server = rt.server
+
+    async def do_provision(p: Mapping[str, Any]) -> Any:
+        result = await provision(server, rt.config["databases"], p.get("dry_run", False))
+        rt.log.info("postgres.provisioned", changed=result["changed"],
+                    dry_run=not result["applied"])
+        rt.monitor.forget()
+        return result
+
+    async def do_backup(p: Mapping[str, Any]) -> Any:
+        backups = rt.need_backups()
+        targets = [p["database"]] if p.get("database") else await rt.backup_targets()
+        return [await backups.run(db) for db in targets]
+
+    async def do_backups(p: Mapping[str, Any]) -> Any:
+        listed = await asyncio.to_thread(rt.need_backups().list, p.get("database"))
+        return [b.public() for b in listed]
+
+    async def do_restore(p: Mapping[str, Any]) -> Any:
+        result = await restore.into_new(rt.need_backups(), p["backup"], p["target"])
+        rt.log.info("postgres.restored", backup=p["backup"], database=p["target"])
+        return result
+
+    async def do_restore_replace(p: Mapping[str, Any]) -> Any:
+        result = await restore.over_original(rt.need_backups(), p["backup"])
+        rt.log.warning("postgres.restored_over_original", backup=p["backup"],
+                       database=result["database"], kept=result["previous_kept_as"])
+        return result
+
+    async def do_activity(p: Mapping[str, Any]) -> Any:
+        return rows.activity(await rt.snapshot(fresh=True))
+
+    dry_run = {"dry_run": {"type": "boolean", "default": False,
+                           "description": "Only show the plan."}}
+    database = {"database": {**NAME, "description": "Database name."}}
+    backup_timeout = float(rt.config["backup_timeout"])
+    return [
+        Action("provision", do_provision, "Provision databases and roles",
+               "Create or change the databases, roles, extensions and grants declared in "
+               "config; shows the plan, applies it under an advisory lock. A second run "
+               "changes nothing.", params(dry_run), timeout=300),
+        Action("databases", lambda p: admin.databases(server), "List databases",
+               "Every database with owner, encoding, size and connections.", params()),
+        Action("roles", lambda p: admin.roles(server), "List roles",
+               "Every role (but pg_*) with its attributes and memberships.", params()),
+        Action("activity", do_activity, "Show activity",
+               "Client sessions: state, durations, lock waits and query.", params()),
+        Action("cancel_query", lambda p: admin.signal_backend(server, p["pid"], False),
+               "Cancel a query", "pg_cancel_backend: stops the running query, keeps the "
+                                 "session.", params({"pid": PID}, ("pid",))),
+        Action("terminate_backend", lambda p: admin.signal_backend(server, p["pid"], True),
+               "Terminate a backend", "pg_terminate_backend: ends the session (its open "
+                                      "transaction is rolled back).",
+               params({"pid": PID}, ("pid",)), destructive=True),
+        Action("vacuum", lambda p: admin.vacuum(server, p["database"]), "VACUUM (ANALYZE)",
+               "VACUUM (ANALYZE) a whole database.", params(database, ("database",)),
+               timeout=3600),
+        Action("create_database",
+               lambda p: admin.create_database(server, p["name"], p.get("owner")),
+               "Create database and role",
+               "A new database owned by a new login role with a generated password; the "
+               "DSN is returned once and kept nowhere.",
+               params({"name": {**NAME, "description": "New database name."},
+                       "owner": {**NAME, "description": "New role; default: the name."}},
+                      ("name",))),
+        Action("backup", do_backup, "Back up now",
+               "pg_dump -Fc of one database (or of every backed-up one), verified and "
+               "checksummed; retention applies.", params(database), timeout=backup_timeout),
+        Action("backups", do_backups, "List backups", "Complete backups, newest first.",
+               params(database)),
+        Action("restore", do_restore, "Restore into a new database",
+               "Restores a backup into a database that does not exist yet (non-destructive).",
+               params({"backup": {**NAME, "description": "Backup file name."},
+                       "target": {**NAME, "description": "New database name."}},
+                      ("backup", "target")), timeout=backup_timeout),
+        Action("restore_replace", do_restore_replace, "Restore over the original",
+               "Restores a backup over its own database; the current one is kept renamed "
+               "<db>_pre_restore_<stamp>.",
+               params({"backup": {**NAME, "description": "Backup file name."}}, ("backup",)),
+               destructive=True, timeout=backup_timeout),
+    ]

@@ -1,0 +1,173 @@
+"""Backups on disk: one folder per database, `<db>-<UTC stamp>.dump` with a JSON record
+beside it (`.json`: when, size, sha256, TOC entries).
+
+A dump is written under a temporary name (`.<name>.dump.partial`), verified with
+`pg_restore --list` and checksummed, fsynced, and only then renamed into place, so a
+failed, killed or partial dump never replaces or hides a good one. The record is written
+before the rename: a dump without a record is never listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nebula_postgres import dumps, names
+from nebula_postgres.server import Server
+
+SUFFIX = ".dump"
+PARTIAL = ".partial"
+
+
+@dataclass(frozen=True)
+class Backup:
+    database: str
+    name: str
+    created: float
+    size: int
+    sha256: str
+    toc_entries: int
+    seconds: float
+
+    def public(self) -> dict[str, Any]:
+        created = dt.datetime.fromtimestamp(self.created, dt.timezone.utc)
+        return {**asdict(self), "created_at": created.isoformat(timespec="seconds"),
+                "age_hours": round((time.time() - self.created) / 3600, 2)}
+
+
+def keep(backups: Iterable[Backup], daily: int, weekly: int) -> set[str]:
+    """Names kept: the newest backup of each of the last `daily` days that have one, and
+    of each of the last `weekly` ISO weeks that have one (UTC)."""
+    kept: set[str] = set()
+    days: set[dt.date] = set()
+    weeks: set[tuple[int, int]] = set()
+    for backup in sorted(backups, key=lambda b: b.created, reverse=True):
+        when = dt.datetime.fromtimestamp(backup.created, dt.timezone.utc)
+        day, week = when.date(), tuple(when.isocalendar())[:2]
+        if day not in days and len(days) < daily:
+            days.add(day)
+            kept.add(backup.name)
+        if week not in weeks and len(weeks) < weekly:
+            weeks.add(week)
+            kept.add(backup.name)
+    return kept
+
+
+class BackupError(RuntimeError):
+    pass
+
+
+class Backups:
+    def __init__(self, server: Server, root: str | Path, keep_daily: int,
+                 keep_weekly: int) -> None:
+        self.server = server
+        self.root = Path(root).expanduser()
+        self.keep_daily = keep_daily
+        self.keep_weekly = keep_weekly
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def folder(self, database: str) -> Path:
+        return self.root / names.identifier(database, "database name")
+
+    # --- reading (blocking: in a worker thread) -------------------------------------------
+
+    def list(self, database: str | None = None) -> list[Backup]:
+        """Every complete backup, newest first."""
+        folders = [self.folder(database)] if database else (
+            sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else [])
+        found = []
+        for folder in folders:
+            for record in folder.glob(f"*{SUFFIX}.json") if folder.is_dir() else ():
+                dump = record.with_suffix("")
+                if not dump.is_file():
+                    continue
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    found.append(Backup(**json.loads(record.read_text(encoding="utf-8"))))
+        return sorted(found, key=lambda b: b.created, reverse=True)
+
+    def find(self, name: str) -> Backup:
+        for backup in self.list():
+            if backup.name == name:
+                return backup
+        raise BackupError(f"no backup named {name!r}")
+
+    def path(self, backup: Backup) -> Path:
+        return self.folder(backup.database) / backup.name
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def run(self, database: str) -> dict[str, Any]:
+        """Dump one database; returns the new backup and the names retention removed."""
+        folder = self.folder(database)
+        lock = self._locks.setdefault(database, asyncio.Lock())
+        async with lock:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+            started = time.time()
+            stamp = dt.datetime.fromtimestamp(started, dt.timezone.utc)
+            name = f"{database}-{stamp:%Y%m%dT%H%M%S%f}Z{SUFFIX}"
+            final, temp = folder / name, folder / f".{name}{PARTIAL}"
+            try:
+                await dumps.dump(self.server, database, temp)
+                entries = await dumps.toc_entries(self.server, temp)
+                digest = await asyncio.to_thread(dumps.sha256, temp)
+                await asyncio.to_thread(dumps.fsync, temp)
+                backup = Backup(database, name, started, temp.stat().st_size, digest, entries,
+                                round(time.time() - started, 3))
+                await asyncio.to_thread(self._publish, backup, temp, final)
+            except BaseException as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                if isinstance(exc, dumps.DumpError):
+                    raise BackupError(f"backup of {database} failed, previous backups kept: "
+                                      f"{exc}") from None
+                raise
+            removed = await asyncio.to_thread(self.prune, database)
+        return {"backup": backup.public(), "removed": removed}
+
+    def _publish(self, backup: Backup, temp: Path, final: Path) -> None:
+        record = final.with_name(final.name + ".json")
+        staged = record.with_name(f".{record.name}{PARTIAL}")
+        staged.write_text(json.dumps(asdict(backup)), encoding="utf-8")
+        os.replace(staged, record)
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+
+    def prune(self, database: str) -> list[str]:
+        """Applies retention to one database's backups; returns the names removed."""
+        backups = self.list(database)
+        kept = keep(backups, self.keep_daily, self.keep_weekly)
+        removed = []
+        for backup in backups:
+            if backup.name in kept:
+                continue
+            path = self.path(backup)
+            # The record goes first: a dump without one is never listed.
+            path.with_name(path.name + ".json").unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            removed.append(backup.name)
+        return removed
+
+    async def verify(self, backup: Backup) -> None:
+        """The dump on disk is the one recorded, and pg_restore can read it."""
+        path = self.path(backup)
+        digest = await asyncio.to_thread(dumps.sha256, path)
+        if digest != backup.sha256:
+            raise BackupError(f"backup {backup.name} does not match its checksum "
+                              f"(recorded {backup.sha256[:12]}…, now {digest[:12]}…)")
+        await dumps.toc_entries(self.server, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,193 @@
+"""The health checks, as pure functions of one reading and the plugin's config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nebula.api import CheckResult, Status
+from nebula_postgres.snapshot import Session, Snapshot
+
+Config = Mapping[str, Any]
+GB = 1024 ** 3
+
+
+def _level(value: float, warning: float, critical: float) -> Status:
+    if value >= critical:
+        return Status.CRITICAL
+    if value >= warning:
+        return Status.WARNING
+    return Status.OK
+
+
+def reachable(snap: Snapshot, config: Config) -> CheckResult:
+    role = "replica" if snap.in_recovery else "primary"
+    return CheckResult(Status.OK, f"PostgreSQL {snap.version} ({role}), round trip "
+                                  f"{snap.latency_ms:.1f} ms",
+                       {"latency_ms": snap.latency_ms, "server_version_num": snap.version_num})
+
+
+def connections(snap: Snapshot, config: Config) -> CheckResult:
+    percent = 100.0 * snap.connections / snap.max_connections
+    status = _level(percent, config["connections_warning"], config["connections_critical"])
+    return CheckResult(status, f"{snap.connections} of {snap.max_connections} connections in "
+                               f"use ({percent:.0f}%; warning at "
+                               f"{config['connections_warning']:g}%, critical at "
+                               f"{config['connections_critical']:g}%)",
+                       {"connections": float(snap.connections),
+                        "max_connections": float(snap.max_connections),
+                        "connections_percent": round(percent, 2)})
+
+
+def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
+    metrics: dict[str, float] = {}
+    for name, size in snap.sizes.items():
+        metrics[f"{name}.size_bytes"] = float(size)
+        if (growth := snap.growth.get(name)) is not None:
+            metrics[f"{name}.growth_bytes_per_day"] = round(growth, 1)
+    total = sum(snap.sizes.values())
+    largest = max(snap.sizes, key=lambda n: snap.sizes[n]) if snap.sizes else None
+    summary = f"{len(snap.sizes)} databases, {total / GB:.2f} GiB in all"
+    if largest is not None:
+        summary += f"; largest {largest} {snap.sizes[largest] / GB:.2f} GiB"
+        if (growth := snap.growth.get(largest)) is not None:
+            summary += f" ({growth / 1024 ** 2:+.1f} MiB/day)"
+    return CheckResult(Status.OK, summary, metrics)
+
+
+def _sessions(sessions: list[Session], what: str, seconds: Callable[[Session], float | None],
+              limit: float) -> CheckResult:
+    over = sorted(sessions, key=lambda s: seconds(s) or 0, reverse=True)
+    metrics = {"count": float(len(over)),
+               "longest_seconds": round(seconds(over[0]) or 0, 1) if over else 0.0}
+    if not over:
+        return CheckResult(Status.OK, f"No {what} over {limit:g}s", metrics)
+    worst = over[0]
+    return CheckResult(Status.WARNING, f"{len(over)} {what} over {limit:g}s; longest pid "
+                                       f"{worst.pid} ({worst.user}@{worst.database}) "
+                                       f"{seconds(worst) or 0:.0f}s: {worst.query[:120]}",
+                       metrics)
+
+
+def long_queries(snap: Snapshot, config: Config) -> CheckResult:
+    limit = config["long_query_seconds"]
+    found = [s for s in snap.sessions if s.state == "active"
+             and (s.query_seconds or 0) > limit]
+    return _sessions(found, "running queries", lambda s: s.query_seconds, limit)
+
+
+def idle_in_transaction(snap: Snapshot, config: Config) -> CheckResult:
+    limit = config["idle_in_transaction_seconds"]
+    found = [s for s in snap.sessions if s.idle_in_transaction
+             and (s.state_seconds or 0) > limit]
+    return _sessions(found, "sessions idle in transaction", lambda s: s.state_seconds, limit)
+
+
+def lock_waits(snap: Snapshot, config: Config) -> CheckResult:
+    limit = config["lock_wait_seconds"]
+    # state_change is when the waiting statement started, for an active session.
+    found = [s for s in snap.sessions if s.blocked_by and (s.state_seconds or 0) > limit]
+    result = _sessions(found, "lock waits", lambda s: s.state_seconds, limit)
+    if found:
+        blockers = sorted({pid for s in found for pid in s.blocked_by})
+        return CheckResult(result.status,
+                           result.summary + f"; blocked by pid {', '.join(map(str, blockers))}",
+                           result.metrics)
+    return result
+
+
+def wraparound(snap: Snapshot, config: Config) -> CheckResult:
+    status = _level(snap.xid_age, config["wraparound_warning"], config["wraparound_critical"])
+    percent = 100.0 * snap.xid_age / 2 ** 31
+    return CheckResult(status, f"Oldest transaction-ID age {snap.xid_age:,} in "
+                               f"{snap.xid_age_database} ({percent:.1f}% of wraparound)",
+                       {"xid_age": float(snap.xid_age), "xid_wraparound_percent":
+                        round(percent, 3)})
+
+
+def cache_hit(snap: Snapshot, config: Config) -> CheckResult:
+    ratio = snap.cache_hit_percent
+    if ratio is None:
+        return CheckResult(Status.OK, "No block reads yet")
+    limit = config["cache_hit_warning"]
+    status = Status.WARNING if ratio < limit else Status.OK
+    return CheckResult(status, f"Cache hit ratio {ratio:.2f}% (warning below {limit:g}%)",
+                       {"cache_hit_percent": round(ratio, 3)})
+
+
+def replication(snap: Snapshot, config: Config) -> CheckResult:
+    warning = config["replication_lag_seconds_warning"]
+    critical = config["replication_lag_seconds_critical"]
+    if snap.in_recovery:
+        lag = snap.replay_lag_seconds
+        if lag is None:
+            return CheckResult(Status.WARNING, "Replica has replayed nothing yet")
+        return CheckResult(_level(lag, warning, critical),
+                           f"Replica replay lag {lag:.1f}s", {"replay_lag_seconds": lag})
+    if not snap.replicas:
+        return CheckResult(Status.OK, "No replicas", {"replicas": 0.0})
+    lags = [(r.lag_seconds or 0.0, r) for r in snap.replicas]
+    lag, worst = max(lags, key=lambda item: item[0])
+    streaming = sum(r.state == "streaming" for r in snap.replicas)
+    status = _level(lag, warning, critical)
+    if streaming < len(snap.replicas):
+        status = max(status, Status.WARNING, key=lambda s: s.severity)
+    return CheckResult(status, f"{streaming} of {len(snap.replicas)} replicas streaming; "
+                               f"worst lag {lag:.1f}s ({worst.name})",
+                       {"replicas": float(len(snap.replicas)), "max_lag_seconds": lag})
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    title: str
+    description: str
+    evaluate: Callable[[Snapshot, Config], CheckResult]
+
+
+CHECKS = (
+    CheckSpec("reachable", "PostgreSQL reachable",
+              "Connects, round-trip latency, server version; critical with the server's "
+              "message when it cannot connect.", reachable),
+    CheckSpec("connections", "Connections", "Client connections against max_connections.",
+              connections),
+    CheckSpec("database_sizes", "Database sizes", "Size and growth per day of every "
+                                                  "database.", database_sizes),
+    CheckSpec("long_queries", "Long-running queries", "Active queries running longer than "
+                                                      "long_query_seconds.", long_queries),
+    CheckSpec("idle_in_transaction", "Idle in transaction",
+              "Sessions idle inside a transaction longer than idle_in_transaction_seconds.",
+              idle_in_transaction),
+    CheckSpec("lock_waits", "Blocked lock waits",
+              "Sessions waiting on a lock longer than lock_wait_seconds, with their blockers.",
+              lock_waits),
+    CheckSpec("wraparound", "Transaction-ID wraparound",
+              "Age of the oldest unfrozen transaction ID of any database.", wraparound),
+    CheckSpec("cache_hit", "Cache hit ratio", "Shared-buffer hits over all block reads since "
+                                              "the statistics were reset.", cache_hit),
+    CheckSpec("replication", "Replication", "Replay lag of each replica (or of this server, "
+                                            "when it is one).", replication),
+)
+
+
+def backup_age(newest: Mapping[str, float | None], config: Config,
+               now: float) -> CheckResult:
+    """`newest`: each database to back up, with the creation time of its newest complete
+    backup (None: none yet)."""
+    if not config.get("backup_dir"):
+        return CheckResult(Status.WARNING, "Backups are not configured (set backup_dir)")
+    if not newest:
+        return CheckResult(Status.WARNING, "No database to back up")
+    limit = config["backup_max_age_hours"]
+    ages = {db: None if created is None else (now - created) / 3600
+            for db, created in newest.items()}
+    metrics = {f"{db}.age_hours": round(age, 3) for db, age in ages.items() if age is not None}
+    missing = sorted(db for db, age in ages.items() if age is None)
+    if missing:
+        return CheckResult(Status.CRITICAL, f"No backup yet of {', '.join(missing)}", metrics)
+    oldest = max(ages, key=lambda db: ages[db] or 0)
+    age = ages[oldest] or 0
+    status = Status.CRITICAL if age > limit else Status.OK
+    return CheckResult(status, f"Oldest last backup: {oldest}, {age:.1f} h ago (critical "
+                               f"past {limit:g} h); {len(ages)} databases", metrics)

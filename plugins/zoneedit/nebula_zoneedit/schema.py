@@ -1,0 +1,95 @@
+"""The `[plugins.zoneedit]` config schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nebula_zoneedit.answers import ZONEEDIT_MIN_INTERVAL
+
+HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$"
+
+
+def _urls(default: list[str], what: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "pattern": "^https?://"},
+            "default": default, "description": what}
+
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["username", "token", "hosts"],
+    "properties": {
+        "username": {"type": "string", "minLength": 1, "writeOnly": True,
+                     "description": "ZoneEdit account name (use ${ENV} or username_file)."},
+        "token": {"type": "string", "minLength": 1,
+                  "description": "The zone's dynamic authentication token (not the account "
+                                 "password); use ${ENV} or token_file."},
+        "hosts": {"type": "array", "minItems": 1, "description": "Host names to keep "
+                  "updated, or tables {host, zone} for hosts deeper than one label under "
+                  "their zone.",
+                  "items": {"oneOf": [
+                      {"type": "string", "pattern": HOSTNAME},
+                      {"type": "object", "additionalProperties": False, "required": ["host"],
+                       "properties": {"host": {"type": "string", "pattern": HOSTNAME},
+                                      "zone": {"type": "string", "pattern": HOSTNAME}}}]}},
+        "ipv6": {"type": "boolean", "default": False,
+                 "description": "Also keep AAAA records on the public IPv6 address."},
+        "ipv4_services": _urls(["https://api.ipify.org/", "https://checkip.amazonaws.com/",
+                                "https://ipv4.icanhazip.com/"],
+                               "Echo services that tell the public IPv4 address."),
+        "ipv6_services": _urls(["https://api6.ipify.org/", "https://ipv6.icanhazip.com/"],
+                               "Echo services that tell the public IPv6 address."),
+        "min_agreeing": {"type": "integer", "minimum": 1, "default": 2,
+                         "description": "Echo services that must give the same address "
+                                        "(and none may give another) before acting."},
+        "update_url": {"type": "string", "pattern": "^https?://",
+                       "default": "https://dynamic.zoneedit.com/auth/dynamic.html",
+                       "description": "ZoneEdit's dynamic-update endpoint."},
+        "resolvers": {"type": "array", "minItems": 1,
+                      "items": {"type": "string", "minLength": 2},
+                      "default": ["1.1.1.1", "8.8.8.8"],
+                      "description": "DNS servers (IP addresses) asked what the records "
+                                     "serve; ZoneEdit's own name servers give the freshest "
+                                     "answer."},
+        "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
+                     "description": "Port the resolvers answer on."},
+        "interval": {"type": "number", "minimum": 1, "default": 300,
+                     "description": "Seconds between two comparisons (and updates when "
+                                    "needed)."},
+        "min_interval": {"type": "number", "minimum": 0, "default": ZONEEDIT_MIN_INTERVAL,
+                         "description": "Seconds between two update requests for one host; "
+                                        "ZoneEdit refuses more often than every 600 s."},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
+                    "description": "Seconds for one echo, DNS or ZoneEdit request."},
+        "verify_timeout": {"type": "number", "minimum": 0, "default": 30,
+                           "description": "Seconds to wait for DNS to serve a new address "
+                                          "after an update."},
+        "history_size": {"type": "integer", "minimum": 1, "default": 500,
+                         "description": "Update records kept in the store."},
+    },
+}
+
+
+def host_zones(config: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each configured host with its zone (None: ZoneEdit works it out)."""
+    out: dict[str, str | None] = {}
+    for item in config["hosts"]:
+        if isinstance(item, str):
+            out[item.lower().rstrip(".")] = None
+        else:
+            out[item["host"].lower().rstrip(".")] = item.get("zone")
+    return out
+
+
+def problems(config: Mapping[str, Any]) -> list[str]:
+    """Settings that could never lead to an update."""
+    found = []
+    families = [("ipv4", config["ipv4_services"])]
+    if config["ipv6"]:
+        families.append(("ipv6", config["ipv6_services"]))
+    for family, services in families:
+        if len(services) < config["min_agreeing"]:
+            found.append(f"min_agreeing is {config['min_agreeing']} but only {len(services)} "
+                         f"{family} echo service(s) are configured")
+    return found

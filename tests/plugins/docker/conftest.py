@@ -1,0 +1,56 @@
+"""Fixtures of the docker plugin's tests: one Podman engine per session (a missing engine
+fails the run), a docker SDK client on it, and containers that are removed after each test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import pytest
+
+from tests.plugins.docker.podman import IMAGE, Podman
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[Podman]:
+    engine = Podman()
+    try:
+        yield engine.start()
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def client(podman: Podman) -> Iterator[docker.DockerClient]:
+    sdk = docker.DockerClient(base_url=podman.base_url, timeout=30)
+    yield sdk
+    sdk.close()
+
+
+RunContainer = Callable[..., Any]
+
+
+@pytest.fixture
+def run_container(client: docker.DockerClient) -> Iterator[RunContainer]:
+    """`run_container(cmd, **kw)`: a detached busybox container with a unique name; every
+    container this test made (by name prefix) is force-removed afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    count = 0
+
+    def run(command: list[str], *, name: str | None = None, **kw: Any) -> Any:
+        nonlocal count
+        count += 1
+        return client.containers.run(IMAGE, command, name=name or f"{prefix}-{count}",
+                                     detach=True, **kw)
+
+    run.prefix = prefix  # type: ignore[attr-defined]
+    yield run
+    for container in client.containers.list(all=True):
+        if container.name.startswith(prefix):
+            container.remove(force=True)
+
+
+def nano(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)

@@ -1,0 +1,166 @@
+"""Actions against a real Podman engine over the agent's HTTP API: approvals for the
+destructive ones, logs (tail and live follow), prune (dry run and real)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.plugins.docker.agent import (
+    PLUGIN,
+    approved,
+    docker_config,
+    panel,
+    row_of,
+    run_action,
+    run_check,
+)
+from tests.waiting import eventually
+
+
+async def test_restart_waits_for_approval_then_restarts(nebula_agent, podman, client,
+                                                        run_container) -> None:
+    sleeper = run_container(["sleep", "1000"])
+    started = client.api.inspect_container(sleeper.id)["State"]["StartedAt"]
+    config = docker_config(podman, restart_loop_count=1)
+    async with nebula_agent(PLUGIN, config=config, agent={"flap_threshold": 1}) as agent:
+        status, body = await run_action(agent, "restart",
+                                        {"container": sleeper.name, "timeout": 0})
+        assert status == 202 and body["status"] == "pending_approval"
+        # Nothing happened yet: only an admin's approval runs it.
+        assert client.api.inspect_container(sleeper.id)["State"]["StartedAt"] == started
+        status, outcome = await agent.post(
+            f"/api/v1/approvals/{body['approval']['id']}/approve")
+        assert status == 200 and outcome["status"] == "ok", outcome
+        assert outcome["result"]["state"] == "running"
+        assert client.api.inspect_container(sleeper.id)["State"]["StartedAt"] != started
+        # The restart came back on the event stream as die + start: one restart counted.
+        result = await eventually(lambda: _critical(agent, "restarts"), timeout=10)
+        assert f"{sleeper.name} (1 restarts in 10 min)" in result["summary"]
+
+
+async def _critical(agent, check):
+    result = await run_check(agent, check)
+    return result if result["last_status"] == "critical" else None
+
+
+async def test_stop_needs_approval_start_does_not(nebula_agent, podman, client,
+                                                  run_container) -> None:
+    sleeper = run_container(["sleep", "1000"])
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        outcome = await approved(agent, "stop", {"container": sleeper.name, "timeout": 0})
+        assert outcome["result"]["state"] == "exited"
+        await row_of(agent, sleeper.name, state="exited")
+        status, body = await run_action(agent, "start", {"container": sleeper.name})
+        assert status == 200 and body["result"]["state"] == "running", body
+        await row_of(agent, sleeper.name, state="running")
+        status, body = await run_action(agent, "start", {"container": "no-such-thing"})
+        assert body["status"] == "error"
+        assert "no container named or with id 'no-such-thing'" in body["error"]
+        status, body = await agent.get("/api/v1/actions")
+        destructive = {a["name"]: a["destructive"] for a in body["actions"]
+                       if a["plugin"] == "docker"}
+        assert destructive == {
+            "docker.start": False, "docker.stop": True, "docker.restart": True,
+            "docker.remove": True, "docker.logs": False, "docker.prune_preview": False,
+            "docker.prune": True, "docker.deploy_database": False,
+            "docker.delete_database": True}
+
+
+async def test_remove_is_approved_then_the_container_is_gone(nebula_agent, podman, client,
+                                                             run_container) -> None:
+    sleeper = run_container(["sleep", "1000"])
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        await row_of(agent, sleeper.name)
+        outcome = await approved(agent, "remove", {"container": sleeper.name})
+        assert outcome["result"]["state"] == "removed"
+        assert sleeper.name not in {c.name for c in client.containers.list(all=True)}
+
+        async def gone():
+            return all(r["name"] != sleeper.name for r in await panel(agent, "containers"))
+
+        await eventually(gone, timeout=10)
+
+
+async def test_logs_tail_is_bounded_in_lines_and_bytes(nebula_agent, podman,
+                                                       run_container) -> None:
+    chatty = run_container(["sh", "-c", "seq 1 2000; sleep 1000"])
+    config = docker_config(podman, logs_max_bytes=1024)
+    async with nebula_agent(PLUGIN, config=config) as agent:
+        async def last_line():
+            _, body = await run_action(agent, "logs", {"container": chatty.name, "tail": 5})
+            return body if body["result"]["lines"][-1:] == ["2000"] else None
+
+        body = await eventually(last_line, timeout=10)
+        assert body["result"]["lines"] == ["1996", "1997", "1998", "1999", "2000"]
+        assert body["result"]["truncated"] is False
+        _, body = await run_action(agent, "logs", {"container": chatty.name, "tail": 2000})
+        lines = body["result"]["lines"]
+        assert body["result"]["truncated"] is True
+        assert sum(len(x) + 1 for x in lines) <= 1024 and lines[-1] == "2000"
+        assert lines[0] == str(2001 - len(lines))  # cut on a line boundary
+        status, text = await agent.get(f"/plugins/docker/containers/{chatty.name}/logs?tail=3")
+        assert status == 200 and text == "1998\n1999\n2000\n"
+
+
+async def test_logs_follow_streams_new_lines_until_the_client_leaves(
+        nebula_agent, podman, run_container) -> None:
+    ticker = run_container(["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; "
+                                        "sleep 0.1; done"])
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        headers = {"Authorization": f"Bearer {agent.token}"}
+        url = f"{agent.url}/plugins/docker/containers/{ticker.name}/logs?follow=1&tail=1"
+        async with agent.session.get(url, headers=headers) as resp:
+            assert resp.status == 200
+            got: list[str] = []
+            while len(got) < 5:
+                line = await asyncio.wait_for(resp.content.readline(), 10)
+                got.append(line.decode().strip())
+            numbers = [int(x.split()[1]) for x in got]
+            assert numbers == list(range(numbers[0], numbers[0] + 5))  # live, in order
+        # The follow ended with the client; the agent still answers.
+        status, _ = await agent.get("/api/v1/plugins")
+        assert status == 200
+
+
+async def test_prune_previews_then_removes_exactly_that(nebula_agent, podman, client,
+                                                        run_container) -> None:
+    stopped = run_container(["true"])
+    stopped.wait(timeout=10)
+    running = run_container(["sleep", "1000"])
+    volume = client.volumes.create(f"{run_container.prefix}-unused")
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        status, body = await run_action(agent, "prune_preview")
+        assert status == 200 and body["status"] == "ok", body
+        preview = body["result"]
+        assert preview["dry_run"] is True
+        names = {(i["kind"], i["name"]) for i in preview["would_remove"]}
+        assert ("container", stopped.name) in names and ("volume", volume.name) in names
+        assert ("container", running.name) not in names
+        assert preview["reclaimable_bytes"] == sum(i["size"] for i in preview["would_remove"])
+        # The preview changed nothing.
+        assert stopped.name in {c.name for c in client.containers.list(all=True)}
+
+        outcome = await approved(agent, "prune")
+        assert outcome["status"] == "ok", outcome
+        removed = {(i["kind"], i["name"]) for i in outcome["result"]["removed"]}
+        assert removed == names
+        assert outcome["result"]["failed"] == {}
+        left = {c.name for c in client.containers.list(all=True)}
+        assert stopped.name not in left and running.name in left
+        assert volume.name not in {v.name for v in client.volumes.list()}
+
+
+async def test_disk_use_is_a_panel_and_a_thresholded_check(nebula_agent, podman) -> None:
+    async with nebula_agent(PLUGIN, config=docker_config(podman),
+                            agent={"flap_threshold": 1}) as agent:
+        disk = await panel(agent, "disk")
+        assert disk["images"] > 1_000_000 and disk["image_count"] >= 1  # busybox is ~2 MB
+        result = await run_check(agent, "disk")
+        assert result["last_status"] == "ok"
+        assert result["summary"].startswith("Engine disk use 0.00 GB (warning at 50 GB)")
+        assert result["metrics"]["disk.images_bytes"] == disk["images"]
+    config = docker_config(podman, disk_warning_gb=0.001, disk_critical_gb=1)
+    async with nebula_agent(PLUGIN, config=config, agent={"flap_threshold": 1}) as agent:
+        result = await run_check(agent, "disk")
+        assert result["last_status"] == "warning"
+        assert "(warning at 0.001 GB)" in result["summary"]

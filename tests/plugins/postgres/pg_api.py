@@ -1,0 +1,41 @@
+"""Driving the postgres plugin over the agent's real HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+async def run_action(agent, name: str, params: dict | None = None) -> dict[str, Any]:
+    """The action's outcome: {"status": "ok", "result": ...}, an error, or a pending
+    approval."""
+    status, body = await agent.post(f"/api/v1/actions/postgres.{name}/run",
+                                    {"params": params or {}})
+    assert status in (200, 202), body
+    return body
+
+
+async def result_of(agent, name: str, params: dict | None = None) -> Any:
+    outcome = await run_action(agent, name, params)
+    assert outcome["status"] == "ok", outcome
+    return outcome["result"]
+
+
+async def approve(agent, outcome: dict[str, Any]) -> dict[str, Any]:
+    assert outcome["status"] == "pending_approval", outcome
+    status, body = await agent.post(f"/api/v1/approvals/{outcome['approval']['id']}/approve")
+    assert status == 200, body
+    return body
+
+
+async def run_checks(agent, *names: str) -> dict[str, dict[str, Any]]:
+    """name → the check's public state; `last_status` is this run's verdict."""
+    status, body = await agent.post("/api/v1/checks/run",
+                                    {"names": [f"postgres.{n}" for n in names]})
+    assert status == 200, body
+    return {c["name"].removeprefix("postgres."): c for c in body["checks"]}
+
+
+async def panel(agent, name: str) -> Any:
+    status, body = await agent.get(f"/api/v1/panels/postgres.{name}")
+    assert status == 200, body
+    return body["data"]

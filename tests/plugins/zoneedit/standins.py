@@ -1,0 +1,154 @@
+"""Local stand-ins for ZoneEdit's dynamic-update endpoint and for public-IP echo services,
+following the protocol in shared/protocols.md (sections 3 and 6)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+OnUpdate = Callable[[str, str], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class ZoneEdit:
+    """`GET /auth/dynamic.html?host=a[,b]&dnsto=ip[&zone=z]` with Basic auth, answering one
+    pseudo-XML tag per host (plus the surplus trailing SUCCESS the real one sometimes adds).
+
+    `hosts` maps each known host to its zone. Within `min_interval` of a host's last
+    update (per address family) it answers 707 "Too frequent" (or 707 "Duplicate" for the
+    same IP); with `rate_limited` set it answers 702 with PARAM="600" to everything."""
+
+    username: str
+    token: str
+    hosts: dict[str, str]
+    on_update: OnUpdate
+    min_interval: float = 600.0
+    rate_limited: bool = False
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, tuple[float, str]] = field(default_factory=dict)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/auth/dynamic.html", self.handle)
+        return app
+
+    def _credentials(self, request: web.Request) -> tuple[str, str] | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        user, _, token = base64.b64decode(header[6:]).decode().partition(":")
+        return user, token
+
+    async def handle(self, request: web.Request) -> web.Response:
+        q = request.query
+        creds = self._credentials(request)
+        self.requests.append({"query": dict(q), "user": creds[0] if creds else None,
+                              "authorized": creds == (self.username, self.token)})
+        if creds is None:
+            return web.Response(status=401, text="<html><head><title>Authentication Failed "
+                                                 "</title></head></html>",
+                                content_type="text/html")
+        names = [h for h in q.get("host", "").split(",") if h]
+        zone = q.get("zone", "")
+        if creds != (self.username, self.token):
+            return self._answer([f'<ERROR CODE="708" TEXT="Login/authorization error" '
+                                 f'ZONE="{zone}">'])
+        if not names:
+            return self._answer(['<ERROR CODE="703" TEXT="one of either parameters '
+                                 "'zones' or 'host' are required.\">"])
+        if self.rate_limited:
+            return self._answer(['<ERROR CODE="702" PARAM="600" TEXT="Minimum 600 seconds '
+                                 f'between requests" ZONE="{zone}">'])
+        ip = q.get("dnsto") or request.remote or ""
+        tags = [await self._update(host, ip) for host in names]
+        # The real service sometimes appends a surplus SUCCESS (ddclient PR #543).
+        tags.append('<SUCCESS CODE="200" TEXT="Update succeeded.">')
+        return self._answer(tags)
+
+    async def _update(self, host: str, ip: str) -> str:
+        zone = self.hosts.get(host)
+        if zone is None:
+            return f'<ERROR CODE="709" TEXT="invalid hostname" ZONE="" HOST="{host}">'
+        now = time.time()
+        key = f"{host}/{'ipv6' if ':' in ip else 'ipv4'}"
+        if key in self.last and now - self.last[key][0] < self.min_interval:
+            text = ("Duplicate updates for the same host/ip, adjust client settings"
+                    if self.last[key][1] == ip
+                    else "Too frequent updates for the same host, adjust client settings")
+            return f'<ERROR CODE="707" TEXT="{text}" ZONE="{zone}" HOST="{host}">'
+        self.last[key] = (now, ip)
+        await self.on_update(host, ip)
+        return (f'<SUCCESS CODE="200" TEXT="Update succeeded." ZONE="{zone}" HOST="{host}" '
+                f'IP="{ip}">')
+
+    @staticmethod
+    def _answer(tags: list[str]) -> web.Response:
+        # Two tags share a line, as the real answers sometimes do.
+        return web.Response(text=" ".join(tags) + "\n", content_type="text/html")
+
+    def updates(self) -> list[tuple[str, str]]:
+        return [(r["query"]["host"], r["query"].get("dnsto", "")) for r in self.requests]
+
+
+@dataclass
+class EchoServices:
+    """Several echo services on one server, each in its real answer format; `ips[name]`
+    is what each reports (None: it answers a captive-portal page without an address)."""
+
+    ips: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(FORMATS))
+    # What the same services answer on their IPv6 endpoints (`/v6/<name>`).
+    ips6: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(FORMATS))
+    base: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/{name}", self.handle)
+        app.router.add_get("/v6/{name}", self.handle)
+        return app
+
+    def urls(self, *names: str, v6: bool = False) -> list[str]:
+        prefix = "/v6" if v6 else ""
+        return [f"{self.base}{prefix}/{name}" for name in names or FORMATS]
+
+    def set(self, ip: str | None, **overrides: str | None) -> None:
+        self.ips = {name: overrides.get(name, ip) for name in FORMATS}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        ip = (self.ips6 if request.path.startswith("/v6/") else self.ips).get(name)
+        if ip is None:
+            return web.Response(text="<html><body>Please log in to the hotel Wi-Fi</body>"
+                                     "</html>", content_type="text/html")
+        body, ctype = FORMATS[name](ip)
+        return web.Response(text=body, content_type=ctype)
+
+
+FORMATS: dict[str, Callable[[str], tuple[str, str]]] = {
+    "ipify": lambda ip: (ip, "text/plain"),
+    "ipify-json": lambda ip: (json.dumps({"ip": ip}), "application/json"),
+    "dyndns": lambda ip: ("<html><head><title>Current IP Check</title></head><body>Current IP "
+                          f"Address: {ip}</body></html>\r\n", "text/html"),
+    "aws": lambda ip: (ip + "\n", "text/plain"),
+    "trace": lambda ip: (f"fl=29f1\nh=1.1.1.1\nip={ip}\nts=1700000000.1\n", "text/plain"),
+}
