@@ -172,3 +172,21 @@ def test_hook_is_documented_under_its_signature(hook):
     _, body = section
     for topic in ("Returns", "Called", "If it raises"):
         assert f"**{topic}" in body, f"the {hook} section does not say {topic!r}"
+
+
+def test_loading_the_bundled_plugins_imports_no_sdk():
+    """The manager imports every installed plugin to read its manifest; a disabled plugin
+    must not cost the agent its SDK's memory (the idle-RSS target depends on it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nebula.plugins import PluginManager\n"
+        "PluginManager()\n"
+        "print(sorted(m for m in ('docker', 'psycopg', 'dns', 'openai', 'cryptography')"
+        " if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"

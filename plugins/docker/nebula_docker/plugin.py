@@ -1,42 +1,18 @@
-"""The `docker` plugin's hooks: checks, actions, panels, tools, a sampling job and routes,
-all reading one runtime (engine connection, event-driven monitor, deployments)."""
+"""Entry point of the docker plugin: its manifest, config schema and thin hooks.
+
+The manager imports every installed plugin to read its manifest; the hook bodies (and the
+SDKs they need) live in `nebula_docker.hooks`, imported only when the plugin is used, so a
+disabled plugin costs the agent no memory.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from types import ModuleType
 from typing import Any
 
-import jsonschema
-from aiohttp import web
-
-from nebula.api import (
-    Action,
-    Check,
-    CheckResult,
-    Job,
-    Manifest,
-    Panel,
-    PluginContext,
-    Status,
-    Tool,
-    hookimpl,
-)
-from nebula_docker import checks, operations, routes, rows, storage
-from nebula_docker.engine import EngineUnavailable
-from nebula_docker.monitor import Snapshot
-from nebula_docker.runtime import Runtime
-from nebula_docker.schema import (
-    CONFIG_SCHEMA,
-    DATABASE_PARAMS,
-    DEPLOY_PARAMS,
-    EMPTY,
-    STOP_TIMEOUT,
-    container_params,
-    logs_params,
-)
+from nebula.api import Manifest, PluginContext, hookimpl
+from nebula_docker.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
     api_version="1.0",
@@ -44,22 +20,11 @@ manifest = Manifest(
                 "restarts, stats, logs, actions, prune, disk use and one-click databases.",
 )
 
-Params = Mapping[str, Any]
-Run = Callable[[Params], Awaitable[Any]]
 
-# Hooks are plain functions called with the context; the runtime one start of the plugin
-# shares is kept per context (the entry holds the context, so its id is not reused).
-_runtimes: dict[int, tuple[PluginContext, Runtime]] = {}
+def _hooks() -> ModuleType:
+    from nebula_docker import hooks
 
-
-def _runtime(ctx: PluginContext) -> Runtime:
-    entry = _runtimes.get(id(ctx))
-    if entry is None:
-        entry = _runtimes[id(ctx)] = (ctx, Runtime(ctx))
-    return entry[1]
-
-
-# --- configuration and lifecycle ---------------------------------------------------------
+    return hooks
 
 
 @hookimpl
@@ -68,275 +33,40 @@ def nebula_config_schema() -> dict[str, Any]:
 
 
 @hookimpl
-async def nebula_startup(ctx: PluginContext) -> None:
-    if ctx.config["disk_warning_gb"] > ctx.config["disk_critical_gb"]:
-        raise ValueError(f"disk_warning_gb ({ctx.config['disk_warning_gb']}) is above "
-                         f"disk_critical_gb ({ctx.config['disk_critical_gb']})")
-    runtime = Runtime(ctx)
-    _runtimes[id(ctx)] = (ctx, runtime)
-    # No engine call here: an engine that is down must not fail the plugin, only its
-    # engine check; the monitor keeps trying to connect in the background.
-    await runtime.start()
+def nebula_startup(ctx: PluginContext) -> Any:
+    return _hooks().nebula_startup(ctx)
 
 
 @hookimpl
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _runtimes.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].stop()
-
-
-# --- checks ------------------------------------------------------------------------------
-
-
-def _snapshot_check(runtime: Runtime,
-                    judge: Callable[[Snapshot], CheckResult]) -> Callable[[], Awaitable[
-                        CheckResult]]:
-    async def run() -> CheckResult:
-        try:
-            snapshot = await runtime.monitor.snapshot()
-        except EngineUnavailable as exc:
-            return CheckResult(Status.UNKNOWN, str(exc))
-        return judge(snapshot)
-
-    return run
+def nebula_shutdown(ctx: PluginContext) -> Any:
+    return _hooks().nebula_shutdown(ctx)
 
 
 @hookimpl
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    runtime = _runtime(ctx)
-    config = ctx.config
-    interval = config["interval"]
-
-    async def engine() -> CheckResult:
-        try:
-            version = await runtime.version()
-        except EngineUnavailable as exc:
-            return CheckResult(Status.CRITICAL, str(exc))
-        product = next((c.get("Name") for c in version.get("Components") or []),
-                       "Docker Engine")
-        events = ("events streaming" if runtime.monitor.events_connected
-                  else f"event stream down: {runtime.monitor.events_error or 'connecting'}")
-        return CheckResult(Status.OK, f"{product} {version.get('Version')} (API "
-                                      f"{version.get('ApiVersion')}) at "
-                                      f"{runtime.engine.base_url}; {events}")
-
-    async def disk() -> CheckResult:
-        try:
-            return checks.disk(await runtime.disk(), config)
-        except EngineUnavailable as exc:
-            return CheckResult(Status.UNKNOWN, str(exc))
-
-    restarts = runtime.monitor.restarts
-    return [
-        Check("engine", engine, "Docker engine",
-              "The engine answers; critical with the reason when it does not.",
-              interval=interval),
-        Check("expected", _snapshot_check(runtime, lambda s: checks.expected(s, config)),
-              "Expected containers", "Every container in `expected` is running and healthy.",
-              interval=interval),
-        Check("restarts", _snapshot_check(
-            runtime, lambda s: checks.restart_loops(s, config, restarts)),
-              "Restart loops", "No container restarted restart_loop_count times within "
-                               "restart_loop_minutes.", interval=interval),
-        Check("exited", _snapshot_check(runtime, lambda s: checks.exited(s, config)),
-              "Exited containers", "No container exited with a non-zero code.",
-              interval=interval),
-        Check("disk", disk, "Engine disk use",
-              "Images, containers, volumes and build cache against disk_*_gb.",
-              interval=interval, timeout=30),
-    ]
-
-
-# --- actions -----------------------------------------------------------------------------
-
-
-def _lifecycle(runtime: Runtime, verb: str) -> Run:
-    async def run(params: Params) -> Any:
-        result = await runtime.call(lambda c: operations.lifecycle(
-            c, params["container"], verb, params.get("timeout", 10)))
-        runtime.ctx.log.info(f"docker.container_{verb}", container=params["container"])
-        return result
-
-    return run
-
-
-def _logs(runtime: Runtime) -> Run:
-    async def run(params: Params) -> Any:
-        return await runtime.call(lambda c: operations.tail(
-            c, params["container"], params.get("tail", 100), runtime.ctx.config[
-                "logs_max_bytes"]))
-
-    return run
-
-
-def _prune(runtime: Runtime, dry_run: bool) -> Run:
-    async def run(params: Params) -> Any:
-        if dry_run:
-            return storage.summary(await runtime.call(storage.plan), removed=False)
-        result = await runtime.call(storage.execute)
-        runtime.ctx.log.info("docker.pruned", **result["counts"],
-                             reclaimed_bytes=result["reclaimed_bytes"])
-        return result
-
-    return run
+def nebula_checks(ctx: PluginContext) -> Any:
+    return _hooks().nebula_checks(ctx)
 
 
 @hookimpl
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    runtime = _runtime(ctx)
-    plain = container_params()
-    stopping = container_params(timeout=STOP_TIMEOUT)
-    dbs = runtime.databases
-    return [
-        Action("start", _lifecycle(runtime, "start"), "Start container",
-               "Start a stopped container.", plain),
-        Action("stop", _lifecycle(runtime, "stop"), "Stop container",
-               "Stop a running container (needs approval).", stopping, destructive=True),
-        Action("restart", _lifecycle(runtime, "restart"), "Restart container",
-               "Restart a container (needs approval).", stopping, destructive=True),
-        Action("remove", _lifecycle(runtime, "remove"), "Remove container",
-               "Remove a container, running or not; its volumes stay (needs approval).",
-               plain, destructive=True),
-        Action("logs", _logs(runtime), "Container logs",
-               "The last N lines of a container's output (read-only, size-bounded).",
-               logs_params()),
-        Action("prune_preview", _prune(runtime, dry_run=True), "Prune (dry run)",
-               "What a prune would remove and the space it would free; changes nothing.",
-               EMPTY),
-        Action("prune", _prune(runtime, dry_run=False), "Prune",
-               "Remove stopped containers, dangling images and unused volumes (not "
-               "one-click databases) (needs approval).", EMPTY, destructive=True,
-               timeout=300),
-        Action("deploy_database", dbs.deploy, "Deploy a database",
-               "Create a database container from a template, with a generated password, "
-               "a named volume and a port on the bind address.", DEPLOY_PARAMS, timeout=120),
-        Action("delete_database", dbs.delete, "Delete a database",
-               "Remove a one-click database's container AND its data volume (needs "
-               "approval).", DATABASE_PARAMS, destructive=True),
-    ]
-
-
-# --- panels and tools --------------------------------------------------------------------
-
-
-def _containers(runtime: Runtime) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
-    async def data() -> list[dict[str, Any]]:
-        snapshot = await runtime.monitor.snapshot()
-        return rows.containers(snapshot.containers, time.time())
-
-    return data
+def nebula_actions(ctx: PluginContext) -> Any:
+    return _hooks().nebula_actions(ctx)
 
 
 @hookimpl
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    runtime = _runtime(ctx)
-
-    async def usage() -> list[dict[str, Any]]:
-        await runtime.monitor.snapshot()
-        return rows.points(runtime.monitor.totals())
-
-    async def disk() -> dict[str, int]:
-        return await runtime.disk()
-
-    return [
-        Panel("containers", "table", _containers(runtime), "Containers",
-              "Every container with compose project/service, state, health, restarts, "
-              "uptime, ports, CPU and memory.", rows.CONTAINER_FIELDS),
-        Panel("usage", "timeseries", usage, "Container CPU and memory",
-              "CPU and memory summed over running containers; per container at "
-              "/plugins/docker/containers/<name>/stats.", rows.STATS_FIELDS),
-        Panel("disk", "keyvalue", disk, "Engine disk use",
-              "Images, containers, volumes and build cache (engine df).", rows.DISK_FIELDS),
-        Panel("databases", "table", runtime.databases.list, "One-click databases",
-              "Databases deployed from templates.", rows.DATABASE_FIELDS),
-    ]
-
-
-def _validated(schema: Mapping[str, Any], run: Run) -> Run:
-    """The action runner validates its requests; a Jarvis tool call may not be."""
-    async def checked(params: Params) -> Any:
-        jsonschema.validate(dict(params), dict(schema))
-        return await run(params)
-
-    return checked
-
-
-def _query(fn: Callable[[], Awaitable[Any]]) -> Run:
-    async def run(params: Params) -> Any:
-        return await fn()
-
-    return run
+def nebula_panels(ctx: PluginContext) -> Any:
+    return _hooks().nebula_panels(ctx)
 
 
 @hookimpl
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    runtime = _runtime(ctx)
-    max_lines = 500  # a model gets a short tail; the logs action allows more
-
-    async def inspect(params: Params) -> Any:
-        ref = params["container"]
-        return rows.inspect(await runtime.call(
-            lambda c: operations.get(c, ref).attrs))
-
-    async def stats(params: Params) -> Any:
-        snapshot = await runtime.monitor.snapshot()
-        container = snapshot.find(params["container"])
-        if container is None:
-            raise operations.ContainerNotFound(f"no container {params['container']!r}")
-        return {"container": container.name,
-                "points": rows.points(runtime.monitor.history(container.id))[-30:]}
-
-    async def disk() -> Any:
-        return await runtime.disk()
-
-    return [
-        Tool("list_containers", "Every container: name, compose project/service, image, "
-                                "state, health, restart_count, uptime (s), ports, cpu_percent, "
-                                "memory_bytes, exit_code.", EMPTY, run=_query(
-                                    _containers(runtime))),
-        Tool("inspect_container", "One container's configuration and state (secret-looking "
-                                  "env values masked).", container_params(),
-             run=_validated(container_params(), inspect)),
-        Tool("container_logs", f"The last lines (at most {max_lines}) of a container's "
-                               "output, size-bounded.", logs_params(max_lines),
-             run=_validated(logs_params(max_lines), _logs(runtime))),
-        Tool("container_stats", "A container's recent CPU percent and memory bytes.",
-             container_params(), run=_validated(container_params(), stats)),
-        Tool("docker_disk_usage", "Engine disk use in bytes: images, containers, volumes, "
-                                  "build cache, reclaimable.", EMPTY, run=_query(disk)),
-        Tool("list_databases", "One-click databases: name, template, image, volume, host, "
-                               "port.", EMPTY, run=_query(runtime.databases.list)),
-        Tool("prune_preview", "What a prune would remove and free (changes nothing).", EMPTY,
-             action="docker.prune_preview"),
-        *[Tool(f"{verb}_container", f"{verb.capitalize()} a container"
-               + (" (needs an admin's approval)." if verb != "start" else "."),
-               container_params(), action=f"docker.{verb}")
-          for verb in ("start", "stop", "restart", "remove")],
-        Tool("prune", "Prune stopped containers, dangling images, unused volumes (needs "
-                      "approval).", EMPTY, action="docker.prune"),
-        Tool("deploy_database", "Deploy a one-click database from a template.",
-             DEPLOY_PARAMS, action="docker.deploy_database"),
-        Tool("delete_database", "Delete a one-click database and its volume (needs "
-                                "approval).", DATABASE_PARAMS, action="docker.delete_database"),
-    ]
-
-
-# --- jobs and routes ---------------------------------------------------------------------
+def nebula_tools(ctx: PluginContext) -> Any:
+    return _hooks().nebula_tools(ctx)
 
 
 @hookimpl
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    runtime = _runtime(ctx)
-
-    async def sample() -> None:
-        # Keeps the stats timeseries regular even when nobody looks at the dashboard.
-        with contextlib.suppress(EngineUnavailable):  # the engine check reports it
-            await runtime.monitor.snapshot()
-
-    return [Job("sample", sample, interval=ctx.config["interval"], timeout=60)]
+def nebula_jobs(ctx: PluginContext) -> Any:
+    return _hooks().nebula_jobs(ctx)
 
 
 @hookimpl
-def nebula_routes(ctx: PluginContext) -> web.RouteTableDef:
-    return routes.build(_runtime(ctx))
+def nebula_routes(ctx: PluginContext) -> Any:
+    return _hooks().nebula_routes(ctx)

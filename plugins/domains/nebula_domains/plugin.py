@@ -1,30 +1,18 @@
-"""The `domains` plugin's hooks: a check per host, the domain table and read-only tools,
-all reading one Monitor.
+"""Entry point of the domains plugin: its manifest, config schema and thin hooks.
 
-"Our public IP" comes from the zoneedit plugin through the core, by calling its read-only
-`zoneedit.public_ip` action (see README: why an action rather than an event)."""
+The manager imports every installed plugin to read its manifest; the hook bodies (and the
+SDKs they need) live in `nebula_domains.hooks`, imported only when the plugin is used, so a
+disabled plugin costs the agent no memory.
+"""
 
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
-import jsonschema
-
-from nebula.api import (
-    Check,
-    CheckResult,
-    Manifest,
-    Panel,
-    PluginContext,
-    Tool,
-    hookimpl,
-)
-from nebula_domains import report
-from nebula_domains.monitor import Monitor
-from nebula_domains.schema import CONFIG_SCHEMA, check_name, problems
+from nebula.api import Manifest, PluginContext, hookimpl
+from nebula_domains.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
     api_version="1.0",
@@ -32,28 +20,11 @@ manifest = Manifest(
                 "redirects, TLS certificate expiry and validity.",
 )
 
-# One Monitor per start, keyed by its context (kept alive by the entry).
-_monitors: dict[int, tuple[PluginContext, Monitor]] = {}
-# How long the table waits for hosts never checked before showing them as pending.
-TABLE_WAIT = 5.0
 
-HOST_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["host"],
-    "properties": {"host": {"type": "string", "description": "A configured host name."}},
-}
-WHY_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"host": {"type": "string",
-                            "description": "A configured host name; without it, every host "
-                                           "that is not ok."}},
-}
+def _hooks() -> ModuleType:
+    from nebula_domains import hooks
 
-
-def _monitor(ctx: PluginContext) -> Monitor:
-    entry = _monitors.get(id(ctx))
-    if entry is None:
-        entry = _monitors[id(ctx)] = (ctx, Monitor(ctx.config, ctx.call_action))
-    return entry[1]
+    return hooks
 
 
 @hookimpl
@@ -62,85 +33,25 @@ def nebula_config_schema() -> dict[str, Any]:
 
 
 @hookimpl
-def nebula_startup(ctx: PluginContext) -> None:
-    if found := problems(ctx.config):
-        raise ValueError("; ".join(found))
-    _monitors[id(ctx)] = (ctx, Monitor(ctx.config, ctx.call_action))
+def nebula_startup(ctx: PluginContext) -> Any:
+    return _hooks().nebula_startup(ctx)
 
 
 @hookimpl
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _monitors.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].close()
+def nebula_shutdown(ctx: PluginContext) -> Any:
+    return _hooks().nebula_shutdown(ctx)
 
 
 @hookimpl
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    monitor = _monitor(ctx)
-    interval = ctx.config["interval"]
-    # A check may queue behind others for a slot: its timeout covers the whole queue.
-    rounds = math.ceil(len(monitor.hosts) / ctx.config["concurrency"])
-    timeout = monitor.host_budget * rounds + 5
-    taken: set[str] = set()
-
-    def run_for(host: str) -> Any:
-        async def run() -> CheckResult:
-            found = await monitor.report(host, max_age=interval / 2)
-            return CheckResult(found.status, found.summary(), found.metrics())
-        return run
-
-    return [Check(name=check_name(host, taken), run=run_for(host), title=host,
-                  description=f"DNS, HTTPS and TLS certificate of {host}.",
-                  interval=interval, timeout=timeout)
-            for host in monitor.hosts]
+def nebula_checks(ctx: PluginContext) -> Any:
+    return _hooks().nebula_checks(ctx)
 
 
 @hookimpl
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    monitor = _monitor(ctx)
-
-    async def table() -> list[dict[str, Any]]:
-        latest = await monitor.snapshot(wait=TABLE_WAIT)
-        return [found.row() if found else report.pending(host)
-                for host, found in latest.items()]
-
-    return [Panel(name="table", kind="table", title="Domains",
-                  description="Every watched host: DNS answer, HTTPS status and latency, "
-                              "HTTP→HTTPS redirect, certificate days left.",
-                  data=table, fields=report.TABLE_FIELDS)]
+def nebula_panels(ctx: PluginContext) -> Any:
+    return _hooks().nebula_panels(ctx)
 
 
 @hookimpl
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    monitor = _monitor(ctx)
-    interval = ctx.config["interval"]
-
-    async def check_domain(params: Mapping[str, Any]) -> dict[str, Any]:
-        # The action runner validates its requests, but a Jarvis tool call may not be.
-        jsonschema.validate(dict(params), HOST_PARAMS)
-        return (await monitor.report(str(params["host"]).lower().rstrip("."), 0)).public()
-
-    async def why_failing(params: Mapping[str, Any]) -> dict[str, Any]:
-        jsonschema.validate(dict(params), WHY_PARAMS)
-        if host := params.get("host"):
-            found = [await monitor.report(str(host).lower().rstrip("."), interval)]
-        else:
-            found = [r for r in (await monitor.snapshot(wait=TABLE_WAIT)).values() if r]
-        failing = [r for r in found if r.problems]
-        return {
-            "checked": [r.host for r in found],
-            "failing": [{"host": r.host, "status": r.status.value, "summary": r.summary(),
-                         "problems": [p.public() for p in r.ordered_problems()]}
-                        for r in failing],
-        }
-
-    return [
-        Tool(name="check_domain", params=HOST_PARAMS, run=check_domain,
-             description="Check one configured host now (read-only): each resolver's DNS "
-                         "answer, HTTPS status, latency and redirects, the HTTP→HTTPS "
-                         "redirect, and the certificate (days left, issuer, validity)."),
-        Tool(name="why_failing", params=WHY_PARAMS, run=why_failing,
-             description="Why a host (or every failing host) is not ok: each problem with "
-                         "its area (dns, https, http, tls), message and the usual cause."),
-    ]
+def nebula_tools(ctx: PluginContext) -> Any:
+    return _hooks().nebula_tools(ctx)
