@@ -25,6 +25,7 @@ from nebula.contributions import (
     Tool,
     Webhook,
 )
+from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
 
 PLUGIN_API_VERSION = "1.0"
@@ -49,4 +50,5 @@ __all__ = [
     "Tool",
     "Webhook",
     "hookimpl",
+    "lazy_hooks",
 ]
