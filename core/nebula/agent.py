@@ -4,6 +4,7 @@ plugins together, with start, stop and reload (config changes without a restart)
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -79,6 +80,12 @@ class Agent:
                 timeout=aiohttp.ClientTimeout(total=30),
                 headers={"User-Agent": f"nebula-command/{__version__}"})
         return self._session
+
+    def peer_config(self, plugin: str) -> Mapping[str, Any] | None:
+        record = self.manager.records.get(plugin)
+        if record is None or record.state != LOADED:
+            return None
+        return copy.deepcopy(dict(record.config))
 
     # --- lifecycle ---------------------------------------------------------------------
 

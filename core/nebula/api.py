@@ -28,7 +28,7 @@ from nebula.contributions import (
 from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 hookimpl = pluggy.HookimplMarker("nebula")
 

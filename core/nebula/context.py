@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nebula.logs import get_logger
 from nebula.secret_store import SecretStore
+from nebula.secrets import SECRETS
 from nebula.store import Store
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class Services(Protocol):
     ) -> dict[str, Any]: ...
 
     def http_session(self) -> aiohttp.ClientSession: ...
+
+    def peer_config(self, plugin: str) -> Mapping[str, Any] | None: ...
 
 
 class KeyValue:
@@ -94,6 +97,23 @@ class PluginContext:
         if self.services is None:
             raise RuntimeError("no agent to run actions")
         return await self.services.call_action(name, params, f"plugin:{self.name}")
+
+    def peer_config(self, plugin: str) -> Mapping[str, Any] | None:
+        """Another running plugin's validated config (a copy), or None when it is not
+        running: how a plugin reuses, say, the postgres plugin's connection settings
+        instead of asking the owner to repeat them."""
+        if self.services is None:
+            return None
+        return self.services.peer_config(plugin)
+
+    def redact(self, value: Any) -> Any:
+        """`value` (a string or nested JSON-like data) with every known secret masked."""
+        return SECRETS.redact(value)
+
+    def add_secret(self, value: str) -> None:
+        """Mask `value` wherever the agent writes it from now on (logs, API answers,
+        audit, Jarvis prompts): for secrets a plugin learns at run time, such as tokens."""
+        SECRETS.add(value)
 
     @property
     def http(self) -> aiohttp.ClientSession:

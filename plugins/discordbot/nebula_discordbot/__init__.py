@@ -1,0 +1,1 @@
+"""The discordbot plugin of Nebula Command."""

@@ -1,0 +1,1 @@
+"""The google plugin of Nebula Command."""

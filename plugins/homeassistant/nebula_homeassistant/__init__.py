@@ -1,0 +1,1 @@
+"""The homeassistant plugin of Nebula Command."""

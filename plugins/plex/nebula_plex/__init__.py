@@ -1,0 +1,1 @@
+"""The plex plugin of Nebula Command."""

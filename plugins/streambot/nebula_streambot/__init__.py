@@ -1,0 +1,1 @@
+"""The streambot plugin of Nebula Command."""

@@ -1,0 +1,5 @@
+"""Entry point of the streambot plugin: its manifest (placeholder until the plugin is built)."""
+
+from nebula.api import Manifest
+
+manifest = Manifest(api_version="1.0", description="streambot (in progress)")
