@@ -12,7 +12,9 @@ for tool in hyperfine wrk; do
         "$tool): its benchmark falls back to a Python loop, less comparable" >&2
 done
 status=0
-for name in cli_help agent_idle scheduler_lateness api_checks docker_refresh postgres_health domains_cycle web_overview; do
+for name in cli_help agent_idle scheduler_lateness api_checks docker_refresh postgres_health \
+        domains_cycle web_overview plex_poll homeassistant_states discordbot_cycle google_poll \
+        jarvis_step jarvis_catalogue notify_remediation_overhead; do
     "$python" "bench/$name.py" "$@" || status=1
 done
 exit "$status"

@@ -1,14 +1,22 @@
 """Re-make docs/overview.png, the README's picture of the panel: a real agent with a few
 plugins' worth of checks in mixed states, photographed by headless Chromium.
 
-    python bench/web_screenshot.py [--out docs/overview.png]
+    python bench/web_screenshot.py [--out docs/overview.png] [--bits 8]
+
+Chromium's own PNGs are large (its gradients are dithered, which defeats compression), and
+no image library is a dependency, so the picture is made compact here: the browser maps it
+to a 256-colour palette (optionally dropping low bits first, `--bits`), and Python
+deflates it at level 9 and writes the PNG chunks.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +52,84 @@ HOST = {
 }
 
 
+# Runs in a blank page: the screenshot reduced to 256 colours. The 160 commonest go in as
+# they are (the background's shades, so no banding); the rest of the palette is filled
+# with rarer colours far from all chosen ones (a status colour used by one badge), and
+# every pixel takes its nearest palette entry.
+TO_PALETTE = """async ([src, bits]) => {
+  const img = new Image();
+  img.src = src;
+  await img.decode();
+  const w = img.width, h = img.height;
+  const canvas = document.createElement("canvas");
+  canvas.width = w;
+  canvas.height = h;
+  const g = canvas.getContext("2d");
+  g.drawImage(img, 0, 0);
+  const px = g.getImageData(0, 0, w, h).data;
+  const mask = 0xff & ~((1 << (8 - bits)) - 1);
+  const keys = new Uint32Array(w * h);
+  const count = new Map();
+  for (let i = 0, j = 0; i < px.length; i += 4, j++) {
+    const k = ((px[i] & mask) << 16) | ((px[i + 1] & mask) << 8) | (px[i + 2] & mask);
+    keys[j] = k;
+    count.set(k, (count.get(k) || 0) + 1);
+  }
+  const dist = (k, q) => ((k >> 16) - (q >> 16)) ** 2
+    + (((k >> 8) & 255) - ((q >> 8) & 255)) ** 2 + ((k & 255) - (q & 255)) ** 2;
+  const ranked = [...count.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
+  const palette = ranked.slice(0, 160);
+  for (const k of ranked.slice(160)) {
+    if (palette.length >= 256) break;
+    if (palette.every((q) => dist(k, q) > 900)) palette.push(k);
+  }
+  const index = new Map(palette.map((k, i) => [k, i]));
+  const nearest = (k) => {
+    let best = 0, bestDist = Infinity;
+    palette.forEach((q, i) => {
+      const d = dist(k, q);
+      if (d < bestDist) { bestDist = d; best = i; }
+    });
+    index.set(k, best);
+    return best;
+  };
+  const rows = new Uint8Array(h * (w + 1)); // filter byte 0 (none) then indices, per row
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const k = keys[y * w + x];
+      const i = index.get(k);
+      rows[y * (w + 1) + 1 + x] = i === undefined ? nearest(k) : i;
+    }
+  }
+  const rgb = new Uint8Array(palette.length * 3);
+  palette.forEach((k, i) => { rgb.set([k >> 16, (k >> 8) & 255, k & 255], i * 3); });
+  const b64 = (a) => {
+    let s = "";
+    for (let i = 0; i < a.length; i += 0x8000) {
+      s += String.fromCharCode.apply(null, a.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+  };
+  return [w, h, b64(rgb), b64(rows)];
+}"""
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+async def compact_png(browser: Any, png: bytes, bits: int) -> bytes:
+    """`png` as an 8-bit palette PNG, deflated at level 9."""
+    page = await browser.new_page()
+    src = "data:image/png;base64," + base64.b64encode(png).decode()
+    width, height, palette, rows = await page.evaluate(TO_PALETTE, [src, bits])
+    await page.close()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit indexed colour
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"PLTE", base64.b64decode(palette))
+            + _chunk(b"IDAT", zlib.compress(base64.b64decode(rows), 9)) + _chunk(b"IEND", b""))
+
+
 class Host:
     def __init__(self, plugin: str, rows: list[tuple[Any, ...]]) -> None:
         self.manifest = Manifest(api_version="1.0", description=f"{plugin} (picture)")
@@ -63,7 +149,7 @@ class Host:
                 for name, title, status, summary, metric in self.rows]
 
 
-async def shoot(out: Path) -> None:
+async def shoot(bits: int) -> bytes:
     from playwright.async_api import async_playwright
 
     configure("json", "warning")
@@ -94,15 +180,18 @@ async def shoot(out: Path) -> None:
                 page = await context.new_page()
                 await page.goto(agent.url + "/")
                 await page.wait_for_selector('#conn[data-state="online"]')
-                await page.screenshot(path=str(out), full_page=False)
+                png = await compact_png(browser, await page.screenshot(), bits)
                 await browser.close()
+    return png
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "overview.png")
+    parser.add_argument("--bits", type=int, default=8, choices=range(4, 9),
+                        help="bits kept per colour channel")
     args = parser.parse_args()
-    asyncio.run(shoot(args.out))
+    args.out.write_bytes(asyncio.run(shoot(args.bits)))
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
 
 

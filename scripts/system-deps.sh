@@ -9,6 +9,7 @@ PACKAGES=(
   postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   chromium                     # web panel: headless browser tests
+  zbar-tools                   # web panel: reads back the TOTP QR code we draw (zbarimg)
 )
 
 missing=()

@@ -203,4 +203,4 @@ class FlakySubscriber:
 
     @hookimpl
     def nebula_subscriptions(self) -> list[Subscription]:
-        return [Subscription("all", "plugin.*", self._handle)]
+        return [Subscription("all", "plugin.poke", self._handle)]

@@ -31,7 +31,8 @@ BUNDLED = sorted(p.name for p in (ROOT / "plugins").iterdir()
                  if p.is_dir() and not p.name.startswith((".", "_")))
 # Outside plugins are held to the same rule: they prove the public API is enough.
 THIRD_PARTY = {"nebula_hello": ROOT / "tests/fixtures/thirdparty_plugin",
-               "nebula_faulty": ROOT / "tests/fixtures/faulty_plugins"}
+               "nebula_faulty": ROOT / "tests/fixtures/faulty_plugins",
+               "nebula_n8n": ROOT / "examples/n8n/nebula_n8n"}
 PUBLIC_API = "nebula.api"
 
 # --- imports --------------------------------------------------------------------------------

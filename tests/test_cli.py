@@ -24,7 +24,7 @@ def test_help_lists_every_command(env):
     result = nebula("--help", env=env)
     assert result.returncode == 0
     for command in ("init", "run", "status", "check", "action", "plugin", "config", "token",
-                    "approvals"):
+                    "approvals", "remediation", "jarvis"):
         assert f"  {command} " in result.stdout
 
 

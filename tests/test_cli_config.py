@@ -140,6 +140,8 @@ def test_show_masks_secrets(tmp_path):
     cert.write_text("cert-body-7f3a9c\n")
     config = tmp_path / "nebula.toml"
     config.write_text(
+        '[jarvis]\n'
+        'api_key = "jarvis-key-4c2d81"\n'
         '[plugins.vault]\n'
         'password = "literal-pw-51e0b2"\n'
         'api_key = "${NEBULA_TEST_API_KEY}"\n'
@@ -151,12 +153,13 @@ def test_show_masks_secrets(tmp_path):
     for args in (("--json",), ()):
         result = nebula("--config", str(config), "config", "show", *args, env=env)
         assert result.returncode == 0, result.stderr
-        for secret in ("literal-pw-51e0b2", "env-key-9d41c7", "cert-body-7f3a9c",
-                       "pg-pw-06b3e8", str(cert)):
+        for secret in ("literal-pw-51e0b2", "env-key-9d41c7", "jarvis-key-4c2d81",
+                       "cert-body-7f3a9c", "pg-pw-06b3e8", str(cert)):
             assert secret not in result.stdout + result.stderr
-    vault = json.loads(
-        nebula("--config", str(config), "config", "show", "--json", env=env).stdout
-    )["plugins"]["vault"]
+    shown = json.loads(
+        nebula("--config", str(config), "config", "show", "--json", env=env).stdout)
+    assert shown["jarvis"]["api_key"] == "***"
+    vault = shown["plugins"]["vault"]
     assert vault == {"password": "***", "api_key": "***", "cert": "***",
                      "url": "postgres://app:***@db/app", "label": "shown-label"}
 

@@ -35,6 +35,7 @@ from nebula.api import (
     Status,
     hookimpl,
 )
+from nebula.config import masked, write_only_values
 from nebula.logs import configure, get_logger
 from nebula.secrets import MASK, SECRETS
 from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
@@ -386,3 +387,15 @@ async def test_problem_answers_do_not_quote_secrets(nebula_agent):
         ]
     assert [status for status, _ in answers] == [422, 404, 404, 404]
     assert secret not in json.dumps(answers)
+
+
+def test_write_only_values_inside_arrays_of_tables_are_masked_and_known():
+    schema = {"type": "object", "properties": {"channels": {"type": "array", "items": {
+        "type": "object", "properties": {"name": {"type": "string"},
+                                         "url": {"type": "string", "writeOnly": True}}}}}}
+    hook = new_secret("hook")
+    section = {"channels": [{"name": "discord", "url": f"https://d.example/{hook}"},
+                            {"name": "quiet"}]}
+    assert masked(section, schema) == {"channels": [{"name": "discord", "url": MASK},
+                                                    {"name": "quiet"}]}
+    assert list(write_only_values(section, schema)) == [f"https://d.example/{hook}"]

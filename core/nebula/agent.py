@@ -19,6 +19,7 @@ from nebula.context import KeyValue, PluginContext
 from nebula.contributions import Panel, Subscription, Tool
 from nebula.events import EventBus
 from nebula.health import HealthEngine
+from nebula.jarvis.engine import Jarvis
 from nebula.logs import get_logger
 from nebula.plugins import (
     DISABLED,
@@ -28,6 +29,7 @@ from nebula.plugins import (
     PluginRecord,
     validate_plugins,
 )
+from nebula.remediation import Remediation
 from nebula.scheduler import ScheduledJob, Scheduler, cancelling
 from nebula.secret_store import SecretStore
 from nebula.secrets import SECRETS
@@ -50,11 +52,13 @@ class Agent:
         self.bus = EventBus(self.store)
         self.health = HealthEngine(self.store, self._publish, config.agent["flap_threshold"])
         self.actions = ActionRunner(self.store, self._publish)
+        self.remediation = Remediation(self.health, self.actions, self._publish)
         self.tokens = Tokens(self.store)
         self.scheduler = Scheduler()
         self.manager = PluginManager(plugins, discover=discover)
         self.panels: dict[str, Panel] = {}
         self.tools: dict[str, Tool] = {}
+        self.jarvis = Jarvis(self)
         self.started_at = time.time()
         self.version = __version__
         self._session: aiohttp.ClientSession | None = None
@@ -91,6 +95,7 @@ class Agent:
 
     async def start(self, schedule: bool = True) -> None:
         await self.store.open()
+        await self.jarvis.start()
         self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,
                                         timeout=30))
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
@@ -101,12 +106,16 @@ class Agent:
             else:
                 await self._start_plugin(record)
         await self.health.restore()
+        self.jarvis.resume()
+        await self.remediation.configure(self.config.remediation)
         if schedule:
             self.scheduler.start()
         log.info("agent.started", plugins={r.name: r.state for r in self.manager.records.values()})
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self.jarvis.stop()
+        await self.remediation.stop()
         # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
         await asyncio.gather(*(self._stop_plugin(r) for r in self.manager.records.values()
                                if r.state == LOADED))
@@ -119,7 +128,9 @@ class Agent:
     async def reload(self, config: Config) -> dict[str, str]:
         """Apply a new config: start, stop or restart each plugin whose section changed.
         Agent-level keys (bind, port, data dir) need a restart and are left as they were.
-        A config with any problem is refused whole (ConfigError) and nothing changes."""
+        A config with any problem is refused whole (ConfigError) and nothing changes.
+        Plugins installed since the start are picked up here."""
+        self.manager.discover_new()
         if problems := validate_plugins(config, self.manager, unknown_plugins=False):
             raise ConfigError(problems)
         async with self._reload_lock:
@@ -142,6 +153,7 @@ class Agent:
                 elif record.state == FAILED:
                     changes[record.name] = "failed"
             self.health.flap_threshold = config.agent["flap_threshold"]
+            await self.remediation.configure(config.remediation)
             log.info("agent.reloaded", changes=changes)
             await self._publish("agent.reloaded", {"changes": changes}, "core")
             return changes

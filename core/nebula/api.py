@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pluggy
 
+from nebula.appwatch import AppMetric, AppSpec, AppWatch, appwatch_hooks, appwatch_schema
 from nebula.context import KeyValue, PluginContext
 from nebula.contributions import (
     Action,
@@ -35,6 +36,9 @@ hookimpl = pluggy.HookimplMarker("nebula")
 __all__ = [
     "PLUGIN_API_VERSION",
     "Action",
+    "AppMetric",
+    "AppSpec",
+    "AppWatch",
     "Check",
     "CheckResult",
     "Field",
@@ -49,6 +53,8 @@ __all__ = [
     "Subscription",
     "Tool",
     "Webhook",
+    "appwatch_hooks",
+    "appwatch_schema",
     "hookimpl",
     "lazy_hooks",
 ]

@@ -17,7 +17,8 @@ from typing import Any
 
 import jsonschema
 
-from nebula.secrets import SECRETS, is_secret_key
+from nebula.jarvis.settings import JARVIS_SCHEMA
+from nebula.secrets import MASK, SECRETS, is_secret_key
 from nebula.toml_lines import KeyLines
 
 if sys.version_info >= (3, 11):
@@ -48,7 +49,7 @@ AGENT_SCHEMA: dict[str, Any] = {
         "login_max_failures_ip": {"type": "integer", "minimum": 1, "default": 20},
     },
 }
-TOP_KEYS = ("agent", "plugins")
+TOP_KEYS = ("agent", "plugins", "jarvis", "remediation")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class Config:
     agent: dict[str, Any]
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: KeyLines = field(default_factory=lambda: KeyLines(""))
+    # `[[remediation]]` policies, validated, with defaults (nebula.remediation).
+    remediation: list[dict[str, Any]] = field(default_factory=list)
+    jarvis: dict[str, Any] = field(default_factory=lambda: with_defaults({}, JARVIS_SCHEMA))
 
     @property
     def data_dir(self) -> Path:
@@ -153,12 +157,21 @@ def _build(
     problems += validate_section(config, "agent", agent, AGENT_SCHEMA)
     config.agent = with_defaults(agent, AGENT_SCHEMA)
     config.agent.setdefault("data_dir", default_data_dir())
+    jarvis = resolved.get("jarvis", {})
+    if not isinstance(jarvis, dict):
+        problems.append(config.problem("jarvis", "must be a table"))
+        jarvis = {}
+    problems += validate_section(config, "jarvis", jarvis, JARVIS_SCHEMA)
+    config.jarvis = with_defaults(jarvis, JARVIS_SCHEMA)
     plugins = resolved.get("plugins", {})
     for name, section in plugins.items() if isinstance(plugins, dict) else ():
         if not isinstance(section, dict):
             problems.append(config.problem(f"plugins.{name}", "must be a table"))
             continue
         config.plugins[name] = section
+    from nebula.remediation import read_policies  # the policy schema lives with the engine
+
+    config.remediation = read_policies(config, resolved.get("remediation", []), problems)
     return config, problems
 
 
@@ -256,12 +269,34 @@ def plugin_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def secret_keys(schema: Mapping[str, Any]) -> set[str]:
-    """Top-level keys a schema marks as secret (writeOnly), besides secret-named ones."""
-    return {k for k, p in schema.get("properties", {}).items() if p.get("writeOnly")}
+def _mask_write_only(value: Any, schema: Mapping[str, Any]) -> Any:
+    """`value` with every part its schema marks writeOnly masked, at any depth (a secret
+    inside an array of tables, such as a notification channel's webhook URL)."""
+    if schema.get("writeOnly") and value not in (None, ""):
+        return MASK
+    if isinstance(value, Mapping):
+        props = schema.get("properties", {})
+        return {k: _mask_write_only(v, props.get(k, {})) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [_mask_write_only(v, items if isinstance(items, Mapping) else {})
+                for v in value]
+    return value
+
+
+def write_only_values(value: Any, schema: Mapping[str, Any]) -> Iterator[str]:
+    """The strings a schema marks writeOnly in `value`, at any depth."""
+    if schema.get("writeOnly") and isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        props = schema.get("properties", {})
+        for k, v in value.items():
+            yield from write_only_values(v, props.get(k, {}))
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for v in value:
+            yield from write_only_values(v, schema["items"])
 
 
 def masked(section: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> Any:
     """A section as `config show` prints it: secrets masked, whatever their key name."""
-    extra = secret_keys(schema or {})
-    return SECRETS.redact({k: ("***" if k in extra else v) for k, v in section.items()})
+    return SECRETS.redact(_mask_write_only(section, schema or {}))

@@ -4,24 +4,54 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import tomlkit
 
 
 def set_plugin_enabled(path: Path, plugin: str, enabled: bool) -> None:
+    def edit(doc: tomlkit.TOMLDocument) -> None:
+        plugins = doc.get("plugins")
+        if plugins is None:
+            plugins = tomlkit.table(is_super_table=True)
+            doc["plugins"] = plugins
+        section = plugins.get(plugin)
+        if section is None:
+            section = tomlkit.table()
+            plugins[plugin] = section
+        section["enabled"] = enabled
+
+    _edit(path, edit)
+
+
+def remove_plugin_section(path: Path, plugin: str) -> bool:
+    """Drop `[plugins.<plugin>]` (an uninstalled plugin's section would make the config
+    invalid); returns whether there was one. A file without it is not rewritten."""
+    path = path.resolve()
+    if not path.exists():
+        return False
+    plugins = tomlkit.parse(path.read_text(encoding="utf-8")).get("plugins")
+    if plugins is None or plugin not in plugins:
+        return False
+
+    def edit(doc: tomlkit.TOMLDocument) -> None:
+        del doc["plugins"][plugin]
+        if not doc["plugins"]:
+            del doc["plugins"]
+
+    # Without its section the file reads as before the plugin was enabled, trailing
+    # blank line included.
+    _edit(path, edit, tidy_end=True)
+    return True
+
+
+def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None],
+          tidy_end: bool = False) -> None:
     # A linked file (dotfiles repo, /etc/nebula -> ...) is edited where it lives.
     path = path.resolve()
     doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    plugins = doc.get("plugins")
-    if plugins is None:
-        plugins = tomlkit.table(is_super_table=True)
-        doc["plugins"] = plugins
-    section = plugins.get(plugin)
-    if section is None:
-        section = tomlkit.table()
-        plugins[plugin] = section
-    section["enabled"] = enabled
+    change(doc)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The file may hold secrets: the replacement gets the original's mode, never the
     # umask's (a new file starts owner-only), and is never readable by others meanwhile.
@@ -29,6 +59,7 @@ def set_plugin_enabled(path: Path, plugin: str, enabled: bool) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(tomlkit.dumps(doc))
+        text = tomlkit.dumps(doc)
+        handle.write(text.rstrip("\n") + "\n" if tidy_end and text.strip() else text)
     os.chmod(tmp, mode)
     tmp.replace(path)

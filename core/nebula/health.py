@@ -114,6 +114,9 @@ class HealthEngine:
         self._pending: list[tuple[Any, ...]] = []
         self.version = 0  # bumped on every change, for cached API answers
         self.on_result: Callable[[CheckState], None] | None = None
+        # Called with every result, in order (remediation policies count streaks here);
+        # each must be cheap and must not raise.
+        self.listeners: list[Callable[[CheckState], None]] = []
 
     @property
     def flap_threshold(self) -> int:
@@ -183,6 +186,8 @@ class HealthEngine:
         self.version += 1
         if self.on_result:
             self.on_result(cs)
+        for listener in self.listeners:
+            listener(cs)
         if old is not None:
             await self._publish("check.changed", {
                 "check": cs.check.name, "plugin": cs.plugin, "old": old.value,

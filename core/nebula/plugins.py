@@ -9,6 +9,7 @@ import, declares an incompatible API, has bad config, or raises in a hook ends u
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import sys
 import traceback
@@ -20,7 +21,14 @@ import pluggy
 
 from nebula import hookspecs
 from nebula.api import PLUGIN_API_VERSION
-from nebula.config import Config, Problem, masked, plugin_schema, secret_keys, validate_section
+from nebula.config import (
+    Config,
+    Problem,
+    masked,
+    plugin_schema,
+    validate_section,
+    write_only_values,
+)
 from nebula.config import with_defaults as fill_defaults
 from nebula.contributions import (
     MIN_WEBHOOK_SECRET,
@@ -35,6 +43,7 @@ from nebula.contributions import (
     Webhook,
     qualify,
 )
+from nebula.jarvis.settings import JARVIS_SCHEMA
 from nebula.scheduler import ScheduledJob
 from nebula.secrets import SECRETS
 
@@ -140,6 +149,7 @@ class PluginManager:
         self.pm = pluggy.PluginManager("nebula")
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        self.discovering = discover
         if discover:
             self._discover()
         for name, obj in (extra or {}).items():
@@ -148,13 +158,30 @@ class PluginManager:
     # --- discovery --------------------------------------------------------------------
 
     def _discover(self) -> None:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        self.load_entry_points(entry_points(group=ENTRY_POINT_GROUP))
+
+    def discover_new(self) -> list[PluginRecord]:
+        """Load plugins installed since the agent started (`nebula plugin install` then a
+        reload); a discovering manager only, so tests that hand plugins in stay closed."""
+        if not self.discovering:
+            return []
+        importlib.invalidate_caches()
+        return self.load_entry_points(entry_points(group=ENTRY_POINT_GROUP))
+
+    def load_entry_points(self, eps: Iterable[Any]) -> list[PluginRecord]:
+        """Import and check these `nebula.plugins` entry points (names already known are
+        skipped); returns their records. `nebula plugin install` checks a new distribution
+        through this, so it refuses one for exactly the reasons the agent would fail it."""
+        added = []
+        for ep in eps:
             if ep.name in self.records:
                 continue
             record = PluginRecord(ep.name)
             if ep.dist is not None:
                 record.distribution, record.version = ep.dist.name, ep.dist.version
             self._register(record, ep.load)
+            added.append(record)
+        return added
 
     def _register(self, record: PluginRecord, load: Callable[[], Any]) -> None:
         self.records[record.name] = record
@@ -207,9 +234,8 @@ class PluginManager:
         """Validate the plugin's section; returns the problems (and fails the plugin)."""
         section = config.plugin_section(record.name)
         problems = validate_section(config, f"plugins.{record.name}", section, record.schema)
-        for key in secret_keys(record.schema):
-            if isinstance(section.get(key), str):
-                SECRETS.add(section[key])
+        for value in write_only_values(section, record.schema or {}):
+            SECRETS.add(value)
         if problems:
             record.fail("invalid config: " + "; ".join(map(str, problems)))
         else:
@@ -310,6 +336,8 @@ def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
     return {
         "path": str(config.path) if config.path else None,
         "agent": masked(config.agent),
+        "jarvis": masked(config.jarvis, JARVIS_SCHEMA),
+        "remediation": [masked(policy) for policy in config.remediation],
         "plugins": {
             name: masked(section, manager.records[name].schema
                          if name in manager.records else None)

@@ -6,11 +6,16 @@ plugins you hand it, and gives you an HTTP client authenticated as an admin:
     async def test_my_check(nebula_agent):
         async with nebula_agent(plugins={"mine": my_plugin}) as agent:
             status, body = await agent.get("/api/v1/checks/mine.disk")
+            check = await agent.run_check("mine.disk")    # same, asserting a 200
+
+`installed_plugin(name)` loads a plugin through its installed entry point, so a test can
+check the package as the agent will find it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +68,84 @@ class RunningAgent:
 
     async def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
         return await self.request("POST", path, body if body is not None else {}, **kw)
+
+    # The helpers below go through the HTTP API as the web panel and CLI do, and fail the
+    # test with the answer's body when the agent refuses.
+
+    async def plugin(self, name: str) -> dict[str, Any]:
+        """`GET /api/v1/plugins/<name>`: state, error, contributions, masked config."""
+        return _expect(200, *await self.get(f"/api/v1/plugins/{name}"))
+
+    async def run_check(self, name: str) -> dict[str, Any]:
+        """Run one check now; its state (`last_status`, `summary`, `metrics`)."""
+        body = _expect(200, *await self.post("/api/v1/checks/run", {"names": [name]}))
+        return body["checks"][0]
+
+    async def run_action(self, name: str, params: Mapping[str, Any] | None = None, *,
+                         expect: int = 200) -> dict[str, Any]:
+        """Run one action as the admin; a destructive one answers 202 with
+        `{"status": "pending_approval", "approval": {...}}` (pass `expect=202`)."""
+        return _expect(expect, *await self.post(f"/api/v1/actions/{name}/run",
+                                                {"params": dict(params or {})}))
+
+    async def approve(self, approval_id: Any) -> dict[str, Any]:
+        return _expect(200, *await self.post(f"/api/v1/approvals/{approval_id}/approve"))
+
+    async def panel(self, name: str) -> Any:
+        """A panel's current data."""
+        return _expect(200, *await self.get(f"/api/v1/panels/{name}"))["data"]
+
+    async def call_tool(self, name: str, params: Mapping[str, Any] | None = None
+                        ) -> dict[str, Any]:
+        """Call a Jarvis tool as Jarvis would; the outcome is `{"status": "ok", "result":
+        ...}`, or `pending_approval` for a tool backed by a destructive action (approvals
+        apply), or `error`. Goes through `POST /api/v1/tools/<name>/run` where the agent
+        serves it; otherwise the action API (action-backed tools) or the tool's own `run`
+        (read-only tools), after checking `GET /api/v1/tools` lists it."""
+        params = dict(params or {})
+        if self._serves(TOOL_RUN_ROUTE):
+            status, body = await self.post(f"/api/v1/tools/{name}/run", params)
+            assert status in (200, 202), (status, body)
+            return body
+        tools = _expect(200, *await self.get("/api/v1/tools"))["tools"]
+        listed = next((t for t in tools if t["name"] == name), None)
+        assert listed is not None, f"no tool {name!r}; have {[t['name'] for t in tools]}"
+        if listed["action"]:
+            status, body = await self.post(f"/api/v1/actions/{listed['action']}/run",
+                                           {"params": params})
+            assert status in (200, 202), (status, body)
+            return body
+        tool = self.agent.tools[name]
+        assert tool.run is not None
+        return {"status": "ok", "result": await tool.run(params)}
+
+    def _serves(self, path: str) -> bool:
+        return any(resource.canonical == path for resource in self.app.router.resources())
+
+
+TOOL_RUN_ROUTE = "/api/v1/tools/{name}/run"
+
+
+def _expect(status: int, got: int, body: Any) -> Any:
+    assert got == status, f"expected HTTP {status}, got {got}: {body}"
+    return body
+
+
+def installed_plugin(name: str) -> Any:
+    """The object the installed `nebula.plugins` entry point `name` loads (usually the
+    plugin module): hand it to `nebula_agent(plugins={name: installed_plugin(name)})` to
+    test the plugin exactly as the agent will find it."""
+    from nebula.plugins import ENTRY_POINT_GROUP
+
+    if sys.version_info >= (3, 11):
+        from importlib.metadata import entry_points
+    else:  # pragma: no cover
+        from importlib_metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        return ep.load()
+    raise LookupError(f"no installed plugin (entry point in {ENTRY_POINT_GROUP!r}) "
+                      f"named {name!r}")
 
 
 @contextlib.asynccontextmanager

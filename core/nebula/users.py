@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -23,6 +24,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.secret_store import SecretStore
 from nebula.store import Store
 
 ROLES = ("admin", "viewer")
@@ -30,6 +32,8 @@ FAILED_LOGINS = "core.failed_logins"
 RECOVERY_CODES = 10
 MIN_PASSWORD = 8
 KEEP_DAYS = 30  # of the failed-login log
+# What `users.totp_secret` holds once the secret itself is in the secret store.
+IN_VAULT = "secret-store"
 _HASHER = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong
 # password and the timing does not tell which names exist.
@@ -60,13 +64,26 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").lower().encode()).hexdigest()
 
 
+def _totp_key(user_id: int) -> str:
+    return f"totp:{user_id}"
+
+
 def _user(row: Mapping[str, Any]) -> User:
     return User(row["id"], row["name"], row["role"], bool(row["totp_secret"]))
 
 
 class Users:
-    def __init__(self, store: Store) -> None:
+    """`key_path` is the secret store's key: TOTP secrets live encrypted in the secret store
+    (`core`, `totp:<user id>`), the users table only says that one exists."""
+
+    def __init__(self, store: Store, key_path: Path | None = None) -> None:
         self._store = store
+        self._secrets = SecretStore(store, key_path, "core") if key_path else None
+
+    def _vault(self) -> SecretStore:
+        if self._secrets is None:
+            raise UserError("TOTP needs the secret store's key; this Users has none")
+        return self._secrets
 
     async def list(self) -> list[dict[str, Any]]:
         rows = await self._store.fetchall(
@@ -108,6 +125,8 @@ class Users:
         user = await self.get(name)
         await self._store.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
         await self._store.execute("DELETE FROM users WHERE id = ?", (user.id,))
+        if self._secrets is not None:
+            await self._secrets.delete(_totp_key(user.id))
 
     async def verify_password(self, name: str, password: str) -> User | None:
         row = await self._store.fetchone("SELECT * FROM users WHERE name = ?", (name,))
@@ -118,33 +137,82 @@ class Users:
             return None
         return _user(row) if row else None
 
-    async def enable_totp(self, name: str) -> dict[str, Any]:
-        """A new TOTP secret and fresh recovery codes; shown once, to be scanned now."""
-        user = await self.get(name)
+    @staticmethod
+    def totp_uri(name: str, secret: str) -> str:
+        return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Nebula Command")
+
+    @staticmethod
+    def code_matches(secret: str, code: str) -> bool:
+        """A TOTP code of `secret`, allowing one step of clock drift either way."""
+        code = code.strip().replace(" ", "")
+        return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+    def new_totp(self, name: str) -> dict[str, str]:
+        """A fresh secret and its otpauth:// URI, not yet saved (see `enable_totp`)."""
         secret = pyotp.random_base32()
+        return {"secret": secret, "uri": self.totp_uri(name, secret)}
+
+    async def enable_totp(self, name: str, secret: str | None = None) -> dict[str, Any]:
+        """Turn the second factor on with `secret` (a new one when None) and fresh recovery
+        codes; the answer is the only place the codes and the secret are ever shown."""
+        user = await self.get(name)
+        secret = secret or pyotp.random_base32()
         codes = [f"{secrets.token_hex(5)[:5]}-{secrets.token_hex(5)[:5]}"
                  for _ in range(RECOVERY_CODES)]
+        await self._vault().set(_totp_key(user.id), secret)
         await self._store.execute(
             "UPDATE users SET totp_secret = ?, recovery = ? WHERE id = ?",
-            (secret, json.dumps([_digest(c) for c in codes]), user.id))
-        uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Nebula Command")
-        return {"user": name, "secret": secret, "uri": uri, "recovery_codes": codes}
+            (IN_VAULT, json.dumps([_digest(c) for c in codes]), user.id))
+        return {"user": name, "secret": secret, "uri": self.totp_uri(name, secret),
+                "recovery_codes": codes}
 
     async def disable_totp(self, name: str) -> None:
         user = await self.get(name)
         await self._store.execute(
             "UPDATE users SET totp_secret = NULL, recovery = '[]' WHERE id = ?", (user.id,))
+        await self._vault().delete(_totp_key(user.id))
+
+    async def _totp_secret(self, user_id: int) -> str | None:
+        row = await self._store.fetchone("SELECT totp_secret FROM users WHERE id = ?",
+                                         (user_id,))
+        if row is None or not row["totp_secret"]:
+            return None
+        if row["totp_secret"] != IN_VAULT:
+            await self.encrypt_plain_totp()
+        return await self._vault().get(_totp_key(user_id))
+
+    async def encrypt_plain_totp(self) -> int:
+        """Move TOTP secrets that older versions kept in clear into the secret store; run
+        at start. SQLite would keep the overwritten bytes in the page's free space (hence
+        secure_delete) and the old page in the file until a checkpoint. Returns how many
+        moved."""
+        rows = await self._store.fetchall(
+            "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL "
+            "AND totp_secret != ?", (IN_VAULT,))
+        if not rows:
+            return 0
+        await self._store.execute("PRAGMA secure_delete = ON")
+        try:
+            for row in rows:
+                await self._vault().set(_totp_key(row["id"]), row["totp_secret"])
+                await self._store.execute("UPDATE users SET totp_secret = ? WHERE id = ?",
+                                          (IN_VAULT, row["id"]))
+            await self._store.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await self._store.execute("PRAGMA secure_delete = OFF")
+        return len(rows)
 
     async def verify_second_factor(self, user: User, code: str) -> bool:
         """A current TOTP code, or an unused recovery code (which is then used up)."""
-        row = await self._store.fetchone("SELECT totp_secret, recovery FROM users WHERE id = ?",
-                                         (user.id,))
-        if row is None or not row["totp_secret"]:
+        secret = await self._totp_secret(user.id)
+        if secret is None:
             return False
-        code = code.strip().replace(" ", "")
-        if code.isdigit() and pyotp.TOTP(row["totp_secret"]).verify(code, valid_window=1):
+        if self.code_matches(secret, code):
             return True
-        remaining = json.loads(row["recovery"])
+        code = code.strip().replace(" ", "")
+        row = await self._store.fetchone("SELECT recovery FROM users WHERE id = ?",
+                                         (user.id,))
+        remaining = json.loads(row["recovery"]) if row else []
         digest = _digest(code)
         match = next((d for d in remaining if hmac.compare_digest(d, digest)), None)
         if match is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 from aiohttp import web
 
 from nebula.agent import Agent
@@ -89,9 +92,23 @@ class LiveAgent:
 
 
 @pytest.fixture
-def live_agent(tmp_path) -> Iterator[LiveAgent]:
-    config = load(write_config(tmp_path / "nebula.toml", {"flap_threshold": 1}))
-    live = LiveAgent(config, {"switchable": Switchable(), "showcase": Showcase()},
+def live_config() -> dict[str, Any]:
+    """Extra top-level config sections for `live_agent`; a test module overrides this."""
+    return {}
+
+
+@pytest.fixture
+def live_agent(tmp_path, request, live_config) -> Iterator[LiveAgent]:
+    """Parametrize indirectly with a dict to add plugins; their checks are left to the
+    scheduler (the ones here are run once up front)."""
+    extra = getattr(request, "param", {})
+    path = write_config(tmp_path / "nebula.toml", {"flap_threshold": 1})
+    if live_config:
+        doc = tomlkit.parse(path.read_text())
+        doc.update(live_config)
+        path.write_text(tomlkit.dumps(doc))
+    config = load(path)
+    live = LiveAgent(config, {"switchable": Switchable(), "showcase": Showcase(), **extra},
                      free_port())
     thread = threading.Thread(target=live.loop.run_forever, daemon=True)
     thread.start()
@@ -100,8 +117,10 @@ def live_agent(tmp_path) -> Iterator[LiveAgent]:
         status, body = live.api("POST", "/api/v1/users",
                                 {"name": "admin", "password": PASSWORD})
         assert status == 201, body
-        # First results set a state without a change event; start from known states.
-        assert live.api("POST", "/api/v1/checks/run")[0] == 200
+        # Start from known states, so a test sees changes rather than first results.
+        _, checks = live.api("GET", "/api/v1/checks")
+        names = [c["name"] for c in checks["checks"] if c["plugin"] not in extra]
+        assert live.api("POST", "/api/v1/checks/run", {"names": names})[0] == 200
         yield live
     finally:
         live.call(live._stop())
@@ -114,9 +133,10 @@ def live_agent(tmp_path) -> Iterator[LiveAgent]:
 # run; and the sync API's event loop must be gone before the async tests that follow.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright_api
+
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -145,3 +165,16 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def decode_qr(locator: Any) -> str:
+    """The text of the QR code shown by `locator`, read by zbarimg from a screenshot.
+    A missing zbarimg fails the test: CI installs it (scripts/system-deps.sh)."""
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.fail("zbarimg is not installed (apt-get install zbar-tools)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "totp-qr.png"
+    locator.screenshot(path=str(path))
+    return subprocess.run([zbarimg, "-q", "--raw", str(path)], capture_output=True,
+                          text=True, check=False, timeout=30).stdout.strip()

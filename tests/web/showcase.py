@@ -1,13 +1,27 @@
-"""A plugin with one panel of every kind and a webhook, for the web panel's tests."""
+"""A plugin with one panel of every kind, an action and a webhook; and a plugin whose
+check's first run waits for the test, for the web panel's tests."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-from nebula.api import Field, Manifest, Panel, PluginContext, Webhook, hookimpl
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Field,
+    Manifest,
+    Panel,
+    PluginContext,
+    Status,
+    Webhook,
+    hookimpl,
+)
 
 WEBHOOK_SECRET = "s3cret-webhook-value-for-tests"
 
@@ -54,6 +68,16 @@ class Showcase:
                   fields=(Field("cpu", "CPU", "%"), Field("mem", "Memory", "%"))),
         ]
 
+    async def _restock(self, params: Mapping[str, Any]) -> Any:
+        self.value = params["to"]
+        return {"widgets": self.value}
+
+    @hookimpl
+    def nebula_actions(self) -> list[Action]:
+        return [Action("restock", self._restock, title="Restock", params={
+            "type": "object", "required": ["to"],
+            "properties": {"to": {"type": "integer", "minimum": 0}}})]
+
     @hookimpl
     def nebula_webhooks(self) -> list[Webhook]:
         async def ping(request: web.Request) -> web.Response:
@@ -63,3 +87,28 @@ class Showcase:
             return web.json_response({"ok": True})
 
         return [Webhook("ping", ping, secret=WEBHOOK_SECRET)]
+
+
+class SlowStart:
+    """One check whose first run waits until the test calls `release()`."""
+
+    manifest = Manifest(api_version="1.0", description="a check slow to first answer")
+
+    def __init__(self) -> None:
+        self._released: asyncio.Event | None = None  # made on the agent's loop
+
+    def _gate(self) -> asyncio.Event:
+        if self._released is None:
+            self._released = asyncio.Event()
+        return self._released
+
+    async def release(self) -> None:
+        self._gate().set()
+
+    async def _check(self) -> CheckResult:
+        await self._gate().wait()
+        return CheckResult(Status.WARNING, "answered at last", {"value": 1.0})
+
+    @hookimpl
+    def nebula_checks(self) -> list[Check]:
+        return [Check("first", self._check, title="Slow starter", interval=3600, timeout=60)]

@@ -267,6 +267,9 @@ async def test_viewer_users_read_but_cannot_run_actions(nebula_agent):
         async with a.session.get(a.url + "/plugin/switchable",
                                  headers={"Cookie": cookie}) as r:
             assert r.status == 200 and "Admins only" in await r.text()
+        async with a.session.get(a.url + "/", headers={"Cookie": cookie}) as r:
+            text = await r.text()
+            assert "Only admins can ask Jarvis" in text and "jarvis-form" not in text
         async with a.session.post(a.url + "/logout", data={"csrf": csrf},
                                   headers={"Cookie": cookie}, allow_redirects=False) as r:
             assert r.status == 303  # signing out is not an admin's privilege

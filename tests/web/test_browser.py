@@ -18,7 +18,7 @@ def test_sign_in_and_see_tiles_grouped_by_plugin(page, live_agent):
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     tile = page.locator('[data-check="switchable.switch"]')
     expect(tile).to_have_attribute("data-status", "ok")
-    expect(tile.locator(".status-text")).to_have_text("ok")
+    expect(tile.locator(".badge")).to_have_text("ok")
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     expect(page.get_by_role("heading", name="switchable")).to_be_visible()
     screenshot(page, "overview")
@@ -33,7 +33,7 @@ def test_a_tile_changes_live_when_its_check_changes(page, live_agent):
     live_agent.api("POST", "/api/v1/checks/run", {"names": ["switchable.switch"]})
     # No reload: the WebSocket event patches the tile and the counts in place.
     expect(tile).to_have_attribute("data-status", "critical")
-    expect(tile.locator(".status-text")).to_have_text("critical")
+    expect(tile.locator(".badge")).to_have_text("critical")
     expect(tile.locator(".summary")).to_have_text("switch is critical")
     expect(page.locator('[data-count="critical"]')).to_have_text("1")
     expect(page.locator("[data-feed] li").first).to_contain_text("check.changed")
@@ -132,8 +132,15 @@ def test_phone_viewport_has_no_sideways_scroll(browser, live_agent):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"page is {width}px wide on a 390px phone"
         screenshot(page, "overview-phone")
-        page.goto("/plugin/switchable")
+        live_agent.api("POST", "/api/v1/actions/switchable.delete/run",
+                       {"params": {"target": "x"}})
+        for path in ("/plugin/switchable", "/approvals", "/security"):
+            page.goto(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.get_by_role("button", name="Set up two-factor authentication").click()
+        expect(page.get_by_role("img", name="QR code of the setup link")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "totp-setup-phone")
     finally:
         context.close()
 

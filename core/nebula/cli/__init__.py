@@ -26,9 +26,18 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def _register() -> None:
-    from nebula.cli import action_cmds, agent_cmds, plugin_cmds, token_cmds, user_cmds
+    from nebula.cli import (
+        action_cmds,
+        agent_cmds,
+        jarvis_cmds,
+        plugin_cmds,
+        remediation_cmds,
+        token_cmds,
+        user_cmds,
+    )
 
-    for module in (agent_cmds, action_cmds, plugin_cmds, token_cmds, user_cmds):
+    for module in (agent_cmds, action_cmds, jarvis_cmds, plugin_cmds, remediation_cmds,
+                   token_cmds, user_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

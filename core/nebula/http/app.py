@@ -14,7 +14,9 @@ from nebula.http import (
     api_agent,
     api_checks,
     api_events,
+    api_jarvis,
     api_panels,
+    api_remediation,
     api_tokens,
     api_users,
 )
@@ -36,16 +38,17 @@ from nebula.http.security import (
     session_principal,
 )
 from nebula.http.sessions import Sessions
-from nebula.http.webhooks import Webhooks
+from nebula.http.webhooks import WEBHOOKS, Webhooks
 from nebula.logs import get_logger
 from nebula.tokens import Principal
 from nebula.users import LoginGuard, Users
-from nebula.web import SESSION_TAG, TAG, login, pages
+from nebula.web import SESSION_TAG, TAG, account, login, pages
 from nebula.web.history import SPARKLINES, Sparklines
+from nebula.web.live import FirstResults
 
 # Importing the handler modules fills ENDPOINTS; the tuple keeps that dependency visible.
-_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_panels, api_tokens,
-                    api_users, login, pages)
+_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_jarvis, api_panels,
+                    api_remediation, api_tokens, api_users, account, login, pages)
 # Routes (canonical paths) reachable without a token or session, the panel's pages (an
 # unauthenticated browser is sent to the login page), and writes any role may make.
 PUBLIC_PATHS: web.AppKey[frozenset[str]] = web.AppKey("public_paths")
@@ -154,11 +157,12 @@ def create_app(
     app.on_shutdown.append(_close_streams)
     app[AGENT] = agent
     app[RESPONSE_CACHE] = {}
-    app[USERS] = Users(agent.store)
+    app[USERS] = Users(agent.store, config.data_dir / "secret.key")
     app[SESSIONS] = Sessions(agent.store, config.agent["session_ttl"])
     app[GUARD] = LoginGuard(agent.store, config.agent)
     app[PROXIES] = Proxies(config.agent["trusted_proxies"])
     app[SPARKLINES] = Sparklines(agent.store, agent.health)
+    app[WEBHOOKS] = Webhooks(agent)
     app.on_response_prepare.append(add_security_headers)
     metrics = Metrics(agent)
     endpoints = [
@@ -166,7 +170,7 @@ def create_app(
         Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics"),
         *ENDPOINTS,
         # Before the catch-all below, which would otherwise take these paths.
-        Endpoint("*", "/plugins/{plugin}/hooks/{hook}", Webhooks(agent).handle,
+        Endpoint("*", "/plugins/{plugin}/hooks/{hook}", app[WEBHOOKS].handle,
                  "A plugin's webhook: no token, its shared secret in X-Webhook-Secret",
                  PUBLIC, tag="plugins"),
         Endpoint("*", "/plugins/{plugin}/{tail:.*}", PluginRoutes(agent).handle,
@@ -188,6 +192,8 @@ def create_app(
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await agent.start(schedule=schedule)
+        await app[USERS].encrypt_plain_totp()  # earlier versions kept them in clear
+        FirstResults(agent).start()
         await agent.watch_failed_logins(app[GUARD])
         yield
         await agent.stop()

@@ -44,6 +44,9 @@ class Sessions:
         self.ttl = ttl
         # Logins whose password was right, waiting for their second factor (web.login).
         self.pending: dict[str, Any] = {}
+        # TOTP secrets shown to a session, not yet confirmed with a code (web.account):
+        # session id -> (secret, expiry). Never written anywhere until confirmed.
+        self.enrolments: dict[str, tuple[str, float]] = {}
 
     async def create(self, user_id: int, ip: str, user_agent: str) -> tuple[str, Session]:
         """A new session; returns the cookie value (shown to the browser only) and it."""

@@ -111,4 +111,32 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX failed_logins_ts ON failed_logins (ts);
     """,
+    # Jarvis conversations (nebula.jarvis.conversations): one row per conversation, one per
+    # message in the order the model saw them.
+    """
+    CREATE TABLE jarvis_conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        state TEXT NOT NULL,
+        error TEXT,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        pending TEXT
+    );
+    CREATE INDEX jarvis_conversations_updated ON jarvis_conversations (updated);
+
+    CREATE TABLE jarvis_messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES jarvis_conversations (id) ON DELETE CASCADE,
+        ts REAL NOT NULL,
+        role TEXT NOT NULL,
+        content TEXT,
+        tool_calls TEXT,
+        tool_call_id TEXT,
+        name TEXT
+    );
+    CREATE INDEX jarvis_messages_conversation ON jarvis_messages (conversation_id, id);
+    """,
 ]

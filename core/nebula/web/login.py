@@ -110,7 +110,7 @@ async def _form_fields(request: web.Request) -> dict[str, str]:
     return fields
 
 
-async def _failed(request: web.Request, ip: str, username: str, reason: str) -> None:
+async def record_failure(request: web.Request, ip: str, username: str, reason: str) -> None:
     await request.app[GUARD].record(ip, username, reason)
     agent = agent_of(request)
     if FAILED_LOGINS in agent.health.checks:
@@ -156,7 +156,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return locked
     user = await request.app[USERS].verify_password(username, fields.get("password", ""))
     if user is None:
-        await _failed(request, ip, username, "wrong username or password")
+        await record_failure(request, ip, username, "wrong username or password")
         return _render(request, "Wrong username or password.", 401, next=next_)
     if user.totp:
         token = secrets.token_urlsafe(32)
@@ -179,7 +179,7 @@ async def login_totp(request: web.Request) -> web.StreamResponse:
         _pending(request).pop(token, None)
         return locked
     if not await request.app[USERS].verify_second_factor(pending.user, fields.get("code", "")):
-        await _failed(request, ip, name, "wrong authentication code")
+        await record_failure(request, ip, name, "wrong authentication code")
         return _render(request, "Wrong code.", 401, pending=token, user=name,
                        next=pending.next)
     _pending(request).pop(token, None)

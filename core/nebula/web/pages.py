@@ -15,7 +15,7 @@ from nebula.http.api_panels import describe as describe_panel
 from nebula.http.endpoints import PUBLIC, endpoint
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
-from nebula.http.security import GUARD, SESSION, SESSIONS
+from nebula.http.security import SESSION
 from nebula.plugins import LOADED
 from nebula.secrets import SECRETS
 from nebula.web import TAG
@@ -84,9 +84,20 @@ def _event_item(ev: dict[str, Any]) -> str:
             f'<span class="detail">{e(detail)}</span></li>')
 
 
-JARVIS_SLOT = ('<section class="jarvis glass" aria-labelledby="jarvis-h"><h2 id="jarvis-h">'
-               'Jarvis</h2><p class="muted">The copilot appears here once the Jarvis plugin '
-               "is installed.</p></section>")
+def _jarvis(admin: bool) -> str:
+    """The chat pane; the script asks /api/v1/jarvis/status whether to offer the form and
+    streams answers from the events WebSocket."""
+    form = ('<form class="jarvis-form" hidden><label for="jarvis-msg">Ask Jarvis</label>'
+            '<textarea id="jarvis-msg" name="message" rows="2" maxlength="20000" required '
+            'aria-describedby="jarvis-hint"></textarea><small id="jarvis-hint">Enter sends, '
+            'Shift+Enter starts a new line.</small>'
+            '<button class="btn primary" type="submit">Send</button></form>' if admin else
+            '<p class="muted">Only admins can ask Jarvis.</p>')
+    return (f'<section class="jarvis glass" aria-labelledby="jarvis-h" data-jarvis '
+            f'data-admin="{"true" if admin else "false"}"><h2 id="jarvis-h">Jarvis</h2>'
+            '<p class="jarvis-status muted" role="status">checking…</p>'
+            '<ol class="jarvis-log" aria-label="conversation with Jarvis" aria-live="polite">'
+            f"</ol>{form}</section>")
 
 
 @endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin", tag=TAG)
@@ -95,7 +106,8 @@ async def overview(request: web.Request) -> web.Response:
     body = (f'<h1>Overview</h1>{counts(agent.health.summary())}'
             f'<div class="groups">{await _tiles(request)}</div>')
     aside = ('<section class="glass" aria-labelledby="feed-h"><h2 id="feed-h">Live events</h2>'
-             f"{_feed(list(agent.bus.recent), 12)}</section>{JARVIS_SLOT}")
+             f"{_feed(list(agent.bus.recent), 12)}</section>"
+             f"{_jarvis(principal_of(request).is_admin)}")
     return await frame(request, "Overview", body, current="/", aside=aside)
 
 
@@ -120,7 +132,7 @@ async def plugin_page(request: web.Request) -> web.Response:
     bodies = await asyncio.gather(*(_panel_body(p) for p in panels))
     panel_html = "".join(
         f'<section class="panel glass" aria-labelledby="p-{e(p.name)}" '
-        f'data-refresh="/plugin/{e(name)}/panel/{e(p.name)}" data-sources="{e(name)}">'
+        f'data-refresh="/plugin/{e(name)}/panel/{e(p.name)}" data-plugin="{e(name)}">'
         f'<h3 id="p-{e(p.name)}">{e(p.title or p.name)}</h3>'
         f'<div class="panel-body">{body}</div></section>'
         for p, body in zip(panels, bodies, strict=True))
@@ -153,19 +165,23 @@ async def _approvals_table(request: web.Request) -> str:
     for a in await agent_of(request).actions.approvals(None, 200):
         buttons = ""
         if a["status"] == "pending" and admin:
+            rid = e(f"reason-{a['id']}")
             buttons = (
                 f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/approve" '
                 f'data-confirm="Approve and run {e(a["action"])} now?"><button class="btn '
                 f'primary small" type="submit">Approve</button></form> '
-                f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/deny" '
-                f'data-confirm="Deny {e(a["action"])}?"><button class="btn small danger" '
-                'type="submit">Deny</button></form>')
+                f'<form class="deny" data-api="/api/v1/approvals/{e(a["id"])}/deny" '
+                f'data-confirm="Deny {e(a["action"])}?"><label for="{rid}">Reason</label>'
+                f'<input id="{rid}" name="reason" maxlength="1000" autocomplete="off" '
+                'placeholder="optional, shown in the audit log">'
+                '<button class="btn small danger" type="submit">Deny</button></form>')
         state = {"pending": "warning", "approved": "ok", "denied": "critical"}[a["status"]]
-        rows.append((f'<span class="badge status-{state}">{e(a["status"])}</span>',
+        rows.append((badge(state, a["status"]),
                      e(a["action"]), code(a["params"]), e(a["requested_by"]),
-                     when(a["created"]), e(a["decided_by"] or ""), buttons))
-    return table(("Status", "Action", "Parameters", "Requested by", "When", "Decided by", ""),
-                 rows, "approvals", "No approvals yet.")
+                     when(a["created"]), e(a["decided_by"] or ""),
+                     f'<span class="reason">{e(a.get("reason") or "")}</span>', buttons))
+    return table(("Status", "Action", "Parameters", "Requested by", "When", "Decided by",
+                  "Reason", ""), rows, "approvals", "No approvals yet.")
 
 
 @endpoint("GET", "/approvals", "Approvals: pending destructive actions and decisions",
@@ -228,29 +244,6 @@ async def audit_fragment(request: web.Request) -> web.Response:
 async def events_page(request: web.Request) -> web.Response:
     body = f"<h1>Events</h1>{_feed(list(agent_of(request).bus.recent), 200)}"
     return await frame(request, "Events", body, current="/events")
-
-
-@endpoint("GET", "/security", "Your sessions and the failed-login log", tag=TAG)
-async def security_page(request: web.Request) -> web.Response:
-    session = request.get(SESSION)
-    parts = ["<h1>Security</h1>"]
-    if session is not None:
-        sessions = await request.app[SESSIONS].of_user(session.user_id)
-        parts.append(
-            "<h2>Your sessions</h2>"
-            + table(("Since", "Expires", "Address", "Browser"),
-                    ((when(s["created"]), when(s["expires"]), e(s["ip"]), e(s["user_agent"]))
-                     for s in sessions), "sessions")
-            + '<form method="post" action="/logout/everywhere"><input type="hidden" '
-              f'name="csrf" value="{e(session.csrf)}"><button class="btn danger" '
-              'type="submit">Log out everywhere</button></form>')
-    if principal_of(request).is_admin:
-        failed = await request.app[GUARD].recent(100)
-        parts.append("<h2>Failed logins</h2>" + table(
-            ("When", "Address", "User", "Reason"),
-            ((when(r["ts"]), e(r["ip"]), e(r["username"]), e(r["reason"])) for r in failed),
-            "failed logins", "No failed logins."))
-    return await frame(request, "Security", "".join(parts), current="/security")
 
 
 @endpoint("GET", "/static/{file}", "The panel's stylesheet and script (public)",

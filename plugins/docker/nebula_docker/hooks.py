@@ -152,6 +152,14 @@ def _logs(runtime: Runtime) -> Run:
     return run
 
 
+def _inspect(runtime: Runtime) -> Run:
+    async def run(params: Params) -> Any:
+        ref = params["container"]
+        return rows.inspect(await runtime.call(lambda c: operations.get(c, ref).attrs))
+
+    return run
+
+
 def _prune(runtime: Runtime, dry_run: bool) -> Run:
     async def run(params: Params) -> Any:
         if dry_run:
@@ -182,6 +190,9 @@ def nebula_actions(ctx: PluginContext) -> list[Action]:
         Action("logs", _logs(runtime), "Container logs",
                "The last N lines of a container's output (read-only, size-bounded).",
                logs_params()),
+        Action("inspect", _inspect(runtime), "Inspect container",
+               "One container's state, restart count and configuration (read-only; "
+               "secret-looking env values masked).", plain),
         Action("prune_preview", _prune(runtime, dry_run=True), "Prune (dry run)",
                "What a prune would remove and the space it would free; changes nothing.",
                EMPTY),
@@ -253,11 +264,6 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
     runtime = _runtime(ctx)
     max_lines = 500  # a model gets a short tail; the logs action allows more
 
-    async def inspect(params: Params) -> Any:
-        ref = params["container"]
-        return rows.inspect(await runtime.call(
-            lambda c: operations.get(c, ref).attrs))
-
     async def stats(params: Params) -> Any:
         snapshot = await runtime.monitor.snapshot()
         container = snapshot.find(params["container"])
@@ -276,7 +282,7 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
                                     _containers(runtime))),
         Tool("inspect_container", "One container's configuration and state (secret-looking "
                                   "env values masked).", container_params(),
-             run=_validated(container_params(), inspect)),
+             run=_validated(container_params(), _inspect(runtime))),
         Tool("container_logs", f"The last lines (at most {max_lines}) of a container's "
                                "output, size-bounded.", logs_params(max_lines),
              run=_validated(logs_params(max_lines), _logs(runtime))),

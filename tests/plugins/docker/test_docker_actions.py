@@ -61,7 +61,8 @@ async def test_stop_needs_approval_start_does_not(nebula_agent, podman, client,
                        if a["plugin"] == "docker"}
         assert destructive == {
             "docker.start": False, "docker.stop": True, "docker.restart": True,
-            "docker.remove": True, "docker.logs": False, "docker.prune_preview": False,
+            "docker.remove": True, "docker.logs": False, "docker.inspect": False,
+            "docker.prune_preview": False,
             "docker.prune": True, "docker.deploy_database": False,
             "docker.delete_database": True}
 
@@ -164,3 +165,18 @@ async def test_disk_use_is_a_panel_and_a_thresholded_check(nebula_agent, podman)
         result = await run_check(agent, "disk")
         assert result["last_status"] == "warning"
         assert "(warning at 0.001 GB)" in result["summary"]
+
+
+async def test_inspect_action_reports_state_and_masks_secrets(nebula_agent, podman,
+                                                              run_container) -> None:
+    # Other plugins (discordbot, streambot) read a container's state through this action.
+    sleeper = run_container(["sleep", "1000"], environment={"BOT_TOKEN": "s3cr3t-v4lue"})
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        status, body = await run_action(agent, "inspect", {"container": sleeper.name})
+        assert status == 200 and body["status"] == "ok", body
+        result = body["result"]
+        assert result["name"] == sleeper.name and result["state"]["Status"] == "running"
+        assert result["restart_count"] == 0 and "BOT_TOKEN=***" in result["env"]
+        assert "s3cr3t-v4lue" not in str(body)
+        status, body = await run_action(agent, "inspect", {"container": "no-such-thing"})
+        assert body["status"] == "error" and "no-such-thing" in body["error"]

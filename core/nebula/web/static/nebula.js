@@ -4,7 +4,6 @@
   "use strict";
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const conn = document.getElementById("conn");
-  const ICON = { ok: "✔", warning: "▲", critical: "✖", unknown: "?" };
   let socket = null;
   let retry = 0;
   let connectedBefore = false;
@@ -44,9 +43,8 @@
     const changed = tile.dataset.status !== status;
     tile.dataset.status = status;
     const badge = tile.querySelector(".badge");
-    badge.className = `badge status-${status}`;
-    badge.querySelector(".icon").textContent = ICON[status] || "?";
-    badge.querySelector(".status-text").textContent = status;
+    badge.className = `badge status-${status}`; // the icon comes with the class
+    badge.textContent = status;
     if (check.summary !== undefined) tile.querySelector(".summary").textContent = check.summary;
     if (check.last_run) {
       const when = new Date(check.last_run * 1000);
@@ -111,23 +109,39 @@
 
   // --- fragments refreshed when a matching event arrives ------------------------------------
   const timers = new WeakMap();
-  function refresh(el) {
+  // Replacing a fragment someone is using would throw away what they typed (a deny reason)
+  // or the button they armed: it waits until they are done.
+  function inUse(el) {
+    return el.contains(document.activeElement) || el.querySelector("[data-armed]") !== null;
+  }
+
+  function refresh(el, force = false) {
     clearTimeout(timers.get(el));
     timers.set(el, setTimeout(async () => {
+      if (!force && inUse(el)) { refresh(el); return; }
       try {
         const response = await fetch(el.dataset.refresh, { credentials: "same-origin" });
         if (!response.ok) return;
         const target = el.querySelector(":scope > .panel-body") || el;
         target.innerHTML = await response.text(); // our own server's escaped HTML
       } catch (_) { /* kept as it was */ }
-    }, 150));
+    }, force || !inUse(el) ? 150 : 1000));
+  }
+
+  // An event concerns a plugin when the plugin sent it, or it names the plugin, or one of
+  // its checks or actions (check.changed, action.ran and approval.* come from the core).
+  function concerns(event, plugin) {
+    const data = event.data || {};
+    const prefix = `${plugin}.`;
+    return event.source === plugin || data.plugin === plugin
+      || [data.check, data.action].some((n) => typeof n === "string" && n.startsWith(prefix));
   }
 
   function refreshMatching(event) {
     document.querySelectorAll("[data-refresh]").forEach((el) => {
       const topics = (el.dataset.topics || "").split(" ").filter(Boolean);
-      const sources = (el.dataset.sources || "").split(" ").filter(Boolean);
-      if (topics.some((t) => glob(t).test(event.topic)) || sources.includes(event.source)) {
+      if (topics.some((t) => glob(t).test(event.topic))
+          || (el.dataset.plugin && concerns(event, el.dataset.plugin))) {
         refresh(el);
       }
     });
@@ -138,7 +152,15 @@
       updateTile({ name: event.data.check, status: event.data.new, summary: event.data.summary,
                    last_run: event.ts });
     }
+    // A first result is not a change, but until it comes the tile reads "not run yet".
+    if (event.topic === "check.first_results") {
+      (event.data.checks || []).forEach((c) => updateTile({
+        name: c.check, status: c.new, summary: c.summary, last_run: c.last_run }));
+    }
     if (event.topic.startsWith("approval.")) updatePending();
+    if (event.topic.startsWith("jarvis.") || event.topic.startsWith("approval.")) {
+      jarvisEvent(event);
+    }
     addToFeed(event);
     refreshMatching(event);
   }
@@ -153,7 +175,7 @@
       if (connectedBefore) { // what changed while we were away
         resyncTiles();
         updatePending();
-        document.querySelectorAll("[data-refresh]").forEach(refresh);
+        document.querySelectorAll("[data-refresh]").forEach((el) => refresh(el));
       }
       connectedBefore = true;
     });
@@ -166,6 +188,148 @@
       retry += 1;
       setTimeout(connect, delay);
     });
+  }
+
+  // --- Jarvis: ask, then watch the answer stream in over the same WebSocket ----------------
+  const jarvis = document.querySelector("[data-jarvis]");
+  const mine = new Set(); // conversations started from this page: only theirs are shown
+  let conversation = null;
+  let answer = null; // the item the current answer streams into
+  const tools = new Map(); // "conversation tool" -> the item showing that call's status
+  let asking = false;
+  const early = [];
+
+  function jarvisLine(cls, text) {
+    const log = jarvis.querySelector(".jarvis-log");
+    const item = document.createElement("li");
+    item.className = cls;
+    item.textContent = text;
+    log.append(item);
+    log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  function approvalButtons(item, approvalId, tool) {
+    item.dataset.approval = approvalId;
+    if (jarvis.dataset.admin !== "true" || item.querySelector("form")) return;
+    [["approve", "Approve", "primary"], ["deny", "Deny", "danger"]].forEach(([verb, label, cls]) => {
+      const form = document.createElement("form");
+      form.className = "inline";
+      form.dataset.api = `/api/v1/approvals/${encodeURIComponent(approvalId)}/${verb}`;
+      form.dataset.confirm = `${label} ${tool}?`;
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.className = `btn small ${cls}`;
+      button.textContent = label;
+      form.append(button);
+      item.append(" ", form);
+    });
+  }
+
+  function jarvisBusy(busy) {
+    const send = jarvis.querySelector(".jarvis-form button");
+    if (send) send.disabled = busy;
+  }
+
+  function jarvisEvent(event) {
+    if (!jarvis) return;
+    const data = event.data || {};
+    if (event.topic.startsWith("approval.")) {
+      const item = data.id && jarvis.querySelector(`[data-approval="${CSS.escape(String(data.id))}"]`);
+      if (item && data.status && data.status !== "pending") {
+        item.querySelectorAll("form").forEach((f) => f.remove());
+        item.querySelector(".state").textContent = data.status;
+      }
+      return;
+    }
+    const cid = data.conversation_id;
+    if (!mine.has(cid)) {
+      // The answer may start streaming before our POST has told us its conversation id.
+      if (asking) early.push(event);
+      return;
+    }
+    if (event.topic === "jarvis.delta") {
+      if (!answer) answer = jarvisLine("jarvis-answer", "");
+      answer.textContent += data.text || "";
+    } else if (event.topic === "jarvis.tool_call" || event.topic === "jarvis.waiting") {
+      const key = `${cid} ${data.tool}`;
+      let item = tools.get(key);
+      if (!item || (event.topic === "jarvis.tool_call" && data.status === "running")) {
+        item = jarvisLine("jarvis-tool", "");
+        const args = data.arguments === undefined ? "" : JSON.stringify(data.arguments);
+        const name = document.createElement("code");
+        name.textContent = `${data.tool}(${args})`;
+        const state = document.createElement("span");
+        state.className = "state";
+        item.append("⚙ ", name, " ", state);
+        tools.set(key, item);
+        answer = null; // text after a tool call is a new part of the answer
+      }
+      const status = event.topic === "jarvis.waiting" ? "pending_approval" : data.status;
+      item.querySelector(".state").textContent =
+        status === "pending_approval" ? "waiting for an admin's approval" : status;
+      if (status === "pending_approval" && data.approval_id) {
+        approvalButtons(item, data.approval_id, data.tool);
+      }
+    } else if (event.topic === "jarvis.done") {
+      if (!answer && data.answer) jarvisLine("jarvis-answer", data.answer);
+      answer = null;
+      jarvisBusy(false);
+    } else if (event.topic === "jarvis.error") {
+      jarvisLine("jarvis-error error", `Jarvis failed: ${data.error}`);
+      answer = null;
+      jarvisBusy(false);
+    }
+  }
+
+  async function jarvisStatus() {
+    const status = jarvis.querySelector(".jarvis-status");
+    const form = jarvis.querySelector(".jarvis-form");
+    try {
+      const { data } = await api("GET", "/api/v1/jarvis/status");
+      if (!data.enabled) {
+        status.textContent = `Jarvis disabled: ${data.reason || "not configured"}`;
+        return;
+      }
+      status.textContent = data.model ? `Model ${data.model}` : "Ready";
+      if (form) form.hidden = false;
+    } catch (_) {
+      status.textContent = "Jarvis is not available on this agent.";
+    }
+  }
+
+  function wireJarvis() {
+    const form = jarvis.querySelector(".jarvis-form");
+    if (!form) return;
+    const box = form.querySelector("textarea");
+    box.addEventListener("keydown", (ev) => { // Enter sends, Shift+Enter is a new line
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const message = box.value.trim();
+      if (!message) return;
+      jarvisLine("jarvis-you", message);
+      box.value = "";
+      answer = null;
+      jarvisBusy(true);
+      asking = true;
+      try {
+        const path = conversation
+          ? `/api/v1/jarvis/conversations/${encodeURIComponent(conversation)}/messages`
+          : "/api/v1/jarvis/conversations";
+        const { data } = await api("POST", path, { message });
+        conversation = data.conversation_id;
+        mine.add(conversation);
+      } catch (err) {
+        jarvisLine("jarvis-error error", err.message);
+        jarvisBusy(false);
+      } finally {
+        asking = false;
+        early.splice(0).forEach(jarvisEvent);
+      }
+    });
+    jarvisStatus();
   }
 
   // --- actions: form → confirmation → run (or request approval) -----------------------------
@@ -244,7 +408,7 @@
   // --- approve / deny: a second press confirms ----------------------------------------------
   // Delegated, because these forms live in fragments that are replaced on refresh.
   async function submitApiForm(form) {
-    const button = form.querySelector("button");
+    const button = form.querySelector("button[type=submit]");
     if (!form.dataset.armed) {
       form.dataset.armed = button.textContent;
       button.textContent = `Confirm ${button.textContent.toLowerCase()}`;
@@ -256,14 +420,18 @@
     }
     delete form.dataset.armed;
     button.disabled = true;
+    const body = {};
+    form.querySelectorAll("[name]").forEach((input) => {
+      if (input.value.trim()) body[input.name] = input.value.trim();
+    });
     try {
-      await api("POST", form.dataset.api, {});
+      await api("POST", form.dataset.api, body);
     } catch (err) {
       button.disabled = false;
       button.textContent = `Failed: ${err.message}`;
     }
     const holder = form.closest("[data-refresh]");
-    if (holder) refresh(holder);
+    if (holder) refresh(holder, true);
     updatePending();
   }
 
@@ -275,6 +443,7 @@
   });
 
   document.querySelectorAll("form.action").forEach(wireAction);
+  if (jarvis) wireJarvis();
   document.querySelectorAll("[data-pending]").forEach((p) => {
     p.toggleAttribute("data-zero", p.textContent.trim() === "0");
   });

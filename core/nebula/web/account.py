@@ -1,0 +1,182 @@
+"""Your account (`/security`): your sessions, your second factor, and for admins the
+failed-login log.
+
+Enrolling in TOTP takes two steps so a typo in the authenticator cannot lock anyone out:
+the new secret is shown (a QR code drawn by `qr.py`, a link, a key to type) and held in
+memory for this session only; it is saved (encrypted, with fresh recovery codes shown
+once) when a code made from it is entered. Turning TOTP off asks for the password again,
+and a wrong one counts as a failed sign-in.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from nebula.http.endpoints import endpoint
+from nebula.http.keys import principal_of
+from nebula.http.problems import Problem
+from nebula.http.security import GUARD, PROXIES, SESSION, SESSIONS, USERS
+from nebula.http.sessions import Session
+from nebula.web import SESSION_TAG, TAG, qr
+from nebula.web.html import badge, e, table, when
+from nebula.web.login import record_failure
+from nebula.web.pages import frame
+
+ENROL_TTL = 600.0
+
+
+def _session(request: web.Request) -> Session:
+    session = request.get(SESSION)
+    if session is None:
+        raise Problem(400, "this needs a web panel session, not an API token")
+    return session
+
+
+def _csrf(session: Session) -> str:
+    return f'<input type="hidden" name="csrf" value="{e(session.csrf)}">'
+
+
+def _alert(message: str) -> str:
+    return f'<p class="error" role="alert">{e(message)}</p>' if message else ""
+
+
+async def _two_factor(request: web.Request, session: Session, message: str = "") -> str:
+    user = await request.app[USERS].get(session.user)
+    if user.totp:
+        return (
+            '<section class="glass card" aria-labelledby="tfa-h"><h2 id="tfa-h">'
+            "Two-factor authentication</h2>"
+            f'<p>{_on_badge()} Signing in asks for a code from your authenticator app.</p>'
+            f'{_alert(message)}<form method="post" action="/security/totp/disable">'
+            f'{_csrf(session)}<label for="tfa-password">Current password</label>'
+            '<input id="tfa-password" name="password" type="password" '
+            'autocomplete="current-password" required>'
+            '<button class="btn danger" type="submit">Turn off two-factor authentication'
+            "</button></form></section>")
+    return (
+        '<section class="glass card" aria-labelledby="tfa-h"><h2 id="tfa-h">'
+        "Two-factor authentication</h2><p>Off. With it on, signing in also asks for a code "
+        "from an authenticator app (or a single-use recovery code).</p>"
+        f'{_alert(message)}<form method="post" action="/security/totp">{_csrf(session)}'
+        '<button class="btn primary" type="submit">Set up two-factor authentication'
+        "</button></form></section>")
+
+
+def _on_badge() -> str:
+    return badge("ok", "on")
+
+
+@endpoint("GET", "/security", "Your sessions, your second factor and the failed-login log",
+          tag=TAG)
+async def security_page(request: web.Request, message: str = "",
+                        status: int = 200) -> web.Response:
+    session = request.get(SESSION)
+    parts = ["<h1>Security</h1>"]
+    if session is not None:
+        sessions = await request.app[SESSIONS].of_user(session.user_id)
+        parts.append(await _two_factor(request, session, message))
+        parts.append(
+            "<h2>Your sessions</h2>"
+            + table(("Since", "Expires", "Address", "Browser"),
+                    ((when(s["created"]), when(s["expires"]), e(s["ip"]), e(s["user_agent"]))
+                     for s in sessions), "sessions")
+            + f'<form method="post" action="/logout/everywhere">{_csrf(session)}'
+              '<button class="btn danger" type="submit">Log out everywhere</button></form>')
+    if principal_of(request).is_admin:
+        failed = await request.app[GUARD].recent(100)
+        parts.append("<h2>Failed logins</h2>" + table(
+            ("When", "Address", "User", "Reason"),
+            ((when(r["ts"]), e(r["ip"]), e(r["username"]), e(r["reason"])) for r in failed),
+            "failed logins", "No failed logins."))
+    response = await frame(request, "Security", "".join(parts), current="/security")
+    response.set_status(status)
+    return response
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+async def _setup_page(request: web.Request, session: Session, secret: str,
+                      message: str = "", status: int = 200) -> web.Response:
+    uri = request.app[USERS].totp_uri(session.user, secret)
+    body = (
+        "<h1>Set up two-factor authentication</h1>"
+        '<section class="glass card" aria-labelledby="step1"><h2 id="step1">1. Add this '
+        "account to your authenticator app</h2>"
+        f'<div class="qr-box">{qr.svg(uri, "QR code of the setup link")}</div>'
+        "<p>Scan the code with your authenticator app. On this phone, "
+        f'<a href="{e(uri)}">open the link in your authenticator app</a> instead; or '
+        "enter this key by hand (time-based, 6 digits, 30 seconds):</p>"
+        f'<p class="secret"><code data-totp-secret="{e(secret)}">{e(_grouped(secret))}'
+        "</code></p>"
+        f'<p class="muted">Or the whole setup link: <code class="uri">{e(uri)}</code></p>'
+        "</section>"
+        '<section class="glass card" aria-labelledby="step2"><h2 id="step2">2. Enter the '
+        "code it shows</h2>"
+        f'{_alert(message)}<form method="post" action="/security/totp/confirm">'
+        f'{_csrf(session)}<label for="tfa-code">Code from your app</label>'
+        '<input id="tfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" '
+        'required>'
+        '<button class="btn primary" type="submit">Turn on</button> '
+        '<a class="btn" href="/security">Cancel</a></form></section>')
+    response = await frame(request, "Two-factor setup", body, current="/security")
+    response.set_status(status)
+    return response
+
+
+@endpoint("POST", "/security/totp", "Start setting up your TOTP second factor",
+          tag=SESSION_TAG)
+async def totp_start(request: web.Request) -> web.Response:
+    session = _session(request)
+    if (await request.app[USERS].get(session.user)).totp:
+        return await security_page(request, "Two-factor authentication is already on.", 409)
+    secret = request.app[USERS].new_totp(session.user)["secret"]
+    enrolments, now = request.app[SESSIONS].enrolments, time.time()
+    for stale in [sid for sid, (_, expires) in enrolments.items() if expires < now]:
+        del enrolments[stale]
+    enrolments[session.id] = (secret, now + ENROL_TTL)
+    return await _setup_page(request, session, secret)
+
+
+@endpoint("POST", "/security/totp/confirm",
+          "Confirm your TOTP setup with a code; shows the recovery codes once",
+          tag=SESSION_TAG)
+async def totp_confirm(request: web.Request) -> web.Response:
+    session = _session(request)
+    secret, expires = request.app[SESSIONS].enrolments.get(session.id, ("", 0.0))
+    if not secret or expires < time.time():
+        return await security_page(request, "That setup expired; start again.", 410)
+    code = str((await request.post()).get("code", ""))
+    users = request.app[USERS]
+    if not users.code_matches(secret, code):
+        return await _setup_page(request, session, secret,
+                                 "Wrong code: check the app's clock and try the new code.", 422)
+    del request.app[SESSIONS].enrolments[session.id]
+    result = await users.enable_totp(session.user, secret)
+    codes = "".join(f"<li><code>{e(c)}</code></li>" for c in result["recovery_codes"])
+    body = (
+        "<h1>Two-factor authentication is on</h1>"
+        '<section class="glass card" aria-labelledby="rc-h"><h2 id="rc-h">Recovery codes</h2>'
+        "<p>Each signs you in once if you lose your phone. Keep them somewhere safe: "
+        "<strong>they are shown only now.</strong></p>"
+        f'<ol class="recovery" aria-label="recovery codes">{codes}</ol>'
+        '<p><a class="btn primary" href="/security">Done</a></p></section>')
+    return await frame(request, "Recovery codes", body, current="/security")
+
+
+@endpoint("POST", "/security/totp/disable",
+          "Turn off your TOTP second factor (needs your password)", tag=SESSION_TAG)
+async def totp_disable(request: web.Request) -> web.StreamResponse:
+    session = _session(request)
+    guard, ip = request.app[GUARD], request.app[PROXIES].client_ip(request)
+    if await guard.locked_until(ip, session.user) is not None:
+        return await security_page(request, "Too many failed attempts; try again later.", 429)
+    password = str((await request.post()).get("password", ""))
+    if await request.app[USERS].verify_password(session.user, password) is None:
+        await record_failure(request, ip, session.user, "wrong password (turning off TOTP)")
+        return await security_page(request, "Wrong password.", 401)
+    await request.app[USERS].disable_totp(session.user)
+    raise web.HTTPSeeOther("/security")

@@ -1,0 +1,1 @@
+"""nebula-n8n: watch and steer an n8n automation server from Nebula Command."""

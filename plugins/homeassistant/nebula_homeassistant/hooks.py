@@ -1,0 +1,262 @@
+"""The homeassistant plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Job,
+    Panel,
+    PluginContext,
+    Tool,
+    Webhook,
+)
+from nebula_homeassistant import checks, rows, services
+from nebula_homeassistant.coordinator import Coordinator
+from nebula_homeassistant.schema import (
+    EMPTY,
+    ENTITY_IDS_PARAMS,
+    SEARCH_PARAMS,
+    sensitive_domains,
+    service_params,
+)
+from nebula_homeassistant.webhook import Inbox
+
+Params = Mapping[str, Any]
+
+# One coordinator per start of the plugin, keyed by its context (which the entry keeps
+# alive, so the id cannot be reused while the entry exists).
+_started: dict[int, tuple[PluginContext, Coordinator, Inbox]] = {}
+
+
+def _parts(ctx: PluginContext) -> tuple[Coordinator, Inbox]:
+    entry = _started.get(id(ctx))
+    if entry is None:
+        entry = _started[id(ctx)] = (ctx, Coordinator(ctx), Inbox(ctx.emit))
+    return entry[1], entry[2]
+
+
+def _coordinator(ctx: PluginContext) -> Coordinator:
+    return _parts(ctx)[0]
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+
+async def nebula_startup(ctx: PluginContext) -> None:
+    # No request here: a Home Assistant that is down (or a wrong token) must not fail the
+    # plugin, only its checks; the WebSocket keeps trying in the background.
+    coordinator = Coordinator(ctx)
+    _started[id(ctx)] = (ctx, coordinator, Inbox(ctx.emit))
+    await coordinator.start()
+
+
+async def nebula_shutdown(ctx: PluginContext) -> None:
+    entry = _started.pop(id(ctx), None)
+    if entry is not None:
+        await entry[1].stop()
+
+
+# --- checks and the poll job -------------------------------------------------------------
+
+
+def nebula_checks(ctx: PluginContext) -> list[Check]:
+    co = _coordinator(ctx)
+    cfg = ctx.config
+    poll_timeout = 2 * cfg["timeout"] + 5
+
+    async def api() -> CheckResult:
+        return checks.api(await co.observe(), co.live, co.cache, cfg["interval"])
+
+    async def entities() -> CheckResult:
+        return checks.entities(await co.observe(), co.cache, cfg["unavailable_threshold"],
+                               cfg["ignore_entities"])
+
+    async def automations() -> CheckResult:
+        return checks.automations(await co.observe(), co.cache)
+
+    found = [
+        Check(name="api", run=api, title="Home Assistant reachable",
+              description="GET /api/config answers with the token: reachability, version, "
+                          "response time, and whether states arrive live over the "
+                          "WebSocket.",
+              interval=cfg["interval"], timeout=poll_timeout),
+        Check(name="entities", run=entities, title="Entities available",
+              description="Entities whose state is unavailable or unknown; warning above "
+                          "unavailable_threshold (ignore_entities are left out).",
+              interval=cfg["interval"], timeout=poll_timeout),
+        Check(name="automations", run=automations, title="Automations loaded",
+              description="Automation entities that are unavailable: Home Assistant "
+                          "could not load them (invalid config).",
+              interval=cfg["interval"], timeout=poll_timeout),
+    ]
+    if cfg["check_config_interval"] > 0:
+        async def config() -> CheckResult:
+            return checks.config(await co.config_check(max_age=cfg["check_config_interval"]))
+
+        found.append(Check(name="config", run=config, title="Configuration valid",
+                           description="Home Assistant's own configuration check (POST "
+                                       "/api/config/core/check_config; needs an admin "
+                                       "token).",
+                           interval=cfg["check_config_interval"],
+                           timeout=max(30.0, 3 * cfg["timeout"]) + 2 * cfg["timeout"] + 5))
+    return found
+
+
+def nebula_jobs(ctx: PluginContext) -> list[Job]:
+    co = _coordinator(ctx)
+
+    async def poll() -> None:
+        await co.observe(max_age=0)
+
+    return [Job(name="poll", run=poll, interval=ctx.config["interval"],
+                timeout=2 * ctx.config["timeout"] + 5)]
+
+
+# --- actions and tools -------------------------------------------------------------------
+
+
+def nebula_actions(ctx: PluginContext) -> list[Action]:
+    co = _coordinator(ctx)
+    sensitive = sensitive_domains(ctx.config)
+    limit = ctx.config["timeout"] + 15  # HA answers a service call when it is done
+
+    async def call(params: Params) -> dict[str, Any]:
+        return await services.call(co.client, params, sensitive, sensitive_action=False)
+
+    async def call_sensitive(params: Params) -> dict[str, Any]:
+        return await services.call(co.client, params, sensitive, sensitive_action=True)
+
+    async def check_config(params: Params) -> dict[str, Any]:
+        result = await co.config_check(max_age=0)
+        return {**checks.verdict(checks.config(result)), "result": result.result,
+                "errors": result.errors, "warnings": result.warnings}
+
+    listed = ", ".join(sorted(sensitive))
+    return [
+        Action(name="call_service", run=call, title="Call a service",
+               description=f"Call a Home Assistant service (light.turn_on, scene.turn_on, "
+                           f"...). Refuses the sensitive domains ({listed}) and calls that "
+                           f"target their entities: those go through "
+                           f"homeassistant.call_sensitive_service.",
+               params=service_params(sensitive=False), timeout=limit),
+        Action(name="call_sensitive_service", run=call_sensitive,
+               title="Call a sensitive service (approval)",
+               description=f"Call a service of a sensitive domain ({listed}), e.g. "
+                           f"lock.unlock or cover.open_cover. Runs only after an admin "
+                           f"approves it.",
+               params=service_params(sensitive=True), destructive=True, timeout=limit),
+        Action(name="check_config", run=check_config, title="Check the configuration now",
+               description="Run Home Assistant's configuration check (read-only; needs an "
+                           "admin token).", params=EMPTY,
+               timeout=max(30.0, 3 * ctx.config["timeout"]) + 2 * ctx.config["timeout"] + 5),
+    ]
+
+
+def nebula_tools(ctx: PluginContext) -> list[Tool]:
+    co = _coordinator(ctx)
+
+    async def get_states(params: Params) -> dict[str, Any]:
+        await _fresh(co)
+        ids = params["entity_ids"]
+        return {"states": [rows.entity(s) | {"attributes": s.get("attributes", {})}
+                           for e in ids if (s := co.cache.get(e))],
+                "not_found": [e for e in ids if co.cache.get(e) is None]}
+
+    async def search(params: Params) -> dict[str, Any]:
+        await _fresh(co)
+        found = co.cache.search(params.get("query", ""), params.get("domain"),
+                                params.get("state"))
+        limit = int(params.get("limit", 25))
+        return {"count": len(found), "entities": [rows.entity(s) for s in found[:limit]]}
+
+    return [
+        Tool(name="get_states", params=ENTITY_IDS_PARAMS, run=get_states,
+             description="Current state and attributes of Home Assistant entities by id."),
+        Tool(name="search_entities", params=SEARCH_PARAMS, run=search,
+             description="Find Home Assistant entities by words in their id or name, "
+                         "domain or state (e.g. lights that are on)."),
+        Tool(name="call_service", params=service_params(sensitive=False),
+             action="homeassistant.call_service",
+             description="Call a Home Assistant service such as light.turn_off with target "
+                         "{\"area_id\": \"living_room\"}. Locks, alarms and covers are "
+                         "refused here: use call_sensitive_service."),
+        Tool(name="call_sensitive_service", params=service_params(sensitive=True),
+             action="homeassistant.call_sensitive_service",
+             description="Call a lock, alarm_control_panel or cover service (or another "
+                         "sensitive domain); it waits for an admin's approval."),
+    ]
+
+
+async def _fresh(co: Coordinator) -> None:
+    """States are live while the WebSocket is up; otherwise poll when they are stale."""
+    if not co.live_connected:
+        snapshot = await co.observe()
+        if snapshot.error is not None and not co.cache.states:
+            raise RuntimeError(str(snapshot.error))
+
+
+# --- panels and the webhook --------------------------------------------------------------
+
+
+def nebula_panels(ctx: PluginContext) -> list[Panel]:
+    co, inbox = _parts(ctx)
+    cfg = ctx.config
+
+    async def overview() -> dict[str, Any]:
+        snapshot = await co.observe()
+        return rows.overview(co.client.base, snapshot, co.live, co.cache,
+                             cfg["ignore_entities"], co.last_config_check)
+
+    async def selected() -> list[dict[str, Any]]:
+        await _fresh(co)
+        area = co.area_entities()
+        if area is None and cfg.get("panel_area") and co.live_connected:
+            await co.observe(max_age=0)
+            area = co.area_entities()
+        return rows.selected(co.cache, [*cfg["panel_entities"], *(area or [])])
+
+    async def unavailable() -> list[dict[str, Any]]:
+        await _fresh(co)
+        return [rows.entity(s) for s in co.cache.missing(cfg["ignore_entities"])]
+
+    async def automations() -> list[dict[str, Any]]:
+        await _fresh(co)
+        return [rows.automation(s) for s in co.cache.domain("automation")]
+
+    async def webhook_events() -> list[dict[str, Any]]:
+        return list(inbox.recent)
+
+    found = [
+        Panel(name="overview", kind="keyvalue", data=overview, title="Home Assistant",
+              description="Reachability, version, WebSocket, entity and config health.",
+              fields=rows.OVERVIEW_FIELDS),
+        Panel(name="entities", kind="table", data=selected, title="Selected entities",
+              description="The entities in panel_entities and the panel_area area, live.",
+              fields=rows.ENTITY_FIELDS),
+        Panel(name="unavailable", kind="table", data=unavailable,
+              title="Unavailable entities",
+              description="Entities whose state is unavailable or unknown.",
+              fields=rows.ENTITY_FIELDS),
+        Panel(name="automations", kind="table", data=automations, title="Automations",
+              description="Every automation; unavailable ones failed to load.",
+              fields=rows.AUTOMATION_FIELDS),
+    ]
+    if cfg.get("webhook_secret"):
+        found.append(Panel(name="webhook_events", kind="table", data=webhook_events,
+                           title="Events from Home Assistant",
+                           description="The latest bodies HA automations POSTed to the "
+                                       "webhook, newest first.",
+                           fields=rows.WEBHOOK_FIELDS))
+    return found
+
+
+def nebula_webhooks(ctx: PluginContext) -> list[Webhook]:
+    secret = ctx.config.get("webhook_secret")
+    if not secret:
+        return []
+    return [Webhook(name="events", handler=_parts(ctx)[1].handle, secret=secret)]

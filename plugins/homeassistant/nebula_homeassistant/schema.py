@@ -1,0 +1,130 @@
+"""The `[plugins.homeassistant]` config schema and the parameter schemas of the actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Services of these domains open doors, disarm alarms or move garage doors: a person
+# approves every call (config `sensitive_domains` adds more).
+SENSITIVE_DOMAINS = ("lock", "alarm_control_panel", "cover")
+NAME = r"^[a-z0-9_]+$"
+ENTITY_ID = r"^[a-z0-9_]+\.[a-z0-9_]+$"
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url", "token"],
+    "properties": {
+        "url": {"type": "string", "pattern": "^https?://[^/]+(/.*)?$",
+                "description": "Home Assistant's base URL, as in the browser (e.g. "
+                               "https://home.evindrake.net or http://homeassistant.local:8123); "
+                               "the plugin adds /api/..."},
+        "token": {"type": "string", "minLength": 1,
+                  "description": "A long-lived access token (HA profile → Security); use "
+                                 "${ENV} or token_file. Checking the config needs an admin "
+                                 "user's token."},
+        "ca_bundle": {"type": "string", "minLength": 1,
+                      "description": "PEM file of the CA that signed Home Assistant's "
+                                     "certificate, when it is not publicly trusted."},
+        "verify_tls": {"type": "boolean", "default": True,
+                       "description": "Verify Home Assistant's TLS certificate. Turn off "
+                                      "only for a test instance."},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
+                    "description": "Seconds for one request to Home Assistant."},
+        "interval": {"type": "number", "minimum": 0.1, "default": 60,
+                     "description": "Seconds between two polls (version, and all states "
+                                    "while the WebSocket is down)."},
+        "websocket": {"type": "boolean", "default": True,
+                      "description": "Follow state changes live over the WebSocket API; "
+                                     "without it every state comes from REST polling."},
+        "ws_min_backoff": {"type": "number", "minimum": 0.05, "default": 1,
+                           "description": "Seconds before the first WebSocket reconnect; "
+                                          "doubles on each failure."},
+        "ws_max_backoff": {"type": "number", "minimum": 0.05, "default": 120,
+                           "description": "Longest wait between WebSocket reconnects."},
+        "auth_retry": {"type": "number", "minimum": 0, "default": 300,
+                       "description": "Seconds to leave Home Assistant alone after it "
+                                      "rejected the token (repeated bad logins get the "
+                                      "agent's IP banned when ip_ban_enabled is on)."},
+        "check_config_interval": {"type": "number", "minimum": 0, "default": 3600,
+                                  "description": "Seconds between two configuration checks "
+                                                 "(POST /api/config/core/check_config, "
+                                                 "which re-reads every YAML file); 0 turns "
+                                                 "the check off."},
+        "unavailable_threshold": {"type": "integer", "minimum": 0, "default": 5,
+                                  "description": "Warn when more entities than this are "
+                                                 "unavailable or unknown."},
+        "ignore_entities": {"type": "array", "default": [],
+                            "items": {"type": "string", "minLength": 1},
+                            "description": "Entity id patterns (fnmatch, e.g. "
+                                           "sensor.*_battery) left out of the unavailable "
+                                           "count."},
+        "panel_entities": {"type": "array", "default": [],
+                           "items": {"type": "string", "pattern": ENTITY_ID},
+                           "description": "Entities shown on the homeassistant.entities "
+                                          "panel."},
+        "panel_area": {"type": "string", "minLength": 1,
+                       "description": "An area (its id or name) whose entities are shown "
+                                      "on the homeassistant.entities panel too; read from "
+                                      "HA's registries over the WebSocket."},
+        "sensitive_domains": {"type": "array", "default": [],
+                              "items": {"type": "string", "pattern": NAME},
+                              "description": "Domains whose services need approval, besides "
+                                             "lock, alarm_control_panel and cover."},
+        "webhook_secret": {"type": "string", "minLength": 16,
+                           "description": "Secret HA automations send in the "
+                                          "X-Webhook-Secret header to POST events to "
+                                          "/plugins/homeassistant/hooks/events (at least 16 "
+                                          "characters; use ${ENV} or webhook_secret_file). "
+                                          "Without it there is no webhook."},
+    },
+}
+
+_TARGET_IDS = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1},
+               "minLength": 1}
+
+
+def service_params(sensitive: bool) -> dict[str, Any]:
+    which = ("a service of a sensitive domain (lock, alarm_control_panel, cover and those "
+             "configured); runs only after an admin approves it" if sensitive else
+             "any service outside the sensitive domains")
+    return {
+        "type": "object", "additionalProperties": False, "required": ["domain", "service"],
+        "description": f"Call {which}.",
+        "properties": {
+            "domain": {"type": "string", "pattern": NAME, "title": "Domain",
+                       "description": "The integration, e.g. light, switch, lock."},
+            "service": {"type": "string", "pattern": NAME, "title": "Service",
+                        "description": "e.g. turn_on, toggle, unlock."},
+            "data": {"type": "object", "title": "Data", "default": {},
+                     "description": "Service data, e.g. {\"brightness_pct\": 40}."},
+            "target": {"type": "object", "title": "Target", "additionalProperties": False,
+                       "description": "Which entities, devices, areas, floors or labels.",
+                       "properties": {k: _TARGET_IDS for k in (
+                           "entity_id", "device_id", "area_id", "floor_id", "label_id")}},
+        },
+    }
+
+
+ENTITY_IDS_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["entity_ids"],
+    "properties": {"entity_ids": {"type": "array", "minItems": 1, "maxItems": 50,
+                                  "items": {"type": "string", "pattern": ENTITY_ID},
+                                  "description": "Entity ids, e.g. light.living_room."}},
+}
+SEARCH_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "query": {"type": "string", "description": "Words found in the entity id or the "
+                                                  "friendly name (case-insensitive)."},
+        "domain": {"type": "string", "pattern": NAME, "description": "Only this domain."},
+        "state": {"type": "string", "description": "Only entities in this state."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 25},
+    },
+}
+EMPTY: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def sensitive_domains(config: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(SENSITIVE_DOMAINS) | frozenset(config["sensitive_domains"])

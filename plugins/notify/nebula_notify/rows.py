@@ -1,0 +1,25 @@
+"""The panel's rows and fields."""
+
+from __future__ import annotations
+
+from nebula.api import Field
+
+HISTORY_FIELDS = (
+    Field("ts", "Time", "s", "Epoch seconds the message was made."),
+    Field("channel", "Channel", "", "The channel it went to."),
+    Field("kind", "Kind", "", "problem, reminder, recovery, event or test."),
+    Field("severity", "Severity", "", "info, ok, warning, unknown or critical."),
+    Field("title", "Title", "", "The message's first line."),
+    Field("outcome", "Outcome", "", "sent, failed or held (quiet hours)."),
+    Field("detail", "Detail", "", "Why it failed or was held; attempts when sent."),
+)
+
+CHANNEL_FIELDS = (
+    Field("channel", "Channel", "", "The channel's name."),
+    Field("type", "Type", "", "discord, ntfy, webhook or email."),
+    Field("last_outcome", "Last outcome", "", "sent or failed; empty before the first."),
+    Field("last_at", "Last at", "s", "Epoch seconds of the last delivery attempt."),
+    Field("last_error", "Last error", "", "Why the last delivery failed."),
+    Field("sent", "Sent", "", "Messages delivered since the plugin started."),
+    Field("failed", "Failed", "", "Messages that could not be delivered since the start."),
+)

@@ -1,0 +1,106 @@
+"""The `[plugins.notify]` config schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEVERITIES = ("info", "ok", "warning", "unknown", "critical")
+CHANNEL_TYPES = ("discord", "ntfy", "webhook", "email")
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+QUIET_HOURS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["start", "end"],
+    "description": "A daily window in the host's local time when only critical messages "
+                   "(if `critical_bypass`) are sent; check problems still failing when it "
+                   "ends are sent then.",
+    "properties": {
+        "start": {"type": "string", "pattern": CLOCK, "description": "HH:MM (or HH:MM:SS)."},
+        "end": {"type": "string", "pattern": CLOCK,
+                "description": "HH:MM; before `start` means the window spans midnight."},
+        "critical_bypass": {"type": "boolean", "default": True,
+                            "description": "Critical messages are sent even in the window."},
+    },
+}
+
+DEFAULT_EVENTS = ["check.changed", "approval.requested", "remediation.*"]
+REQUIRED_BY_TYPE = {"discord": ["url"], "ntfy": ["topic"], "webhook": ["url"],
+                    "email": ["host", "sender", "to"]}
+
+CHANNEL: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["name", "type"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                 "description": "Unique; names the channel in the panel and notify.test."},
+        "type": {"enum": list(CHANNEL_TYPES)},
+        "enabled": {"type": "boolean", "default": True},
+        "events": {"type": "array", "items": {"type": "string", "minLength": 1},
+                   "default": DEFAULT_EVENTS,
+                   "description": "Event topics (fnmatch patterns) sent to this channel."},
+        "severities": {"type": "array", "items": {"enum": list(SEVERITIES)},
+                       "default": list(SEVERITIES),
+                       "description": "Severities sent; `ok` is the recovery messages."},
+        "quiet_hours": {"oneOf": [QUIET_HOURS, {"const": False}],
+                        "description": "This channel's own quiet hours, or false for none "
+                                       "(default: the plugin's `quiet_hours`)."},
+        # discord and webhook
+        "url": {"type": "string", "pattern": "^https?://", "writeOnly": True,
+                "description": "Discord: the webhook URL (it holds the webhook's token: use "
+                               "${ENV} or url_file). Webhook: where the JSON is POSTed."},
+        "username": {"type": "string",
+                     "description": "Discord: the name shown as sender. E-mail: SMTP login."},
+        # ntfy
+        "server": {"type": "string", "pattern": "^https?://", "default": "https://ntfy.sh",
+                   "description": "ntfy: the server."},
+        "topic": {"type": "string", "pattern": "^[-_A-Za-z0-9]{1,64}$",
+                  "description": "ntfy: the topic (anyone who knows it can read it)."},
+        "token": {"type": "string", "description": "ntfy: an access token (Bearer)."},
+        # webhook
+        "secret": {"type": "string",
+                   "description": "Webhook: sent in `secret_header` so the receiver can "
+                                  "tell the agent's calls from anyone else's."},
+        "secret_header": {"type": "string", "default": "X-Nebula-Secret"},
+        # email
+        "host": {"type": "string", "description": "E-mail: the SMTP server."},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                 "description": "E-mail: default 587 (starttls), 465 (ssl) or 25 (none)."},
+        "security": {"enum": ["starttls", "ssl", "none"], "default": "starttls"},
+        "password": {"type": "string", "description": "E-mail: SMTP password."},
+        "sender": {"type": "string", "minLength": 3, "description": "E-mail: From address."},
+        "to": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 3},
+               "description": "E-mail: recipients."},
+        "ca_bundle": {"type": "string",
+                      "description": "E-mail: a CA file to trust instead of the system's."},
+    },
+    "allOf": [{"if": {"properties": {"type": {"const": kind}}},
+               "then": {"required": required}} for kind, required in REQUIRED_BY_TYPE.items()],
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["channels"],
+    "properties": {
+        "channels": {"type": "array", "minItems": 1, "items": CHANNEL,
+                     "description": "Where messages go: one [[plugins.notify.channels]] "
+                                    "table each."},
+        "repeat_interval": {"type": "number", "minimum": 0, "default": 3600,
+                            "description": "Seconds between reminders for a check that is "
+                                           "still failing; 0 sends none."},
+        "quiet_hours": QUIET_HOURS,
+        "event_severity": {
+            "type": "object", "additionalProperties": {"enum": list(SEVERITIES)},
+            "default": {"approval.requested": "warning", "remediation.ran": "warning",
+                        "remediation.breaker_opened": "critical",
+                        "remediation.skipped": "info"},
+            "description": "Severity of events other than check.changed, by topic pattern "
+                           "(first match; anything else is info). A check's severity is "
+                           "its status."},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
+                    "description": "Seconds for one delivery attempt."},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 5, "default": 2,
+                    "description": "Further attempts after a failed delivery (429 answers "
+                                   "wait as long as the service asks, up to 60 s)."},
+        "history_size": {"type": "integer", "minimum": 1, "default": 200,
+                         "description": "Notifications kept for the panel."},
+    },
+}

@@ -1,0 +1,83 @@
+"""The maintenance actions: scan a library, empty the trash, optimise the database.
+
+Each resolves libraries from a fresh `/library/sections`, so a name typed in the dashboard
+or by Jarvis is checked against what the server has right now, and answers as PMS does:
+the work runs in the background on the server, the request returns at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nebula_plex.client import PlexClient
+
+LIBRARY_PARAM = {"type": "string", "minLength": 1, "title": "Library",
+                 "description": "The library's name (case-insensitive) or section key; "
+                                "leave empty for every library."}
+SCAN_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "library": LIBRARY_PARAM,
+        "path": {"type": "string", "minLength": 1, "title": "Folder",
+                 "description": "Only this folder inside the library (as the server sees it), "
+                                "for example the one new files just landed in."},
+    },
+}
+EMPTY_TRASH_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"library": LIBRARY_PARAM},
+}
+OPTIMIZE_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"force": {"type": "boolean", "default": False, "title": "Even while playing",
+                             "description": "Optimise even while someone is watching (their "
+                                            "stream may stall while the database is busy)."}},
+}
+
+
+class UnknownLibrary(ValueError):
+    pass
+
+
+async def libraries(client: PlexClient, wanted: str | None) -> list[dict[str, str]]:
+    """The sections `wanted` names (all of them when None), as {key, title}."""
+    sections = [{"key": str(d.get("key")), "title": str(d.get("title"))}
+                for d in (await client.get("/library/sections")).get("Directory") or ()]
+    if wanted is None:
+        return sections
+    for section in sections:
+        if wanted == section["key"] or wanted.casefold() == section["title"].casefold():
+            return [section]
+    known = ", ".join(f"{s['title']} ({s['key']})" for s in sections) or "none"
+    raise UnknownLibrary(f"no library {wanted!r} on this server; libraries: {known}")
+
+
+async def scan(client: PlexClient, params: Mapping[str, Any]) -> dict[str, Any]:
+    query = {"path": params["path"]} if params.get("path") else None
+    if params.get("library") is None:
+        if query:
+            raise ValueError("path needs a library: name the library the folder belongs to")
+        # One request scans every library, as Plex Web's "Scan Library Files" on all does.
+        await client.get("/library/sections/all/refresh")
+        return {"status": "scan started", "libraries": await libraries(client, None)}
+    [section] = await libraries(client, params["library"])
+    await client.get(f"/library/sections/{section['key']}/refresh", query)
+    return {"status": "scan started", "libraries": [section], "path": params.get("path")}
+
+
+async def empty_trash(client: PlexClient, params: Mapping[str, Any]) -> dict[str, Any]:
+    sections = await libraries(client, params.get("library"))
+    for section in sections:
+        await client.put(f"/library/sections/{section['key']}/emptyTrash")
+    return {"status": "trash emptied", "libraries": sections}
+
+
+async def optimize(client: PlexClient, params: Mapping[str, Any]) -> dict[str, Any]:
+    if not params.get("force"):
+        playing = (await client.get("/status/sessions")).get("Metadata") or ()
+        if playing:
+            raise RuntimeError(f"{len(playing)} stream(s) playing: optimising now could stall "
+                               "them; try later, or pass force = true")
+    await client.put("/library/optimize", {"async": 1})
+    return {"status": "optimisation started"}

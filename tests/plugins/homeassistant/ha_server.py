@@ -1,0 +1,324 @@
+"""A small local Home Assistant, following the real REST and WebSocket APIs (shared/
+protocols.md section 2; home-assistant/core `components/api`, `components/config/core.py`,
+`components/websocket_api`):
+
+- every `/api/...` request needs `Authorization: Bearer <token>`, else 401 with the
+  plain-text body `401: Unauthorized`;
+- `GET /api/`, `/api/config`, `/api/states`, `/api/states/<id>` (404 `Entity not found.`),
+  `/api/services` (`[{"domain", "services": {name: {"fields": ...}}}]`);
+- `POST /api/services/<domain>/<service>` answers the states changed by the call; an
+  unknown service or a field the service does not take gives aiohttp's bare `400: Bad
+  Request`, as HA raises HTTPBadRequest;
+- `POST /api/config/core/check_config` (admin only: 401 otherwise) answers `{"result",
+  "errors", "warnings"}`;
+- `/api/websocket`: auth_required → auth → auth_ok | auth_invalid (then closed); commands
+  with increasing ids: subscribe_events, unsubscribe_events, get_states, get_config, ping,
+  and the area, device and entity registry lists; `state_changed` events to subscribers.
+  On shutdown the sockets are closed, as HA closes them when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+# The services the stand-in knows, with the fields each takes (HA rejects others) and the
+# state it leaves its targets in.
+SERVICES: dict[str, dict[str, tuple[tuple[str, ...], str | None]]] = {
+    "light": {"turn_on": (("brightness", "brightness_pct", "color_name", "transition"), "on"),
+              "turn_off": (("transition",), "off"), "toggle": ((), "toggle")},
+    "switch": {"turn_on": ((), "on"), "turn_off": ((), "off"), "toggle": ((), "toggle")},
+    "lock": {"lock": (("code",), "locked"), "unlock": (("code",), "unlocked")},
+    "cover": {"open_cover": ((), "open"), "close_cover": ((), "closed")},
+    "alarm_control_panel": {"alarm_disarm": (("code",), "disarmed"),
+                            "alarm_arm_away": (("code",), "armed_away")},
+    "homeassistant": {"turn_on": ((), "on"), "turn_off": ((), "off")},
+    "scene": {"turn_on": (("transition",), None)},
+}
+TARGETS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def context() -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "parent_id": None, "user_id": None}
+
+
+@dataclass
+class HomeAssistant:
+    token: str
+    version: str = "2024.5.3"
+    location_name: str = "Home"
+    admin: bool = True
+    # Seconds every REST answer waits (a stalled instance).
+    stall: float = 0.0
+    # A reverse proxy in front that drops the Upgrade header: HA's aiohttp then answers
+    # the WebSocket request with 400.
+    strip_upgrade: bool = False
+    check: dict[str, Any] = field(default_factory=lambda: {
+        "result": "valid", "errors": None, "warnings": None})
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    areas: dict[str, str] = field(default_factory=dict)            # area id → name
+    devices: dict[str, str | None] = field(default_factory=dict)   # device id → area id
+    registry: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity → entry
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    subscribers: dict[web.WebSocketResponse, set[int]] = field(default_factory=dict)
+
+    # --- the world ------------------------------------------------------------------------
+
+    def add(self, entity_id: str, state: str, area: str | None = None,
+            device: str | None = None, **attributes: Any) -> None:
+        stamp = now()
+        self.states[entity_id] = {
+            "entity_id": entity_id, "state": state,
+            "attributes": {"friendly_name": entity_id.split(".")[1].replace("_", " ").title(),
+                           **attributes},
+            "last_changed": stamp, "last_reported": stamp, "last_updated": stamp,
+            "context": context()}
+        self.registry[entity_id] = {"entity_id": entity_id, "area_id": area,
+                                    "device_id": device, "platform": "demo",
+                                    "id": uuid.uuid4().hex, "disabled_by": None}
+
+    async def set_state(self, entity_id: str, state: str) -> dict[str, Any]:
+        old = self.states[entity_id]
+        stamp = now()
+        new = {**old, "state": state, "last_reported": stamp, "last_updated": stamp,
+               "context": context()}
+        if state != old["state"]:
+            new["last_changed"] = stamp
+        self.states[entity_id] = new
+        event = {"event_type": "state_changed", "time_fired": stamp, "origin": "LOCAL",
+                 "context": new["context"],
+                 "data": {"entity_id": entity_id, "old_state": old, "new_state": new}}
+        for ws, subscriptions in list(self.subscribers.items()):
+            for sub in subscriptions:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.send_json({"id": sub, "type": "event", "event": event})
+        return new
+
+    def area_of(self, entity_id: str) -> str | None:
+        entry = self.registry.get(entity_id, {})
+        return entry.get("area_id") or self.devices.get(entry.get("device_id") or "")
+
+    async def drop_websockets(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/api/", self.status)
+        app.router.add_get("/api/config", self.config)
+        app.router.add_get("/api/states", self.all_states)
+        app.router.add_get("/api/states/{entity_id}", self.one_state)
+        app.router.add_get("/api/services", self.services)
+        app.router.add_post("/api/services/{domain}/{service}", self.call_service)
+        app.router.add_post("/api/config/core/check_config", self.check_config)
+        app.router.add_get("/api/websocket", self.websocket)
+        app.on_shutdown.append(lambda _: self.drop_websockets())
+        return app
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        authorized = request.headers.get("Authorization") == f"Bearer {self.token}"
+        self.requests.append({"method": request.method, "path": request.path,
+                              "authorized": authorized})
+        if request.path == "/api/websocket":  # authenticates inside the socket
+            return await handler(request)
+        if self.stall:
+            await asyncio.sleep(self.stall)
+        if not authorized:
+            return web.Response(status=401, text="401: Unauthorized")
+        return await handler(request)
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response({"message": "API running."})
+
+    def _config(self) -> dict[str, Any]:
+        return {"location_name": self.location_name, "version": self.version,
+                "time_zone": "Europe/London", "unit_system": {"temperature": "°C"},
+                "components": sorted({e.split(".")[0] for e in self.states} | {"api"}),
+                "state": "RUNNING", "safe_mode": False}
+
+    async def config(self, request: web.Request) -> web.Response:
+        return web.json_response(self._config())
+
+    async def all_states(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.states.values()))
+
+    async def one_state(self, request: web.Request) -> web.Response:
+        state = self.states.get(request.match_info["entity_id"])
+        if state is None:
+            return web.json_response({"message": "Entity not found."}, status=404)
+        return web.json_response(state)
+
+    async def services(self, request: web.Request) -> web.Response:
+        return web.json_response([
+            {"domain": domain, "services": {
+                name: {"name": name.replace("_", " "), "description": "",
+                       "fields": {f: {"selector": {"text": None}} for f in fields}}
+                for name, (fields, _) in services.items()}}
+            for domain, services in SERVICES.items()])
+
+    async def call_service(self, request: web.Request) -> web.Response:
+        domain, service = request.match_info["domain"], request.match_info["service"]
+        body = await request.text()
+        try:
+            data = await request.json() if body else {}
+        except ValueError:
+            return web.json_response({"message": "Data should be valid JSON."}, status=400)
+        if service not in SERVICES.get(domain, {}):
+            raise web.HTTPBadRequest()
+        fields, result = SERVICES[domain][service]
+        if set(data) - set(fields) - set(TARGETS):
+            raise web.HTTPBadRequest()
+        self.calls.append({"domain": domain, "service": service, "data": data})
+        changed = []
+        for entity_id in self._targets(data):
+            if result is None or entity_id not in self.states:
+                continue
+            state = result
+            if result == "toggle":
+                state = "off" if self.states[entity_id]["state"] == "on" else "on"
+            changed.append(await self.set_state(entity_id, state))
+        return web.json_response(changed)
+
+    def _targets(self, data: dict[str, Any]) -> list[str]:
+        def ids(value: Any) -> list[str]:
+            return [value] if isinstance(value, str) else list(value or [])
+        found = ids(data.get("entity_id"))
+        areas = set(ids(data.get("area_id")))
+        found += [e for e in self.states if areas and self.area_of(e) in areas]
+        return list(dict.fromkeys(found))
+
+    async def check_config(self, request: web.Request) -> web.Response:
+        if not self.admin:
+            return web.Response(status=401, text="401: Unauthorized")
+        return web.json_response(self.check)
+
+    # --- WebSocket ------------------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        if self.strip_upgrade:
+            raise web.HTTPBadRequest(text="No WebSocket UPGRADE hdr: None\n Can \"Upgrade\" "
+                                          "only to \"WebSocket\".")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        try:
+            await ws.send_json({"type": "auth_required", "ha_version": self.version})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth" or auth.get("access_token") != self.token:
+                await ws.send_json({"type": "auth_invalid",
+                                    "message": "Invalid access token or password"})
+                await ws.close()
+                return ws
+            await ws.send_json({"type": "auth_ok", "ha_version": self.version})
+            await self._commands(ws)
+        finally:
+            self.sockets.discard(ws)
+            self.subscribers.pop(ws, None)
+        return ws
+
+    async def _commands(self, ws: web.WebSocketResponse) -> None:
+        last_id = 0
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            cmd = msg.json()
+            msg_id = cmd.get("id", 0)
+            if not isinstance(msg_id, int) or msg_id <= last_id:
+                await ws.send_json({"id": msg_id, "type": "result", "success": False,
+                                    "error": {"code": "id_reuse", "message":
+                                              "Identifier values have to increase."}})
+                continue
+            last_id = msg_id
+            if cmd.get("type") == "ping":
+                await ws.send_json({"id": msg_id, "type": "pong"})
+                continue
+            try:
+                result = self._command(ws, cmd)
+            except LookupError:
+                await ws.send_json({"id": msg_id, "type": "result", "success": False,
+                                    "error": {"code": "unknown_command",
+                                              "message": "Unknown command."}})
+                continue
+            await ws.send_json({"id": msg_id, "type": "result", "success": True,
+                                "result": result})
+
+    def _command(self, ws: web.WebSocketResponse, cmd: dict[str, Any]) -> Any:
+        kind = cmd.get("type")
+        if kind == "subscribe_events":
+            if cmd.get("event_type") in (None, "state_changed"):
+                self.subscribers.setdefault(ws, set()).add(cmd["id"])
+            return None
+        if kind == "unsubscribe_events":
+            self.subscribers.get(ws, set()).discard(cmd.get("subscription"))
+            return None
+        if kind == "get_states":
+            return list(self.states.values())
+        if kind == "get_config":
+            return self._config()
+        if kind == "config/area_registry/list":
+            return [{"area_id": a, "name": n, "aliases": [], "floor_id": None, "icon": None,
+                     "labels": [], "picture": None} for a, n in self.areas.items()]
+        if kind == "config/device_registry/list":
+            return [{"id": d, "area_id": a, "name": d, "disabled_by": None}
+                    for d, a in self.devices.items()]
+        if kind == "config/entity_registry/list":
+            return list(self.registry.values())
+        raise LookupError(kind)
+
+
+class Server:
+    """`app` (a factory: an application serves once) on 127.0.0.1, stoppable and
+    restartable on the same port, as a Home Assistant that goes down and comes back."""
+
+    def __init__(self, app: Callable[[], web.Application],
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.app, self.tls, self.port = app, tls, 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.25)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls).start()
+        self.port = self._runner.addresses[0][1]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Callable[[], web.Application],
+                  tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """Serve `app` on a free loopback port; yields the base URL."""
+    async with Server(app, tls) as server:
+        yield server.url

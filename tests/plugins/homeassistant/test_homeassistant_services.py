@@ -1,0 +1,133 @@
+"""Service calls through the real action API: plain ones run, sensitive ones wait for an
+admin's approval, and each action refuses the other's calls."""
+
+from __future__ import annotations
+
+from tests.plugins.homeassistant.ha_helpers import live, run
+
+
+async def test_a_service_call_reaches_home_assistant(start_ha, ha) -> None:
+    async with start_ha() as agent:
+        status, body = await run(agent, "call_service", domain="light", service="turn_on",
+                                 data={"brightness_pct": 40},
+                                 target={"area_id": "living_room"})
+        assert status == 200 and body["status"] == "ok", body
+        # HA's REST API takes the target inside the service data.
+        assert ha.calls == [{"domain": "light", "service": "turn_on",
+                             "data": {"brightness_pct": 40, "area_id": "living_room"}}]
+        result = body["result"]
+        assert result["service"] == "light.turn_on"
+        assert sorted(c["entity_id"] for c in result["changed"]) == [
+            "light.living_room", "light.reading_lamp"]
+        assert ha.states["light.living_room"]["state"] == "on"
+        _, audit = await agent.get("/api/v1/audit?action=homeassistant.call_service")
+        assert [(a["outcome"], a["params"]["domain"]) for a in audit["audit"]] == [
+            ("ok", "light")]
+
+
+async def test_home_assistants_bare_400_becomes_a_clear_error(start_ha, ha) -> None:
+    async with start_ha() as agent:
+        _, body = await run(agent, "call_service", domain="light", service="turn_of",
+                            target={"entity_id": "light.kitchen"})
+        assert body["status"] == "error"
+        assert "Home Assistant has no service light.turn_of; did you mean " \
+               "light.turn_off?" in body["error"]
+        _, body = await run(agent, "call_service", domain="light", service="turn_on",
+                            data={"colour": "red"}, target={"entity_id": "light.kitchen"})
+        assert "refused the data for light.turn_on (400 Bad Request); its fields: " \
+               "brightness, brightness_pct, color_name, transition" in body["error"]
+        status, body = await run(agent, "call_service", domain="Light!", service="on")
+        assert status == 422  # the payload's schema: nothing is sent
+    assert ha.calls == []
+
+
+async def test_a_sensitive_call_waits_for_approval_then_runs(start_ha, ha) -> None:
+    async with start_ha() as agent:
+        await live(agent)
+        status, body = await run(agent, "call_sensitive_service", domain="lock",
+                                 service="unlock", target={"entity_id": "lock.front_door"})
+        assert status == 202 and body["status"] == "pending_approval", body
+        approval = body["approval"]
+        assert approval["action"] == "homeassistant.call_sensitive_service"
+        assert ha.calls == [] and ha.states["lock.front_door"]["state"] == "locked"
+        _, pending = await agent.get("/api/v1/approvals?status=pending")
+        assert [a["id"] for a in pending["approvals"]] == [approval["id"]]
+        status, body = await agent.post(f"/api/v1/approvals/{approval['id']}/approve")
+        assert status == 200 and body["status"] == "ok", body
+        assert body["result"]["changed"] == [{"entity_id": "lock.front_door",
+                                              "state": "unlocked"}]
+        assert ha.calls == [{"domain": "lock", "service": "unlock",
+                             "data": {"entity_id": "lock.front_door"}}]
+        # A denied one never reaches Home Assistant.
+        _, body = await run(agent, "call_sensitive_service", domain="cover",
+                            service="open_cover", target={"entity_id": "cover.garage_door"})
+        await agent.post(f"/api/v1/approvals/{body['approval']['id']}/deny",
+                         {"reason": "not now"})
+    assert len(ha.calls) == 1 and ha.states["cover.garage_door"]["state"] == "closed"
+
+
+async def test_the_plain_action_refuses_sensitive_calls(start_ha, ha) -> None:
+    async with start_ha(sensitive_domains=["switch"]) as agent:
+        refusals = [
+            ({"domain": "lock", "service": "unlock",
+              "target": {"entity_id": "lock.front_door"}}, "domain lock is sensitive"),
+            ({"domain": "alarm_control_panel", "service": "alarm_disarm",
+              "data": {"code": "1234"}}, "domain alarm_control_panel is sensitive"),
+            ({"domain": "switch", "service": "turn_on",
+              "target": {"entity_id": "switch.coffee_maker"}}, "domain switch is sensitive"),
+            # The generic domain reaches a cover by its entity id, or anything by area.
+            ({"domain": "homeassistant", "service": "turn_off",
+              "target": {"entity_id": ["light.kitchen", "cover.garage_door"]}},
+             "it targets cover.garage_door"),
+            ({"domain": "homeassistant", "service": "turn_off",
+              "target": {"area_id": "garage"}}, "may reach sensitive entities"),
+        ]
+        for params, reason in refusals:
+            status, body = await run(agent, "call_service", **params)
+            assert status == 200 and body["status"] == "error", body
+            assert reason in body["error"]
+            assert "use homeassistant.call_sensitive_service, which an admin must " \
+                   "approve" in body["error"]
+        # And the approval path takes only sensitive calls.
+        _, body = await run(agent, "call_sensitive_service", domain="light",
+                            service="turn_on", target={"entity_id": "light.kitchen"})
+        approved = await agent.post(f"/api/v1/approvals/{body['approval']['id']}/approve")
+        assert "light.turn_on is not a sensitive call: use homeassistant.call_service" in \
+            approved[1]["error"]
+    assert ha.calls == []
+
+
+async def test_jarvis_tools_read_states_and_route_calls_through_the_actions(
+        start_ha, ha) -> None:
+    async with start_ha() as agent:
+        tools = agent.agent.tools
+        found = await tools["homeassistant.get_states"].run(
+            {"entity_ids": ["light.kitchen", "light.nowhere"]})
+        assert [s["state"] for s in found["states"]] == ["off"]
+        assert found["not_found"] == ["light.nowhere"]
+        lights_on = await tools["homeassistant.search_entities"].run(
+            {"domain": "light", "state": "on"})
+        assert [e["entity_id"] for e in lights_on["entities"]] == ["light.reading_lamp"]
+        by_name = await tools["homeassistant.search_entities"].run({"query": "garage door"})
+        assert [e["entity_id"] for e in by_name["entities"]] == ["cover.garage_door"]
+        # A call through the tool is the action's: approvals apply to Jarvis too.
+        pending = await agent.call_tool("homeassistant.call_sensitive_service", {
+            "domain": "lock", "service": "unlock", "target": {"entity_id": "lock.front_door"}})
+        assert pending["status"] == "pending_approval"
+        done = await agent.call_tool("homeassistant.call_service", {
+            "domain": "switch", "service": "toggle",
+            "target": {"entity_id": "switch.coffee_maker"}})
+        assert done["result"]["changed"] == [{"entity_id": "switch.coffee_maker",
+                                              "state": "on"}]
+        assert [c["domain"] for c in ha.calls] == ["switch"]
+        _, listed = await agent.get("/api/v1/tools")
+        routed = {t["name"]: t["action"] for t in listed["tools"]
+                  if t["name"].startswith("homeassistant.call")}
+        assert routed == {
+            "homeassistant.call_service": "homeassistant.call_service",
+            "homeassistant.call_sensitive_service": "homeassistant.call_sensitive_service"}
+        _, actions = await agent.get("/api/v1/actions")
+        destructive = {a["name"]: a["destructive"] for a in actions["actions"]}
+        assert destructive == {"homeassistant.call_service": False,
+                               "homeassistant.call_sensitive_service": True,
+                               "homeassistant.check_config": False}
