@@ -16,7 +16,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -170,6 +170,36 @@ def arm_watchdog(seconds: float) -> None:
     faulthandler.dump_traceback_later(seconds + 10, exit=True)
     with contextlib.suppress(RuntimeError):
         asyncio.get_running_loop().call_later(seconds, _dump_tasks_and_exit, seconds)
+
+
+# --- a stand-in server in a child process -------------------------------------------------
+# The stand-in gets its own process (the same script, run with `--serve`), so its work does
+# not count against the agent's event loop being measured.
+
+
+async def serve_until_stdin_closes(hello: dict[str, Any],
+                                   counts: Callable[[], dict[str, Any]]) -> None:
+    """The child's side: announce `hello` (the stand-in's URLs), serve until the parent
+    closes stdin, then report `counts()` (what the stand-in saw)."""
+    print(json.dumps(hello), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    print(json.dumps(counts()), flush=True)
+
+
+@contextlib.contextmanager
+def standin_child(script: str, *args: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The parent's side: run `script --serve ARGS`; yields (hello, counts), where `counts`
+    is filled in once the block ends and the child has reported."""
+    proc = subprocess.Popen([sys.executable, script, "--serve", *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=Path(script).resolve().parent.parent)
+    assert proc.stdin is not None and proc.stdout is not None
+    counts: dict[str, Any] = {}
+    try:
+        yield json.loads(proc.stdout.readline()), counts
+    finally:
+        proc.stdin.close()
+        counts.update(json.loads(proc.stdout.readline() or "{}"))
+        proc.wait(10)
 
 
 def _dump_tasks_and_exit(seconds: float) -> None:

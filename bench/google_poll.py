@@ -13,15 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import Report, Target, arguments, arm_watchdog, say, spread
+from common import (
+    Report,
+    Target,
+    arguments,
+    arm_watchdog,
+    say,
+    serve_until_stdin_closes,
+    spread,
+    standin_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,10 +64,8 @@ async def serve(args) -> None:
     google = busy_account(args.events, args.messages)
     async with serving(google.app()) as base:
         google.base = base
-        print(json.dumps({"urls": google.urls()}), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    api = [r for r in google.log if not r["path"].startswith(("/token", "/o/oauth2"))]
-    print(json.dumps({"api_requests": len(api)}), flush=True)
+        await serve_until_stdin_closes({"urls": google.urls()}, lambda: {"api_requests": sum(
+            not r["path"].startswith(("/token", "/o/oauth2")) for r in google.log)})
 
 
 async def measure(args, urls: dict[str, str], workdir: Path) -> dict:
@@ -105,21 +110,13 @@ def main() -> int:
         asyncio.run(serve(args))
         return 0
     arm_watchdog(120)
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", "--events",
-                             str(args.events), "--messages", str(args.messages)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
-    try:
-        assert proc.stdout is not None
-        urls = json.loads(proc.stdout.readline())["urls"]
+    with standin_child(__file__, "--events", str(args.events), "--messages",
+                       str(args.messages)) as (hello, counts):
+        urls = hello["urls"]
         say(f"stand-in at {urls['oauth_url']}: {args.events} events, {args.messages} "
             "messages")
         with tempfile.TemporaryDirectory(prefix="nebula-bench-google-") as tmp:
             results = asyncio.run(measure(args, urls, Path(tmp)))
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        counts = json.loads(proc.stdout.readline() or "{}") if proc.stdout else {}
-        proc.wait(10)
     per_poll = 2 + 1 + 1 + 10 + 1  # two calendar pages, label, list, 10 gets, about
     results["api_requests_per_poll"] = round(counts.get("api_requests", 0) / args.polls, 1)
     report = Report("google_poll", results)

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import Report, Target, arguments, arm_watchdog, say, spread
+from common import (
+    Report,
+    Target,
+    arguments,
+    arm_watchdog,
+    say,
+    serve_until_stdin_closes,
+    spread,
+    standin_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,12 +59,10 @@ def busy_server(libraries: int, items: int, sessions: int) -> PlexStandIn:
 async def serve(args) -> None:
     server = busy_server(args.libraries, args.items, args.sessions)
     async with serving(server.app) as site:
-        print(json.dumps({"url": site.url}), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    # What the agent asked for in all, for the parent to divide by the number of polls.
-    print(json.dumps({"requests": len(server.requests),
-                      "identity": sum(r["path"] == "/identity" for r in server.requests)}),
-          flush=True)
+        # What the agent asked for in all, for the parent to divide by the number of polls.
+        await serve_until_stdin_closes({"url": site.url}, lambda: {
+            "requests": len(server.requests),
+            "identity": sum(r["path"] == "/identity" for r in server.requests)})
 
 
 async def measure(args, url: str, workdir: Path) -> dict:
@@ -100,22 +105,13 @@ def main() -> int:
         asyncio.run(serve(args))
         return 0
     arm_watchdog(120)
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", "--libraries",
-                             str(args.libraries), "--items", str(args.items), "--sessions",
-                             str(args.sessions)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, cwd=ROOT)
-    try:
-        assert proc.stdout is not None
-        url = json.loads(proc.stdout.readline())["url"]
+    with standin_child(__file__, "--libraries", str(args.libraries), "--items",
+                       str(args.items), "--sessions", str(args.sessions)) as (hello, counts):
+        url = hello["url"]
         say(f"stand-in at {url}: {args.libraries} libraries x {args.items} items, "
             f"{args.sessions} sessions")
         with tempfile.TemporaryDirectory(prefix="nebula-bench-plex-") as tmp:
             results = asyncio.run(measure(args, url, Path(tmp)))
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        counts = json.loads(proc.stdout.readline() or "{}") if proc.stdout else {}
-        proc.wait(10)
     # Each poll starts with one /identity; panel reads that polled would add more.
     results["polls_seen_by_server"] = counts.get("identity")
     results["requests_per_poll"] = round(counts.get("requests", 0) / args.polls, 1)

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from nebula.contributions import Action
+from nebula.contributions import Action, Tool
 from nebula.secrets import SECRETS
 from nebula.store import Store
 
@@ -50,13 +50,34 @@ class InvalidParams(Exception):
         super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
 
 
-def validate_params(action: Action, params: Mapping[str, Any]) -> list[ParamProblem]:
-    """Every problem with `params`, not just the first."""
+def validate_params(action: Action | Tool, params: Mapping[str, Any]) -> list[ParamProblem]:
+    """Every problem with `params` against an action's or a tool's schema, not just the
+    first."""
     validator = jsonschema.Draft202012Validator(dict(action.params))
     return [
         ParamProblem("/".join(map(str, e.absolute_path)) or "(params)", SECRETS.redact(e.message))
         for e in sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.path)))
     ]
+
+
+async def timed_outcome(run: Callable[[], Awaitable[Any]], timeout: float) -> dict[str, Any]:
+    """Call and await `run` under `timeout` (a plugin callable raising before it returns
+    an awaitable counts as its error too): {"status": "ok", "result"} or {"status": "error",
+    "error"}, with `duration_ms`, secrets masked; how actions and Jarvis's read-only tools
+    report alike."""
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(run(), timeout)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        message = (f"timed out after {timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
+                   else SECRETS.redact(f"{type(exc).__name__}: {exc}"))
+        outcome: dict[str, Any] = {"status": "error", "error": message}
+    else:
+        outcome = {"status": "ok", "result": SECRETS.redact(_plain(result))}
+    outcome["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return outcome
 
 
 def _json(value: Any) -> str:
@@ -103,7 +124,7 @@ class ActionRunner:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (approval_id, now, action.name, json.dumps(dict(params)), actor, PENDING),
         )
-        await self._audit(actor, action.name, params, "pending_approval", None, approval_id)
+        await self.audit(actor, action.name, params, "pending_approval", None, approval_id)
         approval = await self.approval(approval_id)
         if not quiet:
             await self._publish("approval.requested", approval, "core")
@@ -132,8 +153,8 @@ class ActionRunner:
 
     async def deny(self, approval_id: str, admin: str, reason: str = "") -> dict[str, Any]:
         row = await self._decide(approval_id, DENIED, admin, reason)
-        await self._audit(admin, row["action"], json.loads(row["params"]), "denied", None,
-                          approval_id, reason)
+        await self.audit(admin, row["action"], json.loads(row["params"]), "denied", None,
+                         approval_id, reason)
         return await self.approval(approval_id)
 
     async def _decide(
@@ -156,32 +177,20 @@ class ActionRunner:
         self, action: Action, params: Mapping[str, Any], actor: str,
         approval_id: str | None, approved_by: str | None,
     ) -> dict[str, Any]:
-        started = time.perf_counter()
-        try:
-            result = await asyncio.wait_for(action.run(params), action.timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            message = (f"timed out after {action.timeout:g}s"
-                       if isinstance(exc, asyncio.TimeoutError)
-                       else SECRETS.redact(f"{type(exc).__name__}: {exc}"))
-            outcome = {"status": "error", "error": message}
-        else:
-            outcome = {"status": "ok", "result": SECRETS.redact(_plain(result))}
-        duration_ms = (time.perf_counter() - started) * 1000
-        outcome["duration_ms"] = round(duration_ms, 3)
+        outcome = await timed_outcome(lambda: action.run(params), action.timeout)
+        duration_ms = outcome["duration_ms"]
         detail = outcome.get("error", "")
         if approved_by:
             detail = f"approved by {approved_by}" + (f"; {detail}" if detail else "")
-        await self._audit(actor, action.name, params, outcome["status"], duration_ms,
-                          approval_id, detail)
+        await self.audit(actor, action.name, params, outcome["status"], duration_ms,
+                         approval_id, detail)
         key = (action.name, outcome["status"])
         self.counts[key] = self.counts.get(key, 0) + 1
         await self._publish("action.ran", {"action": action.name, "actor": actor,
                                            "status": outcome["status"]}, "core")
         return outcome
 
-    async def _audit(
+    async def audit(
         self, actor: str, action: str, params: Mapping[str, Any], outcome: str,
         duration_ms: float | None, approval_id: str | None, detail: str = "",
     ) -> None:

@@ -8,15 +8,11 @@ back `pending_approval` whoever asked. Every call, either kind, lands in the aud
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from nebula.actions import ActionNotFound, InvalidParams, _plain
+from nebula.actions import ActionNotFound, InvalidParams, timed_outcome, validate_params
 from nebula.contributions import Tool
 from nebula.secrets import SECRETS
 
@@ -124,25 +120,13 @@ class Catalogue:
             except ActionNotFound:
                 return await self._invalid(tool, params, actor,
                                            [f"action {tool.action} is not available"])
-        validator = jsonschema.Draft202012Validator(dict(tool.params))
-        if errors := [f"{'/'.join(map(str, e.absolute_path)) or '(arguments)'}: {e.message}"
-                      for e in validator.iter_errors(params)]:
-            return await self._invalid(tool, params, actor, errors)
-        started = time.perf_counter()
-        try:
-            assert tool.run is not None
-            result = await asyncio.wait_for(tool.run(params), timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            error = (f"timed out after {timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
-                     else f"{type(exc).__name__}: {exc}")
-            outcome: dict[str, Any] = {"status": "error", "error": SECRETS.redact(error)}
-        else:
-            outcome = {"status": "ok", "result": SECRETS.redact(_plain(result))}
-        duration_ms = (time.perf_counter() - started) * 1000
-        outcome["duration_ms"] = round(duration_ms, 3)
-        await self._audit(actor, tool.name, params, outcome["status"], duration_ms,
+        if problems := validate_params(tool, params):
+            return await self._invalid(tool, params, actor,
+                                       [f"{p.path}: {p.message}" for p in problems])
+        run = tool.run
+        assert run is not None
+        outcome = await timed_outcome(lambda: run(params), timeout)
+        await self._audit(actor, tool.name, params, outcome["status"], outcome["duration_ms"],
                           outcome.get("error", ""))
         return outcome
 
@@ -156,7 +140,7 @@ class Catalogue:
     async def _audit(self, actor: str, name: str, params: Mapping[str, Any], outcome: str,
                      duration_ms: float | None, detail: str) -> None:
         # One audit format for every caller: the runner's own writer, not a copy of it.
-        await self._agent.actions._audit(actor, name, params, outcome, duration_ms, None,
+        await self._agent.actions.audit(actor, name, params, outcome, duration_ms, None,
                                          detail)
 
 
