@@ -21,6 +21,7 @@ from nebula.contributions import (
     Job,
     Manifest,
     Panel,
+    ParamError,
     Status,
     Subscription,
     Tool,
@@ -28,6 +29,7 @@ from nebula.contributions import (
 )
 from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
+from nebula.secrets import StreamRedactor
 
 PLUGIN_API_VERSION = "1.1"
 
@@ -46,10 +48,12 @@ __all__ = [
     "KeyValue",
     "Manifest",
     "Panel",
+    "ParamError",
     "PluginContext",
     "SecretStore",
     "SecretStoreError",
     "Status",
+    "StreamRedactor",
     "Subscription",
     "Tool",
     "Webhook",

@@ -63,12 +63,33 @@ class Check:
     flap_threshold: int | None = None
 
 
+class ParamError(ValueError):
+    """Raised by an action's `prepare` (or `run`) when a request cannot be taken as asked:
+    the target does not exist, or the call belongs to another action. The caller gets a 422
+    naming `path` (a param, or "(params)") and the message; nothing is filed or run."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path or "(params)"
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
 @dataclass(frozen=True)
 class Action:
     """Something a user, Jarvis or a policy can ask the agent to do.
 
-    `params` is a JSON Schema (an object schema) that requests are validated against.
-    A destructive action never runs on request alone: it waits for an admin's approval."""
+    `params` is a JSON Schema (an object schema) that requests are validated against; a
+    property marked `"writeOnly": true` (a PIN, a password) is masked wherever the request
+    is shown and kept encrypted at rest while it waits for an approval.
+
+    A destructive action never runs on request alone: it waits for an admin's approval.
+
+    `prepare`, when given, resolves a request into exactly what will run before anything is
+    filed: container names become ids, a prune becomes its list of items with sizes. It
+    raises `ParamError` for a target that does not exist (a 422 at request time). Its answer
+    (JSON-able) is what the approver sees and what `run` later receives instead of the raw
+    params, so an approval covers that and nothing else; `run` must act only on it (remove
+    only listed items still unused, refuse when an id is gone)."""
 
     name: str
     run: Callable[[Mapping[str, Any]], Awaitable[Any]]
@@ -77,6 +98,7 @@ class Action:
     params: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
     destructive: bool = False
     timeout: float = 60.0
+    prepare: Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]] | None = None
 
 
 PANEL_KINDS = frozenset({"stat", "table", "timeseries", "list", "keyvalue"})

@@ -31,6 +31,11 @@ class Secrets:
             longest_first = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, longest_first)))
 
+    @property
+    def longest(self) -> int:
+        """Length of the longest known secret (what a stream must hold back to catch one)."""
+        return max((len(v.encode()) for v in self._values), default=0)
+
     def __contains__(self, value: object) -> bool:
         return value in self._values
 
@@ -55,6 +60,40 @@ class Secrets:
                               or self._pattern.search(repr(value))):
             return self.redact(str(value))
         return value
+
+
+class StreamRedactor:
+    """Masks known secrets in a byte stream cut into arbitrary chunks (a log follow, a
+    proxied download): a secret split across two chunks is still caught, because the bytes
+    after the last newline wait for the next chunk (up to `hold` bytes, then they go out
+    minus a tail as long as the longest secret).
+
+        redactor = StreamRedactor()
+        for chunk in chunks: await response.write(redactor.feed(chunk))
+        await response.write(redactor.flush())
+    """
+
+    def __init__(self, secrets: Secrets | None = None, hold: int = 65536) -> None:
+        self._secrets = secrets or SECRETS
+        self._hold = hold
+        self._pending = b""
+
+    def _mask(self, data: bytes) -> bytes:
+        return self._secrets.redact(data.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape")
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._pending + chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) > self._hold:
+            # No newline for a long while: send all but a tail that could start a secret.
+            cut = len(data) - self._secrets.longest
+        self._pending = data[cut:]
+        return self._mask(data[:cut]) if cut > 0 else b""
+
+    def flush(self) -> bytes:
+        data, self._pending = self._pending, b""
+        return self._mask(data)
 
 
 # One per process: log processors run outside any agent object, and a secret seen by

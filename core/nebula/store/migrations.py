@@ -139,4 +139,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX jarvis_messages_conversation ON jarvis_messages (conversation_id, id);
     """,
+    # Approvals bound to what the approver saw (nebula.actions): `plan` is the shown copy of
+    # what will run (secrets masked), `sealed` the same encrypted with the agent's key (the
+    # only copy with the real values), `digest` a hash of the shown copy, `expires` the end of
+    # its validity. Existing rows keep params only; they expire like any other.
+    # `totp_last_step` refuses a TOTP code used twice within its window.
+    """
+    ALTER TABLE approvals ADD COLUMN plan TEXT;
+    ALTER TABLE approvals ADD COLUMN sealed TEXT;
+    ALTER TABLE approvals ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+    ALTER TABLE approvals ADD COLUMN expires REAL;
+    ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
