@@ -1,15 +1,15 @@
 """Running actions: validation, approvals for destructive ones, and the audit trail.
 
 The rule holds for every caller (API, CLI, Jarvis, plugins, policies): a destructive action
-never runs on request alone. The request becomes a pending approval; it runs when an admin
-approves it, and the audit log records who asked, who approved, and what came of it.
+never runs on request alone. The request becomes a pending approval (nebula.approvals) bound
+to what it resolved to at request time; it runs when an admin approves it, and the audit log
+records who asked, who approved, and what came of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -17,25 +17,31 @@ from typing import Any
 
 import jsonschema
 
-from nebula.contributions import Action, Tool
-from nebula.secrets import SECRETS
+from nebula import write_only
+from nebula.approvals import (
+    ApprovalConflict,
+    ApprovalNotFound,
+    Approvals,
+    ApprovalStatus,
+    Publish,
+)
+from nebula.contributions import Action, ParamError, Tool
+from nebula.secret_store import Sealer
+from nebula.secrets import SECRETS, Secrets
 from nebula.store import Store
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[Any]]
-
-PENDING, APPROVED, DENIED = "pending", "approved", "denied"
+__all__ = ["ActionNotFound", "ActionRunner", "ActionUnavailable", "ApprovalConflict",
+           "ApprovalNotFound", "InvalidParams", "ParamProblem", "timed_outcome",
+           "validate_params"]
 
 
 class ActionNotFound(KeyError):
     pass
 
 
-class ApprovalNotFound(KeyError):
-    pass
-
-
-class ApprovalConflict(Exception):
-    """The approval was already decided."""
+class ActionUnavailable(Exception):
+    """The action could not resolve its request (its service is down, say): nothing was
+    filed or run."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,23 @@ def validate_params(action: Action | Tool, params: Mapping[str, Any]) -> list[Pa
     """Every problem with `params` against an action's or a tool's schema, not just the
     first."""
     validator = jsonschema.Draft202012Validator(dict(action.params))
+    masked = write_only.mask(action.params, params)
     return [
-        ParamProblem("/".join(map(str, e.absolute_path)) or "(params)", SECRETS.redact(e.message))
+        # A message quotes the offending value: built on the masked copy, a PIN stays out.
+        ParamProblem("/".join(map(str, e.absolute_path)) or "(params)",
+                     SECRETS.redact(_message(validator, masked, e)))
         for e in sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.path)))
     ]
+
+
+def _message(validator: jsonschema.Draft202012Validator, masked: Any,
+             error: jsonschema.ValidationError) -> str:
+    for shown in validator.iter_errors(masked):
+        if list(shown.absolute_path) == list(error.absolute_path) and \
+                shown.validator == error.validator:
+            return shown.message
+    return (f"does not satisfy {error.validator} {json.dumps(error.validator_value)} "
+            "(the value is write-only and not shown)")
 
 
 async def timed_outcome(run: Callable[[], Awaitable[Any]], timeout: float) -> dict[str, Any]:
@@ -80,14 +99,12 @@ async def timed_outcome(run: Callable[[], Awaitable[Any]], timeout: float) -> di
     return outcome
 
 
-def _json(value: Any) -> str:
-    return json.dumps(SECRETS.redact(value), default=str)
-
-
 class ActionRunner:
-    def __init__(self, store: Store, publish: Publish) -> None:
+    def __init__(self, store: Store, publish: Publish, sealer: Sealer,
+                 approval_ttl: float = 3600.0) -> None:
         self._store = store
         self._publish = publish
+        self.approvals_store = Approvals(store, publish, sealer, approval_ttl)
         self.actions: dict[str, Action] = {}
         self.counts: dict[tuple[str, str], int] = {}  # (action, outcome) → runs, for /metrics
 
@@ -100,105 +117,118 @@ class ActionRunner:
     async def request(
         self, name: str, params: Mapping[str, Any], actor: str, preapproved_by: str | None = None
     ) -> dict[str, Any]:
-        """Run `name`, or file it for approval if it is destructive and nobody approved it."""
+        """Run `name`, or file it for approval if it is destructive and nobody approved it.
+        Invalid params and targets that do not resolve raise InvalidParams: nothing filed."""
         action = self.get(name)
         if problems := validate_params(action, params):
             raise InvalidParams(problems)
-        if action.destructive and preapproved_by is None:
-            return {"status": "pending_approval",
-                    "approval": await self._file_approval(action, params, actor)}
-        approval_id = None
+        hidden = write_only.values(action.params, params)
+        plan = await self._prepare(action, params, hidden)
+        shown_params = _shown(action, params, hidden)
+        shown_plan = None if action.prepare is None else _shown(action, plan, hidden)
         if action.destructive:
-            approval = await self._file_approval(action, params, actor, quiet=True)
-            approval_id = approval["id"]
-            await self._decide(approval_id, APPROVED, preapproved_by)
-        return await self._run(action, params, actor, approval_id, preapproved_by)
+            approval = await self.approvals_store.file(
+                action.name, shown_params, shown_plan, {"params": dict(params), "plan": plan},
+                actor)
+            await self.audit(actor, action.name, shown_params, "pending_approval", None,
+                             approval["id"])
+            if preapproved_by is None:
+                await self._publish("approval.requested", approval, "core")
+                return {"status": "pending_approval", "approval": approval}
+            return await self._approve(approval["id"], preapproved_by, None)
+        return await self._run(action, _argument(action, params, plan), actor, shown_params,
+                               hidden, None, None)
 
-    async def _file_approval(
-        self, action: Action, params: Mapping[str, Any], actor: str, quiet: bool = False
-    ) -> dict[str, Any]:
-        approval_id = secrets.token_hex(8)
-        now = time.time()
-        await self._store.execute(
-            "INSERT INTO approvals (id, created, action, params, requested_by, status) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (approval_id, now, action.name, json.dumps(dict(params)), actor, PENDING),
-        )
-        await self.audit(actor, action.name, params, "pending_approval", None, approval_id)
-        approval = await self.approval(approval_id)
-        if not quiet:
-            await self._publish("approval.requested", approval, "core")
-        return approval
+    async def _prepare(self, action: Action, params: Mapping[str, Any],
+                       hidden: Secrets) -> Any:
+        if action.prepare is None:
+            return None
+        try:
+            plan = await asyncio.wait_for(action.prepare(params), action.timeout)
+        except ParamError as exc:
+            raise InvalidParams([ParamProblem(exc.path, SECRETS.redact(
+                hidden.redact(exc.message)))]) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = ("timed out" if isinstance(exc, asyncio.TimeoutError)
+                      else f"{type(exc).__name__}: {exc}")
+            raise ActionUnavailable(SECRETS.redact(hidden.redact(
+                f"{action.name} could not resolve the request: {reason}"))) from None
+        return _plain(plan)
 
     async def approval(self, approval_id: str) -> dict[str, Any]:
-        row = await self._store.fetchone("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        if row is None:
-            raise ApprovalNotFound(approval_id)
-        return _public_approval(row)
+        return await self.approvals_store.get(approval_id)
 
     async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict]:
-        rows = await self._store.fetchall(
-            "SELECT * FROM approvals WHERE (? IS NULL OR status = ?) ORDER BY created DESC "
-            "LIMIT ?", (status, status, limit))
-        return [_public_approval(row) for row in rows]
+        return await self.approvals_store.list(status, limit)
 
-    async def approve(self, approval_id: str, admin: str) -> dict[str, Any]:
-        row = await self._decide(approval_id, APPROVED, admin)
+    async def approve(self, approval_id: str, admin: str,
+                      expect_digest: str | None = None) -> dict[str, Any]:
+        return await self._approve(approval_id, admin, expect_digest)
+
+    async def _approve(self, approval_id: str, admin: str,
+                       expect_digest: str | None) -> dict[str, Any]:
+        row = await self.approvals_store.get(approval_id)
         action = self.get(row["action"])
-        params = json.loads(row["params"])
-        outcome = await self._run(action, params, row["requested_by"], approval_id, admin)
-        await self._store.execute("UPDATE approvals SET result = ? WHERE id = ?",
-                                  (_json(outcome), approval_id))
+        decided = await self.approvals_store.decide(
+            approval_id, ApprovalStatus.APPROVED, admin, expect_digest=expect_digest)
+        request = decided["request"]
+        params, plan = request["params"], request["plan"]
+        hidden = write_only.values(action.params, params)
+        # The action may have changed since the request (a reload, a new version): what
+        # no longer fits its parameters does not run.
+        if problems := validate_params(action, params):
+            outcome: dict[str, Any] = {
+                "status": "error", "duration_ms": 0.0,
+                "error": "the request no longer fits the action's parameters: "
+                         + "; ".join(f"{p.path}: {p.message}" for p in problems)}
+            await self.audit(row["requested_by"], action.name, row["params"], "error", 0.0,
+                             approval_id, _approved_by(admin, row) + "; " + outcome["error"])
+        else:
+            outcome = await self._run(action, _argument(action, params, plan),
+                                      row["requested_by"], row["params"], hidden,
+                                      approval_id, _approved_by(admin, row))
+        await self.approvals_store.finish(approval_id, outcome)
         return {**outcome, "approval": await self.approval(approval_id)}
 
     async def deny(self, approval_id: str, admin: str, reason: str = "") -> dict[str, Any]:
-        row = await self._decide(approval_id, DENIED, admin, reason)
+        row = await self.approvals_store.decide(approval_id, ApprovalStatus.DENIED, admin,
+                                                reason)
         await self.audit(admin, row["action"], json.loads(row["params"]), "denied", None,
                          approval_id, reason)
         return await self.approval(approval_id)
 
-    async def _decide(
-        self, approval_id: str, status: str, admin: str, reason: str = ""
-    ) -> dict[str, Any]:
-        # The conditional UPDATE is the claim: two admins approving at once run it once.
-        claimed = await self._store.call(lambda: self._store.conn.execute(
-            "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
-            "WHERE id = ? AND status = ?",
-            (status, admin, time.time(), reason, approval_id, PENDING)).rowcount)
-        row = await self._store.fetchone("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        if row is None:
-            raise ApprovalNotFound(approval_id)
-        if not claimed:
-            raise ApprovalConflict(f"approval {approval_id} is already {row['status']}")
-        await self._publish(f"approval.{status}", _public_approval(row), "core")
-        return row
-
     async def _run(
-        self, action: Action, params: Mapping[str, Any], actor: str,
-        approval_id: str | None, approved_by: str | None,
+        self, action: Action, argument: Mapping[str, Any], actor: str,
+        shown_params: Mapping[str, Any], hidden: Secrets, approval_id: str | None,
+        approved_by: str | None,
     ) -> dict[str, Any]:
-        outcome = await timed_outcome(lambda: action.run(params), action.timeout)
+        outcome = hidden.redact(await timed_outcome(lambda: action.run(argument),
+                                                    action.timeout))
         duration_ms = outcome["duration_ms"]
         detail = outcome.get("error", "")
         if approved_by:
-            detail = f"approved by {approved_by}" + (f"; {detail}" if detail else "")
-        await self.audit(actor, action.name, params, outcome["status"], duration_ms,
+            detail = approved_by + (f"; {detail}" if detail else "")
+        await self.audit(actor, action.name, shown_params, outcome["status"], duration_ms,
                          approval_id, detail)
         key = (action.name, outcome["status"])
         self.counts[key] = self.counts.get(key, 0) + 1
         await self._publish("action.ran", {"action": action.name, "actor": actor,
                                            "status": outcome["status"]}, "core")
-        return outcome
+        return dict(outcome)
 
     async def audit(
         self, actor: str, action: str, params: Mapping[str, Any], outcome: str,
         duration_ms: float | None, approval_id: str | None, detail: str = "",
     ) -> None:
+        """One audit row. `params` must already be the shown copy (write-only values
+        masked); known secrets are masked here."""
         await self._store.execute(
             "INSERT INTO audit (ts, actor, action, params, outcome, duration_ms, approval_id, "
             "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), actor, action, _json(dict(params)), outcome, duration_ms,
-             approval_id, SECRETS.redact(detail)),
+            (time.time(), actor, action, json.dumps(SECRETS.redact(dict(params)), default=str),
+             outcome, duration_ms, approval_id, SECRETS.redact(detail)),
         )
 
     async def audit_log(
@@ -215,6 +245,21 @@ class ActionRunner:
         return rows
 
 
+def _argument(action: Action, params: Mapping[str, Any], plan: Any) -> Mapping[str, Any]:
+    """What `run` receives: the plan when the action resolves its requests, else params."""
+    return params if action.prepare is None else plan
+
+
+def _shown(action: Action, value: Any, hidden: Secrets) -> Any:
+    """The copy of params or a plan that may be shown and stored in clear."""
+    return SECRETS.redact(hidden.redact(write_only.mask(action.params, value)))
+
+
+def _approved_by(admin: str, row: Mapping[str, Any]) -> str:
+    own = " (own request)" if admin == row["requested_by"] else ""
+    return f"approved by {admin}{own}"
+
+
 def _plain(value: Any) -> Any:
     """Make an action's result JSON-safe (dataclasses, sets, paths become plain values)."""
     return json.loads(json.dumps(value, default=_fallback))
@@ -228,10 +273,3 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
-
-
-def _public_approval(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["params"] = SECRETS.redact(json.loads(out["params"]))
-    out["result"] = json.loads(out["result"]) if out.get("result") else None
-    return out

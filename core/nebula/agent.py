@@ -31,7 +31,7 @@ from nebula.plugins import (
 )
 from nebula.remediation import Remediation
 from nebula.scheduler import ScheduledJob, Scheduler, cancelling
-from nebula.secret_store import SecretStore
+from nebula.secret_store import Sealer, SecretStore
 from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
@@ -39,6 +39,7 @@ from nebula.users import FAILED_LOGINS, LoginGuard, Users
 
 FLUSH_INTERVAL = 1.0
 RETENTION_INTERVAL = 3600.0
+APPROVAL_SWEEP_INTERVAL = 30.0
 STOP_TIMEOUT = 5.0  # per plugin; the whole shutdown must fit in 10 s
 log = get_logger(component="agent")
 
@@ -51,7 +52,9 @@ class Agent:
         self.store = Store(config.data_dir / "nebula.db")
         self.bus = EventBus(self.store)
         self.health = HealthEngine(self.store, self._publish, config.agent["flap_threshold"])
-        self.actions = ActionRunner(self.store, self._publish)
+        self.actions = ActionRunner(self.store, self._publish,
+                                    Sealer(config.data_dir / "secret.key"),
+                                    config.agent["approval_ttl"])
         self.remediation = Remediation(self.health, self.actions, self._publish)
         self.tokens = Tokens(self.store)
         self.scheduler = Scheduler()
@@ -100,6 +103,9 @@ class Agent:
                                         timeout=30))
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
                                         interval=RETENTION_INTERVAL, timeout=300))
+        # Expired approvals are announced (approval.expired) even when nobody looks.
+        self.scheduler.add(ScheduledJob("core.approvals", self.actions.approvals_store.expire_due,
+                                        interval=APPROVAL_SWEEP_INTERVAL, timeout=30))
         for record in self.manager.records.values():
             if record.obj is None:
                 self.manager.settle_unloadable(record, self.config)
@@ -153,6 +159,7 @@ class Agent:
                 elif record.state == FAILED:
                     changes[record.name] = "failed"
             self.health.flap_threshold = config.agent["flap_threshold"]
+            self.actions.approvals_store.ttl = config.agent["approval_ttl"]
             await self.remediation.configure(config.remediation)
             log.info("agent.reloaded", changes=changes)
             await self._publish("agent.reloaded", {"changes": changes}, "core")

@@ -41,6 +41,8 @@ AGENT_SCHEMA: dict[str, Any] = {
         "retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 14},
         "audit_retention_days": {"type": "number", "exclusiveMinimum": 0, "default": 365},
         "startup_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10},
+        # Seconds a pending approval stays valid; past it, it can only be filed again.
+        "approval_ttl": {"type": "number", "exclusiveMinimum": 0, "default": 3600},
         # The web panel's login and sessions (docs/web.md).
         "trusted_proxies": {"type": "array", "items": {"type": "string"}, "default": []},
         "session_ttl": {"type": "number", "exclusiveMinimum": 0, "default": 43200},

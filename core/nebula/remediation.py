@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nebula.actions import (
-    PENDING,
     ActionNotFound,
     ActionRunner,
+    ActionUnavailable,
     ApprovalNotFound,
     InvalidParams,
     validate_params,
 )
+from nebula.approvals import ApprovalStatus
 from nebula.contributions import Status
 from nebula.logs import get_logger
 from nebula.secrets import SECRETS
@@ -255,7 +256,7 @@ class Remediation:
                 approval = await self._actions.approval(state.pending_approval)
             except ApprovalNotFound:
                 approval = {"status": "gone"}
-            if approval["status"] == PENDING:
+            if approval["status"] == ApprovalStatus.PENDING:
                 return "awaiting_approval"
             state.pending_approval = None
         if state.runs_last_hour(now) >= policy.max_runs_per_hour:
@@ -265,7 +266,7 @@ class Remediation:
     async def _request(self, policy: Policy) -> dict[str, Any]:
         try:
             return await self._actions.request(policy.action, policy.params, policy.actor)
-        except (ActionNotFound, InvalidParams) as exc:
+        except (ActionNotFound, ActionUnavailable, InvalidParams) as exc:
             return {"status": "error", "error": SECRETS.redact(f"{type(exc).__name__}: {exc}")}
 
     async def _settle(self, state: PolicyState, base: dict[str, Any],

@@ -37,30 +37,51 @@ class SecretStoreError(Exception):
     pass
 
 
-class SecretStore:
-    """One plugin's secrets; `get` and `set` register each value for redaction."""
+class Sealer:
+    """Encrypts and decrypts text with the agent's key: what the secret store and pending
+    approvals (whose parameters may hold a PIN) keep at rest."""
 
-    def __init__(self, store: Store | None, key_path: Path, plugin: str) -> None:
-        self._store = store
-        self._key_path = key_path
-        self._plugin = plugin
+    def __init__(self, key_path: Path) -> None:
+        self.key_path = key_path
         self._fernet: Fernet | None = None
-        self._memory: dict[str, str] = {}
 
     def _cipher(self) -> Fernet:
         if self._fernet is None:
             # Imported on first use: most runs never touch a secret and it costs ~7 MB.
             from cryptography.fernet import Fernet
 
-            self._fernet = Fernet(_load_key(self._key_path))
+            self._fernet = Fernet(_load_key(self.key_path))
         return self._fernet
+
+    def seal(self, text: str) -> str:
+        return self._cipher().encrypt(text.encode()).decode()
+
+    def unseal(self, token: str, what: str) -> str:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._cipher().decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise SecretStoreError(
+                f"{what} cannot be decrypted with {self.key_path}; was the key file "
+                "replaced?") from None
+
+
+class SecretStore:
+    """One plugin's secrets; `get` and `set` register each value for redaction."""
+
+    def __init__(self, store: Store | None, key_path: Path, plugin: str) -> None:
+        self._store = store
+        self._sealer = Sealer(key_path)
+        self._plugin = plugin
+        self._memory: dict[str, str] = {}
 
     async def set(self, key: str, value: str) -> None:
         SECRETS.add(value)
         if self._store is None:
             self._memory[key] = value
             return
-        token = self._cipher().encrypt(value.encode()).decode()
+        token = self._sealer.seal(value)
         await self._store.execute(
             "INSERT INTO secrets (plugin, key, value, updated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, "
@@ -73,14 +94,7 @@ class SecretStore:
             "SELECT value FROM secrets WHERE plugin = ? AND key = ?", (self._plugin, key))
         if row is None:
             return None
-        from cryptography.fernet import InvalidToken
-
-        try:
-            value = self._cipher().decrypt(row["value"].encode()).decode()
-        except InvalidToken:
-            raise SecretStoreError(
-                f"secret {self._plugin}/{key} cannot be decrypted with {self._key_path}; "
-                "was the key file replaced?") from None
+        value = self._sealer.unseal(row["value"], f"secret {self._plugin}/{key}")
         SECRETS.add(value)
         return value
 

@@ -21,12 +21,13 @@ def is_secret_key(key: str) -> bool:
 
 
 class Secrets:
-    def __init__(self) -> None:
+    def __init__(self, min_length: int = _MIN_SECRET_LEN) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._min_length = min_length
 
     def add(self, value: str) -> None:
-        if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN and value not in self._values:
+        if isinstance(value, str) and len(value) >= self._min_length and value not in self._values:
             self._values.add(value)
             longest_first = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, longest_first)))

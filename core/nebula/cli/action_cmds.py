@@ -70,8 +70,10 @@ def run_action(state: State, name: str, pairs: tuple[str, ...], raw: str | None,
 def _print_outcome(outcome: dict[str, Any]) -> None:
     if outcome["status"] == "pending_approval":
         approval = outcome["approval"]
-        click.echo(f"{approval['action']} is destructive: approval {approval['id']} is pending.\n"
-                   f"An admin approves it with: nebula approvals approve {approval['id']}")
+        click.echo(f"{approval['action']} is destructive: approval {approval['id']} is pending.")
+        if approval.get("plan") is not None:
+            click.echo(f"It will act on: {json.dumps(approval['plan'])}")
+        click.echo(f"An admin approves it with: nebula approvals approve {approval['id']}")
     elif outcome["status"] == "error":
         click.echo(f"failed: {outcome['error']}", err=True)
     else:
@@ -85,7 +87,8 @@ def approvals() -> None:
 
 
 @approvals.command(name="list")
-@click.option("--status", type=click.Choice(["pending", "approved", "denied", "all"]),
+@click.option("--status",
+              type=click.Choice(["pending", "approved", "denied", "expired", "all"]),
               default="pending", show_default=True)
 @json_option
 @pass_state
@@ -95,18 +98,22 @@ def list_approvals(state: State, status: str, as_json: bool) -> None:
     with agent_client(state) as client:
         data = client.get(f"/api/v1/approvals{query}")
     output(data, as_json, lambda d: table(
-        [(a["id"], a["status"], a["action"], a["requested_by"], json.dumps(a["params"]))
-         for a in d["approvals"]], ("ID", "STATUS", "ACTION", "REQUESTED BY", "PARAMS")))
+        [(a["id"], a["status"], a["action"], a["requested_by"],
+          json.dumps(a["plan"] if a["plan"] is not None else a["params"]))
+         for a in d["approvals"]], ("ID", "STATUS", "ACTION", "REQUESTED BY", "ACTS ON")))
 
 
 @approvals.command()
 @click.argument("approval_id")
+@click.option("--digest", help="Approve only if the approval's digest (from `approvals list "
+                               "--json`) still matches what you reviewed.")
 @json_option
 @pass_state
-def approve(state: State, approval_id: str, as_json: bool) -> None:
-    """Approve APPROVAL_ID and run its action."""
+def approve(state: State, approval_id: str, digest: str | None, as_json: bool) -> None:
+    """Approve APPROVAL_ID and run exactly what it lists under ACTS ON."""
     with agent_client(state) as client:
-        outcome = client.post(f"/api/v1/approvals/{approval_id}/approve")
+        outcome = client.post(f"/api/v1/approvals/{approval_id}/approve",
+                              {"digest": digest} if digest else {})
     output(outcome, as_json, _print_outcome)
     if outcome["status"] == "error":
         raise SystemExit(1)

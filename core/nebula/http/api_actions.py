@@ -6,7 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from nebula.actions import ActionNotFound, ApprovalConflict, ApprovalNotFound, InvalidParams
+from nebula.actions import (
+    ActionNotFound,
+    ActionUnavailable,
+    ApprovalConflict,
+    ApprovalNotFound,
+    InvalidParams,
+)
+from nebula.approvals import ApprovalStatus
 from nebula.contributions import Action
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
 from nebula.http.keys import agent_of, principal_of
@@ -58,15 +65,18 @@ async def run_action(request: web.Request) -> web.Response:
         raise Problem(422, "invalid action parameters",
                       errors=[{"path": p.path, "message": p.message}
                               for p in exc.problems]) from None
+    except ActionUnavailable as exc:
+        raise Problem(503, str(exc)) from None
     return ok(outcome, 202 if outcome["status"] == "pending_approval" else 200)
 
 
 @endpoint("GET", "/api/v1/approvals", "Approvals, newest first",
-          query={"status": "pending, approved or denied", "limit": "1-1000"}, tag="approvals")
+          query={"status": "pending, approved, denied or expired", "limit": "1-1000"},
+          tag="approvals")
 async def list_approvals(request: web.Request) -> web.Response:
     status = request.query.get("status")
-    if status not in (None, "pending", "approved", "denied"):
-        raise Problem(400, "status must be pending, approved or denied")
+    if status is not None and status not in {s.value for s in ApprovalStatus}:
+        raise Problem(400, "status must be pending, approved, denied or expired")
     limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
     return ok({"approvals": await agent_of(request).actions.approvals(status, limit)})
 
@@ -83,11 +93,21 @@ DENY_SCHEMA = {"type": "object", "additionalProperties": False,
                "properties": {"reason": {"type": "string", "maxLength": 1000}}}
 
 
-@endpoint("POST", "/api/v1/approvals/{id}/approve", "Approve a pending action and run it",
-          role=ADMIN, tag="approvals")
+APPROVE_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"digest": {"type": "string", "maxLength": 128,
+                              "description": "the approval's `digest` as shown to the "
+                                             "approver; refused (409) if it no longer "
+                                             "matches"}}}
+
+
+@endpoint("POST", "/api/v1/approvals/{id}/approve",
+          "Approve a pending action and run exactly the plan filed with it",
+          role=ADMIN, body=APPROVE_SCHEMA, tag="approvals")
 async def approve(request: web.Request) -> web.Response:
+    expect = (await json_body(request, APPROVE_SCHEMA)).get("digest")
     runner = agent_of(request).actions
-    return ok(await _decide(request, lambda i, who: runner.approve(i, who)))
+    return ok(await _decide(request, lambda i, who: runner.approve(i, who, expect)))
 
 
 @endpoint("POST", "/api/v1/approvals/{id}/deny", "Deny a pending action", role=ADMIN,

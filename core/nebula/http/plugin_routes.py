@@ -13,6 +13,7 @@ from aiohttp import web
 
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED
+from nebula.secrets import StreamRedactor
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
@@ -48,4 +49,15 @@ class PluginRoutes:
         # outer request has already resolved (and cached); a clone carries the inner one.
         inner = request.clone()
         inner._match_info = match
-        return await match.handler(inner)
+        return redacted(await match.handler(inner))
+
+
+def redacted(response: web.StreamResponse) -> web.StreamResponse:
+    """A plugin's whole-body answer with every known secret masked. A streamed answer is
+    already on the wire: a plugin streams through `StreamRedactor` (nebula.api)."""
+    if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        redactor = StreamRedactor()
+        masked = redactor.feed(response.body) + redactor.flush()
+        if masked != response.body:
+            response.body = masked
+    return response

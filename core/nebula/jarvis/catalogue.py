@@ -12,7 +12,14 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nebula.actions import ActionNotFound, InvalidParams, timed_outcome, validate_params
+from nebula import write_only
+from nebula.actions import (
+    ActionNotFound,
+    ActionUnavailable,
+    InvalidParams,
+    timed_outcome,
+    validate_params,
+)
 from nebula.contributions import Tool
 from nebula.secrets import SECRETS
 
@@ -120,6 +127,8 @@ class Catalogue:
             except ActionNotFound:
                 return await self._invalid(tool, params, actor,
                                            [f"action {tool.action} is not available"])
+            except ActionUnavailable as exc:
+                return {"status": "error", "error": str(exc)}
         if problems := validate_params(tool, params):
             return await self._invalid(tool, params, actor,
                                        [f"{p.path}: {p.message}" for p in problems])
@@ -140,7 +149,9 @@ class Catalogue:
     async def _audit(self, actor: str, name: str, params: Mapping[str, Any], outcome: str,
                      duration_ms: float | None, detail: str) -> None:
         # One audit format for every caller: the runner's own writer, not a copy of it.
-        await self._agent.actions.audit(actor, name, params, outcome, duration_ms, None,
+        tool = self._agent.tools.get(name)
+        shown = write_only.mask(tool.params, params) if tool else params
+        await self._agent.actions.audit(actor, name, shown, outcome, duration_ms, None,
                                          detail)
 
 

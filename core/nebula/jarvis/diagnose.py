@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nebula.actions import validate_params
+from nebula.actions import ActionUnavailable, InvalidParams, validate_params
 from nebula.jarvis.catalogue import function_name, result_text
 from nebula.jarvis.engine import JarvisFailure, estimate_tokens, model_errors, wire_body
 from nebula.jarvis.prompt import RULES
@@ -184,7 +184,11 @@ async def _file(agent: Agent, proposals: Any, actor: str
             continue
         entry["destructive"] = action.destructive
         if action.destructive:
-            outcome = await agent.actions.request(name, params, actor)
+            try:
+                outcome = await agent.actions.request(name, params, actor)
+            except (InvalidParams, ActionUnavailable) as exc:
+                dropped.append({**entry, "reason": SECRETS.redact(str(exc))})
+                continue
             entry["approval_id"] = outcome["approval"]["id"]
         proposed.append(entry)
     return proposed, dropped

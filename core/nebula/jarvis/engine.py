@@ -373,6 +373,10 @@ class Jarvis:
                             "note": "an admin denied this action; it did not run"}
                 if approval["status"] == "approved":
                     return await self._approved_result(approval_id)
+                if approval["status"] == "expired":
+                    return {"status": "expired", "expires": approval["expires"],
+                            "note": "nobody decided within the approval's time; it did not "
+                                    "run"}
                 while (await subscriber.queue.get())["data"].get("id") != approval_id:
                     pass
         finally:

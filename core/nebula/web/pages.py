@@ -168,16 +168,23 @@ async def _approvals_table(request: web.Request) -> str:
             rid = e(f"reason-{a['id']}")
             buttons = (
                 f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/approve" '
-                f'data-confirm="Approve and run {e(a["action"])} now?"><button class="btn '
-                f'primary small" type="submit">Approve</button></form> '
+                f'data-confirm="Approve and run {e(a["action"])} now?">'
+                # The digest binds the click to the plan on this page: a different
+                # request under the same id is refused.
+                f'<input type="hidden" name="digest" value="{e(a["digest"])}">'
+                f'<button class="btn primary small" type="submit">Approve</button></form> '
                 f'<form class="deny" data-api="/api/v1/approvals/{e(a["id"])}/deny" '
                 f'data-confirm="Deny {e(a["action"])}?"><label for="{rid}">Reason</label>'
                 f'<input id="{rid}" name="reason" maxlength="1000" autocomplete="off" '
                 'placeholder="optional, shown in the audit log">'
                 '<button class="btn small danger" type="submit">Deny</button></form>')
-        state = {"pending": "warning", "approved": "ok", "denied": "critical"}[a["status"]]
+        state = {"pending": "warning", "approved": "ok", "denied": "critical",
+                 "expired": "unknown"}[a["status"]]
+        shown = code(a["params"]) + (
+            f'<div class="plan"><strong>Will act on</strong>{code(a["plan"])}</div>'
+            if a["plan"] is not None else "")
         rows.append((badge(state, a["status"]),
-                     e(a["action"]), code(a["params"]), e(a["requested_by"]),
+                     e(a["action"]), shown, e(a["requested_by"]),
                      when(a["created"]), e(a["decided_by"] or ""),
                      f'<span class="reason">{e(a.get("reason") or "")}</span>', buttons))
     return table(("Status", "Action", "Parameters", "Requested by", "When", "Decided by",
