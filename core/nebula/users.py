@@ -3,18 +3,31 @@ failed-login log that drives lockouts and the `core.failed_logins` check.
 
 Hashing and verifying run in a worker thread: argon2 is deliberately slow, and the event
 loop must not stall while someone logs in.
+
+A TOTP code signs in once: the user's last accepted time step is kept and a code of that
+step or an earlier one is refused, with a conditional UPDATE so two sign-ins racing with
+one code cannot both win. Recovery codes are 80 random bits, kept as HMAC-SHA256 under a
+random key held in the secret store (so a copy of the database alone cannot be searched
+for them); each is used up by a compare-and-swap of the user's list.
+
+Recovery codes made before that (40 bits, unsalted SHA-256) keep working, so nobody who
+relies on them is locked out by an upgrade, but their digests are re-keyed at start (the
+bare SHA-256 is no longer in the database) and every start logs a warning asking the user
+to make new ones (turn two-factor authentication off and on again) until they are gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +37,21 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.logs import get_logger
 from nebula.secret_store import SecretStore
 from nebula.store import Store
+
+log = get_logger(component="users")
 
 ROLES = ("admin", "viewer")
 FAILED_LOGINS = "core.failed_logins"
 RECOVERY_CODES = 10
+RECOVERY_BYTES = 10  # 80 bits: 16 base32 characters, shown in groups of four
+# Where the recovery codes' HMAC key lives in the secret store (plugin "core").
+RECOVERY_KEY = "recovery-key"
+# How a stored recovery code starts: an HMAC of the code, or (codes made by versions that
+# stored bare SHA-256 digests) an HMAC of that digest.
+KEYED, KEYED_LEGACY = "k2:", "k1:"
 MIN_PASSWORD = 8
 KEEP_DAYS = 30  # of the failed-login log
 # What `users.totp_secret` holds once the secret itself is in the secret store.
@@ -59,9 +81,29 @@ class User:
     totp: bool
 
 
-def _digest(code: str) -> str:
-    # Recovery codes are 80 random bits: a plain hash is enough, as for API tokens.
-    return hashlib.sha256(code.replace("-", "").lower().encode()).hexdigest()
+def _new_recovery_code() -> str:
+    text = base64.b32encode(secrets.token_bytes(RECOVERY_BYTES)).decode()
+    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def _bare(code: str) -> str:
+    return "".join(code.split()).replace("-", "")
+
+
+def _legacy_digest(code: str) -> str:
+    """The bare SHA-256 that versions before keyed hashing stored (lower-case hex codes)."""
+    return hashlib.sha256(_bare(code).lower().encode()).hexdigest()
+
+
+def _mac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _recovery_forms(key: bytes, code: str) -> tuple[str, ...]:
+    """Every way `code` may be stored: keyed (now), keyed legacy digest (re-keyed at
+    start), bare legacy digest (not yet re-keyed)."""
+    legacy = _legacy_digest(code)
+    return (KEYED + _mac(key, _bare(code).upper()), KEYED_LEGACY + _mac(key, legacy), legacy)
 
 
 def _totp_key(user_id: int) -> str:
@@ -79,6 +121,8 @@ class Users:
     def __init__(self, store: Store, key_path: Path | None = None) -> None:
         self._store = store
         self._secrets = SecretStore(store, key_path, "core") if key_path else None
+        self._recovery_key: bytes | None = None
+        self._recovery_key_made = asyncio.Lock()
 
     def _vault(self) -> SecretStore:
         if self._secrets is None:
@@ -142,35 +186,58 @@ class Users:
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Nebula Command")
 
     @staticmethod
-    def code_matches(secret: str, code: str) -> bool:
-        """A TOTP code of `secret`, allowing one step of clock drift either way."""
-        code = code.strip().replace(" ", "")
-        return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    def totp_step(secret: str, code: str) -> int | None:
+        """The time step `code` is the TOTP code of, allowing one step of clock drift
+        either way (the latest, should two match); None when it is none of them."""
+        code = "".join(code.split())
+        if not (code.isascii() and code.isdigit()):
+            return None
+        totp = pyotp.TOTP(secret)
+        now = totp.timecode(time.time())
+        return next((step for step in (now + 1, now, now - 1)
+                     if hmac.compare_digest(totp.generate_otp(step), code)), None)
 
     def new_totp(self, name: str) -> dict[str, str]:
         """A fresh secret and its otpauth:// URI, not yet saved (see `enable_totp`)."""
         secret = pyotp.random_base32()
         return {"secret": secret, "uri": self.totp_uri(name, secret)}
 
-    async def enable_totp(self, name: str, secret: str | None = None) -> dict[str, Any]:
+    async def enable_totp(self, name: str, secret: str | None = None,
+                          used_step: int = 0) -> dict[str, Any]:
         """Turn the second factor on with `secret` (a new one when None) and fresh recovery
-        codes; the answer is the only place the codes and the secret are ever shown."""
+        codes; the answer is the only place the codes and the secret are ever shown.
+        `used_step` is the step of the code that confirmed the secret: it cannot sign in."""
         user = await self.get(name)
         secret = secret or pyotp.random_base32()
-        codes = [f"{secrets.token_hex(5)[:5]}-{secrets.token_hex(5)[:5]}"
-                 for _ in range(RECOVERY_CODES)]
+        codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+        key = await self._recovery_hmac_key()
         await self._vault().set(_totp_key(user.id), secret)
         await self._store.execute(
-            "UPDATE users SET totp_secret = ?, recovery = ? WHERE id = ?",
-            (IN_VAULT, json.dumps([_digest(c) for c in codes]), user.id))
+            "UPDATE users SET totp_secret = ?, recovery = ?, totp_last_step = ? WHERE id = ?",
+            (IN_VAULT, json.dumps([_recovery_forms(key, c)[0] for c in codes]), used_step,
+             user.id))
         return {"user": name, "secret": secret, "uri": self.totp_uri(name, secret),
                 "recovery_codes": codes}
 
     async def disable_totp(self, name: str) -> None:
         user = await self.get(name)
         await self._store.execute(
-            "UPDATE users SET totp_secret = NULL, recovery = '[]' WHERE id = ?", (user.id,))
+            "UPDATE users SET totp_secret = NULL, recovery = '[]', totp_last_step = 0 "
+            "WHERE id = ?", (user.id,))
         await self._vault().delete(_totp_key(user.id))
+
+    async def _recovery_hmac_key(self) -> bytes:
+        """The key recovery codes are hashed with: random, made on first use, kept
+        encrypted in the secret store. Made under a lock, so two first uses at once
+        cannot each hash with a key of their own."""
+        async with self._recovery_key_made:
+            if self._recovery_key is None:
+                value = await self._vault().get(RECOVERY_KEY)
+                if value is None:
+                    value = secrets.token_hex(32)
+                    await self._vault().set(RECOVERY_KEY, value)
+                self._recovery_key = bytes.fromhex(value)
+        return self._recovery_key
 
     async def _totp_secret(self, user_id: int) -> str | None:
         row = await self._store.fetchone("SELECT totp_secret FROM users WHERE id = ?",
@@ -178,49 +245,104 @@ class Users:
         if row is None or not row["totp_secret"]:
             return None
         if row["totp_secret"] != IN_VAULT:
-            await self.encrypt_plain_totp()
+            await self._move_plain_totp()
         return await self._vault().get(_totp_key(user_id))
 
+    @contextlib.asynccontextmanager
+    async def _overwriting(self) -> AsyncIterator[None]:
+        """Writes that replace something sensitive: SQLite would keep the overwritten
+        bytes in the page's free space (hence secure_delete) and the old page in the WAL
+        until a checkpoint."""
+        await self._store.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+            await self._store.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await self._store.execute("PRAGMA secure_delete = OFF")
+
     async def encrypt_plain_totp(self) -> int:
-        """Move TOTP secrets that older versions kept in clear into the secret store; run
-        at start. SQLite would keep the overwritten bytes in the page's free space (hence
-        secure_delete) and the old page in the file until a checkpoint. Returns how many
-        moved."""
+        """Run at start: protect what older versions kept of the second factor. TOTP
+        secrets kept in clear move into the secret store; recovery codes kept as bare
+        SHA-256 are re-keyed. Returns how many secrets moved."""
+        moved = await self._move_plain_totp()
+        await self._rekey_old_recovery_codes()
+        return moved
+
+    async def _move_plain_totp(self) -> int:
         rows = await self._store.fetchall(
             "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL "
             "AND totp_secret != ?", (IN_VAULT,))
         if not rows:
             return 0
-        await self._store.execute("PRAGMA secure_delete = ON")
-        try:
+        async with self._overwriting():
             for row in rows:
                 await self._vault().set(_totp_key(row["id"]), row["totp_secret"])
                 await self._store.execute("UPDATE users SET totp_secret = ? WHERE id = ?",
                                           (IN_VAULT, row["id"]))
-            await self._store.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            await self._store.execute("PRAGMA secure_delete = OFF")
         return len(rows)
 
+    async def _rekey_old_recovery_codes(self) -> None:
+        """Codes of older versions (40 bits, bare SHA-256) are kept working, but as an
+        HMAC of their digest, and their owners are asked on every start to make new
+        ones."""
+        rows = await self._store.fetchall(
+            "SELECT id, name, recovery FROM users WHERE recovery != '[]'")
+        for row in rows:
+            stored: list[str] = json.loads(row["recovery"])
+            old = [d for d in stored if not d.startswith(KEYED)]
+            if not old:
+                continue
+            if any(not d.startswith(KEYED_LEGACY) for d in old):
+                key = await self._recovery_hmac_key()
+                rekeyed = [d if d.startswith((KEYED, KEYED_LEGACY))
+                           else KEYED_LEGACY + _mac(key, d) for d in stored]
+                async with self._overwriting():
+                    await self._swap_recovery(row["id"], row["recovery"], rekeyed)
+            log.warning("users.old_recovery_codes", user=row["name"], codes=len(old),
+                        hint="recovery codes from an older version are shorter than today's: "
+                             "turn two-factor authentication off and on again for new ones")
+
+    async def _swap_recovery(self, user_id: int, expected: str, new: list[str]) -> bool:
+        """Replace the user's recovery codes only if they are still `expected` (their JSON
+        as read): of two writers that read the same list, one wins."""
+        changed = await self._store.call(lambda: self._store.conn.execute(
+            "UPDATE users SET recovery = ? WHERE id = ? AND recovery = ?",
+            (json.dumps(new), user_id, expected)).rowcount)
+        return changed == 1
+
     async def verify_second_factor(self, user: User, code: str) -> bool:
-        """A current TOTP code, or an unused recovery code (which is then used up)."""
+        """A TOTP code of a step later than the last one accepted, or an unused recovery
+        code; either is then used up."""
         secret = await self._totp_secret(user.id)
         if secret is None:
             return False
-        if self.code_matches(secret, code):
-            return True
-        code = code.strip().replace(" ", "")
-        row = await self._store.fetchone("SELECT recovery FROM users WHERE id = ?",
-                                         (user.id,))
-        remaining = json.loads(row["recovery"]) if row else []
-        digest = _digest(code)
-        match = next((d for d in remaining if hmac.compare_digest(d, digest)), None)
-        if match is None:
+        step = self.totp_step(secret, code)
+        if step is not None:
+            # Conditional, so of two sign-ins racing with one code only one moves it on.
+            changed = await self._store.call(lambda: self._store.conn.execute(
+                "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+                (step, user.id, step)).rowcount)
+            return changed == 1
+        return await self._use_recovery_code(user.id, code)
+
+    async def _use_recovery_code(self, user_id: int, code: str) -> bool:
+        if not _bare(code):
             return False
-        remaining.remove(match)
-        await self._store.execute("UPDATE users SET recovery = ? WHERE id = ?",
-                                  (json.dumps(remaining), user.id))
-        return True
+        forms = _recovery_forms(await self._recovery_hmac_key(), code)
+        while True:
+            row = await self._store.fetchone("SELECT recovery FROM users WHERE id = ?",
+                                             (user_id,))
+            if row is None:
+                return False
+            remaining: list[str] = json.loads(row["recovery"])
+            match = next((d for d in remaining
+                          if any(hmac.compare_digest(d, f) for f in forms)), None)
+            if match is None:
+                return False
+            remaining.remove(match)
+            if await self._swap_recovery(user_id, row["recovery"], remaining):
+                return True
+            # Another code was used meanwhile: read again (this one may be gone too).
 
     async def logged_in(self, user: User) -> None:
         await self._store.execute("UPDATE users SET last_login = ? WHERE id = ?",

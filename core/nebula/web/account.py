@@ -4,8 +4,9 @@ failed-login log.
 Enrolling in TOTP takes two steps so a typo in the authenticator cannot lock anyone out:
 the new secret is shown (a QR code drawn by `qr.py`, a link, a key to type) and held in
 memory for this session only; it is saved (encrypted, with fresh recovery codes shown
-once) when a code made from it is entered. Turning TOTP off asks for the password again,
-and a wrong one counts as a failed sign-in.
+once) when a code made from it is entered, and that code cannot then sign in. Turning TOTP
+on or off asks for the password again (`login.password_again`): someone at a browser left
+signed in cannot put their own authenticator on the account, or take the owner's off.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from aiohttp import web
 from nebula.http.endpoints import endpoint
 from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
-from nebula.http.security import GUARD, PROXIES, SESSION, SESSIONS, USERS
+from nebula.http.security import GUARD, SESSION, SESSIONS, USERS
 from nebula.http.sessions import Session
 from nebula.web import SESSION_TAG, TAG, qr
 from nebula.web.html import badge, e, table, when
-from nebula.web.login import record_failure
+from nebula.web.login import Recheck, password_again
 from nebula.web.pages import frame
 
 ENROL_TTL = 600.0
@@ -42,6 +43,12 @@ def _alert(message: str) -> str:
     return f'<p class="error" role="alert">{e(message)}</p>' if message else ""
 
 
+def _password_field() -> str:
+    return ('<label for="tfa-password">Current password</label>'
+            '<input id="tfa-password" name="password" type="password" '
+            'autocomplete="current-password" required>')
+
+
 async def _two_factor(request: web.Request, session: Session, message: str = "") -> str:
     user = await request.app[USERS].get(session.user)
     if user.totp:
@@ -50,9 +57,7 @@ async def _two_factor(request: web.Request, session: Session, message: str = "")
             "Two-factor authentication</h2>"
             f'<p>{_on_badge()} Signing in asks for a code from your authenticator app.</p>'
             f'{_alert(message)}<form method="post" action="/security/totp/disable">'
-            f'{_csrf(session)}<label for="tfa-password">Current password</label>'
-            '<input id="tfa-password" name="password" type="password" '
-            'autocomplete="current-password" required>'
+            f'{_csrf(session)}{_password_field()}'
             '<button class="btn danger" type="submit">Turn off two-factor authentication'
             "</button></form></section>")
     return (
@@ -60,8 +65,8 @@ async def _two_factor(request: web.Request, session: Session, message: str = "")
         "Two-factor authentication</h2><p>Off. With it on, signing in also asks for a code "
         "from an authenticator app (or a single-use recovery code).</p>"
         f'{_alert(message)}<form method="post" action="/security/totp">{_csrf(session)}'
-        '<button class="btn primary" type="submit">Set up two-factor authentication'
-        "</button></form></section>")
+        f'{_password_field()}<button class="btn primary" type="submit">'
+        "Set up two-factor authentication</button></form></section>")
 
 
 def _on_badge() -> str:
@@ -127,12 +132,26 @@ async def _setup_page(request: web.Request, session: Session, secret: str,
     return response
 
 
-@endpoint("POST", "/security/totp", "Start setting up your TOTP second factor",
-          tag=SESSION_TAG)
+async def _refused(request: web.Request, session: Session, doing: str
+                   ) -> web.Response | None:
+    """The security page with why, unless the form's password is the user's."""
+    password = str((await request.post()).get("password", ""))
+    refused = await password_again(request, session.user, password, doing)
+    if refused is Recheck.LOCKED:
+        return await security_page(request, "Too many failed attempts; try again later.", 429)
+    if refused is Recheck.WRONG:
+        return await security_page(request, "Wrong password.", 401)
+    return None
+
+
+@endpoint("POST", "/security/totp",
+          "Start setting up your TOTP second factor (needs your password)", tag=SESSION_TAG)
 async def totp_start(request: web.Request) -> web.Response:
     session = _session(request)
     if (await request.app[USERS].get(session.user)).totp:
         return await security_page(request, "Two-factor authentication is already on.", 409)
+    if (refused := await _refused(request, session, "setting up TOTP")) is not None:
+        return refused
     secret = request.app[USERS].new_totp(session.user)["secret"]
     enrolments, now = request.app[SESSIONS].enrolments, time.time()
     for stale in [sid for sid, (_, expires) in enrolments.items() if expires < now]:
@@ -151,11 +170,11 @@ async def totp_confirm(request: web.Request) -> web.Response:
         return await security_page(request, "That setup expired; start again.", 410)
     code = str((await request.post()).get("code", ""))
     users = request.app[USERS]
-    if not users.code_matches(secret, code):
+    if (step := users.totp_step(secret, code)) is None:
         return await _setup_page(request, session, secret,
                                  "Wrong code: check the app's clock and try the new code.", 422)
     del request.app[SESSIONS].enrolments[session.id]
-    result = await users.enable_totp(session.user, secret)
+    result = await users.enable_totp(session.user, secret, used_step=step)
     codes = "".join(f"<li><code>{e(c)}</code></li>" for c in result["recovery_codes"])
     body = (
         "<h1>Two-factor authentication is on</h1>"
@@ -171,12 +190,7 @@ async def totp_confirm(request: web.Request) -> web.Response:
           "Turn off your TOTP second factor (needs your password)", tag=SESSION_TAG)
 async def totp_disable(request: web.Request) -> web.StreamResponse:
     session = _session(request)
-    guard, ip = request.app[GUARD], request.app[PROXIES].client_ip(request)
-    if await guard.locked_until(ip, session.user) is not None:
-        return await security_page(request, "Too many failed attempts; try again later.", 429)
-    password = str((await request.post()).get("password", ""))
-    if await request.app[USERS].verify_password(session.user, password) is None:
-        await record_failure(request, ip, session.user, "wrong password (turning off TOTP)")
-        return await security_page(request, "Wrong password.", 401)
+    if (refused := await _refused(request, session, "turning off TOTP")) is not None:
+        return refused
     await request.app[USERS].disable_totp(session.user)
     raise web.HTTPSeeOther("/security")

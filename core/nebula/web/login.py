@@ -4,15 +4,22 @@ The login form has no session yet to bind a CSRF token to, so it uses a double-s
 token: a random value in a SameSite=Strict cookie and in the form, which must agree.
 A password accepted for a user with TOTP yields a short-lived, single-use pending login
 held in memory; the session cookie is only set once the code is right.
+
+Changing one's own credentials from a signed-in browser (turning TOTP on or off, a
+password) asks for the password again (`password_again`), so a session left open or
+stolen is not enough to take the account over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import hmac
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
@@ -34,6 +41,8 @@ from nebula.web.html import bare_page, e
 from nebula.web.pages import html
 
 LOGIN_COOKIE = "nebula_login"
+# RFC 3986's reserved characters and "%" (the unreserved ones `quote` keeps anyway).
+_URI_CHARACTERS = ":/?#[]@!$&'()*+,;=%"
 PENDING_TTL = 300.0
 
 
@@ -53,10 +62,20 @@ def _pending(request: web.Request) -> dict[str, Pending]:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: anything else would make the login an open redirect."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    """Only a path on this site, else the overview: anything else would make the login an
+    open redirect. Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so `/<TAB>/evil.example` and `/\\evil.example` mean `//evil.example`, another
+    site; a control character would also break the Location header. Checked as sent and
+    percent-decoded, since whatever reads it next may decode it."""
+    if not value:
         return "/"
-    return value
+    for form in (value, unquote(value)):
+        if (not form.startswith("/") or form.startswith("//") or "\\" in form
+                or any(unicodedata.category(c) == "Cc" for c in form)):
+            return "/"
+    # A Location header is ASCII: anything else (spaces, letters beyond it) goes encoded,
+    # as a browser would; what is already encoded stays as it is.
+    return quote(value, safe=_URI_CHARACTERS)
 
 
 def _form(csrf: str, next_: str, message: str = "", *, pending: str = "",
@@ -89,7 +108,8 @@ def _form(csrf: str, next_: str, message: str = "", *, pending: str = "",
 def _render(request: web.Request, message: str = "", status: int = 200, **kw: str
             ) -> web.Response:
     csrf = secrets.token_urlsafe(24)
-    next_ = _safe_next(request.query.get("next") or kw.pop("next", None))
+    # The form's own `next` (kept through a failed attempt) before the page's query.
+    next_ = _safe_next(kw.pop("next", None) or request.query.get("next"))
     response = html(bare_page("Sign in", _form(csrf, next_, message, **kw)), status)
     flags = cookie_flags(request)
     response.set_cookie(LOGIN_COOKIE, csrf, max_age=int(PENDING_TTL * 2), **flags)
@@ -121,6 +141,28 @@ async def record_failure(request: web.Request, ip: str, username: str, reason: s
 
 
 _BACKGROUND: set[asyncio.Task[object]] = set()
+
+
+class Recheck(enum.Enum):
+    """Why `password_again` refused."""
+
+    LOCKED = "locked"
+    WRONG = "wrong"
+
+
+async def password_again(request: web.Request, name: str, password: str, doing: str
+                         ) -> Recheck | None:
+    """Check a signed-in user's password again before `doing` something to their
+    credentials; None when it is right. It is a sign-in as far as lockouts go: a locked
+    account is refused without checking and a wrong password counts as a failed sign-in,
+    so this is no faster a way to guess a password than the sign-in form."""
+    guard, ip = request.app[GUARD], request.app[PROXIES].client_ip(request)
+    if await guard.locked_until(ip, name) is not None:
+        return Recheck.LOCKED
+    if await request.app[USERS].verify_password(name, password) is None:
+        await record_failure(request, ip, name, f"wrong password ({doing})")
+        return Recheck.WRONG
+    return None
 
 
 async def _locked(request: web.Request, ip: str, username: str, next_: str
