@@ -4,6 +4,10 @@
 arrive during a poll wait for it instead of starting their own, so the checks that fire
 together and a dashboard polling the panels cost one round of requests. Each complete poll
 is compared with the one before to publish `plex.session_started` / `plex.session_ended`.
+
+An action that changes what the server shows calls `invalidate()`: the next read polls again,
+and a poll that was already in flight (it may have read the server before the action changed
+it) is kept as `latest` but not taken as fresh.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nebula_plex.model import (
 )
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -40,14 +45,18 @@ class Point:
 
 class Poller:
     def __init__(self, client: PlexClient, emit: Emit, *, max_age: float, recent: int,
-                 history: int, log: Any) -> None:
+                 history: int, log: Any, clock: Clock = time.monotonic) -> None:
         self.client = client
+        self._clock = clock
         self._emit = emit
         self.max_age = max_age
         self._recent = recent
         self._log = log
         self.latest: Snapshot | None = None
-        self._taken = 0.0  # monotonic time of the latest poll
+        # Clock time of the latest poll, None once invalidated. Not 0.0: the monotonic clock
+        # counts from boot, so on a machine up for less than max_age "0.0" is still fresh.
+        self._taken: float | None = None
+        self._generation = 0  # bumped by invalidate(): a poll spanning it is not fresh
         self._lock = asyncio.Lock()
         # Sessions of the last complete poll; None until the first one, which is the
         # baseline (streams already running when the agent starts did not just start).
@@ -66,15 +75,19 @@ class Poller:
             return await self.poll()
 
     def _fresh(self, max_age: float) -> bool:
-        return self.latest is not None and time.monotonic() - self._taken < max_age
+        return (self.latest is not None and self._taken is not None
+                and self._clock() - self._taken < max_age)
 
     def invalidate(self) -> None:
         """The next read polls again (after an action changed what the server shows)."""
-        self._taken = 0.0
+        self._taken = None
+        self._generation += 1
 
     async def poll(self) -> Snapshot:
+        generation = self._generation
         snap = await self._collect()
-        previous, self.latest, self._taken = self.latest, snap, time.monotonic()
+        taken = self._clock() if generation == self._generation else None
+        previous, self.latest, self._taken = self.latest, snap, taken
         if snap.error and (previous is None or previous.error is None
                            or str(previous.error) != str(snap.error)):
             self._log.warning("plex.poll_failed", failure=snap.error.failure.value,

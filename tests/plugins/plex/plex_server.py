@@ -79,6 +79,9 @@ class PlexStandIn:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     release: dict[str, Any] | None = None
     delay: float = 0.0  # seconds every answer waits, for timeouts
+    # Answers to these paths are computed at once but sent only when the event is set: a
+    # read that saw the server as it was, still in flight while something changes it.
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     refreshes: list[dict[str, Any]] = field(default_factory=list)
     emptied: list[str] = field(default_factory=list)
@@ -182,6 +185,8 @@ class PlexStandIn:
                 status=401, text=UNAUTHORIZED, content_type="text/html")
         else:
             response = await handler(request)
+            if (hold := self.holds.get(request.path)) is not None:
+                await hold.wait()
         response.headers["x-plex-protocol"] = "1.0"
         return response
 
