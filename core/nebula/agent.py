@@ -18,6 +18,7 @@ from nebula.config import load as load_config
 from nebula.context import KeyValue, PluginContext
 from nebula.contributions import Panel, Subscription, Tool
 from nebula.events import EventBus
+from nebula.filemodes import secure_data_dir
 from nebula.health import HealthEngine
 from nebula.jarvis.engine import Jarvis
 from nebula.logs import get_logger
@@ -97,6 +98,7 @@ class Agent:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self, schedule: bool = True) -> None:
+        secure_data_dir(self.config.data_dir)
         await self.store.open()
         await self.jarvis.start()
         self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nebula.config import Config
+from nebula.filemodes import secure_data_dir, write_private
 from nebula.store import Store
 from nebula.tokens import Tokens
 
@@ -21,11 +22,14 @@ def default_config_text() -> str:
 
 
 def write_default_config(target: Path) -> None:
+    """0600 even when it replaces a file others could read: the file is where an operator
+    writes passwords and tokens once it is set up."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(default_config_text(), encoding="utf-8")
+    write_private(target, default_config_text())
 
 
 async def create_first_token(config: Config) -> dict[str, Any]:
+    secure_data_dir(config.data_dir)
     store = Store(config.data_dir / "nebula.db")
     await store.open()
     try:

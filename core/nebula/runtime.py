@@ -23,6 +23,7 @@ from aiohttp import web
 
 from nebula.agent import Agent
 from nebula.config import Config, ConfigError
+from nebula.filemodes import FILE_MODE, private_dir, restrict_umask, write_private
 from nebula.http.app import create_app
 from nebula.logs import get_logger
 from nebula.tokens import LOCAL_ADMIN, Principal, new_token
@@ -46,12 +47,8 @@ class RuntimeInfo:
             return None
 
     def write(self, data_dir: Path) -> None:
-        path = data_dir / "agent.json"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"url": self.url, "pid": self.pid, "token": self.token}, handle)
-        tmp.replace(path)
+        write_private(data_dir / "agent.json",
+                      json.dumps({"url": self.url, "pid": self.pid, "token": self.token}))
 
 
 class AlreadyRunning(Exception):
@@ -60,9 +57,15 @@ class AlreadyRunning(Exception):
 
 @contextlib.contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[IO[str]]:
-    """Hold an exclusive lock on the data dir for as long as this agent runs."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "agent.lock").open("a+")
+    """Hold an exclusive lock on the data dir for as long as this agent runs.
+
+    Every agent process (`nebula run`, the CLI's one-shot agent) takes the lock before it
+    creates anything, so this is where the process turns owner-only (see nebula.filemodes).
+    """
+    restrict_umask()
+    private_dir(data_dir)
+    handle = os.fdopen(os.open(data_dir / "agent.lock", os.O_RDWR | os.O_CREAT, FILE_MODE),
+                       "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -30,7 +30,9 @@ def init(state: State, path: Path | None, force: bool, as_json: bool) -> None:
     import asyncio
 
     from nebula.bootstrap import create_first_token, write_default_config
+    from nebula.filemodes import restrict_umask
 
+    restrict_umask()  # it writes the config and makes the data dir and the store
     target = path or state.config_path or Path("nebula.toml")
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; use --force to overwrite it")

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nebula.filemodes import create_private, private_dir
 from nebula.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -22,7 +23,8 @@ T = TypeVar("T")
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) and migrate a store; usable from any one thread."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    create_private(path)  # SQLite gives the -wal and -shm files the database's mode
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")

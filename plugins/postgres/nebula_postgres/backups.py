@@ -5,6 +5,10 @@ A dump is written under a temporary name (`.<name>.dump.partial`), verified with
 `pg_restore --list` and checksummed, fsynced, and only then renamed into place, so a
 failed, killed or partial dump never replaces or hides a good one. The record is written
 before the rename: a dump without a record is never listed.
+
+Backups are as secret as the databases: the folders are 0700 and every file 0600 whatever
+the agent's umask, and at start `secure` takes group and other bits off what an older
+version (or a hand) left readable, with one warning per path.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -25,6 +30,9 @@ from nebula_postgres.server import Server
 
 SUFFIX = ".dump"
 PARTIAL = ".partial"
+DIR_MODE = 0o700
+# What the plugin writes in a database's folder; only these have their modes fixed.
+OWN_FILES = (f"*{SUFFIX}", f"*{SUFFIX}.json", f".*{PARTIAL}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ class Backups:
         folder = self.folder(database)
         lock = self._locks.setdefault(database, asyncio.Lock())
         async with lock:
-            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(self._make_folder, folder)
             started = time.time()
             stamp = dt.datetime.fromtimestamp(started, dt.timezone.utc)
             name = f"{database}-{stamp:%Y%m%dT%H%M%S%f}Z{SUFFIX}"
@@ -135,10 +143,49 @@ class Backups:
     def _publish(self, backup: Backup, temp: Path, final: Path) -> None:
         record = final.with_name(final.name + ".json")
         staged = record.with_name(f".{record.name}{PARTIAL}")
+        dumps.private_file(staged)
         staged.write_text(json.dumps(asdict(backup)), encoding="utf-8")
         os.replace(staged, record)
         os.replace(temp, final)
         _fsync_dir(final.parent)
+
+    def _make_folder(self, folder: Path) -> None:
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+
+    # --- modes ----------------------------------------------------------------------------
+
+    async def secure(self, log: Any) -> None:
+        """At start: the backup dir, the database folders and the files the plugin wrote
+        there lose their group and other bits; one warning per path fixed or not fixable."""
+        fixed, failed = await asyncio.to_thread(self._owner_only)
+        for path, was, now in fixed:
+            log.warning("postgres.backup_mode_fixed", path=str(path), was=f"{was:04o}",
+                        now=f"{now:04o}", why="was readable by other users")
+        for path, error in failed:
+            log.warning("postgres.backup_mode_not_fixed", path=str(path), error=error)
+
+    def _owner_only(self) -> tuple[list[tuple[Path, int, int]], list[tuple[Path, str]]]:
+        if not self.root.is_dir():
+            return [], []
+        paths = [self.root]
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and not folder.is_symlink():
+                ours = sorted({p for pattern in OWN_FILES for p in folder.glob(pattern)})
+                paths += [folder, *ours] if ours else []
+        fixed, failed = [], []
+        for path in paths:
+            try:
+                st = path.lstat()
+                was = stat.S_IMODE(st.st_mode)
+                # A symlink is not followed: what it points at need not be ours.
+                if stat.S_ISLNK(st.st_mode) or not was & 0o077:
+                    continue
+                os.chmod(path, was & 0o700)
+                fixed.append((path, was, was & 0o700))
+            except OSError as exc:
+                failed.append((path, exc.strerror or str(exc)))
+        return fixed, failed
 
     def prune(self, database: str) -> list[str]:
         """Applies retention to one database's backups; returns the names removed."""

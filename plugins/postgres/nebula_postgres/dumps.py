@@ -59,6 +59,9 @@ async def _count(stream: asyncio.StreamReader | None) -> int:
 
 
 async def dump(server: Server, database: str, path: Path) -> None:
+    """Dump into `path`, made owner-only first: pg_dump keeps the mode of a file it
+    overwrites, so the dump is never readable by others, even while it is written."""
+    await asyncio.to_thread(private_file, path)
     await _run(server, "pg_dump", "--format=custom", "--no-password", "--dbname", database,
                "--file", path)
 
@@ -71,6 +74,15 @@ async def toc_entries(server: Server, path: Path) -> int:
 async def restore(server: Server, path: Path, database: str) -> None:
     await _run(server, "pg_restore", "--exit-on-error", "--single-transaction",
                "--no-password", "--dbname", database, path)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty and 0600, or truncate it and make it 0600. Blocking."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a file left from a killed run keeps its old mode otherwise
+    finally:
+        os.close(fd)
 
 
 def sha256(path: Path) -> str:

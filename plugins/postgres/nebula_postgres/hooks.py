@@ -46,6 +46,8 @@ async def nebula_startup(ctx: PluginContext) -> None:
     backup_dir = config.get("backup_dir")
     backups = (Backups(server, backup_dir, config["keep_daily"],
                        config["keep_weekly"]) if backup_dir else None)
+    if backups is not None:
+        await backups.secure(ctx.log)
     monitor = Monitor(server, ctx.kv, max_age=float(config["interval"]) / 2,
                       sizes_max_age=float(config["sizes_interval"]))
     _runtimes[id(ctx)] = (ctx, Runtime(config, server, monitor, backups, ctx.log))
