@@ -21,7 +21,7 @@ from nebula_homeassistant.schema import (
     EMPTY,
     ENTITY_IDS_PARAMS,
     SEARCH_PARAMS,
-    sensitive_domains,
+    harmless_domains,
     service_params,
 )
 from nebula_homeassistant.webhook import Inbox
@@ -122,33 +122,43 @@ def nebula_jobs(ctx: PluginContext) -> list[Job]:
 
 def nebula_actions(ctx: PluginContext) -> list[Action]:
     co = _coordinator(ctx)
-    sensitive = sensitive_domains(ctx.config)
+    allowed = harmless_domains(ctx.config)
     limit = ctx.config["timeout"] + 15  # HA answers a service call when it is done
 
-    async def call(params: Params) -> dict[str, Any]:
-        return await services.call(co.client, params, sensitive, sensitive_action=False)
+    # `prepare` refuses at request time a call that belongs to the other action (422,
+    # nothing filed) and answers the normalised call, which is what `run` then sends.
+    async def prepare(params: Params) -> dict[str, Any]:
+        return services.checked(params, allowed, sensitive_action=False)
 
-    async def call_sensitive(params: Params) -> dict[str, Any]:
-        return await services.call(co.client, params, sensitive, sensitive_action=True)
+    async def prepare_sensitive(params: Params) -> dict[str, Any]:
+        return services.checked(params, allowed, sensitive_action=True)
+
+    async def call(plan: Params) -> dict[str, Any]:
+        return await services.call(co.client, plan, allowed, sensitive_action=False)
+
+    async def call_sensitive(plan: Params) -> dict[str, Any]:
+        return await services.call(co.client, plan, allowed, sensitive_action=True)
 
     async def check_config(params: Params) -> dict[str, Any]:
         result = await co.config_check(max_age=0)
         return {**checks.verdict(checks.config(result)), "result": result.result,
                 "errors": result.errors, "warnings": result.warnings}
 
-    listed = ", ".join(sorted(sensitive))
+    listed = ", ".join(sorted(allowed))
     return [
-        Action(name="call_service", run=call, title="Call a service",
-               description=f"Call a Home Assistant service (light.turn_on, scene.turn_on, "
-                           f"...). Refuses the sensitive domains ({listed}) and calls that "
-                           f"target their entities: those go through "
+        Action(name="call_service", run=call, prepare=prepare, title="Call a service",
+               description=f"Call a harmless Home Assistant service: a domain on the "
+                           f"harmless list ({listed}) on entities of those domains, named "
+                           f"by entity id. Anything else (locks, covers, scenes, scripts, "
+                           f"homeassistant.*, areas, devices, `all`) is refused: use "
                            f"homeassistant.call_sensitive_service.",
                params=service_params(sensitive=False), timeout=limit),
-        Action(name="call_sensitive_service", run=call_sensitive,
+        Action(name="call_sensitive_service", run=call_sensitive, prepare=prepare_sensitive,
                title="Call a sensitive service (approval)",
-               description=f"Call a service of a sensitive domain ({listed}), e.g. "
-                           f"lock.unlock or cover.open_cover. Runs only after an admin "
-                           f"approves it.",
+               description="Call any service that is not harmless, e.g. lock.unlock, "
+                           "cover.open_cover, scene.turn_on, or a light service on an "
+                           "area. Runs only after an admin approves it; harmless calls are "
+                           "refused (use homeassistant.call_service).",
                params=service_params(sensitive=True), destructive=True, timeout=limit),
         Action(name="check_config", run=check_config, title="Check the configuration now",
                description="Run Home Assistant's configuration check (read-only; needs an "
@@ -182,13 +192,16 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
                          "domain or state (e.g. lights that are on)."),
         Tool(name="call_service", params=service_params(sensitive=False),
              action="homeassistant.call_service",
-             description="Call a Home Assistant service such as light.turn_off with target "
-                         "{\"area_id\": \"living_room\"}. Locks, alarms and covers are "
-                         "refused here: use call_sensitive_service."),
+             description="Call a harmless Home Assistant service (light, switch, fan, "
+                         "media_player, input_*, notify) on entities named by id, e.g. "
+                         "light.turn_off with target {\"entity_id\": [\"light.kitchen\"]}. "
+                         "Locks, covers, scenes, scripts, areas and devices are refused "
+                         "here: use call_sensitive_service."),
         Tool(name="call_sensitive_service", params=service_params(sensitive=True),
              action="homeassistant.call_sensitive_service",
-             description="Call a lock, alarm_control_panel or cover service (or another "
-                         "sensitive domain); it waits for an admin's approval."),
+             description="Call a service that is not harmless (a lock, alarm, cover, scene, "
+                         "script, or any call on an area or device); it waits for an "
+                         "admin's approval."),
     ]
 
 

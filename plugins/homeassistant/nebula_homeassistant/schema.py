@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Services of these domains open doors, disarm alarms or move garage doors: a person
-# approves every call (config `sensitive_domains` adds more).
-SENSITIVE_DOMAINS = ("lock", "alarm_control_panel", "cover")
+from nebula_homeassistant.allowlist import ALWAYS_SENSITIVE, TARGET_KEYS, allowed_domains
+
 NAME = r"^[a-z0-9_]+$"
 ENTITY_ID = r"^[a-z0-9_]+\.[a-z0-9_]+$"
 
@@ -70,8 +69,18 @@ CONFIG_SCHEMA: dict[str, Any] = {
                                       "HA's registries over the WebSocket."},
         "sensitive_domains": {"type": "array", "default": [],
                               "items": {"type": "string", "pattern": NAME},
-                              "description": "Domains whose services need approval, besides "
-                                             "lock, alarm_control_panel and cover."},
+                              "description": "Domains taken off the harmless list: their "
+                                             "services, and calls naming their entities, "
+                                             "need approval (e.g. switch, when a switch "
+                                             "opens a gate)."},
+        "harmless_domains": {"type": "array", "default": [],
+                             "items": {"type": "string", "pattern": NAME,
+                                       "not": {"enum": sorted(ALWAYS_SENSITIVE)}},
+                             "description": "Domains added to the harmless list, which "
+                                            "call_service runs without approval (e.g. "
+                                            "climate). The always-sensitive domains (lock, "
+                                            "cover, scene, script, homeassistant, ...) "
+                                            "cannot be added."},
         "webhook_secret": {"type": "string", "minLength": 16,
                            "description": "Secret HA automations send in the "
                                           "X-Webhook-Secret header to POST events to "
@@ -85,10 +94,17 @@ _TARGET_IDS = {"type": ["string", "array"], "items": {"type": "string", "minLeng
                "minLength": 1}
 
 
+# Keys of `data` that carry a lock's or an alarm's code or a password: write-only, so the
+# core masks them wherever the request is shown and keeps them encrypted while an approval
+# waits. HA's lock and alarm services call it `code`.
+SECRET_DATA_KEYS = ("code", "pin", "password")
+
+
 def service_params(sensitive: bool) -> dict[str, Any]:
-    which = ("a service of a sensitive domain (lock, alarm_control_panel, cover and those "
-             "configured); runs only after an admin approves it" if sensitive else
-             "any service outside the sensitive domains")
+    which = ("a sensitive service (anything off the harmless list: locks, covers, scenes, "
+             "scripts, areas, ...); runs only after an admin approves it" if sensitive else
+             "a harmless service (light, switch, fan, media_player, input_*, notify, ...) on "
+             "entities of harmless domains")
     return {
         "type": "object", "additionalProperties": False, "required": ["domain", "service"],
         "description": f"Call {which}.",
@@ -98,11 +114,14 @@ def service_params(sensitive: bool) -> dict[str, Any]:
             "service": {"type": "string", "pattern": NAME, "title": "Service",
                         "description": "e.g. turn_on, toggle, unlock."},
             "data": {"type": "object", "title": "Data", "default": {},
-                     "description": "Service data, e.g. {\"brightness_pct\": 40}."},
+                     "description": "Service data, e.g. {\"brightness_pct\": 40}.",
+                     "properties": {key: {"type": ["string", "number"], "writeOnly": True,
+                                          "description": "A code or password: masked "
+                                                         "wherever the call is shown."}
+                                    for key in SECRET_DATA_KEYS}},
             "target": {"type": "object", "title": "Target", "additionalProperties": False,
                        "description": "Which entities, devices, areas, floors or labels.",
-                       "properties": {k: _TARGET_IDS for k in (
-                           "entity_id", "device_id", "area_id", "floor_id", "label_id")}},
+                       "properties": {k: _TARGET_IDS for k in TARGET_KEYS}},
         },
     }
 
@@ -126,5 +145,6 @@ SEARCH_PARAMS: dict[str, Any] = {
 EMPTY: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
-def sensitive_domains(config: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(SENSITIVE_DOMAINS) | frozenset(config["sensitive_domains"])
+def harmless_domains(config: Mapping[str, Any]) -> frozenset[str]:
+    """The domains call_service may call (and whose entities it may name)."""
+    return allowed_domains(config["harmless_domains"], config["sensitive_domains"])

@@ -1,84 +1,94 @@
-"""Calling Home Assistant services (`POST /api/services/<domain>/<service>`), and the
-rule deciding which calls are sensitive (they go through `call_sensitive_service`, which
-an admin approves)."""
+"""Calling Home Assistant services (`POST /api/services/<domain>/<service>`): a request is
+normalised into the exact call HA will act on, checked against the allow-list (allowlist.py)
+at request time (`prepare`) and again just before it is sent (`run`)."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from nebula.api import ParamError
+from nebula_homeassistant import allowlist
 from nebula_homeassistant.client import Client
 from nebula_homeassistant.errors import HAError, Kind
 
-TARGET_KEYS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
-# `homeassistant.turn_off` and friends act on entities of any domain (a lock, a cover).
-GENERIC_DOMAIN = "homeassistant"
+PLAIN, SENSITIVE = "homeassistant.call_service", "homeassistant.call_sensitive_service"
 
 
 class ServiceRefused(Exception):
-    """The call is not for this action; the message says which one to use."""
+    """Home Assistant refused the call; the message says why as well as HA lets us know."""
 
 
-def _ids(value: Any) -> list[str]:
+def _target_ids(key: str, value: Any, where: str) -> str | list[str]:
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
+        if key == "entity_id" and value.strip().lower() in allowlist.ENTITY_MATCHES:
+            return value.strip().lower()  # HA takes "all" and "none" as a string only
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ParamError(where, f"{key} must be a string or a list of strings")
+    if key == "entity_id":  # HA lower-cases entity ids (cv.entity_id), and only those
+        return list(dict.fromkeys(allowlist.entity_ids(value)))
+    return list(dict.fromkeys(s for v in value if (s := v.strip())))
 
 
-def sensitive_reason(domain: str, data: Mapping[str, Any], target: Mapping[str, Any],
-                     sensitive: Iterable[str]) -> str | None:
-    """Why this call touches a sensitive domain, or None when it does not."""
-    domains = set(sensitive)
-    if domain in domains:
-        return f"domain {domain} is sensitive"
-    entity_ids = _ids(data.get("entity_id")) + _ids(target.get("entity_id"))
-    hit = sorted(e for e in entity_ids if e.split(".", 1)[0] in domains)
-    if hit:
-        return f"it targets {', '.join(hit)}"
-    if domain == GENERIC_DOMAIN:
-        broad = [k for k in TARGET_KEYS[1:] if data.get(k) or target.get(k)]
-        if broad or "all" in entity_ids:
-            # A device, area or label may hold a lock: it cannot be ruled out here.
-            return f"{domain} services on {', '.join(broad) or 'all entities'} may reach " \
-                   f"sensitive entities"
-    return None
+def normalise(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The call as HA will read it, in the shape of the action's params (so the schema's
+    write-only marks still apply): target keys given in `data` move to `target`, entity ids
+    become lists, stripped and lower-cased. Idempotent: `run` applies it again to what
+    `prepare` returned."""
+    data = dict(params.get("data") or {})
+    given = params.get("target") or {}
+    target: dict[str, str | list[str]] = {}
+    for key in allowlist.TARGET_KEYS:
+        found = {where: _target_ids(key, value, where) for where, value in (
+            (f"target/{key}", given.get(key)), (f"data/{key}", data.pop(key, None)))
+            if value is not None}
+        if len({repr(ids) for ids in found.values()}) > 1:
+            raise ParamError(f"data/{key}", f"{key} is given both in data and in target "
+                                            f"with different values; give it once")
+        if found:
+            target[key] = next(iter(found.values()))
+    return {"domain": params["domain"], "service": params["service"], "data": data,
+            "target": target}
 
 
-def payload(data: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+def checked(params: Mapping[str, Any], allowed: frozenset[str], *,
+            sensitive_action: bool) -> dict[str, Any]:
+    """The normalised call, or ParamError when it belongs to the other action."""
+    call = normalise(params)
+    name = f"{call['domain']}.{call['service']}"
+    why = allowlist.sensitive(call, allowed)
+    if why and not sensitive_action:
+        raise ParamError(why.path, f"{name} is a sensitive call ({why.reason}): use "
+                                   f"{SENSITIVE}, which an admin must approve")
+    if not why and sensitive_action:
+        raise ParamError("(params)", f"{name} is a harmless call: use {PLAIN}; no approval "
+                                     f"is needed, so none was filed")
+    return call
+
+
+def payload(call: Mapping[str, Any]) -> dict[str, Any]:
     """The REST body: HA's REST API takes the target keys inside the service data."""
-    body = dict(data)
-    for key, value in target.items():
-        if key in body and body[key] != value:
-            raise ServiceRefused(f"{key} is given both in data and in target with different "
-                                 f"values; give it once")
-        body[key] = value
-    return body
+    return {**call["data"], **call["target"]}
 
 
-async def call(client: Client, params: Mapping[str, Any], sensitive: Iterable[str], *,
+async def call(client: Client, params: Mapping[str, Any], allowed: frozenset[str], *,
                sensitive_action: bool) -> dict[str, Any]:
-    domain, service = params["domain"], params["service"]
-    data, target = params.get("data") or {}, params.get("target") or {}
-    reason = sensitive_reason(domain, data, target, sensitive)
-    name = f"{domain}.{service}"
-    if reason and not sensitive_action:
-        raise ServiceRefused(f"{name} is a sensitive call ({reason}): use "
-                             f"homeassistant.call_sensitive_service, which an admin must "
-                             f"approve")
-    if not reason and sensitive_action:
-        raise ServiceRefused(f"{name} is not a sensitive call: use "
-                             f"homeassistant.call_service")
+    # Checked again here, not only in `prepare`: an approval filed before the config
+    # narrowed the allow-list, or a runner that did not call `prepare`, still cannot slip a
+    # sensitive call through call_service.
+    plan = checked(params, allowed, sensitive_action=sensitive_action)
+    domain, service = plan["domain"], plan["service"]
     try:
-        changed = await client.post(f"services/{domain}/{service}", payload(data, target))
+        changed = await client.post(f"services/{domain}/{service}", payload(plan))
     except HAError as exc:
         if exc.kind is Kind.REFUSED and exc.status == 400:
             raise ServiceRefused(await _explain(client, domain, service)) from None
         raise
     states = changed if isinstance(changed, list) else changed.get("changed_states", [])
-    return {"service": name, "data": payload(data, target),
+    # No `data` in the answer: it may hold a lock's or an alarm's code.
+    return {"service": f"{domain}.{service}", "target": plan["target"],
             "changed": [{"entity_id": s.get("entity_id"), "state": s.get("state")}
                         for s in states if isinstance(s, Mapping)]}
 

@@ -1,5 +1,6 @@
 """Fixtures for the homeassistant tests: the Home Assistant stand-in on loopback (plain
-HTTP, or TLS with a trustme CA) and the plugin in a real agent."""
+HTTP, or TLS with a trustme CA), the plugin in a real agent, and that agent with Jarvis
+pointed at the scripted chat-completions server."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 
+from nebula.config import load
+from nebula.testing import run_agent, write_config
 from nebula_homeassistant import plugin
+from tests.jarvis.openai_server import FakeOpenAI
 from tests.plugins.homeassistant.ha_helpers import AGENT, WEBHOOK_SECRET
 from tests.plugins.homeassistant.ha_server import HomeAssistant, serving
 
@@ -71,4 +76,25 @@ def start_ha(nebula_agent: Callable[..., Any], ha_config: Callable[..., dict[str
         return nebula_agent({"homeassistant": plugin},
                             config={"homeassistant": ha_config(url or ha_url, **overrides)},
                             schedule=schedule, agent=AGENT)
+    return start
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def start_ha_jarvis(tmp_path: Path, ha_config: Callable[..., dict[str, Any]], ha_url: str,
+                    model: FakeOpenAI) -> Callable[..., Any]:
+    """`async with start_ha_jarvis(**config) as agent:` the plugin, and Jarvis asking
+    `model` (script it with `model.add(...)` first)."""
+    def start(**overrides: Any) -> Any:
+        path = write_config(tmp_path / "nebula.toml", AGENT,
+                            {"homeassistant": ha_config(ha_url, **overrides)})
+        doc = tomlkit.parse(path.read_text())
+        doc["jarvis"] = {"base_url": model.base_url, "max_retries": 0, "timeout": 10}
+        path.write_text(tomlkit.dumps(doc))
+        return run_agent(load(path), {"homeassistant": plugin}, schedule=False)
     return start

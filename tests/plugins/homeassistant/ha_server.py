@@ -8,7 +8,9 @@ protocols.md section 2; home-assistant/core `components/api`, `components/config
   `/api/services` (`[{"domain", "services": {name: {"fields": ...}}}]`);
 - `POST /api/services/<domain>/<service>` answers the states changed by the call; an
   unknown service or a field the service does not take gives aiohttp's bare `400: Bad
-  Request`, as HA raises HTTPBadRequest;
+  Request`, as HA raises HTTPBadRequest; `scene.apply` sets each of `data.entities` to its
+  state (as HA's scene integration does); every call that arrives is kept in `received`,
+  refused or not (`calls` holds those HA carried out);
 - `POST /api/config/core/check_config` (admin only: 401 otherwise) answers `{"result",
   "errors", "warnings"}`;
 - `/api/websocket`: auth_required → auth → auth_ok | auth_invalid (then closed); commands
@@ -40,8 +42,15 @@ SERVICES: dict[str, dict[str, tuple[tuple[str, ...], str | None]]] = {
     "cover": {"open_cover": ((), "open"), "close_cover": ((), "closed")},
     "alarm_control_panel": {"alarm_disarm": (("code",), "disarmed"),
                             "alarm_arm_away": (("code",), "armed_away")},
-    "homeassistant": {"turn_on": ((), "on"), "turn_off": ((), "off")},
-    "scene": {"turn_on": (("transition",), None)},
+    "homeassistant": {"turn_on": ((), "on"), "turn_off": ((), "off"), "stop": ((), None),
+                      "restart": ((), None)},
+    "scene": {"turn_on": (("transition",), None), "apply": (("entities", "transition"), None)},
+    "hassio": {"host_shutdown": ((), None), "host_reboot": ((), None)},
+    "valve": {"open_valve": ((), "open"), "close_valve": ((), "closed")},
+    "siren": {"turn_on": (("tone", "duration", "volume_level"), "on"),
+              "turn_off": ((), "off")},
+    "update": {"install": (("version", "backup"), "installing")},
+    "notify": {"notify": (("message", "title", "data"), None)},
 }
 TARGETS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
 
@@ -71,7 +80,8 @@ class HomeAssistant:
     areas: dict[str, str] = field(default_factory=dict)            # area id → name
     devices: dict[str, str | None] = field(default_factory=dict)   # device id → area id
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity → entry
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)     # carried out
+    received: list[dict[str, Any]] = field(default_factory=list)  # every service request
     requests: list[dict[str, Any]] = field(default_factory=list)
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     subscribers: dict[web.WebSocketResponse, set[int]] = field(default_factory=dict)
@@ -176,6 +186,7 @@ class HomeAssistant:
     async def call_service(self, request: web.Request) -> web.Response:
         domain, service = request.match_info["domain"], request.match_info["service"]
         body = await request.text()
+        self.received.append({"domain": domain, "service": service, "body": body})
         try:
             data = await request.json() if body else {}
         except ValueError:
@@ -187,8 +198,17 @@ class HomeAssistant:
             raise web.HTTPBadRequest()
         self.calls.append({"domain": domain, "service": service, "data": data})
         changed = []
-        for entity_id in self._targets(data):
+        if (domain, service) == ("scene", "apply"):
+            for entity_id, state in (data.get("entities") or {}).items():
+                entity_id = entity_id.lower()
+                if entity_id in self.states:
+                    changed.append(await self.set_state(entity_id, str(state)))
+        for entity_id in self._targets(domain, data):
             if result is None or entity_id not in self.states:
+                continue
+            # An entity service acts on its own domain's entities only; the homeassistant
+            # domain's on any.
+            if domain != "homeassistant" and not entity_id.startswith(f"{domain}."):
                 continue
             state = result
             if result == "toggle":
@@ -196,13 +216,16 @@ class HomeAssistant:
             changed.append(await self.set_state(entity_id, state))
         return web.json_response(changed)
 
-    def _targets(self, data: dict[str, Any]) -> list[str]:
+    def _targets(self, domain: str, data: dict[str, Any]) -> list[str]:
         def ids(value: Any) -> list[str]:
             return [value] if isinstance(value, str) else list(value or [])
-        found = ids(data.get("entity_id"))
+        entity_ids = [e.lower() for e in ids(data.get("entity_id"))]  # as cv.entity_id
+        if entity_ids == ["all"]:  # every entity of the service's domain; any for these
+            entity_ids = [e for e in self.states
+                          if domain == "homeassistant" or e.startswith(f"{domain}.")]
         areas = set(ids(data.get("area_id")))
-        found += [e for e in self.states if areas and self.area_of(e) in areas]
-        return list(dict.fromkeys(found))
+        entity_ids += [e for e in self.states if areas and self.area_of(e) in areas]
+        return list(dict.fromkeys(entity_ids))
 
     async def check_config(self, request: web.Request) -> web.Response:
         if not self.admin:
