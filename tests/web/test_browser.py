@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from nebula.api import Status
-from tests.web.conftest import screenshot, sign_in
+from tests.web.conftest import PASSWORD, screenshot, sign_in
 
 
 def test_sign_in_and_see_tiles_grouped_by_plugin(page, live_agent):
@@ -137,6 +137,7 @@ def test_phone_viewport_has_no_sideways_scroll(browser, live_agent):
         for path in ("/plugin/switchable", "/approvals", "/security"):
             page.goto(path)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.get_by_label("Current password").fill(PASSWORD)
         page.get_by_role("button", name="Set up two-factor authentication").click()
         expect(page.get_by_role("img", name="QR code of the setup link")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -24,6 +24,7 @@ def serious_violations(page) -> list[str]:
 def test_enrol_in_totp_sign_in_with_a_recovery_code_and_turn_it_off(page, live_agent):
     sign_in(page)
     page.get_by_role("link", name="Security").click()
+    page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Set up two-factor authentication").click()
     secret = page.locator("[data-totp-secret]").get_attribute("data-totp-secret")
     expect(page.locator("code.uri")).to_contain_text("otpauth://totp/")
