@@ -79,7 +79,11 @@ def list_users(state: State, as_json: bool) -> None:
 @pass_state
 def totp(state: State, name: str, off: bool, as_json: bool) -> None:
     """Turn on a TOTP second factor for NAME: prints the secret, an otpauth:// URI for an
-    authenticator app, and ten single-use recovery codes (shown this once)."""
+    authenticator app, and ten single-use recovery codes (shown this once).
+
+    Unlike the panel's /security page, this does not ask for NAME's password: it runs as
+    this host's admin (the agent's runtime file, or its store when no agent runs), who
+    could set any password anyway."""
     with agent_client(state) as client:
         if off:
             data = client.request("DELETE", f"/api/v1/users/{name}/totp")
