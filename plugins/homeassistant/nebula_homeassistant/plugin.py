@@ -10,8 +10,9 @@ from nebula_homeassistant.schema import CONFIG_SCHEMA
 manifest = Manifest(
     api_version="1.1",
     description="Home Assistant: reachability and version, config check, unavailable "
-                "entities and broken automations, live entity states, service calls (locks, "
-                "alarms and covers only after approval) and a webhook for HA automations.",
+                "entities and broken automations, live entity states, service calls (only "
+                "harmless ones, such as lights, without approval) and a webhook for HA "
+                "automations.",
 )
 
 globals().update(lazy_hooks("nebula_homeassistant.hooks", CONFIG_SCHEMA))

@@ -75,9 +75,9 @@ def payload(call: Mapping[str, Any]) -> dict[str, Any]:
 
 async def call(client: Client, params: Mapping[str, Any], allowed: frozenset[str], *,
                sensitive_action: bool) -> dict[str, Any]:
-    # Checked again here, not only in `prepare`: an approval filed before the config
-    # narrowed the allow-list, or a runner that did not call `prepare`, still cannot slip a
-    # sensitive call through call_service.
+    # Checked again here, not only in `prepare` (defence in depth): a caller that reaches
+    # `run` without `prepare`, or a plan resolved under an older config, is held to the
+    # list as it is now.
     plan = checked(params, allowed, sensitive_action=sensitive_action)
     domain, service = plan["domain"], plan["service"]
     try:

@@ -256,3 +256,19 @@ async def test_a_lock_code_jarvis_passes_is_masked_too(start_ha_jarvis, ha, mode
         _, audit = await agent.get("/api/v1/audit")
         _, approvals = await agent.get("/api/v1/approvals")
         assert nowhere_but_ha(agent, audit, approvals, conversation) == []
+
+
+async def test_run_checks_the_call_again_without_prepare(start_ha, ha) -> None:
+    """Defence in depth: whoever reaches `run` with a raw request (not the runner's plan)
+    is held to the allow-list as well."""
+    from nebula.api import ParamError
+
+    async with start_ha() as agent:
+        actions = agent.agent.actions.actions
+        with pytest.raises(ParamError, match=r"use homeassistant\.call_sensitive_service"):
+            await actions["homeassistant.call_service"].run(
+                call("homeassistant", "turn_on", target={"entity_id": "COVER.Garage_Door"}))
+        with pytest.raises(ParamError, match=r"use homeassistant\.call_service;"):
+            await actions["homeassistant.call_sensitive_service"].run(
+                call("light", "turn_on", target={"entity_id": "light.kitchen"}))
+    assert ha.received == []
