@@ -49,6 +49,12 @@ AGENT_SCHEMA: dict[str, Any] = {
         "login_window": {"type": "number", "exclusiveMinimum": 0, "default": 900},
         "login_max_failures": {"type": "integer", "minimum": 1, "default": 5},
         "login_max_failures_ip": {"type": "integer", "minimum": 1, "default": 20},
+        # What the HTTP server accepts (nebula.http.hosts, nebula.http.limits).
+        "public_url": {"type": "string", "pattern": "^(https?://[^/?#]+.*)?$", "default": ""},
+        "allowed_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "header_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 20},
+        "body_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 60},
+        "max_websockets": {"type": "integer", "minimum": 1, "default": 8},
     },
 }
 TOP_KEYS = ("agent", "plugins", "jarvis", "remediation")

@@ -20,13 +20,24 @@ from nebula.http import (
     api_tokens,
     api_users,
 )
+from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
+from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
 from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, principal_of
+from nebula.http.limits import (
+    LIMITS,
+    OPEN_STREAMS,
+    Limits,
+    body_middleware,
+    close_streams,
+    streams_middleware,
+)
 from nebula.http.metrics import Metrics
 from nebula.http.openapi import document
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
 from nebula.http.security import (
+    CALLER,
     GUARD,
     PROXIES,
     SAFE_METHODS,
@@ -40,7 +51,7 @@ from nebula.http.security import (
 from nebula.http.sessions import Sessions
 from nebula.http.webhooks import WEBHOOKS, Webhooks
 from nebula.logs import get_logger
-from nebula.tokens import Principal
+from nebula.tokens import Principal, hash_token
 from nebula.users import LoginGuard, Users
 from nebula.web import SESSION_TAG, TAG, account, login, pages
 from nebula.web.history import SPARKLINES, Sparklines
@@ -57,21 +68,39 @@ ANY_ROLE_WRITES: web.AppKey[frozenset[str]] = web.AppKey("any_role_writes")
 log = get_logger(component="http")
 
 
+# Answers to input the client got wrong (malformed, too slow, too large, unreadable): one
+# log line each, so a fuzzer or a broken client shows up without a traceback.
+BAD_INPUT = frozenset({400, 408, 413, 415})
+
+
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Problem as exc:
+        _log_bad_input(request, exc.status, exc.detail)
         return exc.response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem(exc.status, exc.text if exc.text and exc.text != exc.reason else "",
-                       **({"allow": sorted(exc.allowed_methods)}
-                          if isinstance(exc, web.HTTPMethodNotAllowed) else {}))
+        detail = exc.text if exc.text and exc.text != exc.reason else ""
+        _log_bad_input(request, exc.status, detail)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            allow = sorted(exc.allowed_methods)
+            response = problem(405, f"{request.method} is not allowed here; use "
+                                    f"{', '.join(allow)}", allow=allow)
+            response.headers["Allow"] = ", ".join(allow)
+            return response
+        return problem(exc.status, detail)
     except Exception:
         log.exception("http.unhandled", method=request.method, path=request.path)
         return problem(500, "internal error; the agent log has the details")
+
+
+def _log_bad_input(request: web.Request, status: int, detail: str) -> None:
+    if status in BAD_INPUT:
+        log.info("http.bad_request", status=status, method=request.method,
+                 path=request.path, detail=detail)
 
 
 @web.middleware
@@ -103,30 +132,8 @@ async def _principal(request: web.Request) -> Principal | None:
     principal = await request.app[AGENT].tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
+    request[CALLER] = f"token:{hash_token(token.strip())}"
     return principal
-
-
-OPEN_STREAMS: web.AppKey[dict[int, web.Request]] = web.AppKey("open_streams")
-
-
-@web.middleware
-async def streams_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Track open WebSockets: a browser keeps one open for as long as the panel is shown,
-    and the server would otherwise wait its whole shutdown grace for each of them."""
-    if request.headers.get("Upgrade", "").lower() != "websocket":
-        return await handler(request)
-    streams = request.app[OPEN_STREAMS]
-    streams[id(request)] = request  # requests are not hashable
-    try:
-        return await handler(request)
-    finally:
-        streams.pop(id(request), None)
-
-
-async def _close_streams(app: web.Application) -> None:
-    for request in list(app[OPEN_STREAMS].values()):
-        if request.transport is not None:
-            request.transport.close()
 
 
 def _guard(ep: Endpoint) -> Handler:
@@ -151,10 +158,16 @@ def create_app(
 ) -> web.Application:
     """The agent's web application; the agent starts and stops with it."""
     agent = agent or Agent(config, plugins, discover=discover)
-    app = web.Application(middlewares=[streams_middleware, problems_middleware,
-                                       auth_middleware], client_max_size=1024 * 1024)
+    limits = Limits.from_config(config.agent)
+    # Host first: a request for another name gets no further, not even to the login form.
+    app = web.Application(
+        middlewares=[hosts_middleware, problems_middleware, body_middleware,
+                     decoding_middleware, auth_middleware, streams_middleware],
+        client_max_size=1024 * 1024, handler_args=limits.handler_args())
+    app[ALLOWED_HOSTS] = AllowedHosts(config.agent)
+    app[LIMITS] = limits
     app[OPEN_STREAMS] = {}
-    app.on_shutdown.append(_close_streams)
+    app.on_shutdown.append(close_streams)
     app[AGENT] = agent
     app[RESPONSE_CACHE] = {}
     app[USERS] = Users(agent.store, config.data_dir / "secret.key")

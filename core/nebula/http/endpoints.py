@@ -8,6 +8,7 @@ three cannot drift apart.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
+from nebula.http.decoding import parse_json
 from nebula.http.problems import Problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,13 +52,7 @@ def endpoint(
 
 async def json_body(request: web.Request, schema: Mapping[str, Any]) -> dict[str, Any]:
     """The request's JSON body, validated; a 400 for bad JSON, a 422 listing every problem."""
-    if not request.can_read_body:
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(await request.read() or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise Problem(400, f"request body is not valid JSON: {exc}") from None
+    data: Any = parse_json(await request.read() or b"{}") if request.body_exists else {}
     errors = [
         {"path": "/".join(map(str, e.absolute_path)) or "(body)", "message": e.message}
         for e in jsonschema.Draft202012Validator(dict(schema)).iter_errors(data)
@@ -75,6 +71,8 @@ def query_number(request: web.Request, name: str, default: float, *,
         value = float(raw)
     except ValueError:
         raise Problem(400, f"query parameter {name!r} must be a number") from None
+    if not math.isfinite(value):  # nan passes every comparison below
+        raise Problem(400, f"query parameter {name!r} must be a finite number")
     if value < minimum or (maximum is not None and value > maximum):
         raise Problem(400, f"query parameter {name!r} must be between {minimum:g} and "
                            f"{maximum if maximum is not None else 'any'}")

@@ -31,4 +31,5 @@ class Problem(web.HTTPException):
     def __init__(self, status: int, detail: str = "", **extra: Any) -> None:
         self.status_code = status
         super().__init__()
+        self.detail = detail
         self.response = problem(status, detail, **extra)

@@ -84,13 +84,16 @@ SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 GUARD: web.AppKey[LoginGuard] = web.AppKey("login_guard")
 PROXIES: web.AppKey[Proxies] = web.AppKey("proxies")
 SESSION: web.RequestKey[Session] = web.RequestKey("session")
+# Whom per-client limits count against: one session, or one bearer token (by its hash).
+CALLER: web.RequestKey[str] = web.RequestKey("caller")
 
 
 def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return False
-    return urlsplit(origin).netloc.lower() == (request.host or "").lower()
+    # The header, not request.host, which falls back to a blocking DNS lookup without one.
+    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
 
 
 async def session_principal(request: web.Request) -> Principal | None:
@@ -111,9 +114,12 @@ async def session_principal(request: web.Request) -> Principal | None:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.content_type == "application/x-www-form-urlencoded":
             sent = (await request.post()).get("csrf")
-        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(),
+                                                                session.csrf.encode()):
             raise Problem(403, "missing or wrong CSRF token")
     request[SESSION] = session
+    request[CALLER] = f"session:{session.id}"
     return session.principal
 
 
