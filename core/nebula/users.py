@@ -370,9 +370,11 @@ class LoginGuard:
         self.window = float(agent_config["login_window"])
         self.max_user = int(agent_config["login_max_failures"])
         self.max_ip = int(agent_config["login_max_failures_ip"])
+        # Wall-clock seconds; replaceable so a test can let the window pass without waiting.
+        self.clock = time.time
 
     async def record(self, ip: str, username: str, reason: str) -> None:
-        now = time.time()
+        now = self.clock()
         await self._store.execute(
             "INSERT INTO failed_logins (ts, ip, username, reason) VALUES (?, ?, ?, ?)",
             (now, ip, username[:200], reason))
@@ -382,7 +384,7 @@ class LoginGuard:
 
     async def locked_until(self, ip: str, username: str) -> float | None:
         """When the lockout of this user or address ends, or None when not locked."""
-        since = time.time() - self.window
+        since = self.clock() - self.window
         last_login = await self._store.fetchone(
             "SELECT last_login FROM users WHERE name = ?", (username,))
         user_since = max(since, (last_login or {}).get("last_login") or 0)

@@ -11,7 +11,7 @@ import aiohttp
 import pyotp
 import pytest
 
-from nebula.http.security import CSP
+from nebula.http.security import CSP, GUARD
 from tests.sample_plugins import Switchable
 from tests.waiting import eventually
 from tests.web.conftest import PASSWORD
@@ -211,20 +211,24 @@ async def test_failed_logins_check_exists_while_users_do(nebula_agent):
 
 
 async def test_lockout_ends_when_the_window_passes(nebula_agent):
-    window = 1.5
+    # The guard's clock is the test's, so a slow machine cannot stretch the failures over
+    # the window (no lockout) or shorten the lockout as the test sees it.
+    window, now = 60.0, [time.time()]
     async with nebula_agent({"switchable": Switchable()},
                             agent={**LIMITS, "login_window": window}) as a:
+        a.app[GUARD].clock = lambda: now[0]
         await add_user(a)
+        first = now[0]
         for _ in range(3):
-            await sign_in(a, password="wrong password")
-        locked_at = time.monotonic()
+            assert (await sign_in(a, password="wrong password")).status == 401
+            now[0] += 1
         assert (await sign_in(a)).status == 429
-
-        async def signed_in():
-            return (await sign_in(a)).status == 303
-
-        await eventually(signed_in, timeout=window + 3, interval=0.2)
-        assert time.monotonic() - locked_at > window / 2
+        # Locked until the oldest of the failures leaves the window, not a moment less;
+        # attempts refused meanwhile do not extend it.
+        now[0] = first + window - 0.5
+        assert (await sign_in(a)).status == 429
+        now[0] = first + window + 0.5
+        assert (await sign_in(a)).status == 303
 
 
 async def test_totp_second_factor_and_single_use_recovery_codes(nebula_agent):
