@@ -31,7 +31,7 @@ from tests.sample_plugins import (
 FAILED_FROM_WHEEL = {
     "import_error": "import failed: ModuleNotFoundError: No module named "
                     "'libfoo_missing_dependency'",
-    "wrong_api": "written for plugin API 9.0; this agent provides 1.1",
+    "wrong_api": "written for plugin API 9.0; this agent provides 1.2",
     "hook_raises": "startup failed: RuntimeError: hook exploded",
     "startup_hangs": "startup failed: timed out",
 }
@@ -224,7 +224,7 @@ BROKEN = {
     "raises_in_startup": (RaisesInStartup,
                           "startup failed: ValueError: cannot reach the service"),
     "hangs_in_startup": (HangsInStartup, "startup failed: timed out"),
-    "wrong_api": (WrongApi, "written for plugin API 2.0; this agent provides 1.1"),
+    "wrong_api": (WrongApi, "written for plugin API 2.0; this agent provides 1.2"),
     "no_manifest": (NoManifest, "declares no `manifest = Manifest(api_version=...)`"),
     "unknown_hook": (UnknownHook, "invalid hooks: PluginValidationError: unknown hook "
                                   "'nebula_chekcs'"),

@@ -109,7 +109,7 @@ class Agent:
         self.scheduler.add(ScheduledJob("core.approvals", self.actions.approvals_store.expire_due,
                                         interval=APPROVAL_SWEEP_INTERVAL, timeout=30))
         for record in self.manager.records.values():
-            if record.obj is None:
+            if not record.loadable:
                 self.manager.settle_unloadable(record, self.config)
             else:
                 await self._start_plugin(record)
@@ -145,7 +145,7 @@ class Agent:
             old, self.config = self.config, config
             changes: dict[str, str] = {}
             for record in self.manager.records.values():
-                if record.obj is None:  # never loaded: import or API problems
+                if not record.loadable:  # never loaded: import or API problems
                     self.manager.settle_unloadable(record, config)
                     continue
                 before = old.plugins.get(record.name)

@@ -31,7 +31,7 @@ from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
 from nebula.secrets import StreamRedactor
 
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 hookimpl = pluggy.HookimplMarker("nebula")
 

@@ -79,6 +79,9 @@ class PluginContext:
     log: Any = field(default=None)
     # Encrypted at rest; values read or written are masked in every output.
     secrets: SecretStore | None = None
+    # What the plugin's `nebula_startup` returned: its running state (clients, pollers),
+    # handed to every contribution hook as `runtime` and closed by the core on stop.
+    runtime: Any = None
 
     def __post_init__(self) -> None:
         if self.log is None:

@@ -183,13 +183,24 @@ class Webhook:
 
 @dataclass(frozen=True)
 class Manifest:
-    """Static facts about a plugin, read before any of its hooks run."""
+    """Static facts about a plugin, read before any of its code runs.
+
+    From plugin API 1.2 the `nebula.plugins` entry point names the manifest object itself
+    (`docker = "nebula_docker.manifest:manifest"`), in a module that imports nothing heavy
+    (this module and plain data). The agent reads the name, API version, description and
+    `config_schema` from it without importing the plugin's code; `hooks` names the module of
+    `@hookimpl` functions, imported and registered when the plugin first starts.
+
+    A plugin object carrying `manifest` and its hooks together (API 1.0/1.1, and plugins
+    handed to the agent in tests) still loads."""
 
     api_version: str
     description: str = ""
     requires: tuple[str, ...] = ()
     # Bundled plugins that need no configuration (system) start without a config section.
     enabled_by_default: bool = False
+    hooks: str | None = None
+    config_schema: Mapping[str, Any] | None = None
 
 
 def qualify(plugin: str, name: str) -> str:

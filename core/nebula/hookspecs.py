@@ -41,7 +41,9 @@ hookspec = pluggy.HookspecMarker("nebula")
 def nebula_config_schema() -> Mapping[str, Any] | None:
     """JSON Schema (an object schema) for the plugin's `[plugins.<name>]` section.
 
-    Called once at load time, before startup. `enabled` is added by the core. Keys marked
+    For plugins handed in as objects (and API 1.0/1.1); a 1.2 plugin states its schema in
+    its manifest (`Manifest.config_schema`), which the agent reads without importing the
+    plugin. Called once at load time, before startup. `enabled` is added by the core. Keys marked
     `"writeOnly": true`, or named like a secret (password, token, secret, api_key), are
     treated as secrets: masked in `config show` and redacted from logs and API answers.
     Raising marks the plugin failed."""
@@ -51,58 +53,65 @@ def nebula_config_schema() -> Mapping[str, Any] | None:
 
 
 @hookspec
-def nebula_startup(ctx: PluginContext) -> Awaitable[None] | None:
+def nebula_startup(ctx: PluginContext) -> Any:
     """Called when the plugin starts (agent start, or enable/reconfigure on reload).
 
-    May be `async def`; the core awaits it under `[agent].startup_timeout`. Raising or
+    May be `async def`; the core awaits it under `[agent].startup_timeout`. What it returns
+    is the plugin's running state (its clients, its coordinator): the core keeps it as
+    `ctx.runtime`, hands it to every other hook as `runtime`, and closes it when the plugin
+    stops (`await runtime.aclose()`, or `runtime.close()`, whichever it has). Raising or
     timing out marks the plugin failed and skips its contributions."""
 
 
 @hookspec
-def nebula_shutdown(ctx: PluginContext) -> Awaitable[None] | None:
-    """Called when the plugin stops (agent shutdown, or disable/reconfigure on reload).
+def nebula_shutdown(ctx: PluginContext, runtime: Any) -> Awaitable[None] | None:
+    """Called when the plugin stops (agent shutdown, or disable/reconfigure on reload),
+    before the core closes `runtime`.
 
     May be `async def`; awaited under a timeout. Errors are logged and otherwise ignored."""
 
 
 # --- contributions -------------------------------------------------------------------------
+# Called once after a successful startup, each with the plugin's context and its runtime.
 
 
 @hookspec
-def nebula_checks(ctx: PluginContext) -> Iterable[Check]:
-    """Health checks the plugin contributes. Called after a successful startup."""
+def nebula_checks(ctx: PluginContext, runtime: Any) -> Iterable[Check]:
+    """Health checks the plugin contributes."""
 
 
 @hookspec
-def nebula_actions(ctx: PluginContext) -> Iterable[Action]:
+def nebula_actions(ctx: PluginContext, runtime: Any) -> Iterable[Action]:
     """Actions the plugin contributes. Destructive ones always go through approval."""
 
 
 @hookspec
-def nebula_panels(ctx: PluginContext) -> Iterable[Panel]:
+def nebula_panels(ctx: PluginContext, runtime: Any) -> Iterable[Panel]:
     """Dashboard panels the plugin contributes (data, not HTML)."""
 
 
 @hookspec
-def nebula_tools(ctx: PluginContext) -> Iterable[Tool]:
+def nebula_tools(ctx: PluginContext, runtime: Any) -> Iterable[Tool]:
     """Jarvis tools the plugin contributes: read-only queries, or actions exposed to the model."""
 
 
 @hookspec
-def nebula_jobs(ctx: PluginContext) -> Iterable[Job]:
+def nebula_jobs(ctx: PluginContext, runtime: Any) -> Iterable[Job]:
     """Scheduled jobs (interval or cron) the plugin contributes."""
 
 
 @hookspec
-def nebula_routes(ctx: PluginContext) -> web.RouteTableDef | None:
-    """HTTP routes, mounted under `/plugins/<name>/` behind the agent's authentication."""
+def nebula_routes(ctx: PluginContext, runtime: Any) -> web.RouteTableDef | None:
+    """HTTP routes, mounted under `/plugins/<name>/` behind the agent's authentication.
+    Whole bodies are redacted by the core; a streamed answer goes through
+    `StreamRedactor`."""
 
 
 @hookspec
-def nebula_subscriptions(ctx: PluginContext) -> Iterable[Subscription]:
+def nebula_subscriptions(ctx: PluginContext, runtime: Any) -> Iterable[Subscription]:
     """Event subscriptions: each handler is awaited for every event whose topic matches."""
 
 
 @hookspec
-def nebula_webhooks(ctx: PluginContext) -> Iterable[Webhook]:
+def nebula_webhooks(ctx: PluginContext, runtime: Any) -> Iterable[Webhook]:
     """Webhooks: routes other systems call with a shared secret instead of a token."""

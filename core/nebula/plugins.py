@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -53,6 +54,7 @@ else:  # pragma: no cover
     from importlib_metadata import entry_points
 
 ENTRY_POINT_GROUP = "nebula.plugins"
+HOOK_NAMES = frozenset(n for n in vars(hookspecs) if n.startswith("nebula_"))
 
 LOADED, NOT_READY, FAILED, DISABLED = "loaded", "not_ready", "failed", "disabled"
 
@@ -109,9 +111,17 @@ class PluginRecord:
     ctx: Any = None
     # Handed to the manager directly (tests, embedding) rather than found as an entry point.
     handed_in: bool = False
+    # A 1.2 manifest was accepted; its hooks module is imported at the first start.
+    deferred: bool = False
 
     def fail(self, reason: str) -> None:
         self.state, self.error = FAILED, reason
+
+    @property
+    def loadable(self) -> bool:
+        """Its manifest was read and accepted: it can start (its hooks are registered, or
+        named by the manifest and imported at the first start)."""
+        return self.obj is not None or self.deferred
 
     def public(self) -> dict[str, Any]:
         return {
@@ -136,6 +146,18 @@ def api_compatible(declared: str, provided: str = PLUGIN_API_VERSION) -> bool:
     except ValueError:
         return False
     return d_major == p_major and d_minor <= p_minor
+
+
+def _hook_problem(exc: BaseException) -> str:
+    """pluggy's refusal, with the nearest real hook for a misspelt one."""
+    import difflib
+
+    text = _describe(exc)
+    for unknown in re.findall(r"unknown hook '(\w+)'", str(exc)):
+        near = difflib.get_close_matches(unknown, list(HOOK_NAMES), n=1)
+        if near:
+            text += f"; did you mean {near[0]!r}?"
+    return text
 
 
 def _describe(exc: BaseException) -> str:
@@ -184,13 +206,16 @@ class PluginManager:
         return added
 
     def _register(self, record: PluginRecord, load: Callable[[], Any]) -> None:
+        """Read a plugin's manifest. An entry point naming a `Manifest` (API 1.2) costs no
+        import of the plugin's code; an object carrying `manifest` and its hooks (API 1.1,
+        plugins handed in) is registered at once."""
         self.records[record.name] = record
         try:
             obj = load()
         except BaseException as exc:  # an import may raise anything, SystemExit included
             record.fail(f"import failed: {_describe(exc)}")
             return
-        manifest = getattr(obj, "manifest", None)
+        manifest = obj if isinstance(obj, Manifest) else getattr(obj, "manifest", None)
         if not isinstance(manifest, Manifest):
             record.fail("declares no `manifest = Manifest(api_version=...)`")
             return
@@ -201,28 +226,65 @@ class PluginManager:
                 f"{PLUGIN_API_VERSION} (same major version and a minor no newer required)"
             )
             return
+        if obj is manifest:
+            if not manifest.hooks:
+                record.fail("its manifest names no `hooks` module (Manifest(hooks=...))")
+                return
+            record.deferred = self._read_schema(record, lambda: manifest.config_schema,
+                                                "its manifest's config_schema is unusable:")
+            return
+        if self._adopt(record, obj):
+            self._read_schema(record, lambda: manifest.config_schema or self.call(
+                record, "nebula_config_schema"), "nebula_config_schema raised")
+
+    def _adopt(self, record: PluginRecord, obj: Any) -> bool:
+        """Register `obj`'s hooks with pluggy, which refuses an unknown hook name or
+        argument; the plugin fails with the reason and a hint."""
         try:
             self.pm.register(obj, name=record.name)
             self.pm.check_pending()
         except Exception as exc:
             if self.pm.is_registered(obj):
                 self.pm.unregister(obj)
-            record.fail(f"invalid hooks: {_describe(exc)}")
-            return
+            record.fail(f"invalid hooks: {_hook_problem(exc)}")
+            return False
         record.obj = obj
+        return True
+
+    def _read_schema(self, record: PluginRecord, read: Callable[[], Any], failure: str,
+                     ) -> bool:
         try:
-            record.schema = plugin_schema(self.call(record, "nebula_config_schema"))
+            record.schema = plugin_schema(read())
+            return True
         except Exception as exc:
             # Without its schema the plugin's config cannot be checked, so it must never
             # start; dropping the object keeps a reload from retrying it as if it could.
-            self.pm.unregister(obj)
-            record.obj = None
-            record.fail(f"nebula_config_schema raised {_describe(exc)}")
+            if record.obj is not None:
+                self.pm.unregister(record.obj)
+                record.obj = None
+            record.fail(f"{failure} {_describe(exc)}")
+            return False
+
+    def _import_hooks(self, record: PluginRecord) -> bool:
+        """A 1.2 plugin's hooks module, imported and registered at its first start."""
+        if record.obj is not None:
+            return True
+        assert record.manifest is not None and record.manifest.hooks
+        try:
+            module = importlib.import_module(record.manifest.hooks)
+        except BaseException as exc:  # an import may raise anything, SystemExit included
+            record.fail(f"import of {record.manifest.hooks} failed: {_describe(exc)}")
+            return False
+        return self._adopt(record, module)
 
     # --- calling one plugin's hook ------------------------------------------------------
 
     def call(self, record: PluginRecord, hook: str, **kwargs: Any) -> Any:
-        """Call `hook` on this plugin alone, so a result or a raise is pinned on it."""
+        """Call `hook` on this plugin alone, so a result or a raise is pinned on it. An
+        implementation takes any subset of the hook's arguments; `runtime` is the
+        context's."""
+        if "ctx" in kwargs:
+            kwargs.setdefault("runtime", kwargs["ctx"].runtime)
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             if impl.plugin is record.obj:
                 return impl.function(*(kwargs[arg] for arg in impl.argnames))
@@ -261,10 +323,13 @@ class PluginManager:
     # --- start / stop -----------------------------------------------------------------
 
     async def start(self, record: PluginRecord, ctx: Any, timeout: float) -> bool:
+        if not self._import_hooks(record):
+            return False
         record.ctx = ctx
         record.contributions = Contributions()
         try:
-            await self._maybe_await(self.call(record, "nebula_startup", ctx=ctx), timeout)
+            ctx.runtime = await self._maybe_await(
+                self.call(record, "nebula_startup", ctx=ctx), timeout)
             record.contributions = self._collect(record, ctx)
         except Exception as exc:
             await self.stop(record, timeout)
@@ -276,20 +341,29 @@ class PluginManager:
         return True
 
     async def stop(self, record: PluginRecord, timeout: float) -> None:
-        if record.ctx is None:
+        ctx = record.ctx
+        if ctx is None:
             return
         try:
-            await self._maybe_await(self.call(record, "nebula_shutdown", ctx=record.ctx), timeout)
+            await self._maybe_await(self.call(record, "nebula_shutdown", ctx=ctx), timeout)
         except Exception as exc:
-            record.ctx.log.warning("plugin.shutdown_failed", error=_describe(exc))
+            ctx.log.warning("plugin.shutdown_failed", error=_describe(exc))
+        runtime, ctx.runtime = ctx.runtime, None
+        close = getattr(runtime, "aclose", None) or getattr(runtime, "close", None)
+        if callable(close):
+            try:
+                await self._maybe_await(close(), timeout)
+            except Exception as exc:
+                ctx.log.warning("plugin.close_failed", error=_describe(exc))
         record.contributions = Contributions()
         if record.state == LOADED:
             record.state = DISABLED
 
     @staticmethod
-    async def _maybe_await(value: Any, timeout: float) -> None:
+    async def _maybe_await(value: Any, timeout: float) -> Any:
         if inspect.isawaitable(value):
-            await asyncio.wait_for(value, timeout)
+            return await asyncio.wait_for(value, timeout)
+        return value
 
     def _collect(self, record: PluginRecord, ctx: Any) -> Contributions:
         found = Contributions()
@@ -365,7 +439,7 @@ def validate_plugins(
             hint = f"; did you mean {near[0]!r}?" if near else ""
             problems.append(config.problem(f"plugins.{name}", f"no plugin named {name!r} is "
                                            f"installed{hint}"))
-        elif record.obj is None:
+        elif not record.loadable:
             # Switched off is how a user gets past a plugin that cannot load, so it must
             # not keep the config invalid (its schema is unknowable anyway).
             if unknown_plugins and section.get("enabled", True) is not False:

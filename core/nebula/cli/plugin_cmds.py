@@ -24,7 +24,7 @@ def _states(state: State) -> tuple[list[dict[str, Any]], bool]:
     manager = PluginManager()
     records = []
     for record in sorted(manager.records.values(), key=lambda r: r.name):
-        if record.obj is None:
+        if not record.loadable:
             manager.settle_unloadable(record, state.config)
         else:
             record.state = LOADED if manager.wanted(record, state.config) else DISABLED
