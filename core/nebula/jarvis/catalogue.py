@@ -96,6 +96,21 @@ class Catalogue:
                 return action.params
         return tool.params
 
+    def shown_arguments(self, name: str, arguments: Any) -> Any:
+        """A tool call's arguments as events and the stored conversation keep them:
+        write-only values (a lock's code) masked. A JSON string stays a string."""
+        try:
+            tool = self.resolve(name)
+        except ToolNotFound:
+            return arguments
+        if isinstance(arguments, str):
+            try:
+                parsed = json.loads(arguments or "{}")
+            except json.JSONDecodeError:
+                return arguments
+            return json.dumps(write_only.mask(self.params(tool), parsed))
+        return write_only.mask(self.params(tool), arguments)
+
     def destructive(self, tool: Tool) -> bool:
         action = self._agent.actions.actions.get(tool.action or "")
         return bool(action and action.destructive)

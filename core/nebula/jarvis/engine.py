@@ -244,7 +244,14 @@ class Jarvis:
                         "done; ask a narrower question or raise the budget")
                 assistant: dict[str, Any] = {"role": "assistant", "content": content or None}
                 if calls:
-                    assistant["tool_calls"] = calls
+                    # Kept as the model sent them but for write-only values: a PIN it
+                    # passed on is not stored with the conversation.
+                    assistant["tool_calls"] = [
+                        {**c, "function": {**c["function"], "arguments":
+                                           self.catalogue.shown_arguments(
+                                               c["function"]["name"],
+                                               c["function"]["arguments"])}}
+                        for c in calls]
                 await self.conversations.append(conversation_id, SECRETS.redact(assistant))
                 if not calls:
                     return content, used
@@ -316,7 +323,8 @@ class Jarvis:
     async def _call_tool(self, conversation_id: str, call: Mapping[str, Any]) -> None:
         name = call["function"]["name"]
         event = {"conversation_id": conversation_id, "tool": name,
-                 "arguments": call["function"]["arguments"]}
+                 "arguments": self.catalogue.shown_arguments(
+                     name, call["function"]["arguments"])}
         try:
             tool = self.catalogue.resolve(name)
             arguments = json.loads(call["function"]["arguments"] or "{}")
@@ -325,7 +333,8 @@ class Jarvis:
         except json.JSONDecodeError as exc:
             outcome = {"status": "invalid", "errors": [f"arguments are not valid JSON: {exc}"]}
         else:
-            event.update(tool=tool.name, arguments=arguments)
+            event.update(tool=tool.name,
+                         arguments=self.catalogue.shown_arguments(tool.name, arguments))
             await self._publish("jarvis.tool_call", {**event, "status": "running"})
             outcome = await self.catalogue.run(tool, arguments, actor_of(conversation_id),
                                                self.settings.tool_timeout)

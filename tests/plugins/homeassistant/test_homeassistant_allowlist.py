@@ -243,9 +243,6 @@ async def test_a_lock_code_is_masked_wherever_the_call_is_shown(start_ha, ha,
     assert stored == []
 
 
-@pytest.mark.xfail(strict=True, reason="core: Jarvis publishes a tool call's raw arguments "
-                   "(jarvis.tool_call events) and keeps them in the conversation; "
-                   "write-only params are not masked there (nebula/jarvis/engine.py)")
 async def test_a_lock_code_jarvis_passes_is_masked_too(start_ha_jarvis, ha, model) -> None:
     model.add(tool_calls(("homeassistant__call_sensitive_service", {
         "domain": "lock", "service": "unlock", "data": {"code": LOCK_CODE},
