@@ -185,9 +185,10 @@ class Webhook:
 class Manifest:
     """Static facts about a plugin, read before any of its code runs.
 
-    From plugin API 1.2 the `nebula.plugins` entry point names the manifest object itself
-    (`docker = "nebula_docker.manifest:manifest"`), in a module that imports nothing heavy
-    (this module and plain data). The agent reads the name, API version, description and
+    From plugin API 1.2 the `nebula.plugins` entry point names a light module holding
+    `manifest` (`docker = "nebula_docker.plugin"`), or the object itself
+    (`"nebula_docker.plugin:manifest"`); that module imports nothing heavy (`nebula.api`,
+    its schema, plain data). The agent reads the name, API version, description and
     `config_schema` from it without importing the plugin's code; `hooks` names the module of
     `@hookimpl` functions, imported and registered when the plugin first starts.
 

@@ -226,7 +226,8 @@ class PluginManager:
                 f"{PLUGIN_API_VERSION} (same major version and a minor no newer required)"
             )
             return
-        if obj is manifest:
+        if obj is manifest or manifest.hooks:
+            # API 1.2: the entry point names the manifest, or a light module holding it.
             if not manifest.hooks:
                 record.fail("its manifest names no `hooks` module (Manifest(hooks=...))")
                 return
