@@ -388,15 +388,22 @@ async def test_bad_input_is_a_4xx_problem_with_one_log_line(nebula_agent, agent_
     assert "Traceback" not in agent_log.text
 
 
-async def test_a_non_ascii_csrf_token_is_refused_not_a_crash(nebula_agent, agent_log):
+async def test_odd_headers_on_a_session_request_are_refused_not_a_crash(nebula_agent,
+                                                                        agent_log):
+    """A non-ASCII CSRF token (hmac.compare_digest raises TypeError on such a str) and an
+    Origin that is not a URL (urlsplit raises ValueError) are a 403, not a 500."""
     async with nebula_agent() as a:
         user = await a.app[USERS].add("alice", PASSWORD)
         cookie, _ = await a.app[SESSIONS].create(user.id, "127.0.0.1", "test")
-        answer = await exchange(a, http(
-            "POST", "/logout", headers=(b"Cookie: nebula_session=" + cookie.encode(),
-                                        "X-CSRF-Token: é".encode()), body=b""))
+        session = b"Cookie: nebula_session=" + cookie.encode()
+        answer = await exchange(a, http("POST", "/logout", body=b"",
+                                        headers=(session, "X-CSRF-Token: é".encode())))
         assert answer.status == 403
         assert "CSRF" in answer.problem()["detail"]
+        answer = await exchange(a, http("GET", "/api/v1/checks",
+                                        headers=(session, b"Origin: http://[::1")))
+        assert answer.status == 403
+        assert "cross-origin" in answer.problem()["detail"]
     assert "Traceback" not in agent_log.text + agent_log.read_err()
 
 

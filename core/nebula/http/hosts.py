@@ -57,6 +57,14 @@ def _is_address(name: str) -> bool:
     return True
 
 
+def _host_of_url(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # "https://[nebula": the config check lets it through
+        log.warning("http.public_url_invalid", public_url=url)
+        return None
+
+
 class AllowedHosts:
     def __init__(self, agent: Mapping[str, Any]) -> None:
         entries: Iterable[str] | None = agent.get("allowed_hosts")
@@ -64,7 +72,7 @@ class AllowedHosts:
         self.any_address = False
         if entries is None:
             entries = [bind, "localhost", "127.0.0.1", "::1"]
-            if public := urlsplit(agent.get("public_url") or "").hostname:
+            if public := _host_of_url(agent.get("public_url") or ""):
                 entries.append(public)
             if bind in WILDCARD_BINDS:
                 entries.append(socket.gethostname())

@@ -92,8 +92,12 @@ def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return False
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "http://[::1": not an origin at all
+        return False
     # The header, not request.host, which falls back to a blocking DNS lookup without one.
-    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
+    return netloc.lower() == request.headers.get("Host", "").lower()
 
 
 async def session_principal(request: web.Request) -> Principal | None:
