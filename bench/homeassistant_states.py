@@ -1,5 +1,5 @@
 """Targets for the homeassistant plugin's live state cache, against the Home Assistant
-stand-in (tests/plugins/homeassistant/ha_server.py) on loopback, in this process:
+stand-in (plugins/homeassistant/tests/homeassistant_server.py) on loopback, in this process:
 
 - with `--entities` (default 5000) entities, the WebSocket is live (auth, subscribe,
   `get_states` loaded) within 1 s of the agent's start;
@@ -24,11 +24,14 @@ from common import Report, Target, arguments, arm_watchdog, say, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins/homeassistant/tests"))  # the stand-in
+
+from homeassistant_server import HomeAssistant  # noqa: E402
 
 from nebula.config import load  # noqa: E402
 from nebula.testing import run_agent, write_config  # noqa: E402
 from nebula_homeassistant import plugin  # noqa: E402
-from tests.plugins.homeassistant.ha_server import HomeAssistant, Server  # noqa: E402
+from tests.loopback import Server  # noqa: E402
 
 LIVE_LIMIT_S = 1.0
 EVENT_LIMIT_MS = 50.0

@@ -1,5 +1,6 @@
-"""The coordinator: one poll of Home Assistant shared by the checks, panels and tools, the
-WebSocket that keeps the states live, and the (slow, separate) configuration check.
+"""The plugin's runtime: one poll of Home Assistant shared by the checks, panels and tools
+(a `nebula.helpers.coordinator.Coordinator`), the WebSocket that keeps the states live, and
+the (slow, separate) configuration check.
 
 A poll reads `/api/config` (reachability, version) and, only while the WebSocket is down,
 every state from `/api/states`. After HA rejects the token, nothing is sent for
@@ -9,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from nebula.api import PluginContext
+from nebula.helpers.coordinator import Coordinator
 from nebula_homeassistant.client import Client
 from nebula_homeassistant.errors import HAError, Kind
 from nebula_homeassistant.live import Live
 from nebula_homeassistant.states import StateCache
-
-T = TypeVar("T")
+from nebula_homeassistant.webhook import Inbox
 
 
 @dataclass(frozen=True)
@@ -44,44 +43,38 @@ class ConfigCheck:
     error: HAError | None = None       # the check could not be run
 
 
-class Shared:
-    """The latest value of one fetch, shared by every caller that arrives while it runs."""
+class Runtime:
+    """The plugin's running state, returned by `nebula_startup`: the REST client, the
+    state cache the WebSocket keeps live, the shared poll and configuration check, and the
+    webhook's inbox. The core closes it (`aclose`) when the plugin stops."""
 
-    def __init__(self, fetch: Callable[[], Awaitable[T]]) -> None:
-        self.fetch = fetch
-        self.latest: Any = None
-        self._task: asyncio.Future[Any] | None = None
-
-    async def get(self, max_age: float) -> Any:
-        if self.latest is not None and time.time() - self.latest.taken <= max_age:
-            return self.latest
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-        return await asyncio.shield(self._task)
-
-    async def _run(self) -> Any:
-        self.latest = await self.fetch()
-        return self.latest
-
-
-class Coordinator:
     def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
+        self.log = ctx.log
         self.config = ctx.config
         self.client = Client(ctx.http, ctx.config)
         self.cache = StateCache()
         self.live = (Live(self.client, self.cache, ctx.config, ctx.log)
                      if ctx.config["websocket"] else None)
+        self.inbox = Inbox(ctx.emit)
         self.auth_failure: tuple[float, HAError] | None = None
         self.areas: dict[str, list[str]] = {}   # area id → entity ids, from the registries
-        self._poll = Shared(self._fetch)
-        self._config_check = Shared(self._check_config)
+        # A failed poll or check is a Snapshot/ConfigCheck carrying its error (the checks
+        # report it), never a raise: the coordinators' backoff stays out of the way, and
+        # the hold-off after a rejected token is `auth_retry` (see `_auth_blocked`).
+        self._poll = Coordinator(self._fetch, max_age=self.config["interval"] / 2,
+                                 name="homeassistant.poll", log=ctx.log)
+        self._config_check = Coordinator(self._check_config,
+                                         max_age=self.config["check_config_interval"],
+                                         name="homeassistant.check_config", log=ctx.log)
 
-    async def start(self) -> None:
+    def start(self) -> None:
         if self.live is not None:
             self.live.start()
 
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
+        """Ends the WebSocket task and any poll in flight (the HTTP session is the
+        agent's)."""
+        await asyncio.gather(self._poll.aclose(), self._config_check.aclose())
         if self.live is not None:
             await self.live.stop()
 
@@ -92,10 +85,9 @@ class Coordinator:
     # --- polling -------------------------------------------------------------------------
 
     async def observe(self, max_age: float | None = None) -> Snapshot:
-        """The latest poll if younger than `max_age` (default: half the interval)."""
-        if max_age is None:
-            max_age = self.config["interval"] / 2
-        latest: Snapshot | None = self._poll.latest
+        """The latest poll if younger than `max_age` (default: half the interval); readers
+        arriving while a poll runs share it."""
+        latest = self._poll.latest
         if (latest is not None and latest.error is not None and self.live is not None
                 and self.live.connected and (self.live.since or 0) > latest.taken):
             max_age = 0  # the WebSocket just came back: the failure is out of date
@@ -117,7 +109,7 @@ class Coordinator:
         except HAError as exc:
             if exc.kind is Kind.AUTH:
                 self.auth_failure = (time.time(), exc)
-            self.ctx.log.warning("homeassistant.poll_failed", error=str(exc))
+            self.log.warning("homeassistant.poll_failed", error=str(exc))
             return Snapshot(time.time(), exc)
         self.auth_failure = None
         return Snapshot(time.time(), None, str(info["version"]), info.get("location_name"),

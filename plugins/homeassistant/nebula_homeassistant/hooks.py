@@ -1,4 +1,5 @@
-"""The homeassistant plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+"""The homeassistant plugin's hooks, imported when the plugin first starts (the manifest in
+plugin.py names this module). Each takes the runtime `nebula_startup` returned."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from nebula.api import (
     PluginContext,
     Tool,
     Webhook,
+    hookimpl,
 )
 from nebula_homeassistant import checks, rows, services
-from nebula_homeassistant.coordinator import Coordinator
+from nebula_homeassistant.coordinator import Runtime
 from nebula_homeassistant.schema import (
     EMPTY,
     ENTITY_IDS_PARAMS,
@@ -24,60 +26,40 @@ from nebula_homeassistant.schema import (
     harmless_domains,
     service_params,
 )
-from nebula_homeassistant.webhook import Inbox
 
 Params = Mapping[str, Any]
-
-# One coordinator per start of the plugin, keyed by its context (which the entry keeps
-# alive, so the id cannot be reused while the entry exists).
-_started: dict[int, tuple[PluginContext, Coordinator, Inbox]] = {}
-
-
-def _parts(ctx: PluginContext) -> tuple[Coordinator, Inbox]:
-    entry = _started.get(id(ctx))
-    if entry is None:
-        entry = _started[id(ctx)] = (ctx, Coordinator(ctx), Inbox(ctx.emit))
-    return entry[1], entry[2]
-
-
-def _coordinator(ctx: PluginContext) -> Coordinator:
-    return _parts(ctx)[0]
 
 
 # --- lifecycle ---------------------------------------------------------------------------
 
 
-async def nebula_startup(ctx: PluginContext) -> None:
+@hookimpl
+def nebula_startup(ctx: PluginContext) -> Runtime:
     # No request here: a Home Assistant that is down (or a wrong token) must not fail the
-    # plugin, only its checks; the WebSocket keeps trying in the background.
-    coordinator = Coordinator(ctx)
-    _started[id(ctx)] = (ctx, coordinator, Inbox(ctx.emit))
-    await coordinator.start()
-
-
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _started.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].stop()
+    # plugin, only its checks; the WebSocket keeps trying in the background. The core
+    # closes the runtime when the plugin stops.
+    runtime = Runtime(ctx)
+    runtime.start()
+    return runtime
 
 
 # --- checks and the poll job -------------------------------------------------------------
 
 
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    co = _coordinator(ctx)
-    cfg = ctx.config
+@hookimpl
+def nebula_checks(runtime: Runtime) -> list[Check]:
+    cfg = runtime.config
     poll_timeout = 2 * cfg["timeout"] + 5
 
     async def api() -> CheckResult:
-        return checks.api(await co.observe(), co.live, co.cache, cfg["interval"])
+        return checks.api(await runtime.observe(), runtime.live, runtime.cache, cfg["interval"])
 
     async def entities() -> CheckResult:
-        return checks.entities(await co.observe(), co.cache, cfg["unavailable_threshold"],
+        return checks.entities(await runtime.observe(), runtime.cache, cfg["unavailable_threshold"],
                                cfg["ignore_entities"])
 
     async def automations() -> CheckResult:
-        return checks.automations(await co.observe(), co.cache)
+        return checks.automations(await runtime.observe(), runtime.cache)
 
     found = [
         Check(name="api", run=api, title="Home Assistant reachable",
@@ -96,7 +78,7 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
     ]
     if cfg["check_config_interval"] > 0:
         async def config() -> CheckResult:
-            return checks.config(await co.config_check(max_age=cfg["check_config_interval"]))
+            return checks.config(await runtime.config_check(max_age=cfg["check_config_interval"]))
 
         found.append(Check(name="config", run=config, title="Configuration valid",
                            description="Home Assistant's own configuration check (POST "
@@ -107,23 +89,23 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
     return found
 
 
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    co = _coordinator(ctx)
-
+@hookimpl
+def nebula_jobs(runtime: Runtime) -> list[Job]:
     async def poll() -> None:
-        await co.observe(max_age=0)
+        await runtime.observe(max_age=0)
 
-    return [Job(name="poll", run=poll, interval=ctx.config["interval"],
-                timeout=2 * ctx.config["timeout"] + 5)]
+    return [Job(name="poll", run=poll, interval=runtime.config["interval"],
+                timeout=2 * runtime.config["timeout"] + 5)]
 
 
 # --- actions and tools -------------------------------------------------------------------
 
 
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    co = _coordinator(ctx)
-    allowed = harmless_domains(ctx.config)
-    limit = ctx.config["timeout"] + 15  # HA answers a service call when it is done
+@hookimpl
+def nebula_actions(runtime: Runtime) -> list[Action]:
+    cfg = runtime.config
+    allowed = harmless_domains(cfg)
+    limit = cfg["timeout"] + 15  # HA answers a service call when it is done
 
     # `prepare` refuses at request time a call that belongs to the other action (422,
     # nothing filed) and answers the normalised call, which is what `run` then sends.
@@ -134,13 +116,13 @@ def nebula_actions(ctx: PluginContext) -> list[Action]:
         return services.checked(params, allowed, sensitive_action=True)
 
     async def call(plan: Params) -> dict[str, Any]:
-        return await services.call(co.client, plan, allowed, sensitive_action=False)
+        return await services.call(runtime.client, plan, allowed, sensitive_action=False)
 
     async def call_sensitive(plan: Params) -> dict[str, Any]:
-        return await services.call(co.client, plan, allowed, sensitive_action=True)
+        return await services.call(runtime.client, plan, allowed, sensitive_action=True)
 
     async def check_config(params: Params) -> dict[str, Any]:
-        result = await co.config_check(max_age=0)
+        result = await runtime.config_check(max_age=0)
         return {**checks.verdict(checks.config(result)), "result": result.result,
                 "errors": result.errors, "warnings": result.warnings}
 
@@ -163,23 +145,23 @@ def nebula_actions(ctx: PluginContext) -> list[Action]:
         Action(name="check_config", run=check_config, title="Check the configuration now",
                description="Run Home Assistant's configuration check (read-only; needs an "
                            "admin token).", params=EMPTY,
-               timeout=max(30.0, 3 * ctx.config["timeout"]) + 2 * ctx.config["timeout"] + 5),
+               timeout=max(30.0, 3 * cfg["timeout"]) + 2 * cfg["timeout"] + 5),
     ]
 
 
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    co = _coordinator(ctx)
+@hookimpl
+def nebula_tools(runtime: Runtime) -> list[Tool]:
 
     async def get_states(params: Params) -> dict[str, Any]:
-        await _fresh(co)
+        await _fresh(runtime)
         ids = params["entity_ids"]
         return {"states": [rows.entity(s) | {"attributes": s.get("attributes", {})}
-                           for e in ids if (s := co.cache.get(e))],
-                "not_found": [e for e in ids if co.cache.get(e) is None]}
+                           for e in ids if (s := runtime.cache.get(e))],
+                "not_found": [e for e in ids if runtime.cache.get(e) is None]}
 
     async def search(params: Params) -> dict[str, Any]:
-        await _fresh(co)
-        found = co.cache.search(params.get("query", ""), params.get("domain"),
+        await _fresh(runtime)
+        found = runtime.cache.search(params.get("query", ""), params.get("domain"),
                                 params.get("state"))
         limit = int(params.get("limit", 25))
         return {"count": len(found), "entities": [rows.entity(s) for s in found[:limit]]}
@@ -205,44 +187,44 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
     ]
 
 
-async def _fresh(co: Coordinator) -> None:
+async def _fresh(runtime: Runtime) -> None:
     """States are live while the WebSocket is up; otherwise poll when they are stale."""
-    if not co.live_connected:
-        snapshot = await co.observe()
-        if snapshot.error is not None and not co.cache.states:
+    if not runtime.live_connected:
+        snapshot = await runtime.observe()
+        if snapshot.error is not None and not runtime.cache.states:
             raise RuntimeError(str(snapshot.error))
 
 
 # --- panels and the webhook --------------------------------------------------------------
 
 
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    co, inbox = _parts(ctx)
-    cfg = ctx.config
+@hookimpl
+def nebula_panels(runtime: Runtime) -> list[Panel]:
+    cfg = runtime.config
 
     async def overview() -> dict[str, Any]:
-        snapshot = await co.observe()
-        return rows.overview(co.client.base, snapshot, co.live, co.cache,
-                             cfg["ignore_entities"], co.last_config_check)
+        snapshot = await runtime.observe()
+        return rows.overview(runtime.client.base, snapshot, runtime.live, runtime.cache,
+                             cfg["ignore_entities"], runtime.last_config_check)
 
     async def selected() -> list[dict[str, Any]]:
-        await _fresh(co)
-        area = co.area_entities()
-        if area is None and cfg.get("panel_area") and co.live_connected:
-            await co.observe(max_age=0)
-            area = co.area_entities()
-        return rows.selected(co.cache, [*cfg["panel_entities"], *(area or [])])
+        await _fresh(runtime)
+        area = runtime.area_entities()
+        if area is None and cfg.get("panel_area") and runtime.live_connected:
+            await runtime.observe(max_age=0)
+            area = runtime.area_entities()
+        return rows.selected(runtime.cache, [*cfg["panel_entities"], *(area or [])])
 
     async def unavailable() -> list[dict[str, Any]]:
-        await _fresh(co)
-        return [rows.entity(s) for s in co.cache.missing(cfg["ignore_entities"])]
+        await _fresh(runtime)
+        return [rows.entity(s) for s in runtime.cache.missing(cfg["ignore_entities"])]
 
     async def automations() -> list[dict[str, Any]]:
-        await _fresh(co)
-        return [rows.automation(s) for s in co.cache.domain("automation")]
+        await _fresh(runtime)
+        return [rows.automation(s) for s in runtime.cache.domain("automation")]
 
     async def webhook_events() -> list[dict[str, Any]]:
-        return list(inbox.recent)
+        return list(runtime.inbox.recent)
 
     found = [
         Panel(name="overview", kind="keyvalue", data=overview, title="Home Assistant",
@@ -268,8 +250,9 @@ def nebula_panels(ctx: PluginContext) -> list[Panel]:
     return found
 
 
-def nebula_webhooks(ctx: PluginContext) -> list[Webhook]:
-    secret = ctx.config.get("webhook_secret")
+@hookimpl
+def nebula_webhooks(runtime: Runtime) -> list[Webhook]:
+    secret = runtime.config.get("webhook_secret")
     if not secret:
         return []
-    return [Webhook(name="events", handler=_parts(ctx)[1].handle, secret=secret)]
+    return [Webhook(name="events", handler=runtime.inbox.handle, secret=secret)]

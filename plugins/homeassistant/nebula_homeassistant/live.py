@@ -48,7 +48,12 @@ class Live:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(self._run(), name="homeassistant.websocket")
+
+    @property
+    def running(self) -> bool:
+        """The connect/reconnect task is alive (until `stop`)."""
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
         if self._task is not None:

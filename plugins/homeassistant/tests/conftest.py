@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 import tomlkit
 
+from homeassistant_helpers import AGENT, WEBHOOK_SECRET
+from homeassistant_server import HomeAssistant
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from nebula_homeassistant import plugin
 from tests.jarvis.openai_server import FakeOpenAI
-from tests.plugins.homeassistant.ha_helpers import AGENT, WEBHOOK_SECRET
-from tests.plugins.homeassistant.ha_server import HomeAssistant, serving
+from tests.loopback import serving
 
 
 def populate(ha: HomeAssistant) -> None:

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import uuid
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -304,44 +302,3 @@ class HomeAssistant:
         if kind == "config/entity_registry/list":
             return list(self.registry.values())
         raise LookupError(kind)
-
-
-class Server:
-    """`app` (a factory: an application serves once) on 127.0.0.1, stoppable and
-    restartable on the same port, as a Home Assistant that goes down and comes back."""
-
-    def __init__(self, app: Callable[[], web.Application],
-                 tls: ssl.SSLContext | None = None) -> None:
-        self.app, self.tls, self.port = app, tls, 0
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    async def start(self) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.25)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls).start()
-        self.port = self._runner.addresses[0][1]
-        return self.url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Server:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Callable[[], web.Application],
-                  tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    """Serve `app` on a free loopback port; yields the base URL."""
-    async with Server(app, tls) as server:
-        yield server.url

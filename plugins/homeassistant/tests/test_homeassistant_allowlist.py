@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from homeassistant_helpers import run
+from homeassistant_server import HomeAssistant
 from tests.jarvis.conftest import ask
 from tests.jarvis.openai_server import text, tool_calls
-from tests.plugins.homeassistant.ha_helpers import run
-from tests.plugins.homeassistant.ha_server import HomeAssistant
 
 
 def call(domain: str, service: str, **params: Any) -> dict[str, Any]:

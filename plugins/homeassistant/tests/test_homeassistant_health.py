@@ -9,8 +9,8 @@ import ssl
 import pytest
 import trustme
 
-from tests.plugins.homeassistant.ha_helpers import check, live, panel, run
-from tests.plugins.homeassistant.ha_server import serving
+from homeassistant_helpers import check, live, panel, run
+from tests.loopback import serving
 from tests.waiting import eventually
 
 

@@ -3,8 +3,8 @@ live states over the WebSocket, REST fallback, reconnects."""
 
 from __future__ import annotations
 
-from tests.plugins.homeassistant.ha_helpers import check, live, panel, states_by_id
-from tests.plugins.homeassistant.ha_server import Server
+from homeassistant_helpers import check, live, panel, states_by_id
+from tests.loopback import Server
 from tests.waiting import eventually
 
 

@@ -4,7 +4,7 @@ test_homeassistant_allowlist.py)."""
 
 from __future__ import annotations
 
-from tests.plugins.homeassistant.ha_helpers import live, run
+from homeassistant_helpers import live, run
 
 
 async def test_a_service_call_reaches_home_assistant(start_ha, ha) -> None:

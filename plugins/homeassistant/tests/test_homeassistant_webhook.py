@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.plugins.homeassistant.ha_helpers import WEBHOOK_SECRET, check, panel, run
+from homeassistant_helpers import WEBHOOK_SECRET, check, panel, run
 
 HOOK = "/plugins/homeassistant/hooks/events"
 
