@@ -2,7 +2,7 @@
 unread subjects, the Drive quota) takes under 500 ms at p95, and panel and tool reads
 between polls cost Google no extra request.
 
-The Google stand-in (tests/plugins/google/google_server.py) runs in its own process
+The Google stand-in (plugins/google/tests/google_server.py) runs in its own process
 (`--serve`), so its JSON encoding is not charged to the agent. The agent connects through
 the real loopback consent first; a poll is one run of the `google.poll` job (Calendar pages,
 the INBOX label, the unread list and one metadata get per subject, Drive about); a read is
@@ -32,14 +32,15 @@ from common import (
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins/google/tests"))  # the stand-in
 
 import aiohttp  # noqa: E402
+from google_server import GoogleStandIn  # noqa: E402
 
 from nebula.config import load  # noqa: E402
 from nebula.testing import run_agent, write_config  # noqa: E402
 from nebula_google import plugin  # noqa: E402
-from tests.plugins.google.google_server import GoogleStandIn  # noqa: E402
-from tests.plugins.zoneedit.standins import serving  # noqa: E402
+from tests.loopback import serving  # noqa: E402
 
 LIMIT_MS = 500.0
 CLIENT = ("bench.apps.googleusercontent.com", "GOCSPX-bench-not-a-secret")

@@ -1,4 +1,5 @@
-"""The google plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+"""The google plugin's hooks: everything reads the one `Google` runtime `nebula_startup`
+returns (closed by the core when the plugin stops)."""
 
 from __future__ import annotations
 
@@ -6,125 +7,54 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, Status, Tool
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Job,
+    Panel,
+    PluginContext,
+    Status,
+    Tool,
+    hookimpl,
+)
 from nebula_google import checks, views
-from nebula_google.apis import GoogleApis
-from nebula_google.connect import Connector
-from nebula_google.errors import GoogleError, NotConnected
-from nebula_google.oauth import OAuthClient
-from nebula_google.poller import Poller
-from nebula_google.tokens import REVOKED, TokenKeeper
-
-EMPTY: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
-FINISH_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["redirect_url"],
-    "properties": {"redirect_url": {
-        "type": "string", "minLength": 1, "title": "Address the browser ended on",
-        "description": "After allowing access, Google sends the browser to "
-                       "http://127.0.0.1:<port>/?state=…&code=…; when that page does not "
-                       "load (the browser runs on another machine), paste its address."}},
-}
-EVENTS_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {
-        "today_only": {"type": "boolean", "default": False,
-                       "description": "Only events happening today."},
-        "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20,
-                  "description": "Most events returned."}},
-}
-
-
-class Google:
-    """Everything one start of the plugin shares: the tokens, the consent flow and the
-    poller that checks, panels and tools read."""
-
-    def __init__(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.oauth = OAuthClient(lambda: ctx.http, ctx.config)
-        self.keeper = TokenKeeper(ctx, self.oauth)
-        self.connector = Connector(ctx, self.oauth, self.keeper)
-        self.poller = Poller(GoogleApis(lambda: ctx.http, ctx.config, self.keeper),
-                             self.keeper)
-
-    def consent(self) -> dict[str, Any] | None:
-        pending = self.connector.pending
-        return pending.describe() if pending else None
-
-    async def status(self) -> dict[str, Any]:
-        return views.status(await self.keeper.connected(), await self.keeper.health(),
-                            await self.keeper.meta(), self.consent())
-
-    async def section(self, name: str) -> Any:
-        """A section of the latest poll; raises a clear error when it could not be read."""
-        if not await self.keeper.connected():
-            raise NotConnected()
-        snapshot = await self.poller.observe(max_age=self.ctx.config["interval"])
-        return snapshot.get(name)
-
-    async def disconnect(self) -> dict[str, Any]:
-        await self.connector.stop()
-        tokens = await self.keeper.tokens()
-        if not tokens:
-            return {"disconnected": False, "message": "Google was not connected"}
-        revoked, message = True, "access revoked at Google and tokens deleted"
-        try:
-            await self.oauth.revoke(tokens[0])
-        except GoogleError as exc:
-            # Deleting our copy still matters; the owner can finish at Google's side.
-            revoked = False
-            message = (f"tokens deleted, but revoking at Google failed ({exc}): remove "
-                       "access at https://myaccount.google.com/permissions")
-        await self.keeper.forget()
-        self.ctx.log.info("google.disconnected", revoked=revoked)
-        return {"disconnected": True, "revoked": revoked, "message": message}
-
-
-_instances: dict[int, tuple[PluginContext, Google]] = {}
-
-
-def _google(ctx: PluginContext) -> Google:
-    entry = _instances.get(id(ctx))
-    if entry is None:
-        entry = _instances[id(ctx)] = (ctx, Google(ctx))
-    return entry[1]
-
+from nebula_google.errors import GoogleError
+from nebula_google.runtime import Google
+from nebula_google.schema import EMPTY, EVENTS_PARAMS, FINISH_PARAMS
+from nebula_google.tokens import REVOKED
 
 # --- lifecycle -----------------------------------------------------------------------------
 
 
-def nebula_startup(ctx: PluginContext) -> None:
+@hookimpl
+def nebula_startup(ctx: PluginContext) -> Google:
     config = ctx.config
     if config["quota_warning"] > config["quota_critical"]:
         raise ValueError("quota_warning must not be above quota_critical")
-    _instances[id(ctx)] = (ctx, Google(ctx))
-
-
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _instances.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].connector.stop()
+    return Google(ctx)
 
 
 # --- contributions -------------------------------------------------------------------------
 
 
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    google = _google(ctx)
+@hookimpl
+def nebula_checks(ctx: PluginContext, runtime: Google) -> list[Check]:
     config = ctx.config
 
     async def token() -> CheckResult:
-        keeper = google.keeper
+        keeper = runtime.keeper
         connected = await keeper.connected()
         if connected and (await keeper.health())["state"] != REVOKED:
             # Refreshes when close to expiry; the keeper records the verdict read below.
             with contextlib.suppress(GoogleError):
                 await keeper.access_token()
         return checks.token_health(connected, await keeper.health(), await keeper.meta(),
-                                   google.consent())
+                                   runtime.consent())
 
     async def quota() -> CheckResult:
         try:
-            values = await google.section("quota")
+            values = await runtime.section("quota")
         except GoogleError as exc:
             return CheckResult(Status.UNKNOWN, str(exc))
         return checks.quota(values, config["quota_warning"], config["quota_critical"])
@@ -141,11 +71,11 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
     ]
 
 
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    google = _google(ctx)
+@hookimpl
+def nebula_jobs(ctx: PluginContext, runtime: Google) -> list[Job]:
 
     async def refresh() -> None:
-        keeper = google.keeper
+        keeper = runtime.keeper
         if await keeper.connected() and (await keeper.health())["state"] != REVOKED:
             try:
                 await keeper.access_token()
@@ -153,8 +83,8 @@ def nebula_jobs(ctx: PluginContext) -> list[Job]:
                 ctx.log.warning("google.refresh_failed", error=str(exc))
 
     async def poll() -> None:
-        if await google.keeper.connected():
-            await google.poller.observe(max_age=0)
+        if await runtime.keeper.connected():
+            await runtime.poll.refresh()
 
     return [
         Job(name="refresh", run=refresh, interval=ctx.config["refresh_interval"],
@@ -164,20 +94,20 @@ def nebula_jobs(ctx: PluginContext) -> list[Job]:
     ]
 
 
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    google = _google(ctx)
+@hookimpl
+def nebula_actions(ctx: PluginContext, runtime: Google) -> list[Action]:
 
     async def connect(params: Mapping[str, Any]) -> dict[str, Any]:
-        return await google.connector.start()
+        return await runtime.connector.start()
 
     async def finish(params: Mapping[str, Any]) -> dict[str, Any]:
-        return await google.connector.finish(params["redirect_url"])
+        return await runtime.connector.finish(params["redirect_url"])
 
     async def status(params: Mapping[str, Any]) -> dict[str, Any]:
-        return await google.status()
+        return await runtime.status()
 
     async def disconnect(params: Mapping[str, Any]) -> dict[str, Any]:
-        return await google.disconnect()
+        return await runtime.disconnect()
 
     timeout = ctx.config["timeout"] + 5
     return [
@@ -200,26 +130,26 @@ def nebula_actions(ctx: PluginContext) -> list[Action]:
     ]
 
 
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    google = _google(ctx)
+@hookimpl
+def nebula_panels(ctx: PluginContext, runtime: Google) -> list[Panel]:
 
     async def today() -> list[dict[str, Any]]:
-        return [views.event_row(e) for e in await google.section("events") if e["today"]]
+        return [views.event_row(e) for e in await runtime.section("events") if e["today"]]
 
     async def upcoming() -> list[dict[str, Any]]:
-        return [views.event_row(e) for e in await google.section("events")]
+        return [views.event_row(e) for e in await runtime.section("events")]
 
     async def unread() -> dict[str, Any]:
-        return {"value": await google.section("unread")}
+        return {"value": await runtime.section("unread")}
 
     async def newest() -> list[dict[str, Any]]:
-        return await google.section("newest")
+        return await runtime.section("newest")
 
     async def quota() -> dict[str, Any]:
-        return await google.section("quota")
+        return await runtime.section("quota")
 
     return [
-        Panel(name="status", kind="keyvalue", title="Google connection", data=google.status,
+        Panel(name="status", kind="keyvalue", title="Google connection", data=runtime.status,
               description="OAuth connection, token health and any consent in progress.",
               fields=views.STATUS_FIELDS),
         Panel(name="today", kind="table", title="Today's events", data=today,
@@ -239,12 +169,12 @@ def nebula_panels(ctx: PluginContext) -> list[Panel]:
     ]
 
 
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    google = _google(ctx)
+@hookimpl
+def nebula_tools(ctx: PluginContext, runtime: Google) -> list[Tool]:
 
     async def events(params: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            found = await google.section("events")
+            found = await runtime.section("events")
         except GoogleError as exc:
             return {"error": str(exc)}
         if params.get("today_only"):
@@ -255,13 +185,13 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
 
     async def mail(params: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            return {"unread": await google.section("unread"),
-                    "newest": await google.section("newest")}
+            return {"unread": await runtime.section("unread"),
+                    "newest": await runtime.section("newest")}
         except GoogleError as exc:
             return {"error": str(exc)}
 
     async def status(params: Mapping[str, Any]) -> dict[str, Any]:
-        return await google.status()
+        return await runtime.status()
 
     return [
         Tool(name="upcoming_events", params=EVENTS_PARAMS, run=events,

@@ -77,3 +77,23 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "description": "Seconds for one request to Google."},
     },
 }
+
+# --- action and tool params ------------------------------------------------------------------
+
+EMPTY: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+FINISH_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["redirect_url"],
+    "properties": {"redirect_url": {
+        "type": "string", "minLength": 1, "title": "Address the browser ended on",
+        "description": "After allowing access, Google sends the browser to "
+                       "http://127.0.0.1:<port>/?state=…&code=…; when that page does not "
+                       "load (the browser runs on another machine), paste its address."}},
+}
+EVENTS_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "today_only": {"type": "boolean", "default": False,
+                       "description": "Only events happening today."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20,
+                  "description": "Most events returned."}},
+}

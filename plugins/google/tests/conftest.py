@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from google_server import GoogleStandIn
 from nebula_google import plugin
-from tests.plugins.google.google_server import GoogleStandIn
-from tests.plugins.zoneedit.standins import serving
+from tests.loopback import serving
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from tests.plugins.google.google_server import SCOPE
-from tests.plugins.google.google_steps import (
+from google_server import SCOPE
+from google_steps import (
     browse,
     check,
     connect,

@@ -8,8 +8,8 @@ import datetime as dt
 import json
 import socket
 
-from tests.plugins.google.google_server import SCOPE
-from tests.plugins.google.google_steps import check, connect, panel, panel_data
+from google_server import SCOPE
+from google_steps import check, connect, panel, panel_data
 
 EVENTS = "/calendar/v3/calendars/primary/events"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.plugins.google.google_steps import (
+from google_steps import (
     browse,
     check,
     connect,

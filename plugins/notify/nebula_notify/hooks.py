@@ -1,22 +1,25 @@
-"""The notify plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+"""The notify plugin's hooks: everything reads the one Notifier `nebula_startup` returns
+(the plugin's runtime, closed by the core when the plugin stops)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, Subscription, Tool
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Job,
+    Panel,
+    PluginContext,
+    Subscription,
+    Tool,
+    hookimpl,
+)
 from nebula_notify import rows
-from nebula_notify.notifier import Notifier, timer_interval
-
-# One Notifier per start of the plugin, keyed by its context (which the entry keeps alive,
-# so the id cannot be reused while the entry exists).
-_notifiers: dict[int, tuple[PluginContext, Notifier]] = {}
-RECENT_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20,
-                             "description": "Most recent notifications to return."}},
-}
+from nebula_notify.runtime import Notifier, timer_interval
+from nebula_notify.schema import RECENT_PARAMS, send_test_params
 
 
 def _problems(config: Mapping[str, Any]) -> list[str]:
@@ -25,45 +28,35 @@ def _problems(config: Mapping[str, Any]) -> list[str]:
             if names.count(n) > 1]
 
 
-def _notifier(ctx: PluginContext) -> Notifier:
-    return _notifiers[id(ctx)][1]
-
-
-async def nebula_startup(ctx: PluginContext) -> None:
+@hookimpl
+async def nebula_startup(ctx: PluginContext) -> Notifier:
     if found := _problems(ctx.config):
         raise ValueError("; ".join(found))
     notifier = Notifier(ctx)
     await notifier.start()
-    _notifiers[id(ctx)] = (ctx, notifier)
+    return notifier
 
 
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _notifiers.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].stop()
-
-
-def nebula_subscriptions(ctx: PluginContext) -> list[Subscription]:
+@hookimpl
+def nebula_subscriptions(runtime: Notifier) -> list[Subscription]:
     # One subscription to everything, routed inside: a pattern per channel would deliver an
     # event matching two channels' patterns twice.
-    return [Subscription(name="events", topic="*", handler=_notifier(ctx).on_event)]
+    return [Subscription(name="events", topic="*", handler=runtime.on_event)]
 
 
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    notifier = _notifier(ctx)
-
+@hookimpl
+def nebula_jobs(runtime: Notifier) -> list[Job]:
     async def run() -> None:
-        await notifier.reconcile()
+        await runtime.reconcile()
 
-    return [Job(name="reminders", run=run, interval=timer_interval(notifier.repeat),
+    return [Job(name="reminders", run=run, interval=timer_interval(runtime.repeat),
                 timeout=60)]
 
 
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    notifier = _notifier(ctx)
-
+@hookimpl
+def nebula_checks(runtime: Notifier) -> list[Check]:
     async def run() -> CheckResult:
-        return notifier.delivery()
+        return runtime.delivery()
 
     return [Check(name="delivery", run=run, title="Notification delivery",
                   description="Warning while the last message on any channel could not be "
@@ -71,37 +64,27 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
                   interval=30, timeout=5, flap_threshold=1)]
 
 
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    notifier = _notifier(ctx)
-    names = sorted(notifier.channels)
-
+@hookimpl
+def nebula_actions(ctx: PluginContext, runtime: Notifier) -> list[Action]:
     async def test(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return await notifier.send_test(params.get("channel"), params.get(
+        return await runtime.send_test(params.get("channel"), params.get(
             "message", "This is a test message from Nebula Command."))
 
-    channel: dict[str, Any] = {"type": "string", "title": "Channel",
-                               "description": "Only this channel (default: every channel)."}
-    if names:
-        channel["enum"] = names
     return [Action(name="test", run=test, title="Send a test notification",
                    description="Send a test message now to one channel or all of them, "
                                "ignoring routing and quiet hours; answers each channel's "
                                "outcome.",
-                   params={"type": "object", "additionalProperties": False, "properties": {
-                       "channel": channel,
-                       "message": {"type": "string", "title": "Message", "maxLength": 1000,
-                                   "description": "The text to send."}}},
+                   params=send_test_params(sorted(runtime.channels)),
                    timeout=ctx.config["timeout"] * (ctx.config["retries"] + 1) + 65)]
 
 
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    notifier = _notifier(ctx)
-
+@hookimpl
+def nebula_panels(runtime: Notifier) -> list[Panel]:
     async def history() -> list[dict[str, Any]]:
-        return notifier.recent(100)
+        return runtime.recent(100)
 
     async def channels() -> list[dict[str, Any]]:
-        return [c.public() for c in notifier.channels.values()]
+        return [c.public() for c in runtime.channels.values()]
 
     return [
         Panel(name="recent", kind="table", title="Recent notifications",
@@ -113,11 +96,10 @@ def nebula_panels(ctx: PluginContext) -> list[Panel]:
     ]
 
 
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    notifier = _notifier(ctx)
-
+@hookimpl
+def nebula_tools(runtime: Notifier) -> list[Tool]:
     async def recent(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return notifier.recent(int(params.get("limit", 20)))
+        return runtime.recent(int(params.get("limit", 20)))
 
     return [Tool(name="recent_notifications", params=RECENT_PARAMS, run=recent,
                  description="The most recent notifications (problems, recoveries, "

@@ -1,17 +1,14 @@
-"""Entry point of the notify plugin: its manifest and config schema.
+"""The notify plugin's manifest, read by the agent without importing the plugin's code;
+its hooks are in `nebula_notify.hooks`, imported when the plugin first starts."""
 
-The hook bodies live in `nebula_notify.hooks`, imported only when a hook runs, so a disabled
-plugin costs the agent nothing (see nebula.api.lazy_hooks).
-"""
-
-from nebula.api import Manifest, lazy_hooks
+from nebula.api import Manifest
 from nebula_notify.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.1",
+    api_version="1.2",
     description="Sends check problems, recoveries, approvals and remediation runs to "
                 "Discord, ntfy, a JSON webhook or e-mail, with routing, deduplication, "
                 "reminders and quiet hours.",
+    hooks="nebula_notify.hooks",
+    config_schema=CONFIG_SCHEMA,
 )
-
-globals().update(lazy_hooks("nebula_notify.hooks", CONFIG_SCHEMA))

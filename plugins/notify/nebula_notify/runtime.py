@@ -1,4 +1,4 @@
-"""The coordinator: follows events, decides what each channel is told, and delivers it.
+"""The plugin's runtime: follows events, decides what each channel is told, and delivers it.
 
 Check problems are reconciled rather than forwarded: for every (channel, check) it keeps the
 status last told, so a status already told is not told again (deduplication), a problem
@@ -120,7 +120,8 @@ class Notifier:
         for channel in self.channels.values():
             channel.worker = asyncio.ensure_future(self._work(channel))
 
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
+        """Stop every channel's worker; the core calls this when the plugin stops."""
         workers = [c.worker for c in self.channels.values() if c.worker]
         for worker in workers:
             worker.cancel()

@@ -104,3 +104,21 @@ CONFIG_SCHEMA: dict[str, Any] = {
                          "description": "Notifications kept for the panel."},
     },
 }
+
+RECENT_PARAMS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20,
+                             "description": "Most recent notifications to return."}},
+}
+
+
+def send_test_params(channel_names: list[str]) -> dict[str, Any]:
+    """notify.test's params: the channel is one of those configured, when there are any."""
+    channel: dict[str, Any] = {"type": "string", "title": "Channel",
+                               "description": "Only this channel (default: every channel)."}
+    if channel_names:
+        channel["enum"] = channel_names
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "channel": channel,
+        "message": {"type": "string", "title": "Message", "maxLength": 1000,
+                    "description": "The text to send."}}}

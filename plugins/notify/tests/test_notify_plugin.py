@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 from nebula.api import Status
 from nebula.config_edit import set_plugin_enabled
-from tests.plugins.notify.conftest import SMTP_USER, force
-from tests.plugins.notify.notify_servers import smtp_server
+from nebula_notify.runtime import Notifier
+from notify_agent import SMTP_USER, force
+from notify_servers import smtp_server
 from tests.waiting import eventually
 
 TITLE = "CRITICAL: switchable.switch"
@@ -274,3 +275,19 @@ async def test_a_check_failing_from_its_first_result_is_told(start_notify, servi
         await eventually(lambda: len(services.discord.messages) == 2)
     assert services.discord.contents()[0] == f"**{TITLE}**\nswitch is critical (first result)"
     assert services.discord.contents()[1].startswith("**RECOVERED: switchable.switch**")
+
+
+async def test_disabling_notify_closes_its_runtime_and_stops_every_worker(start_notify,
+                                                                          services):
+    async with start_notify([services.channels()["discord"], services.channels()["hook"]],
+                            schedule=False) as (agent, _):
+        record = agent.agent.manager.records["notify"]
+        notifier = record.ctx.runtime
+        assert isinstance(notifier, Notifier)
+        workers = [c.worker for c in notifier.channels.values()]
+        assert len(workers) == 2 and not any(w.done() for w in workers)
+        set_plugin_enabled(agent.agent.config.path, "notify", False)
+        status, body = await agent.post("/api/v1/reload")
+        assert status == 200 and body["changes"]["notify"] == "stopped", body
+        assert all(w.cancelled() for w in workers)
+        assert record.ctx.runtime is None

@@ -4,7 +4,7 @@ the owner is told, through the channels that route those events."""
 from __future__ import annotations
 
 from nebula.api import Status
-from tests.plugins.notify.conftest import force
+from notify_agent import force
 from tests.remediation_helpers import cycle, wait_events
 from tests.waiting import eventually
 

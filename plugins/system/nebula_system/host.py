@@ -1,14 +1,12 @@
-"""One reading of the host at a time, shared by every check, panel and tool.
+"""Reading this host through psutil: one blocking call that returns a `Sample`.
 
-"Poll once, read many": a reading is reused while it is younger than `max_age`, so the
-checks that fire together and a dashboard polling the panels cost one set of psutil
-calls. psutil can stall (a hung network mount, a slow /proc), so readings are taken in a
-worker thread and never block the event loop.
+psutil can stall (a hung network mount, a slow /proc), so the sampler (coordinator.py)
+runs `HostReader.read` in a worker thread and never on the event loop. The reader keeps
+what psutil's rates need between readings (CPU times, process objects, network counters).
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -23,14 +21,12 @@ from nebula_system.readings import (
     Disk,
     Interface,
     Memory,
-    Point,
     Process,
     Sample,
     Swap,
     Temperature,
 )
 
-HISTORY = 120
 # psutil's rates (CPU, per process) need two readings; the first one is taken this long
 # after a baseline so that it already shows real numbers.
 PRIME_SECONDS = 0.1
@@ -64,75 +60,28 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-class Sampler:
-    def __init__(self, max_age: float, filters: Filters | None = None,
-                 history: int = HISTORY) -> None:
-        self.max_age = max_age
+class HostReader:
+    def __init__(self, filters: Filters | None = None) -> None:
         self._filters = filters or Filters()
-        self._size = history
-        self._lock = asyncio.Lock()
-        # Serialises the worker threads: a caller that timed out leaves its thread running,
-        # and the next reading must not interleave with it.
-        self._thread_lock = threading.Lock()
-        # (monotonic time, sample) as one value, so the loop never sees half an update.
-        self._latest: tuple[float, Sample] | None = None
-        # Replaced, never mutated, so the loop can read it while a thread appends.
-        self._history: tuple[Point, ...] = ()
+        # Serialises the worker threads: closing the sampler abandons a reading whose
+        # thread runs on, and a later reading must not interleave with it.
+        self._lock = threading.Lock()
         self._cpu_times: Any = None
         self._net: tuple[float, Mapping[str, Any]] | None = None
         # Kept between readings because a process's CPU percent is measured against the
         # previous call on the same psutil.Process object.
         self._processes: dict[int, psutil.Process] = {}
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Sampler:
-        # Half the check interval: the checks of one round share a reading, the next round
-        # gets a new one even when the scheduler fires a little early.
-        return cls(max_age=float(config["interval"]) / 2, filters=Filters.from_config(config))
-
-    @property
-    def latest(self) -> Sample | None:
-        return self._latest[1] if self._latest else None
-
-    @property
-    def history_size(self) -> int:
-        return self._size
-
-    def history(self) -> list[Point]:
-        return list(self._history)
-
-    async def read(self) -> Sample:
-        """A reading no older than `max_age`, taking a new one if needed."""
-        if (sample := self._fresh()) is not None:
-            return sample
-        async with self._lock:
-            if (sample := self._fresh()) is not None:
-                return sample
-            return await asyncio.to_thread(self._take)
-
-    def _fresh(self) -> Sample | None:
-        latest = self._latest
-        if latest is not None and time.monotonic() - latest[0] < self.max_age:
-            return latest[1]
-        return None
-
-    # --- in the worker thread -------------------------------------------------------------
-
-    def _take(self) -> Sample:
-        with self._thread_lock:
-            # An abandoned reading may have finished while this thread waited.
-            if (sample := self._fresh()) is not None:
-                return sample
+    def read(self) -> Sample:
+        """A new reading (blocking: call it in a worker thread). The first one is taken
+        `PRIME_SECONDS` after a baseline, so that its rates are already real numbers."""
+        with self._lock:
             if self._cpu_times is None:
                 self._cpu_percent()
                 self._read_processes()
                 self._read_interfaces()
                 time.sleep(PRIME_SECONDS)
-            sample = self._collect()
-            self._latest = (time.monotonic(), sample)
-            point = Point(sample.taken, sample.cpu_percent, sample.memory.percent)
-            self._history = (*self._history[-(self._size - 1):], point)
-            return sample
+            return self._collect()
 
     def _collect(self) -> Sample:
         vm = psutil.virtual_memory()

@@ -8,6 +8,9 @@ from typing import Any
 MAX_TOP = 50
 # Keys that come as a `<key>_warning` / `<key>_critical` pair.
 LIMITS = ("cpu", "memory", "swap", "disk", "load", "temperature")
+# The params of a tool that takes none.
+EMPTY_PARAMS: dict[str, Any] = {"type": "object", "properties": {},
+                                "additionalProperties": False}
 
 
 def _percent(default: float, what: str) -> dict[str, Any]:

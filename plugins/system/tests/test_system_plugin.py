@@ -1,4 +1,5 @@
-"""The system plugin's hooks, driven directly against this machine's real psutil."""
+"""The system plugin's hooks, driven directly against this machine's real psutil, and
+the plugin in a real agent for its lifecycle."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import psutil
 import pytest
 
 from nebula.api import CheckResult, KeyValue, Panel, PluginContext, Status
-from nebula_system import plugin
+from nebula_system import hooks, plugin
+from nebula_system.coordinator import Sampler
 from tests.waiting import eventually
 
-SCHEMA = plugin.nebula_config_schema()
+SCHEMA = dict(plugin.manifest.config_schema or {})
 DEFAULTS = {key: prop["default"] for key, prop in SCHEMA["properties"].items()
             if "default" in prop}
 
@@ -27,28 +29,29 @@ Start = Callable[..., Awaitable[PluginContext]]
 
 @pytest.fixture
 async def start() -> AsyncIterator[Start]:
-    """Starts the plugin as the core would: config is the schema defaults plus overrides."""
+    """Starts the plugin as the core would: config is the schema defaults plus overrides,
+    and what startup returns is kept as the context's runtime (closed at the end)."""
     started: list[PluginContext] = []
 
     async def _start(**overrides: Any) -> PluginContext:
         config = {**DEFAULTS, **overrides}
         jsonschema.validate(config, SCHEMA)
         ctx = PluginContext(name="system", config=config, kv=KeyValue(None, "system"))
-        await plugin.nebula_startup(ctx)
+        ctx.runtime = await hooks.nebula_startup(ctx)
         started.append(ctx)
         return ctx
 
     yield _start
     for ctx in started:
-        plugin.nebula_shutdown(ctx)
+        await ctx.runtime.aclose()
 
 
 async def run_checks(ctx: PluginContext) -> dict[str, CheckResult]:
-    return {check.name: await check.run() for check in plugin.nebula_checks(ctx)}
+    return {check.name: await check.run() for check in hooks.nebula_checks(ctx, ctx.runtime)}
 
 
 def panels(ctx: PluginContext) -> dict[str, Panel]:
-    return {panel.name: panel for panel in plugin.nebula_panels(ctx)}
+    return {panel.name: panel for panel in hooks.nebula_panels(ctx, ctx.runtime)}
 
 
 # --- config --------------------------------------------------------------------------------
@@ -72,7 +75,7 @@ async def test_warning_above_critical_fails_startup_with_the_reason() -> None:
     ctx = PluginContext(name="system", config={**DEFAULTS, "memory_warning": 99},
                         kv=KeyValue(None, "system"))
     with pytest.raises(ValueError, match=r"memory_warning \(99\) is above memory_critical"):
-        await plugin.nebula_startup(ctx)
+        await hooks.nebula_startup(ctx)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ async def test_warning_above_critical_fails_startup_with_the_reason() -> None:
 
 async def test_every_check_returns_a_valid_result(start: Start) -> None:
     ctx = await start()
-    checks = plugin.nebula_checks(ctx)
+    checks = hooks.nebula_checks(ctx, ctx.runtime)
     names = {c.name for c in checks}
     assert {"cpu", "memory", "swap", "load", "disk"} <= names
     assert all(c.interval == 30 and c.title for c in checks)
@@ -224,7 +227,7 @@ def busy_child() -> Any:
 
 async def test_top_processes_action_validates_and_sorts(start: Start, busy_child: Any) -> None:
     ctx = await start(interval=1)  # a new reading every half second, for the wait below
-    (action,) = plugin.nebula_actions(ctx)
+    (action,) = hooks.nebula_actions(ctx, ctx.runtime)
     assert action.name == "top_processes" and not action.destructive
     validator = jsonschema.Draft202012Validator(dict(action.params))
     assert validator.is_valid({"by": "memory", "n": 3})
@@ -258,7 +261,7 @@ async def test_top_processes_action_validates_and_sorts(start: Start, busy_child
 
 async def test_tools_answer_without_changing_anything(start: Start) -> None:
     ctx = await start()
-    tools = {tool.name: tool for tool in plugin.nebula_tools(ctx)}
+    tools = {tool.name: tool for tool in hooks.nebula_tools(ctx, ctx.runtime)}
     assert set(tools) == {"system_summary", "top_processes", "disk_usage"}
     assert all(tool.action is None and tool.run is not None for tool in tools.values())
 
@@ -269,3 +272,22 @@ async def test_tools_answer_without_changing_anything(start: Start) -> None:
     assert len(await tools["top_processes"].run({"by": "cpu", "n": 2})) == 2
     with pytest.raises(jsonschema.ValidationError):
         await tools["top_processes"].run({"n": 500})
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+async def test_the_sampler_is_the_runtime_and_is_closed_when_the_plugin_stops(
+        nebula_agent: Any) -> None:
+    async with nebula_agent({"system": plugin}) as agent:
+        assert (await agent.run_check("system.memory"))["last_status"] in {s.value for s in Status}
+        record = agent.agent.manager.records["system"]
+        sampler = record.ctx.runtime
+        assert isinstance(sampler, Sampler) and sampler.latest is not None
+        assert not sampler.closed
+        status, body = await agent.post("/api/v1/tools/system.disk_usage/run", {})
+        assert status == 200 and body["result"], body
+    # Stopping the agent stopped the plugin: its sampler is closed and takes no reading.
+    assert sampler.closed and record.ctx.runtime is None
+    with pytest.raises(RuntimeError, match="stopped"):
+        await sampler.read()

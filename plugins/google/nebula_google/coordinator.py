@@ -4,21 +4,17 @@ checks, panels and tools all read."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from nebula.helpers.coordinator import Coordinator
 from nebula_google.apis import GoogleApis
 from nebula_google.errors import GoogleError
 from nebula_google.tokens import TokenKeeper
 
-SECTIONS = ("events", "unread", "newest", "quota")
-
 
 @dataclass
 class Snapshot:
-    at: float = 0.0
-    generation: int = -1
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -29,25 +25,40 @@ class Snapshot:
         return self.values[section]
 
 
-class Poller:
-    def __init__(self, apis: GoogleApis, keeper: TokenKeeper) -> None:
+class GooglePoll:
+    """The four sections read together. A section Google refused is kept as its error in
+    the snapshot (the others still show); only an unexpected failure fails the fetch."""
+
+    def __init__(self, apis: GoogleApis, keeper: TokenKeeper, max_age: float,
+                 log: Any = None) -> None:
         self._apis = apis
         self._keeper = keeper
-        self._lock = asyncio.Lock()
-        self.snapshot = Snapshot()
+        self._generation = keeper.generation
+        self.coordinator: Coordinator[Snapshot] = Coordinator(
+            self._fetch, max_age=max_age, name="google", log=log)
 
-    async def observe(self, max_age: float) -> Snapshot:
-        async with self._lock:
-            if (time.time() - self.snapshot.at > max_age
-                    or self.snapshot.generation != self._keeper.generation):
-                self.snapshot = await self._poll()
-            return self.snapshot
+    async def snapshot(self) -> Snapshot:
+        """A snapshot no older than the poll interval."""
+        self._follow_consent()
+        return await self.coordinator.get()
 
-    async def _poll(self) -> Snapshot:
+    async def refresh(self) -> Snapshot:
+        """Poll now (or join the poll already running)."""
+        self._follow_consent()
+        return await self.coordinator.refresh()
+
+    def _follow_consent(self) -> None:
+        # A new consent or a disconnect bumps the keeper's generation: what was read
+        # before belongs to another account, or to none.
+        if self._generation != self._keeper.generation:
+            self._generation = self._keeper.generation
+            self.coordinator.invalidate()
+
+    async def _fetch(self) -> Snapshot:
         calls = {"events": self._apis.events(), "unread": self._apis.unread_count(),
                  "newest": self._apis.newest_unread(), "quota": self._apis.quota()}
         results = await asyncio.gather(*calls.values(), return_exceptions=True)
-        snap = Snapshot(at=time.time(), generation=self._keeper.generation)
+        snap = Snapshot()
         for name, result in zip(calls, results, strict=True):
             if isinstance(result, GoogleError):
                 snap.errors[name] = str(result)
@@ -56,3 +67,6 @@ class Poller:
             else:
                 snap.values[name] = result
         return snap
+
+    async def aclose(self) -> None:
+        await self.coordinator.aclose()
