@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from nebula.api import CheckResult, Status
+from nebula.helpers.checks import CheckSpec, Config, Threshold, worst
 from nebula_system.readings import Sample
-from nebula_system.thresholds import Threshold, worst
-
-Config = Mapping[str, Any]
 
 
 def cpu(sample: Sample, config: Config) -> CheckResult:
@@ -77,15 +71,7 @@ def temperature(sample: Sample, config: Config) -> CheckResult:
     return CheckResult(verdict.status, verdict.summary, metrics)
 
 
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    title: str
-    description: str
-    evaluate: Callable[[Sample, Config], CheckResult]
-
-
-CHECKS = (
+CHECKS: tuple[CheckSpec[Sample], ...] = (
     CheckSpec("cpu", "CPU", "Busy CPU percent across all cores since the previous reading.",
               cpu),
     CheckSpec("memory", "Memory", "Memory in use (not counting reclaimable cache).", memory),

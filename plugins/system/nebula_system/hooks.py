@@ -10,11 +10,13 @@ from typing import Any
 import jsonschema
 
 from nebula.api import Action, Check, Panel, PluginContext, Tool, hookimpl
+from nebula.helpers.checks import require_ordered_limits
+from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_system import rows
 from nebula_system.checks import CHECKS
 from nebula_system.coordinator import Sampler
 from nebula_system.readings import Sample
-from nebula_system.schema import EMPTY_PARAMS, limit_problems, top_processes_params
+from nebula_system.schema import LIMITS, top_processes_params
 
 
 def _reading(sampler: Sampler, render: Callable[[Sample], Any]) -> Callable[[], Awaitable[Any]]:
@@ -55,8 +57,7 @@ def _top_processes(sampler: Sampler,
 
 @hookimpl
 async def nebula_startup(ctx: PluginContext) -> Sampler:
-    if problems := limit_problems(ctx.config):
-        raise ValueError("; ".join(problems))
+    require_ordered_limits(ctx.config, LIMITS)
     sampler = Sampler.from_config(ctx.config, log=ctx.log)
     # Primes the CPU, process and network baselines, and shows whether the host has
     # temperature sensors before the checks are declared.
