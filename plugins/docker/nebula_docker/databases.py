@@ -9,6 +9,7 @@ deployment never waits on (or surprises anyone with) a registry download.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Mapping
@@ -18,9 +19,10 @@ from typing import Any
 import docker
 from docker.errors import ImageNotFound, NotFound
 
-from nebula.api import PluginContext
+from nebula.api import ParamError, PluginContext
 from nebula_docker.engine import Engine
 from nebula_docker.model import TEMPLATE_LABEL
+from nebula_docker.operations import ContainerReplaced
 
 DEPLOYMENT_LABEL = "nebula.docker.deployment"
 SECONDS = 1_000_000_000  # the engine's healthcheck durations are nanoseconds
@@ -147,19 +149,69 @@ def _create(client: docker.DockerClient, plan: Plan) -> dict[str, Any]:
     return {"id": container.id, "host_port": int(bound[0].get("HostPort") or 0)}
 
 
-def _remove(client: docker.DockerClient, name: str, volume: str) -> dict[str, bool]:
-    removed = {"container": False, "volume": False}
-    try:
+def _remove(client: docker.DockerClient, name: str, volume: str) -> None:
+    """The cleanup of a failed deployment (the container first frees the volume)."""
+    with contextlib.suppress(NotFound):
         client.containers.get(name).remove(force=True, v=False)
-        removed["container"] = True
-    except NotFound:
-        pass
+    with contextlib.suppress(NotFound):
+        # Never forced: Podman's force would also remove any other container using it.
+        client.volumes.get(volume).remove()
+
+
+def _volume_created(client: docker.DockerClient, volume: str) -> str | None:
     try:
-        client.volumes.get(volume).remove(force=True)
-        removed["volume"] = True
+        return str(client.api.inspect_volume(volume).get("CreatedAt") or "")
+    except NotFound:
+        return None
+
+
+def _resolve(client: docker.DockerClient, name: str, record: Mapping[str, Any],
+             ) -> dict[str, Any]:
+    """Worker thread: the deployment's container id and volume, as they are now."""
+    container_id = ""
+    try:
+        container = client.containers.get(record["container"])
     except NotFound:
         pass
-    return removed
+    else:
+        if container.labels.get(DEPLOYMENT_LABEL) != name:
+            raise DeployError(f"the container named {record['container']} is not the "
+                              f"deployment {name} any more; nothing will be removed")
+        container_id = container.id
+    return {"name": name, "container": record["container"], "id": container_id,
+            "volume": record["volume"],
+            "volume_created": _volume_created(client, record["volume"])}
+
+
+def _remove_bound(client: docker.DockerClient, target: Mapping[str, Any]) -> dict[str, bool]:
+    """Worker thread: remove the container and volume `target` was bound to, or nothing at
+    all when either is not the one the approver saw."""
+    name, wanted = target["container"], target["id"]
+    container = None
+    try:
+        current: Any = client.containers.get(name)
+    except NotFound:
+        current = None
+    if wanted:
+        try:
+            container = client.containers.get(wanted)
+        except NotFound:
+            if current is not None:
+                raise ContainerReplaced(
+                    f"container {name} was id {wanted[:12]} when this was requested and "
+                    f"is id {current.id[:12]} now (recreated?); nothing was removed") from None
+    elif current is not None:
+        raise ContainerReplaced(f"container {name} (id {current.id[:12]}) was made after "
+                                "this was requested; nothing was removed")
+    created = _volume_created(client, target["volume"])
+    if created is not None and created != target["volume_created"]:
+        raise DeployError(f"volume {target['volume']} was made again after this was "
+                          "requested; nothing was removed")
+    if container is not None:
+        container.remove(force=True, v=False)
+    if created is not None:
+        client.api.remove_volume(target["volume"])  # never forced, see _remove
+    return {"container": container is not None, "volume": created is not None}
 
 
 class Databases:
@@ -230,14 +282,27 @@ class Databases:
         self._ctx.log.info("docker.database_credentials_shown", name=name)
         return self._connection(spec, name, record, password)
 
-    async def delete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def prepare_delete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Binds a delete to the deployment's container id and volume as they are now."""
         name = params["name"]
+        record = await self._ctx.kv.get(_kv_key(name))
+        if record is None:
+            raise ParamError("name", f"no deployment named {name}")
+        try:
+            return await self._engine.call(lambda client: _resolve(client, name, record))
+        except DeployError as exc:
+            raise ParamError("name", str(exc)) from None
+
+    async def delete(self, target: Mapping[str, Any]) -> dict[str, Any]:
+        """Removes what `prepare_delete` bound, refusing when it changed meanwhile."""
+        if "volume_created" not in target:
+            raise DeployError("this delete was not prepared; nothing was removed")
+        name = target["name"]
         async with self._lock:
             record = await self._ctx.kv.get(_kv_key(name))
             if record is None:
                 raise DeployError(f"no deployment named {name}")
-            removed = await self._engine.call(
-                lambda client: _remove(client, record["container"], record["volume"]))
+            removed = await self._engine.call(lambda client: _remove_bound(client, target))
             await self._ctx.secrets.delete(_secret_key(name))
             await self._ctx.kv.delete(_kv_key(name))
             await self._ctx.kv.set("deployments", [n for n in await self._ctx.kv.get(

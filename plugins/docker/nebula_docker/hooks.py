@@ -16,6 +16,7 @@ from nebula.api import (
     CheckResult,
     Job,
     Panel,
+    ParamError,
     PluginContext,
     Status,
     Tool,
@@ -31,6 +32,7 @@ from nebula_docker.schema import (
     STOP_TIMEOUT,
     container_params,
     logs_params,
+    prune_params,
 )
 
 Params = Mapping[str, Any]
@@ -133,11 +135,26 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
 # --- actions -----------------------------------------------------------------------------
 
 
+def _resolve(runtime: Runtime) -> Run:
+    """`prepare` of the container actions: the name becomes the container's full id, so an
+    approval covers that container and not one recreated under its name meanwhile."""
+    async def prepare(params: Params) -> dict[str, Any]:
+        ref = params["container"]
+        try:
+            target = await runtime.call(lambda c: operations.resolve(c, ref))
+        except operations.ContainerNotFound as exc:
+            raise ParamError("container", str(exc)) from None
+        # stop and restart take a timeout: it is part of what the approver sees.
+        return {**target, **({"timeout": params["timeout"]} if "timeout" in params else {})}
+
+    return prepare
+
+
 def _lifecycle(runtime: Runtime, verb: str) -> Run:
-    async def run(params: Params) -> Any:
-        result = await runtime.call(lambda c: operations.lifecycle(
-            c, params["container"], verb, params.get("timeout", 10)))
-        runtime.ctx.log.info(f"docker.container_{verb}", container=params["container"])
+    async def run(target: Params) -> Any:
+        result = await runtime.call(lambda c: operations.lifecycle(c, target, verb))
+        runtime.ctx.log.info(f"docker.container_{verb}", container=result["container"],
+                             id=result["id"])
         return result
 
     return run
@@ -146,8 +163,8 @@ def _lifecycle(runtime: Runtime, verb: str) -> Run:
 def _logs(runtime: Runtime) -> Run:
     async def run(params: Params) -> Any:
         return await runtime.call(lambda c: operations.tail(
-            c, params["container"], params.get("tail", 100), runtime.ctx.config[
-                "logs_max_bytes"]))
+            c, params["container"], params.get("tail", 100),
+            runtime.ctx.config["logs_max_bytes"], runtime.redact_log))
 
     return run
 
@@ -160,13 +177,33 @@ def _inspect(runtime: Runtime) -> Run:
     return run
 
 
-def _prune(runtime: Runtime, dry_run: bool) -> Run:
+def _prune_plan(runtime: Runtime) -> Run:
+    """What a prune with these flags would remove now: the dry run's answer, and the plan
+    (`prepare`) an approval of the real prune covers."""
+    async def prepare(params: Params) -> dict[str, Any]:
+        volumes = bool(params.get("volumes", False))
+        return storage.preview(await runtime.call(lambda c: storage.plan(c, volumes)),
+                               volumes)
+
+    return prepare
+
+
+def _prune_preview(runtime: Runtime) -> Run:
+    plan = _prune_plan(runtime)
+
     async def run(params: Params) -> Any:
-        if dry_run:
-            return storage.summary(await runtime.call(storage.plan), removed=False)
-        result = await runtime.call(storage.execute)
+        return {"dry_run": True, **await plan(params)}
+
+    return run
+
+
+def _prune(runtime: Runtime) -> Run:
+    async def run(prepared: Params) -> Any:
+        items = storage.items_of(prepared)
+        result = await runtime.call(lambda c: storage.execute(c, items))
         runtime.ctx.log.info("docker.pruned", **result["counts"],
-                             reclaimed_bytes=result["reclaimed_bytes"])
+                             reclaimed_bytes=result["reclaimed_bytes"],
+                             skipped=len(result["skipped"]), failed=len(result["failed"]))
         return result
 
     return run
@@ -176,36 +213,41 @@ def nebula_actions(ctx: PluginContext) -> list[Action]:
     runtime = _runtime(ctx)
     plain = container_params()
     stopping = container_params(timeout=STOP_TIMEOUT)
+    resolve = _resolve(runtime)
     dbs = runtime.databases
     return [
         Action("start", _lifecycle(runtime, "start"), "Start container",
-               "Start a stopped container.", plain),
+               "Start a stopped container.", plain, prepare=resolve),
         Action("stop", _lifecycle(runtime, "stop"), "Stop container",
-               "Stop a running container (needs approval).", stopping, destructive=True),
+               "Stop a running container (needs approval).", stopping, destructive=True,
+               prepare=resolve),
         Action("restart", _lifecycle(runtime, "restart"), "Restart container",
-               "Restart a container (needs approval).", stopping, destructive=True),
+               "Restart a container (needs approval).", stopping, destructive=True,
+               prepare=resolve),
         Action("remove", _lifecycle(runtime, "remove"), "Remove container",
                "Remove a container, running or not; its volumes stay (needs approval).",
-               plain, destructive=True),
+               plain, destructive=True, prepare=resolve),
         Action("logs", _logs(runtime), "Container logs",
                "The last N lines of a container's output (read-only, size-bounded).",
                logs_params()),
         Action("inspect", _inspect(runtime), "Inspect container",
                "One container's state, restart count and configuration (read-only; "
                "secret-looking env values masked).", plain),
-        Action("prune_preview", _prune(runtime, dry_run=True), "Prune (dry run)",
+        Action("prune_preview", _prune_preview(runtime), "Prune (dry run)",
                "What a prune would remove and the space it would free; changes nothing.",
-               EMPTY),
-        Action("prune", _prune(runtime, dry_run=False), "Prune",
-               "Remove stopped containers, dangling images and unused volumes (not "
-               "one-click databases) (needs approval).", EMPTY, destructive=True,
-               timeout=300),
+               prune_params(danger=False)),
+        Action("prune", _prune(runtime), "Prune",
+               "Remove stopped containers and unused untagged images; unused volumes only "
+               "with `volumes` (never one-click databases). Only the items the approver "
+               "saw, and only those still unused (needs approval).",
+               prune_params(danger=True), destructive=True, timeout=300,
+               prepare=_prune_plan(runtime)),
         Action("deploy_database", dbs.deploy, "Deploy a database",
                "Create a database container from a template, with a generated password, "
                "a named volume and a port on the bind address.", DEPLOY_PARAMS, timeout=120),
         Action("delete_database", dbs.delete, "Delete a database",
                "Remove a one-click database's container AND its data volume (needs "
-               "approval).", DATABASE_PARAMS, destructive=True),
+               "approval).", DATABASE_PARAMS, destructive=True, prepare=dbs.prepare_delete),
     ]
 
 
@@ -292,14 +334,15 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
                                   "build cache, reclaimable.", EMPTY, run=_query(disk)),
         Tool("list_databases", "One-click databases: name, template, image, volume, host, "
                                "port.", EMPTY, run=_query(runtime.databases.list)),
-        Tool("prune_preview", "What a prune would remove and free (changes nothing).", EMPTY,
-             action="docker.prune_preview"),
+        Tool("prune_preview", "What a prune would remove and free (changes nothing).",
+             prune_params(danger=False), action="docker.prune_preview"),
         *[Tool(f"{verb}_container", f"{verb.capitalize()} a container"
                + (" (needs an admin's approval)." if verb != "start" else "."),
                container_params(), action=f"docker.{verb}")
           for verb in ("start", "stop", "restart", "remove")],
-        Tool("prune", "Prune stopped containers, dangling images, unused volumes (needs "
-                      "approval).", EMPTY, action="docker.prune"),
+        Tool("prune", "Prune stopped containers and unused untagged images; unused volumes "
+                      "only with volumes=true (needs approval).", prune_params(danger=True),
+             action="docker.prune"),
         Tool("deploy_database", "Deploy a one-click database from a template.",
              DEPLOY_PARAMS, action="docker.deploy_database"),
         Tool("delete_database", "Delete a one-click database and its volume (needs "

@@ -1,8 +1,12 @@
-"""Container actions (start, stop, restart, remove) and log reading, in worker threads."""
+"""Container actions (start, stop, restart, remove) and log reading, in worker threads.
+
+An action is bound to a container's id, resolved from the name when it is requested: what
+an admin approves is that container, not whatever carries its name when the approval comes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import docker
@@ -15,6 +19,10 @@ class ContainerNotFound(Exception):
     pass
 
 
+class ContainerReplaced(Exception):
+    """The container an action was bound to is gone; the message names what took its name."""
+
+
 def get(client: docker.DockerClient, ref: str) -> Any:
     try:
         return client.containers.get(ref)
@@ -22,10 +30,37 @@ def get(client: docker.DockerClient, ref: str) -> Any:
         raise ContainerNotFound(f"no container named or with id {ref!r}") from None
 
 
-def lifecycle(client: docker.DockerClient, ref: str, verb: str,
-              timeout: int = 10) -> dict[str, Any]:
-    """start, stop, restart or remove one container; answers its state afterwards."""
+def resolve(client: docker.DockerClient, ref: str) -> dict[str, str]:
+    """The container `ref` names, as its name and full id."""
     container = get(client, ref)
+    return {"container": container.name, "id": container.id}
+
+
+def bound(client: docker.DockerClient, target: Mapping[str, Any]) -> Any:
+    """The container `target` (from `resolve`) was bound to; refused when its id is gone."""
+    if not isinstance(target.get("id"), str) or not target["id"]:
+        raise ContainerNotFound("this action was not resolved to a container id; "
+                                "nothing was done")
+    name, wanted = target.get("container", ""), target["id"]
+    try:
+        return client.containers.get(wanted)
+    except NotFound:
+        pass
+    try:
+        now = client.containers.get(name)
+    except NotFound:
+        raise ContainerReplaced(f"container {name} (id {wanted[:12]}) no longer exists; "
+                                "nothing was done") from None
+    raise ContainerReplaced(f"container {name} was id {wanted[:12]} when this was requested "
+                            f"and is id {now.id[:12]} now (recreated?); nothing was done: "
+                            "request it again for the new container") from None
+
+
+def lifecycle(client: docker.DockerClient, target: Mapping[str, Any],
+              verb: str) -> dict[str, Any]:
+    """start, stop, restart or remove the bound container; answers its state afterwards."""
+    container = bound(client, target)
+    timeout = int(target.get("timeout", 10))
     if verb == "start":
         container.start()
     elif verb == "stop":
@@ -42,9 +77,12 @@ def lifecycle(client: docker.DockerClient, ref: str, verb: str,
             "health": state.health, "exit_code": state.exit_code}
 
 
-def tail(client: docker.DockerClient, ref: str, lines: int, max_bytes: int) -> dict[str, Any]:
-    """The last `lines` lines (stdout and stderr), cut to the last `max_bytes` bytes."""
-    raw: bytes = get(client, ref).logs(tail=lines, stdout=True, stderr=True, timestamps=False)
+def tail(client: docker.DockerClient, ref: str, lines: int, max_bytes: int,
+         redact: Callable[[bytes], bytes]) -> dict[str, Any]:
+    """The last `lines` lines (stdout and stderr), `redact`ed, cut to the last `max_bytes`
+    bytes. Redacted before the cut, so a secret the cut would halve is still whole."""
+    raw = redact(get(client, ref).logs(tail=lines, stdout=True, stderr=True,
+                                       timestamps=False))
     truncated = len(raw) > max_bytes
     if truncated:
         raw = raw[-max_bytes:]

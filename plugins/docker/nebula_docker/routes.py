@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ from aiohttp import web
 
 from nebula_docker import operations, rows
 from nebula_docker.databases import DeployError
+from nebula_docker.schema import NAME_PATTERN
 
 if TYPE_CHECKING:
     from nebula_docker.runtime import Runtime
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 # Chunks buffered between the engine's log stream and a slow HTTP client; past it, the
 # reading thread waits, so a chatty container cannot fill the agent's memory.
 FOLLOW_BUFFER = 256
+# Seconds a quiet follow waits before looking whether its client is still there.
+CLIENT_CHECK = 1.0
 
 
 def _tail(request: web.Request, default: int = 100) -> int:
@@ -26,6 +31,27 @@ def _tail(request: web.Request, default: int = 100) -> int:
         return max(0, min(10000, int(request.query.get("tail", default))))
     except ValueError:
         raise web.HTTPBadRequest(text="tail must be a number of lines") from None
+
+
+def _ref(request: web.Request) -> str:
+    ref = request.match_info["ref"]
+    # The actions' rule for a container name: a dot-dot or a slash would take the engine
+    # call to another endpoint.
+    if not re.match(NAME_PATTERN, ref) or len(ref) > 255:
+        raise web.HTTPNotFound(text=f"no container {ref!r}")
+    return ref
+
+
+async def _next(queue: asyncio.Queue[bytes | None], request: web.Request) -> bytes | None:
+    """The next log chunk; None at the end of the stream or once the client has gone.
+    aiohttp does not cancel a handler whose client left, and a quiet container would hold
+    the follow (its thread and engine connection) until its next line: so look."""
+    while True:
+        try:
+            return await asyncio.wait_for(queue.get(), CLIENT_CHECK)
+        except asyncio.TimeoutError:
+            if request.transport is None or request.transport.is_closing():
+                return None
 
 
 def _relay(stream: Any, queue: asyncio.Queue[bytes | None],
@@ -44,20 +70,32 @@ def _relay(stream: Any, queue: asyncio.Queue[bytes | None],
             put(None)
 
 
+async def _reveal(request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
+    """The one answer that shows a secret on purpose (POST, so admins only, and once): the
+    core masks every whole-body answer of a plugin, and leaves a stream as it was written,
+    so this goes out as a stream. Every other route redacts its stream itself."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                           "Cache-Control": "no-store"})
+    await response.prepare(request)
+    await response.write(json.dumps(payload).encode())
+    await response.write_eof()
+    return response
+
+
 def build(runtime: Runtime) -> web.RouteTableDef:
     routes = web.RouteTableDef()
 
     @routes.get("/containers/{ref}/logs")
     async def logs(request: web.Request) -> web.StreamResponse:
         """Plain-text logs; `?follow=1` keeps the answer open and streams new lines until
-        the container stops or the client goes."""
-        ref, tail = request.match_info["ref"], _tail(request)
+        the container stops or the client goes. Every byte is redacted here: the core
+        masks a whole body again, but a stream only the plugin can (`Runtime.log_stream`)."""
+        ref, tail = _ref(request), _tail(request)
         if request.query.get("follow") not in ("1", "true", "yes"):
             result = await runtime.http_call(lambda c: operations.tail(
-                c, ref, tail, runtime.ctx.config["logs_max_bytes"]))
+                c, ref, tail, runtime.ctx.config["logs_max_bytes"], runtime.redact_log))
             text = "\n".join(result["lines"]) + "\n"
-            return web.Response(body=runtime.databases.mask(text.encode()),
-                                content_type="text/plain", charset="utf-8")
+            return web.Response(text=text, content_type="text/plain", charset="utf-8")
         stream = await runtime.http_call(lambda c: operations.follow(c, ref, tail))
         response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
                                                "Cache-Control": "no-cache"})
@@ -66,11 +104,11 @@ def build(runtime: Runtime) -> web.RouteTableDef:
         thread = threading.Thread(target=_relay, name="nebula-docker-logs", daemon=True,
                                   args=(stream, queue, asyncio.get_running_loop()))
         thread.start()
+        redactor = runtime.log_stream()
         try:
-            while (chunk := await queue.get()) is not None:
-                # A password split across two chunks would slip through; the engine
-                # sends whole lines per chunk as a rule.
-                await response.write(runtime.databases.mask(chunk))
+            while (chunk := await _next(queue, request)) is not None:
+                await response.write(redactor.feed(chunk))
+            await response.write(redactor.flush())  # the container stopped
         finally:
             await asyncio.to_thread(stream.close)
             while not queue.empty():  # unblock the thread's last put
@@ -93,8 +131,8 @@ def build(runtime: Runtime) -> web.RouteTableDef:
             connection = await runtime.databases.credentials(request.match_info["name"])
         except DeployError as exc:
             raise web.HTTPConflict(text=str(exc)) from None
-        return web.json_response({"name": request.match_info["name"],
-                                  "connection_string": connection,
-                                  "note": "shown once; the agent will not show it again"})
+        return await _reveal(request, {
+            "name": request.match_info["name"], "connection_string": connection,
+            "note": "shown once; the agent will not show it again"})
 
     return routes

@@ -12,7 +12,7 @@ import docker
 from aiohttp import web
 from docker.errors import APIError
 
-from nebula.api import PluginContext
+from nebula.api import PluginContext, StreamRedactor
 from nebula_docker import storage
 from nebula_docker.databases import Databases
 from nebula_docker.engine import Engine, EngineUnavailable
@@ -44,6 +44,15 @@ class Runtime:
     async def stop(self) -> None:
         await self.monitor.stop()
         await asyncio.to_thread(self.engine.close)
+
+    def redact_log(self, data: bytes) -> bytes:
+        """Container output on its way out: every secret the agent knows (config, the
+        secret store, values plugins registered), then this plugin's database passwords."""
+        text = self.ctx.redact(data.decode("utf-8", "surrogateescape"))
+        return self.databases.mask(text.encode("utf-8", "surrogateescape"))
+
+    def log_stream(self) -> LogStream:
+        return LogStream(self.databases.mask)
 
     async def call(self, fn: Callable[[docker.DockerClient], T]) -> T:
         """An engine call for an action: the engine's refusals become one clear line."""
@@ -79,3 +88,18 @@ class Runtime:
 
     async def version(self) -> dict[str, Any]:
         return await self.engine.call(lambda c: c.version())
+
+
+class LogStream:
+    """`redact_log` for a stream cut into chunks anywhere: the agent's StreamRedactor holds
+    back a partial line, so a secret split across two chunks is still caught."""
+
+    def __init__(self, mask: Callable[[bytes], bytes]) -> None:
+        self._redactor = StreamRedactor()
+        self._mask = mask
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._mask(self._redactor.feed(chunk))
+
+    def flush(self) -> bytes:
+        return self._mask(self._redactor.flush())

@@ -57,8 +57,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Docker's own rule for names (ids are hex): anything else names no container, and a
+# slash would reach another engine endpoint through the SDK's URL.
 CONTAINER_PARAM = {"type": "string", "minLength": 1, "maxLength": 255,
-                   "description": "container name or id"}
+                   "pattern": NAME_PATTERN, "description": "container name or id"}
 
 
 def container_params(**extra: Any) -> dict[str, Any]:
@@ -76,6 +78,21 @@ def logs_params(max_lines: int = 10000) -> dict[str, Any]:
 
 
 EMPTY = {"type": "object", "additionalProperties": False, "properties": {}}
+
+# The schema annotation the web panel shows in red: a param that, when set, destroys data.
+DANGER = "x-danger"
+
+
+def prune_params(*, danger: bool) -> dict[str, Any]:
+    """Prune and its dry run take the same flags; only the real prune marks them red."""
+    volumes: dict[str, Any] = {
+        "type": "boolean", "default": False,
+        "description": "also remove unused volumes, named ones included: their data is "
+                       "lost (as after `compose down`, a volume is unused but not litter)"}
+    if danger:
+        volumes[DANGER] = True
+    return {"type": "object", "additionalProperties": False,
+            "properties": {"volumes": volumes}}
 
 DEPLOY_PARAMS: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["template", "name"],

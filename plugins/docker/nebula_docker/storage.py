@@ -1,12 +1,21 @@
-"""Engine disk use (`df`) and the prune of stopped containers, dangling images and unused
-volumes.
+"""Engine disk use (`df`) and the prune of stopped containers, unused images and (only when
+asked) unused volumes.
 
-A prune is planned first and the plan is what runs: the dry run shows the plan, the real run
-makes a fresh one and removes exactly its items, one by one. That keeps "what would go" and
-"what went" the same on every engine (Docker 23+ prunes only anonymous volumes, Podman all
-unused ones; Podman answers 500 to an image prune with `dangling=false`). One-click database
-deployments (labelled `nebula.docker.template`) are never pruned: a stopped database and its
-volume are data, not litter.
+A prune is a plan first: `plan` lists the items (kind, id, name, size) a prune would
+remove; the dry run shows it, and the approval of a real prune is for exactly that list.
+`execute` then removes only listed items that are still unused, checking each against the
+engine again, so nothing made or taken into use after the request goes. Item by item keeps
+"what would go" and "what went" the same on every engine (Docker 23+ prunes only anonymous
+volumes, Podman all unused ones; Podman answers 500 to an image prune with
+`dangling=false`).
+
+What is never planned:
+- volumes, unless the request says `volumes: true`: a named volume that `compose down`
+  left behind holds data;
+- an image any container uses, stopped ones included (Podman lists such an image as
+  dangling): it goes on a later prune, once the approver saw the container go first;
+- one-click database deployments (labelled `nebula.docker.template`): a stopped database
+  and its volume are data, not litter.
 """
 
 from __future__ import annotations
@@ -59,9 +68,26 @@ class Item:
     id: str
     name: str
     size: int
+    # A volume's creation time: its name is its only id, and a volume made again under the
+    # same name after the request is another volume.
+    created: str = ""
 
 
-def plan(client: docker.DockerClient) -> list[Item]:
+KINDS = ("container", "image", "volume")
+
+
+def _images_in_use(client: docker.DockerClient) -> set[str]:
+    return {c.get("ImageID") or "" for c in client.api.containers(all=True)}
+
+
+def _unused_volumes(client: docker.DockerClient) -> dict[str, dict[str, Any]]:
+    return {v["Name"]: v for v in
+            client.api.volumes(filters={"dangling": True}).get("Volumes") or []
+            if TEMPLATE_LABEL not in (v.get("Labels") or {})}
+
+
+def plan(client: docker.DockerClient, volumes: bool = False) -> list[Item]:
+    """What a prune would remove now; changes nothing."""
     df = client.api.df()
     sizes = {c["Id"]: _size(c.get("SizeRw")) for c in df.get("Containers") or []}
     volume_sizes = {v["Name"]: _size((v.get("UsageData") or {}).get("Size"))
@@ -73,35 +99,70 @@ def plan(client: docker.DockerClient) -> list[Item]:
             continue
         name = (c.get("Names") or [c["Id"][:12]])[0].lstrip("/")
         items.append(Item("container", c["Id"], name, sizes.get(c["Id"], 0)))
+    in_use = _images_in_use(client)
     for image in client.api.images(filters={"dangling": True}):
+        if image["Id"] in in_use:
+            continue
         items.append(Item("image", image["Id"], image["Id"].removeprefix("sha256:")[:12],
                           _size(image.get("Size"))))
-    for volume in client.api.volumes(filters={"dangling": True}).get("Volumes") or []:
-        if TEMPLATE_LABEL in (volume.get("Labels") or {}):
-            continue
-        items.append(Item("volume", volume["Name"], volume["Name"],
-                          volume_sizes.get(volume["Name"], 0)))
+    if volumes:
+        for name, volume in _unused_volumes(client).items():
+            items.append(Item("volume", name, name, volume_sizes.get(name, 0),
+                              str(volume.get("CreatedAt") or "")))
     return items
 
 
-def summary(items: list[Item], removed: bool, failed: Mapping[str, str] | None = None,
-            ) -> dict[str, Any]:
-    done = [i for i in items if not failed or i.id not in failed]
-    key = "removed" if removed else "would_remove"
-    return {"dry_run": not removed,
-            key: [asdict(i) for i in done],
-            "reclaimed_bytes" if removed else "reclaimable_bytes": sum(i.size for i in done),
-            "counts": {kind: sum(1 for i in done if i.kind == kind)
-                       for kind in ("container", "image", "volume")},
-            "failed": dict(failed or {})}
+def preview(items: list[Item], volumes: bool) -> dict[str, Any]:
+    """The plan as the approver (and the dry run) shows it; `items_of` reads it back."""
+    return {"volumes": volumes, "would_remove": [asdict(i) for i in items],
+            "reclaimable_bytes": sum(i.size for i in items), "counts": _counts(items)}
 
 
-def execute(client: docker.DockerClient) -> dict[str, Any]:
-    """Plan, then remove each planned item; one that went in use meanwhile is reported."""
-    items = plan(client)
+def items_of(prepared: Mapping[str, Any]) -> list[Item]:
+    """The items of a prepared prune; anything else is refused rather than guessed at."""
+    listed = prepared.get("would_remove")
+    if not isinstance(listed, list):
+        raise ValueError("this prune has no prepared plan; nothing was removed")
+    return [Item(**item) for item in listed]
+
+
+def _counts(items: list[Item]) -> dict[str, int]:
+    return {kind: sum(1 for i in items if i.kind == kind) for kind in KINDS}
+
+
+def _unused_reason(client: docker.DockerClient, item: Item) -> str | None:
+    """Why `item` must stay now (None: still unused, it may go)."""
+    try:
+        if item.kind == "container":
+            status = client.api.inspect_container(item.id)["State"]["Status"]
+            return None if status in STOPPED else f"it is {status} now"
+        if item.kind == "image":
+            client.api.inspect_image(item.id)
+            return "a container uses it now" if item.id in _images_in_use(client) else None
+        volume = _unused_volumes(client).get(item.id)
+        if volume is None:
+            client.api.inspect_volume(item.id)  # NotFound when it is gone
+            return "a container uses it now"
+        if item.created and str(volume.get("CreatedAt") or "") != item.created:
+            return "it was made again after the request"
+        return None
+    except NotFound:
+        return "it is gone already"
+
+
+def execute(client: docker.DockerClient, items: list[Item]) -> dict[str, Any]:
+    """Remove each planned item that is still unused (containers first, so nothing else
+    changes under the check); what was kept says why, what the engine refused says that."""
+    removed: list[Item] = []
+    skipped: list[dict[str, Any]] = []
     failed: dict[str, str] = {}
-    for item in items:
+    for item in sorted(items, key=lambda i: KINDS.index(i.kind)):
+        if reason := _unused_reason(client, item):
+            skipped.append({**asdict(item), "reason": reason})
+            continue
         try:
+            # Never forced: the engine itself refuses a running container, an image or a
+            # volume in use, should one be taken into use after the check.
             if item.kind == "container":
                 client.api.remove_container(item.id)
             elif item.kind == "image":
@@ -109,7 +170,11 @@ def execute(client: docker.DockerClient) -> dict[str, Any]:
             else:
                 client.api.remove_volume(item.id)
         except NotFound:
-            pass  # gone already: that is what we wanted
+            skipped.append({**asdict(item), "reason": "it is gone already"})
         except APIError as exc:
             failed[item.id] = str(exc.explanation or exc)
-    return summary(items, removed=True, failed=failed)
+        else:
+            removed.append(item)
+    return {"dry_run": False, "removed": [asdict(i) for i in removed],
+            "reclaimed_bytes": sum(i.size for i in removed), "counts": _counts(removed),
+            "skipped": skipped, "failed": failed}

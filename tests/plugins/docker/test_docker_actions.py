@@ -4,6 +4,7 @@ destructive ones, logs (tail and live follow), prune (dry run and real)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from tests.plugins.docker.agent import (
     PLUGIN,
@@ -54,8 +55,9 @@ async def test_stop_needs_approval_start_does_not(nebula_agent, podman, client,
         assert status == 200 and body["result"]["state"] == "running", body
         await row_of(agent, sleeper.name, state="running")
         status, body = await run_action(agent, "start", {"container": "no-such-thing"})
-        assert body["status"] == "error"
-        assert "no container named or with id 'no-such-thing'" in body["error"]
+        assert status == 422, body
+        assert body["errors"] == [{"path": "container", "message":
+                                   "no container named or with id 'no-such-thing'"}]
         status, body = await agent.get("/api/v1/actions")
         destructive = {a["name"]: a["destructive"] for a in body["actions"]
                        if a["plugin"] == "docker"}
@@ -123,6 +125,24 @@ async def test_logs_follow_streams_new_lines_until_the_client_leaves(
         assert status == 200
 
 
+async def test_a_follow_of_a_quiet_container_ends_when_the_client_leaves(
+        nebula_agent, podman, run_container) -> None:
+    quiet = run_container(["sh", "-c", "echo hello; sleep 1000"])
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        headers = {"Authorization": f"Bearer {agent.token}"}
+        url = f"{agent.url}/plugins/docker/containers/{quiet.name}/logs?follow=1"
+        async with agent.session.get(url, headers=headers) as resp:
+            assert await asyncio.wait_for(resp.content.readline(), 10) == b"hello\n"
+            assert _followers() == 1
+        # Nothing more will ever be printed: the agent notices the client left, and lets
+        # go of the engine stream rather than hold it until the agent stops.
+        await eventually(lambda: _followers() == 0, timeout=10, interval=0.05)
+
+
+def _followers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "nebula-docker-logs")
+
+
 async def test_prune_previews_then_removes_exactly_that(nebula_agent, podman, client,
                                                         run_container) -> None:
     stopped = run_container(["true"])
@@ -130,7 +150,7 @@ async def test_prune_previews_then_removes_exactly_that(nebula_agent, podman, cl
     running = run_container(["sleep", "1000"])
     volume = client.volumes.create(f"{run_container.prefix}-unused")
     async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
-        status, body = await run_action(agent, "prune_preview")
+        status, body = await run_action(agent, "prune_preview", {"volumes": True})
         assert status == 200 and body["status"] == "ok", body
         preview = body["result"]
         assert preview["dry_run"] is True
@@ -141,11 +161,11 @@ async def test_prune_previews_then_removes_exactly_that(nebula_agent, podman, cl
         # The preview changed nothing.
         assert stopped.name in {c.name for c in client.containers.list(all=True)}
 
-        outcome = await approved(agent, "prune")
+        outcome = await approved(agent, "prune", {"volumes": True})
         assert outcome["status"] == "ok", outcome
         removed = {(i["kind"], i["name"]) for i in outcome["result"]["removed"]}
         assert removed == names
-        assert outcome["result"]["failed"] == {}
+        assert outcome["result"]["failed"] == {} and outcome["result"]["skipped"] == []
         left = {c.name for c in client.containers.list(all=True)}
         assert stopped.name not in left and running.name in left
         assert volume.name not in {v.name for v in client.volumes.list()}
