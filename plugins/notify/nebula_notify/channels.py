@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from nebula.helpers.net import HTTPFailure, classified
 from nebula_notify.messages import Message
 
 MAX_RETRY_AFTER = 60.0
@@ -58,21 +60,27 @@ async def _retry_after(resp: aiohttp.ClientResponse) -> float:
         return 1.0
 
 
-async def _post(session: aiohttp.ClientSession, url: str, timeout: float,
+def _origin(url: str) -> str:
+    """Scheme, host and port: a failure names the service without the path, where a
+    Discord webhook keeps its token."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "", "", ""))
+
+
+async def _post(session: aiohttp.ClientSession, url: str, timeout: float, service: str,
                 **kwargs: Any) -> None:
     try:
-        async with session.post(url, timeout=aiohttp.ClientTimeout(total=timeout),
-                                **kwargs) as resp:
-            if resp.status == 429:
-                raise DeliveryError("rate limited (429)", await _retry_after(resp))
-            if resp.status >= 400:
-                text = (await resp.text())[:200]
-                raise DeliveryError(f"HTTP {resp.status}: {text}".rstrip(": "),
-                                    final=resp.status < 500)
-    except asyncio.TimeoutError:
-        raise DeliveryError(f"no answer within {timeout:g}s") from None
-    except aiohttp.ClientError as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        with classified(_origin(url), service=service, timeout=timeout):
+            async with session.post(url, timeout=aiohttp.ClientTimeout(total=timeout),
+                                    **kwargs) as resp:
+                if resp.status == 429:
+                    raise DeliveryError("rate limited (429)", await _retry_after(resp))
+                if resp.status >= 400:
+                    text = (await resp.text())[:200]
+                    raise DeliveryError(f"HTTP {resp.status}: {text}".rstrip(": "),
+                                        final=resp.status < 500)
+    except HTTPFailure as exc:  # no answer: refused, unresolvable, timed out, TLS...
+        raise DeliveryError(str(exc)) from None
 
 
 async def send_discord(session: aiohttp.ClientSession, channel: Mapping[str, Any],
@@ -81,7 +89,7 @@ async def send_discord(session: aiohttp.ClientSession, channel: Mapping[str, Any
                                "allowed_mentions": {"parse": []}}
     if channel.get("username"):
         payload["username"] = channel["username"]
-    await _post(session, channel["url"], timeout, json=payload)
+    await _post(session, channel["url"], timeout, "Discord", json=payload)
 
 
 async def send_ntfy(session: aiohttp.ClientSession, channel: Mapping[str, Any],
@@ -92,7 +100,8 @@ async def send_ntfy(session: aiohttp.ClientSession, channel: Mapping[str, Any],
     if channel.get("token"):
         headers["Authorization"] = f"Bearer {channel['token']}"
     url = f"{channel['server'].rstrip('/')}/{channel['topic']}"
-    await _post(session, url, timeout, data=message.body.encode(), headers=headers)
+    await _post(session, url, timeout, "ntfy", data=message.body.encode(),
+                headers=headers)
 
 
 async def send_webhook(session: aiohttp.ClientSession, channel: Mapping[str, Any],
@@ -103,7 +112,8 @@ async def send_webhook(session: aiohttp.ClientSession, channel: Mapping[str, Any
     payload = {"title": message.title, "message": message.body, "severity": message.severity,
                "kind": message.kind, "topic": message.topic, "subject": message.subject,
                "ts": message.ts, "data": dict(message.data)}
-    await _post(session, channel["url"], timeout, json=payload, headers=headers)
+    await _post(session, channel["url"], timeout, "the webhook", json=payload,
+                headers=headers)
 
 
 def _mail(channel: Mapping[str, Any], message: Message) -> EmailMessage:

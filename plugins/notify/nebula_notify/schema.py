@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nebula.helpers.schema import integer, params
+
 SEVERITIES = ("info", "ok", "warning", "unknown", "critical")
 CHANNEL_TYPES = ("discord", "ntfy", "webhook", "email")
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
@@ -105,11 +107,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
-RECENT_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20,
-                             "description": "Most recent notifications to return."}},
-}
+RECENT_PARAMS = params({"limit": integer(20, "Most recent notifications to return.", minimum=1,
+                                         maximum=200)})
 
 
 def send_test_params(channel_names: list[str]) -> dict[str, Any]:
@@ -118,7 +117,6 @@ def send_test_params(channel_names: list[str]) -> dict[str, Any]:
                                "description": "Only this channel (default: every channel)."}
     if channel_names:
         channel["enum"] = channel_names
-    return {"type": "object", "additionalProperties": False, "properties": {
-        "channel": channel,
-        "message": {"type": "string", "title": "Message", "maxLength": 1000,
-                    "description": "The text to send."}}}
+    return params({"channel": channel,
+                   "message": {"type": "string", "title": "Message", "maxLength": 1000,
+                               "description": "The text to send."}})

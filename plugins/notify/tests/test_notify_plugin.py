@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 from datetime import datetime, timedelta
 
@@ -191,6 +192,28 @@ async def test_test_action_to_one_channel(start_notify, services):
         assert status == 422, body
     assert services.counts() == (0, 1, 0, 0)
     assert services.ntfy.messages[0]["body"] == "hello"
+
+
+async def test_a_service_without_an_answer_is_named_without_the_webhook_token(
+        start_notify, services):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = services.discord.webhook_token
+    channels = [{"name": "down", "type": "discord",
+                 "url": f"http://127.0.0.1:{port}/api/webhooks/1/{token}"},
+                {**services.channels()["ntfy"], "server": f"http://127.0.0.1:{port}"}]
+    async with start_notify(channels, schedule=False) as (agent, _):
+        status, body = await agent.post("/api/v1/actions/notify.test/run", {})
+        assert status == 200, body
+    details = {row["channel"]: (row["outcome"], row["detail"]) for row in body["result"]}
+    assert details == {
+        "down": ("failed", f"connection refused by 127.0.0.1:{port}: Discord is not "
+                           "listening there; check the URL's host and port, and that it is "
+                           "running"),
+        "ntfy": ("failed", f"connection refused by 127.0.0.1:{port}: ntfy is not listening "
+                           "there; check the URL's host and port, and that it is running")}
+    assert token not in json.dumps(body)
 
 
 async def test_failed_delivery_warns_and_a_429_is_waited_out(start_notify, services):
