@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from nebula.api import PluginContext
 from nebula.helpers.coordinator import Coordinator
+from nebula.helpers.net import FailureKind
 from nebula_homeassistant.client import Client
-from nebula_homeassistant.errors import HAError, Kind
+from nebula_homeassistant.errors import HAError
 from nebula_homeassistant.live import Live
 from nebula_homeassistant.states import StateCache
 from nebula_homeassistant.webhook import Inbox
@@ -99,15 +100,15 @@ class Runtime:
         try:
             info = await self.client.get("config")
             if not isinstance(info, dict) or "version" not in info:
-                raise HAError(Kind.NOT_HA, f"{self.client.base}/api/config has no version: "
-                                           f"is url Home Assistant's base URL?")
+                raise HAError(FailureKind.HTTP, f"{self.client.base}/api/config has no "
+                                                f"version: is url Home Assistant's base URL?")
             if not self.live_connected:
                 states = await self.client.get("states")
                 self.cache.replace(states if isinstance(states, list) else [], "rest")
             if self.live_connected and self.config.get("panel_area"):
                 await self._load_areas()
         except HAError as exc:
-            if exc.kind is Kind.AUTH:
+            if exc.kind is FailureKind.AUTH:
                 self.auth_failure = (time.time(), exc)
             self.log.warning("homeassistant.poll_failed", error=str(exc))
             return Snapshot(time.time(), exc)
@@ -122,7 +123,8 @@ class Runtime:
         wait = self.config["auth_retry"] - (time.time() - at)
         if wait <= 0:
             return None
-        return HAError(Kind.AUTH, f"{error} (not asking again for {wait:.0f}s)", error.status)
+        return HAError(FailureKind.AUTH, f"{error} (not asking again for {wait:.0f}s)",
+                       error.status)
 
     # --- areas (WebSocket registries) ---------------------------------------------------
 
@@ -168,7 +170,7 @@ class Runtime:
             answer = await self.client.post("config/core/check_config",
                                             timeout=max(30.0, 3 * self.client.timeout))
         except HAError as exc:
-            if exc.kind is Kind.AUTH:
+            if exc.kind is FailureKind.AUTH:
                 exc = await self._why_unauthorized(exc)
             return ConfigCheck(time.time(), error=exc)
         return ConfigCheck(time.time(), answer.get("result"), answer.get("errors"),
@@ -179,7 +181,7 @@ class Runtime:
         endpoint (core#102200); the poll's verdict on the token tells them apart."""
         snapshot = await self.observe(max_age=0)
         if snapshot.reachable:
-            return HAError(Kind.REFUSED, "Home Assistant refused the configuration check "
-                                         "(401): the token's user is not an administrator",
-                           401)
+            return HAError(FailureKind.FORBIDDEN, "Home Assistant refused the configuration "
+                                                  "check (401): the token's user is not an "
+                                                  "administrator", 401)
         return snapshot.error or exc

@@ -17,10 +17,10 @@ from nebula.api import (
     Webhook,
     hookimpl,
 )
+from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_homeassistant import checks, rows, services
 from nebula_homeassistant.coordinator import Runtime
 from nebula_homeassistant.schema import (
-    EMPTY,
     ENTITY_IDS_PARAMS,
     SEARCH_PARAMS,
     harmless_domains,
@@ -144,7 +144,7 @@ def nebula_actions(runtime: Runtime) -> list[Action]:
                params=service_params(sensitive=True), destructive=True, timeout=limit),
         Action(name="check_config", run=check_config, title="Check the configuration now",
                description="Run Home Assistant's configuration check (read-only; needs an "
-                           "admin token).", params=EMPTY,
+                           "admin token).", params=EMPTY_PARAMS,
                timeout=max(30.0, 3 * cfg["timeout"]) + 2 * cfg["timeout"] + 5),
     ]
 

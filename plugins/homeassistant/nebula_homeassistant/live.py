@@ -18,8 +18,9 @@ from typing import Any
 
 import aiohttp
 
+from nebula.helpers.net import FailureKind
 from nebula_homeassistant.client import Client
-from nebula_homeassistant.errors import HAError, Kind, from_exception
+from nebula_homeassistant.errors import HAError, from_exception
 from nebula_homeassistant.states import StateCache
 
 HEARTBEAT = 30.0
@@ -67,7 +68,8 @@ class Live:
         """Send one command on the live connection and return its result."""
         ws = self._ws
         if ws is None or not self.connected:
-            raise HAError(Kind.UNREACHABLE, "the WebSocket to Home Assistant is not connected")
+            raise HAError(FailureKind.DISCONNECTED,
+                          "the WebSocket to Home Assistant is not connected")
         return await asyncio.wait_for(self._send(ws, kind, **fields), self.client.timeout)
 
     async def _send(self, ws: aiohttp.ClientWebSocketResponse, kind: str,
@@ -96,7 +98,7 @@ class Live:
                 self._close_pending()
             if self.since is not None:  # it was up: start the backoff again from the bottom
                 delay, self.since = self.min_backoff, None
-            if self.error is not None and self.error.kind is Kind.AUTH:
+            if self.error is not None and self.error.kind is FailureKind.AUTH:
                 # Retrying a refused token feeds HA's IP ban: wait as the REST side does.
                 delay = max(self.max_backoff, self.auth_retry)
             self.log.info("homeassistant.websocket_down", error=str(self.error),
@@ -126,19 +128,21 @@ class Live:
                     self.connected = False
             finally:
                 self._ws = None
-        raise HAError(Kind.UNREACHABLE, f"Home Assistant closed the WebSocket "
-                                        f"(code {ws.close_code})")
+        raise HAError(FailureKind.DISCONNECTED,
+                      f"Home Assistant closed the WebSocket (code {ws.close_code})")
 
     async def _authenticate(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         hello = await ws.receive_json()
         if hello.get("type") != "auth_required":
-            raise HAError(Kind.NOT_HA, f"{self.client.websocket_url} did not greet with "
-                                       f"auth_required: not Home Assistant's WebSocket API")
+            raise HAError(FailureKind.HTTP, f"{self.client.websocket_url} did not greet with "
+                                            f"auth_required: not Home Assistant's WebSocket "
+                                            f"API")
         await ws.send_json({"type": "auth", "access_token": self.client.token})
         answer = await ws.receive_json()
         if answer.get("type") != "auth_ok":
-            raise HAError(Kind.AUTH, f"Home Assistant rejected the access token on the "
-                                     f"WebSocket ({answer.get('message', answer.get('type'))})")
+            why = answer.get("message", answer.get("type"))
+            raise HAError(FailureKind.AUTH, f"Home Assistant rejected the access token on the "
+                                            f"WebSocket ({why})")
         self.ha_version = answer.get("ha_version")
 
     async def _subscribe(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -179,14 +183,14 @@ class Live:
             return
         if msg.get("type") == "result" and not msg.get("success", False):
             error = msg.get("error") or {}
-            future.set_exception(HAError(Kind.REFUSED, f"Home Assistant refused "
-                                                       f"{error.get('code', 'the command')}: "
-                                                       f"{error.get('message', '')}"))
+            future.set_exception(HAError(FailureKind.HTTP, f"Home Assistant refused "
+                                                           f"{error.get('code', 'the command')}"
+                                                           f": {error.get('message', '')}"))
         else:
             future.set_result(msg.get("result"))
 
     def _close_pending(self) -> None:
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(HAError(Kind.UNREACHABLE, "the WebSocket closed"))
+                future.set_exception(HAError(FailureKind.DISCONNECTED, "the WebSocket closed"))
         self._pending.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nebula.helpers.schema import timeout, tls_options
 from nebula_homeassistant.allowlist import ALWAYS_SENSITIVE, TARGET_KEYS, allowed_domains
 
 NAME = r"^[a-z0-9_]+$"
@@ -23,14 +24,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
                   "description": "A long-lived access token (HA profile → Security); use "
                                  "${ENV} or token_file. Checking the config needs an admin "
                                  "user's token."},
-        "ca_bundle": {"type": "string", "minLength": 1,
-                      "description": "PEM file of the CA that signed Home Assistant's "
-                                     "certificate, when it is not publicly trusted."},
-        "verify_tls": {"type": "boolean", "default": True,
-                       "description": "Verify Home Assistant's TLS certificate. Turn off "
-                                      "only for a test instance."},
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
-                    "description": "Seconds for one request to Home Assistant."},
+        **tls_options("Home Assistant"),
+        "timeout": timeout("Seconds for one request to Home Assistant."),
         "interval": {"type": "number", "minimum": 0.1, "default": 60,
                      "description": "Seconds between two polls (version, and all states "
                                     "while the WebSocket is down)."},
@@ -142,7 +137,6 @@ SEARCH_PARAMS: dict[str, Any] = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 25},
     },
 }
-EMPTY: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
 def harmless_domains(config: Mapping[str, Any]) -> frozenset[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from nebula.api import ParamError
 from nebula_homeassistant import allowlist
 from nebula_homeassistant.client import Client
-from nebula_homeassistant.errors import HAError, Kind
+from nebula_homeassistant.errors import HAError
 
 PLAIN, SENSITIVE = "homeassistant.call_service", "homeassistant.call_sensitive_service"
 
@@ -83,7 +83,7 @@ async def call(client: Client, params: Mapping[str, Any], allowed: frozenset[str
     try:
         changed = await client.post(f"services/{domain}/{service}", payload(plan))
     except HAError as exc:
-        if exc.kind is Kind.REFUSED and exc.status == 400:
+        if exc.status == 400:  # HA's bare "400: Bad Request"
             raise ServiceRefused(await _explain(client, domain, service)) from None
         raise
     states = changed if isinstance(changed, list) else changed.get("changed_states", [])

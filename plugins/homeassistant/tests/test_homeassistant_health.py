@@ -111,8 +111,9 @@ async def _api_verdict(start_ha, url, **config):
 async def test_a_wrong_url_nothing_listens_on(start_ha, unused_tcp_port) -> None:
     status, summary = await _api_verdict(start_ha, f"http://127.0.0.1:{unused_tcp_port}")
     assert status == "critical"
-    assert summary == (f"cannot reach Home Assistant at http://127.0.0.1:{unused_tcp_port}: "
-                       f"connection refused; check url and that HA is running")
+    assert summary == (f"connection refused by 127.0.0.1:{unused_tcp_port}: Home Assistant "
+                       f"is not listening there; check the URL's host and port, and that it "
+                       f"is running")
 
 
 async def test_a_wrong_url_that_is_not_home_assistant(start_ha, ha_url) -> None:
@@ -145,8 +146,10 @@ async def test_an_untrusted_certificate_is_a_clear_tls_failure(start_ha, ha_tls_
                                                                ha_ca, tmp_path) -> None:
     status, summary = await _api_verdict(start_ha, ha_tls_url)
     assert status == "critical"
-    assert summary.startswith(f"TLS certificate of {ha_tls_url} not trusted (unable to get "
-                              f"local issuer certificate); set ca_bundle")
+    where = ha_tls_url.removeprefix("https://")
+    assert summary == (f"TLS certificate of {where} not trusted: unable to get local issuer "
+                       f"certificate; set ca_bundle to the CA that signed it (or fix the "
+                       f"certificate)")
     bundle = tmp_path / "ha-ca.pem"
     ha_ca.cert_pem.write_to_path(str(bundle))
     async with start_ha(url=ha_tls_url, ca_bundle=str(bundle)) as agent:
@@ -157,6 +160,7 @@ async def test_an_untrusted_certificate_is_a_clear_tls_failure(start_ha, ha_tls_
 async def test_plain_http_to_a_tls_port_is_a_clear_failure(start_ha, ha_tls_url) -> None:
     url = ha_tls_url.replace("https", "http")
     status, summary = await _api_verdict(start_ha, url)
-    assert (status, summary) == ("critical", f"Home Assistant at {url} dropped the connection "
-                                             f"(server disconnected); if it serves HTTPS, url "
-                                             f"must start with https://")
+    where = url.removeprefix("http://")
+    assert (status, summary) == ("critical", f"{where} closed the connection without "
+                                             f"answering; if it only speaks TLS, the URL must "
+                                             f"start with https://")

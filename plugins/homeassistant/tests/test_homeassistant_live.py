@@ -58,8 +58,9 @@ async def test_server_down_mid_cycle_then_back(start_ha, ha) -> None:
         assert (await check(agent, "api"))[0] == "ok"
         await server.stop()  # Home Assistant goes away: the socket closes, the port refuses
         _, summary = await eventually(lambda: _critical(agent), timeout=5)
-        assert summary == (f"cannot reach Home Assistant at {server.url}: connection "
-                           f"refused; check url and that HA is running")
+        assert summary == (f"connection refused by 127.0.0.1:{server.port}: Home Assistant "
+                           f"is not listening there; check the URL's host and port, and that "
+                           f"it is running")
         assert (await check(agent, "entities"))[0] == "unknown"
         overview = await panel(agent, "overview")
         assert overview["reachable"] is False and overview["websocket"].startswith("down: ")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import CheckResult, Status
-from nebula_zoneedit.updater import AUTH_RETRY, AuthFailure, Observation
+from nebula_zoneedit.coordinator import AUTH_RETRY, AuthFailure, Observation
 
 
 def records_match(obs: Observation, auth: AuthFailure | None,

@@ -1,16 +1,14 @@
-"""Entry point of the zoneedit plugin: its manifest and config schema.
+"""The zoneedit plugin's manifest: what the agent reads without importing the plugin's code.
+The hooks (and the SDKs they need) live in `nebula_zoneedit.hooks`, imported when the plugin
+first starts, so a disabled plugin costs the agent nothing."""
 
-The hook bodies (and the SDKs they need) live in `nebula_zoneedit.hooks`, imported only when a
-hook runs, so a disabled plugin costs the agent no memory (see nebula.api.lazy_hooks).
-"""
-
-from nebula.api import Manifest, lazy_hooks
+from nebula.api import Manifest
 from nebula_zoneedit.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.0",
+    api_version="1.2",
     description="Keeps ZoneEdit dynamic-DNS records on the public IP that several echo "
                 "services agree on; checks that DNS serves it.",
+    hooks="nebula_zoneedit.hooks",
+    config_schema=CONFIG_SCHEMA,
 )
-
-globals().update(lazy_hooks("nebula_zoneedit.hooks", CONFIG_SCHEMA))

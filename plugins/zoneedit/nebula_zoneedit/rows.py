@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import Field
-from nebula_zoneedit.updater import Observation
+from nebula_zoneedit.coordinator import Observation
 
 HISTORY_FIELDS = (
     Field("t", "Time", "s", "Epoch seconds of the request to ZoneEdit."),

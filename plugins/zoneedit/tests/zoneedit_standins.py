@@ -4,10 +4,9 @@ following the protocol in shared/protocols.md (sections 3 and 6)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,18 +14,11 @@ from aiohttp import web
 
 OnUpdate = Callable[[str, str], Awaitable[None]]
 
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+# The zone the tests keep up to date: every record starts on OLD_IP, the echo services
+# report NEW_IP. Defined here, not in conftest.py, which pytest imports under another name.
+OLD_IP, NEW_IP = "198.51.100.1", "203.0.113.7"
+ZONE = "zone.test"
+HOSTS = {"home.zone.test": ZONE, "www.zone.test": ZONE, "deep.sub.zone.test": ZONE}
 
 
 @dataclass

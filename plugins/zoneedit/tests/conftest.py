@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 
 from nebula_zoneedit import plugin
+from tests.loopback import serving
 from tests.plugins.domains.dnsserver import DnsServer, running
-from tests.plugins.zoneedit.standins import EchoServices, ZoneEdit, serving
-
-OLD_IP, NEW_IP = "198.51.100.1", "203.0.113.7"
-ZONE = "zone.test"
-HOSTS = {"home.zone.test": ZONE, "www.zone.test": ZONE, "deep.sub.zone.test": ZONE}
+from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, EchoServices, ZoneEdit
 
 
 @pytest.fixture(scope="session")

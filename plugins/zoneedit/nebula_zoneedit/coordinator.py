@@ -1,5 +1,6 @@
-"""The coordinator: one observation (echo services and DNS) shared by the check, panels,
-tools and the public-IP action; and the update cycle that acts on it.
+"""The plugin's runtime: one observation (echo services and DNS) shared by the check, panels,
+tools and the public-IP action (a `nebula.helpers.coordinator.Coordinator`); and the update
+cycle that acts on it.
 
 Per host and address family it remembers, in the store, when it last asked ZoneEdit and
 until when it backs off, so a restart never breaks ZoneEdit's minimum interval."""
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nebula.api import PluginContext
+from nebula.helpers.coordinator import Coordinator
 from nebula_zoneedit import client, echo, published
 from nebula_zoneedit.answers import Answer, Outcome
 from nebula_zoneedit.echo import Consensus
@@ -43,26 +45,32 @@ def _key(host: str, family: int) -> str:
 
 
 class Updater:
+    """Returned by `nebula_startup`; the core closes it (`aclose`) when the plugin stops."""
+
     def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         self.config = ctx.config
         self.hosts = host_zones(ctx.config)
         self.families = (4, 6) if ctx.config["ipv6"] else (4,)
-        self.latest: Observation | None = None
         self.auth_failure: AuthFailure | None = None
-        self._observing: asyncio.Task[Observation] | None = None
+        self._observation = Coordinator(self._observe, max_age=ctx.config["interval"] / 2,
+                                        name="zoneedit.observe", log=ctx.log)
         self._sync_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        """Cancels an observation in flight (the HTTP session is the agent's)."""
+        await self._observation.aclose()
 
     # --- observing ---------------------------------------------------------------------
 
-    async def observe(self, max_age: float) -> Observation:
-        """The latest observation if younger than `max_age`; callers that arrive while one
-        is being taken share it."""
-        if self.latest is not None and time.time() - self.latest.taken <= max_age:
-            return self.latest
-        if self._observing is None or self._observing.done():
-            self._observing = asyncio.ensure_future(self._observe())
-        return await asyncio.shield(self._observing)
+    async def observe(self) -> Observation:
+        """The latest observation if younger than half the interval; callers that arrive
+        while one is being taken share it."""
+        return await self._observation.get()
+
+    async def observe_now(self) -> Observation:
+        """A new observation (or the one being taken), whatever the last one's age."""
+        return await self._observation.refresh()
 
     async def _observe(self) -> Observation:
         cfg = self.config
@@ -72,9 +80,8 @@ class Updater:
                                            cfg["timeout"]) for f in self.families)),
             asyncio.gather(*(self._lookup(h, f) for h in self.hosts for f in self.families)))
         pairs = [(h, f) for h in self.hosts for f in self.families]
-        self.latest = Observation(time.time(), {c.family: c for c in consensus},
-                                  dict(zip(pairs, lookups, strict=True)))
-        return self.latest
+        return Observation(time.time(), {c.family: c for c in consensus},
+                           dict(zip(pairs, lookups, strict=True)))
 
     async def _lookup(self, host: str, family: int) -> Published:
         return await published.lookup(host, family, self.config["resolvers"],
@@ -106,7 +113,7 @@ class Updater:
             if unknown := wanted - set(self.hosts):
                 raise ValueError(f"not configured: {', '.join(sorted(unknown))}; "
                                  f"configured: {', '.join(self.hosts)}")
-            obs = await self.observe(max_age=0)
+            obs = await self.observe_now()
             states = await self.states()
             results = []
             for family in self.families:
@@ -118,7 +125,8 @@ class Updater:
                     results.append({"host": host, "family": f"ipv{family}", **result})
             await self.ctx.kv.set("hosts", states)
             if any(r["action"] in ("updated", "unchanged") for r in results):
-                await self.observe(max_age=0)
+                self._observation.invalidate()  # DNS changed: the next read looks again
+                await self.observe_now()
             return results
 
     async def _sync_one(self, host: str, family: int, consensus: Consensus, pub: Published,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.plugins.zoneedit.conftest import HOSTS, NEW_IP, OLD_IP
 from tests.waiting import eventually
+from zoneedit_standins import HOSTS, NEW_IP, OLD_IP
 
 
 async def update(agent, **params):
