@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import CheckResult, Status
+from nebula.helpers.checks import level
 from nebula_google.errors import RECONNECT
 from nebula_google.tokens import CLIENT_REJECTED, OK, REVOKED
 
@@ -42,11 +43,11 @@ def quota(values: Mapping[str, Any], warning: float, critical: float) -> CheckRe
     metrics = {"usage_bytes": values["usage"], "limit_bytes": values["limit"],
                "percent": percent}
     summary = f"{percent:.1f}% of Drive storage used ({used} of {_gib(values['limit'])})"
-    if percent >= critical:
-        return CheckResult(Status.CRITICAL, f"{summary}, at or over {critical:g}%", metrics)
-    if percent >= warning:
-        return CheckResult(Status.WARNING, f"{summary}, at or over {warning:g}%", metrics)
-    return CheckResult(Status.OK, summary, metrics)
+    status = level(percent, warning, critical)
+    reached = {Status.CRITICAL: critical, Status.WARNING: warning}.get(status)
+    if reached is not None:
+        summary += f", at or over {reached:g}%"
+    return CheckResult(status, summary, metrics)
 
 
 def _gib(size: int) -> str:

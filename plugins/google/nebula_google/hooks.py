@@ -18,10 +18,12 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
+from nebula.helpers.checks import require_ordered_limits
+from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_google import checks, views
 from nebula_google.errors import GoogleError
 from nebula_google.runtime import Google
-from nebula_google.schema import EMPTY, EVENTS_PARAMS, FINISH_PARAMS
+from nebula_google.schema import EVENTS_PARAMS, FINISH_PARAMS
 from nebula_google.tokens import REVOKED
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -29,9 +31,7 @@ from nebula_google.tokens import REVOKED
 
 @hookimpl
 def nebula_startup(ctx: PluginContext) -> Google:
-    config = ctx.config
-    if config["quota_warning"] > config["quota_critical"]:
-        raise ValueError("quota_warning must not be above quota_critical")
+    require_ordered_limits(ctx.config, ["quota"])
     return Google(ctx)
 
 
@@ -115,18 +115,19 @@ def nebula_actions(ctx: PluginContext, runtime: Google) -> list[Action]:
                description="Start the OAuth consent: returns the address to open (and, for "
                            "the device flow, the code to enter). The agent finishes in the "
                            "background once access is allowed; see google.status.",
-               params=EMPTY, timeout=timeout),
+               params=EMPTY_PARAMS, timeout=timeout),
         Action(name="finish", run=finish, title="Finish connecting (paste redirect)",
                description="Complete a loopback consent with the address the browser was "
                            "sent to, when the browser could not reach this host.",
                params=FINISH_PARAMS, timeout=timeout),
         Action(name="status", run=status, title="Google connection status",
                description="Whether Google is connected, the token's health, and any "
-                           "consent in progress (read-only).", params=EMPTY, timeout=timeout),
+                           "consent in progress (read-only).", params=EMPTY_PARAMS,
+               timeout=timeout),
         Action(name="disconnect", run=disconnect, title="Disconnect from Google",
                description="Revoke the agent's access at Google and delete the stored "
                            "tokens. Undoing it needs the owner's consent in a browser again.",
-               params=EMPTY, destructive=True, timeout=timeout),
+               params=EMPTY_PARAMS, destructive=True, timeout=timeout),
     ]
 
 
@@ -197,9 +198,9 @@ def nebula_tools(ctx: PluginContext, runtime: Google) -> list[Tool]:
         Tool(name="upcoming_events", params=EVENTS_PARAMS, run=events,
              description="The owner's Google Calendar events today and in the coming days "
                          "(title, start, end, place)."),
-        Tool(name="unread_mail", params=EMPTY, run=mail,
+        Tool(name="unread_mail", params=EMPTY_PARAMS, run=mail,
              description="How many unread messages the Gmail inbox holds, with the sender "
                          "and subject of the newest ones (never their content)."),
-        Tool(name="status", params=EMPTY, run=status,
+        Tool(name="status", params=EMPTY_PARAMS, run=status,
              description="Whether the agent is connected to Google and its token works."),
     ]

@@ -1,13 +1,13 @@
-"""One HTTP request to Google with the failures named: which service, which URL, why."""
+"""One HTTP request to Google with the failures named: which service, where, why."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import aiohttp
 
+from nebula.helpers.net import HTTPFailure, classified
 from nebula_google.errors import Unreachable
 
 
@@ -17,14 +17,13 @@ async def request(session: aiohttp.ClientSession, method: str, url: str, *, serv
     The URL in messages carries no query string, where a code or token could travel."""
     where = url.split("?", 1)[0]
     try:
-        async with session.request(method, url, timeout=aiohttp.ClientTimeout(total=timeout),
-                                   **kwargs) as resp:
-            text = await resp.text(errors="replace")
-    except asyncio.TimeoutError:
-        raise Unreachable(f"{service} at {where} did not answer within {timeout:g}s") from None
-    except aiohttp.ClientError as exc:
-        raise Unreachable(f"cannot reach {service} at {where}: {type(exc).__name__}: "
-                          f"{exc}") from None
+        with classified(where, service=service, timeout=timeout):
+            async with session.request(method, url,
+                                       timeout=aiohttp.ClientTimeout(total=timeout),
+                                       **kwargs) as resp:
+                text = await resp.text(errors="replace")
+    except HTTPFailure as exc:  # refused, unresolvable, timed out, TLS, cut off
+        raise Unreachable(str(exc)) from None
     try:
         body = json.loads(text) if text else None
     except ValueError:

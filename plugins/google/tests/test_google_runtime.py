@@ -35,3 +35,11 @@ async def test_disabling_the_plugin_closes_its_runtime_promptly(start_google, go
         async with aiohttp.ClientSession() as browser:
             with pytest.raises(aiohttp.ClientConnectionError):
                 await browser.get(started["redirect_uri"], timeout=aiohttp.ClientTimeout(2))
+
+
+async def test_a_quota_warning_above_critical_fails_the_start_with_both(start_google) -> None:
+    async with start_google(quota_warning=96, quota_critical=95) as agent:
+        plugin = await agent.plugin("google")
+    assert plugin["state"] == "failed"
+    assert plugin["error"] == ("startup failed: ValueError: quota_warning (96) is above "
+                               "quota_critical (95)")
