@@ -70,3 +70,17 @@ def test_a_stream_redactor_without_newlines_still_releases_bytes():
     # All but a tail as long as the longest secret went out; nothing is lost at the end.
     assert len(out) >= 500 - len(SECRET)
     assert out + redactor.flush() == b"x" * 500
+
+
+def test_a_secret_straddling_the_cut_of_a_long_line_is_still_masked():
+    from nebula.secrets import Secrets
+
+    known = Secrets()
+    known.add(SECRET)
+    for offset in range(len(SECRET) + 2):
+        redactor = StreamRedactor(known, hold=64)
+        # The secret ends just past where a long line without newlines would be cut.
+        stream = b"x" * (70 - offset) + SECRET.encode() + b"y" * 40
+        out = b"".join(redactor.feed(stream[i:i + 7]) for i in range(0, len(stream), 7))
+        out += redactor.flush()
+        assert SECRET.encode() not in out and out.count(b"***") == 1, offset

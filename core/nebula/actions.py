@@ -50,10 +50,14 @@ class ParamProblem:
     message: str
 
 
-class InvalidParams(Exception):
+class InvalidParams(ParamError):
+    """Every problem with a request; a `ParamError` to plugins that asked through
+    `ctx.call_action` (the first problem's path, all the messages)."""
+
     def __init__(self, problems: list[ParamProblem]) -> None:
         self.problems = problems
-        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+        first = problems[0].path if problems else "(params)"
+        super().__init__(first, "; ".join(f"{p.path}: {p.message}" for p in problems))
 
 
 def validate_params(action: Action | Tool, params: Mapping[str, Any]) -> list[ParamProblem]:

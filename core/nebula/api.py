@@ -26,6 +26,7 @@ from nebula.contributions import (
     Subscription,
     Tool,
     Webhook,
+    reveal,
 )
 from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
@@ -61,4 +62,5 @@ __all__ = [
     "appwatch_schema",
     "hookimpl",
     "lazy_hooks",
+    "reveal",
 ]

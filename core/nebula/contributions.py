@@ -204,6 +204,17 @@ class Manifest:
     config_schema: Mapping[str, Any] | None = None
 
 
+REVEAL_KEY = "nebula.reveal"
+
+
+def reveal(response: Any) -> Any:
+    """Mark a plugin route's answer as a deliberate, one-time reveal of a secret (a new
+    database's connection string): the core then sends its body unredacted, and only to an
+    admin (anyone else gets 403). Every other answer is redacted."""
+    response[REVEAL_KEY] = True
+    return response
+
+
 def qualify(plugin: str, name: str) -> str:
     """The address of a contribution: `<plugin>.<name>`; a name already qualified is kept."""
     short = name.removeprefix(f"{plugin}.")

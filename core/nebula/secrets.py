@@ -37,6 +37,10 @@ class Secrets:
         """Length of the longest known secret (what a stream must hold back to catch one)."""
         return max((len(v.encode()) for v in self._values), default=0)
 
+    def matches(self, text: str) -> list[re.Match[str]]:
+        """Where known secrets occur in `text`."""
+        return list(self._pattern.finditer(text)) if self._pattern else []
+
     def __contains__(self, value: object) -> bool:
         return value in self._values
 
@@ -66,8 +70,9 @@ class Secrets:
 class StreamRedactor:
     """Masks known secrets in a byte stream cut into arbitrary chunks (a log follow, a
     proxied download): a secret split across two chunks is still caught, because the bytes
-    after the last newline wait for the next chunk (up to `hold` bytes, then they go out
-    minus a tail as long as the longest secret).
+    after the last newline wait for the next chunk. Past `hold` bytes without a newline the
+    start goes out, never cutting through a secret: what stays back is at least as long as
+    the longest secret, and the cut moves past any secret that straddles it.
 
         redactor = StreamRedactor()
         for chunk in chunks: await response.write(redactor.feed(chunk))
@@ -79,22 +84,31 @@ class StreamRedactor:
         self._hold = hold
         self._pending = b""
 
-    def _mask(self, data: bytes) -> bytes:
-        return self._secrets.redact(data.decode("utf-8", "surrogateescape")).encode(
-            "utf-8", "surrogateescape")
-
     def feed(self, chunk: bytes) -> bytes:
         data = self._pending + chunk
         cut = data.rfind(b"\n") + 1
         if cut == 0 and len(data) > self._hold:
-            # No newline for a long while: send all but a tail that could start a secret.
-            cut = len(data) - self._secrets.longest
+            return self._release_without_newline(data)
         self._pending = data[cut:]
-        return self._mask(data[:cut]) if cut > 0 else b""
+        return _mask_bytes(self._secrets, data[:cut])
+
+    def _release_without_newline(self, data: bytes) -> bytes:
+        text = data.decode("utf-8", "surrogateescape")
+        cut = max(0, len(text) - self._secrets.longest)
+        for match in self._secrets.matches(text):
+            if match.start() < cut < match.end():
+                cut = match.end()
+        self._pending = text[cut:].encode("utf-8", "surrogateescape")
+        return _mask_bytes(self._secrets, text[:cut].encode("utf-8", "surrogateescape"))
 
     def flush(self) -> bytes:
         data, self._pending = self._pending, b""
-        return self._mask(data)
+        return _mask_bytes(self._secrets, data)
+
+
+def _mask_bytes(secrets: Secrets, data: bytes) -> bytes:
+    return secrets.redact(data.decode("utf-8", "surrogateescape")).encode(
+        "utf-8", "surrogateescape")
 
 
 # One per process: log processors run outside any agent object, and a secret seen by

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from nebula.contributions import REVEAL_KEY
+from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED
 from nebula.secrets import StreamRedactor
@@ -49,12 +51,17 @@ class PluginRoutes:
         # outer request has already resolved (and cached); a clone carries the inner one.
         inner = request.clone()
         inner._match_info = match
-        return redacted(await match.handler(inner))
+        return redacted(await match.handler(inner), principal_of(request).is_admin)
 
 
-def redacted(response: web.StreamResponse) -> web.StreamResponse:
-    """A plugin's whole-body answer with every known secret masked. A streamed answer is
+def redacted(response: web.StreamResponse, admin: bool) -> web.StreamResponse:
+    """A plugin's whole-body answer with every known secret masked, unless the plugin marked
+    it a reveal (`nebula.api.reveal`), which only an admin receives. A streamed answer is
     already on the wire: a plugin streams through `StreamRedactor` (nebula.api)."""
+    if response.get(REVEAL_KEY):
+        if not admin:
+            raise Problem(403, "this answer reveals a secret; it needs an admin")
+        return response
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
         redactor = StreamRedactor()
         masked = redactor.feed(response.body) + redactor.flush()
