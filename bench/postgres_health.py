@@ -18,8 +18,8 @@ from common import Report, Target, arguments, arm_watchdog, say, spread
 from postgres_common import Cluster, postgres_agent
 
 from nebula.api import KeyValue
+from nebula_postgres.coordinator import Monitor
 from nebula_postgres.server import Server
-from nebula_postgres.snapshot import Monitor
 
 LIMIT_MS = 200.0
 CHECKS = 10

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import Action
+from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import admin, restore, rows
 from nebula_postgres.provision import provision
 from nebula_postgres.runtime import Runtime
-from nebula_postgres.schema import NAME, PID, params
+from nebula_postgres.schema import NAME, PID
 
 
 def actions(rt: Runtime) -> list[Action]:
@@ -56,11 +57,11 @@ def actions(rt: Runtime) -> list[Action]:
                "config; shows the plan, applies it under an advisory lock. A second run "
                "changes nothing.", params(dry_run), timeout=300),
         Action("databases", lambda p: admin.databases(server), "List databases",
-               "Every database with owner, encoding, size and connections.", params()),
+               "Every database with owner, encoding, size and connections.", EMPTY_PARAMS),
         Action("roles", lambda p: admin.roles(server), "List roles",
-               "Every role (but pg_*) with its attributes and memberships.", params()),
+               "Every role (but pg_*) with its attributes and memberships.", EMPTY_PARAMS),
         Action("activity", do_activity, "Show activity",
-               "Client sessions: state, durations, lock waits and query.", params()),
+               "Client sessions: state, durations, lock waits and query.", EMPTY_PARAMS),
         Action("cancel_query", lambda p: admin.signal_backend(server, p["pid"], False),
                "Cancel a query", "pg_cancel_backend: stops the running query, keeps the "
                                  "session.", params({"pid": PID}, ("pid",))),

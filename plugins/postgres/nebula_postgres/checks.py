@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from nebula.api import CheckResult, Status
+from nebula.helpers.checks import CheckSpec, Config, level
 from nebula_postgres.snapshot import Session, Snapshot
 
-Config = Mapping[str, Any]
 GB = 1024 ** 3
-
-
-def _level(value: float, warning: float, critical: float) -> Status:
-    if value >= critical:
-        return Status.CRITICAL
-    if value >= warning:
-        return Status.WARNING
-    return Status.OK
 
 
 def reachable(snap: Snapshot, config: Config) -> CheckResult:
@@ -30,7 +20,7 @@ def reachable(snap: Snapshot, config: Config) -> CheckResult:
 
 def connections(snap: Snapshot, config: Config) -> CheckResult:
     percent = 100.0 * snap.connections / snap.max_connections
-    status = _level(percent, config["connections_warning"], config["connections_critical"])
+    status = level(percent, config["connections_warning"], config["connections_critical"])
     return CheckResult(status, f"{snap.connections} of {snap.max_connections} connections in "
                                f"use ({percent:.0f}%; warning at "
                                f"{config['connections_warning']:g}%, critical at "
@@ -98,7 +88,7 @@ def lock_waits(snap: Snapshot, config: Config) -> CheckResult:
 
 
 def wraparound(snap: Snapshot, config: Config) -> CheckResult:
-    status = _level(snap.xid_age, config["wraparound_warning"], config["wraparound_critical"])
+    status = level(snap.xid_age, config["wraparound_warning"], config["wraparound_critical"])
     percent = 100.0 * snap.xid_age / 2 ** 31
     return CheckResult(status, f"Oldest transaction-ID age {snap.xid_age:,} in "
                                f"{snap.xid_age_database} ({percent:.1f}% of wraparound)",
@@ -123,14 +113,14 @@ def replication(snap: Snapshot, config: Config) -> CheckResult:
         lag = snap.replay_lag_seconds
         if lag is None:
             return CheckResult(Status.WARNING, "Replica has replayed nothing yet")
-        return CheckResult(_level(lag, warning, critical),
+        return CheckResult(level(lag, warning, critical),
                            f"Replica replay lag {lag:.1f}s", {"replay_lag_seconds": lag})
     if not snap.replicas:
         return CheckResult(Status.OK, "No replicas", {"replicas": 0.0})
     lags = [(r.lag_seconds or 0.0, r) for r in snap.replicas]
     lag, worst = max(lags, key=lambda item: item[0])
     streaming = sum(r.state == "streaming" for r in snap.replicas)
-    status = _level(lag, warning, critical)
+    status = level(lag, warning, critical)
     if streaming < len(snap.replicas):
         status = max(status, Status.WARNING, key=lambda s: s.severity)
     return CheckResult(status, f"{streaming} of {len(snap.replicas)} replicas streaming; "
@@ -138,15 +128,7 @@ def replication(snap: Snapshot, config: Config) -> CheckResult:
                        {"replicas": float(len(snap.replicas)), "max_lag_seconds": lag})
 
 
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    title: str
-    description: str
-    evaluate: Callable[[Snapshot, Config], CheckResult]
-
-
-CHECKS = (
+CHECKS: tuple[CheckSpec[Snapshot], ...] = (
     CheckSpec("reachable", "PostgreSQL reachable",
               "Connects, round-trip latency, server version; critical with the server's "
               "message when it cannot connect.", reachable),

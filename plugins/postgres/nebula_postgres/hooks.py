@@ -1,4 +1,6 @@
-"""The postgres plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+"""The postgres plugin's hooks, imported and registered when the plugin first starts (the
+manifest in plugin.py names this module). Startup returns the `Runtime`; the core hands it
+to the other hooks and closes it when the plugin stops."""
 
 from __future__ import annotations
 
@@ -16,60 +18,30 @@ from nebula.api import (
     PluginContext,
     Status,
     Tool,
+    hookimpl,
 )
+from nebula.helpers.checks import CheckSpec, require_ordered_limits
+from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import admin, rows
 from nebula_postgres.actions import actions
-from nebula_postgres.backups import Backups
-from nebula_postgres.checks import CHECKS, CheckSpec, backup_age
+from nebula_postgres.checks import CHECKS, backup_age
 from nebula_postgres.runtime import Runtime
-from nebula_postgres.schema import limit_problems, params
-from nebula_postgres.server import Server
-from nebula_postgres.snapshot import Monitor, Snapshot, Unreachable
+from nebula_postgres.schema import LIMITS
+from nebula_postgres.snapshot import Snapshot, Unreachable
 
-# Keyed by the context's id; the entry holds the context so the id cannot be reused.
-_runtimes: dict[int, tuple[PluginContext, Runtime]] = {}
+# --- lifecycle ---------------------------------------------------------------------------
 
 
-def _runtime(ctx: PluginContext) -> Runtime:
-    return _runtimes[id(ctx)][1]
-
-
-# --- configuration and lifecycle ---------------------------------------------------------
-
-
-
-async def nebula_startup(ctx: PluginContext) -> None:
-    if problems := limit_problems(ctx.config):
-        raise ValueError("; ".join(problems))
-    config = ctx.config
-    server = Server(config)
-    backup_dir = config.get("backup_dir")
-    backups = (Backups(server, backup_dir, config["keep_daily"],
-                       config["keep_weekly"]) if backup_dir else None)
-    if backups is not None:
-        await backups.secure(ctx.log)
-    monitor = Monitor(server, ctx.kv, max_age=float(config["interval"]) / 2,
-                      sizes_max_age=float(config["sizes_interval"]))
-    _runtimes[id(ctx)] = (ctx, Runtime(config, server, monitor, backups, ctx.log))
-    # A server that is down is a check result, not a failed plugin: the first reading
-    # only learns the server's version (for picking pg_dump) when it can.
-    try:
-        await asyncio.wait_for(monitor.read(), config["connect_timeout"] + 1)
-    except (Unreachable, asyncio.TimeoutError) as exc:
-        ctx.log.warning("postgres.unreachable", host=server.host, port=server.port,
-                        error=str(exc))
-
-
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _runtimes.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].server.close()
+@hookimpl
+async def nebula_startup(ctx: PluginContext) -> Runtime:
+    require_ordered_limits(ctx.config, LIMITS)
+    return await Runtime.start(ctx.config, ctx.kv, ctx.log)
 
 
 # --- checks ------------------------------------------------------------------------------
 
 
-def _check(rt: Runtime, spec: CheckSpec) -> Callable[[], Awaitable[CheckResult]]:
+def _check(rt: Runtime, spec: CheckSpec[Snapshot]) -> Callable[[], Awaitable[CheckResult]]:
     async def run() -> CheckResult:
         try:
             snap = await rt.monitor.read()
@@ -102,14 +74,14 @@ def _backup_check(rt: Runtime) -> Callable[[], Awaitable[CheckResult]]:
     return run
 
 
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    rt = _runtime(ctx)
-    interval = ctx.config["interval"]
-    timeout = ctx.config["connect_timeout"] + 5
-    checks = [Check(name=spec.name, run=_check(rt, spec), title=spec.title,
+@hookimpl
+def nebula_checks(runtime: Runtime) -> list[Check]:
+    interval = runtime.config["interval"]
+    timeout = runtime.config["connect_timeout"] + 5
+    checks = [Check(name=spec.name, run=_check(runtime, spec), title=spec.title,
                     description=spec.description, interval=interval, timeout=timeout)
               for spec in CHECKS]
-    checks.append(Check(name="backup_age", run=_backup_check(rt), title="Last backup",
+    checks.append(Check(name="backup_age", run=_backup_check(runtime), title="Last backup",
                         description="Age of the newest complete backup of every database "
                                     "backed up; critical past backup_max_age_hours.",
                         interval=interval, timeout=timeout))
@@ -119,8 +91,9 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
 # --- actions -----------------------------------------------------------------------------
 
 
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    return actions(_runtime(ctx))
+@hookimpl
+def nebula_actions(runtime: Runtime) -> list[Action]:
+    return actions(runtime)
 
 
 # --- panels and tools --------------------------------------------------------------------
@@ -133,33 +106,31 @@ def _reading(rt: Runtime, render: Callable[[Snapshot], Any]) -> Callable[[], Awa
     return data
 
 
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    rt = _runtime(ctx)
-
+@hookimpl
+def nebula_panels(runtime: Runtime) -> list[Panel]:
     async def backups() -> list[dict[str, Any]]:
-        if rt.backups is None:
+        if runtime.backups is None:
             return []
-        return [b.public() for b in await asyncio.to_thread(rt.backups.list)]
+        return [b.public() for b in await asyncio.to_thread(runtime.backups.list)]
 
     return [
-        Panel("overview", "keyvalue", _reading(rt, rows.overview), "PostgreSQL",
+        Panel("overview", "keyvalue", _reading(runtime, rows.overview), "PostgreSQL",
               "Version, role, latency, connections, sizes, cache hit, XID age.",
               rows.OVERVIEW_FIELDS),
-        Panel("databases", "table", _reading(rt, rows.sizes), "Databases",
+        Panel("databases", "table", _reading(runtime, rows.sizes), "Databases",
               "Size and growth per day of every database.", rows.SIZE_FIELDS),
-        Panel("activity", "table", _reading(rt, rows.activity), "Activity",
+        Panel("activity", "table", _reading(runtime, rows.activity), "Activity",
               "Client sessions, longest-running first.", rows.ACTIVITY_FIELDS),
         Panel("backups", "table", backups, "Backups",
               "Complete backups on disk, newest first, with sizes.", rows.BACKUP_FIELDS),
     ]
 
 
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    rt = _runtime(ctx)
-
+@hookimpl
+def nebula_tools(runtime: Runtime) -> list[Tool]:
     def query(render: Callable[[Snapshot], Any]) -> Callable[[Mapping[str, Any]],
                                                               Awaitable[Any]]:
-        data = _reading(rt, render)
+        data = _reading(runtime, render)
 
         async def run(p: Mapping[str, Any]) -> Any:
             return await data()
@@ -170,14 +141,14 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
         limit = p.get("limit", 10)
         if not isinstance(limit, int) or not 1 <= limit <= 50:
             raise ValueError("limit must be an integer from 1 to 50")
-        return await admin.slow_queries(rt.server, limit)
+        return await admin.slow_queries(runtime.server, limit)
 
     return [
         Tool("activity", "PostgreSQL client sessions: pid, user, database, state, "
                                   "query and transaction seconds, lock waits, query text.",
-             params(), run=query(rows.activity)),
+             EMPTY_PARAMS, run=query(rows.activity)),
         Tool("sizes", "Size in bytes and growth in bytes/day of every PostgreSQL "
-                               "database.", params(), run=query(rows.sizes)),
+                               "database.", EMPTY_PARAMS, run=query(rows.sizes)),
         Tool("slow_queries",
              "Slowest statements by mean time from pg_stat_statements (says so plainly when "
              "the extension is not installed).",
@@ -189,8 +160,9 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
 # --- jobs --------------------------------------------------------------------------------
 
 
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    rt = _runtime(ctx)
+@hookimpl
+def nebula_jobs(ctx: PluginContext, runtime: Runtime) -> list[Job]:
+    rt = runtime
     if rt.backups is None:
         return []
     backups = rt.backups

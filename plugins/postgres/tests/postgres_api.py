@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
+# A running agent (nebula.testing.RunningAgent) and the fixtures that start one: a
+# plugin's tests import only nebula.api from the core, so these are typed loosely.
+Agent = Any
+AgentFactory = Callable[..., contextlib.AbstractAsyncContextManager[Agent]]
 
-async def run_action(agent, name: str, params: dict | None = None) -> dict[str, Any]:
+
+async def run_action(agent: Agent, name: str, params: dict | None = None) -> dict[str, Any]:
     """The action's outcome: {"status": "ok", "result": ...}, an error, or a pending
     approval."""
     status, body = await agent.post(f"/api/v1/actions/postgres.{name}/run",
@@ -14,20 +21,20 @@ async def run_action(agent, name: str, params: dict | None = None) -> dict[str, 
     return body
 
 
-async def result_of(agent, name: str, params: dict | None = None) -> Any:
+async def result_of(agent: Agent, name: str, params: dict | None = None) -> Any:
     outcome = await run_action(agent, name, params)
     assert outcome["status"] == "ok", outcome
     return outcome["result"]
 
 
-async def approve(agent, outcome: dict[str, Any]) -> dict[str, Any]:
+async def approve(agent: Agent, outcome: dict[str, Any]) -> dict[str, Any]:
     assert outcome["status"] == "pending_approval", outcome
     status, body = await agent.post(f"/api/v1/approvals/{outcome['approval']['id']}/approve")
     assert status == 200, body
     return body
 
 
-async def run_checks(agent, *names: str) -> dict[str, dict[str, Any]]:
+async def run_checks(agent: Agent, *names: str) -> dict[str, dict[str, Any]]:
     """name → the check's public state; `last_status` is this run's verdict."""
     status, body = await agent.post("/api/v1/checks/run",
                                     {"names": [f"postgres.{n}" for n in names]})
@@ -35,7 +42,7 @@ async def run_checks(agent, *names: str) -> dict[str, dict[str, Any]]:
     return {c["name"].removeprefix("postgres."): c for c in body["checks"]}
 
 
-async def panel(agent, name: str) -> Any:
+async def panel(agent: Agent, name: str) -> Any:
     status, body = await agent.get(f"/api/v1/panels/postgres.{name}")
     assert status == 200, body
     return body["data"]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from postgres_api import AgentFactory, approve, panel, result_of, run_action, run_checks
 
 from nebula_postgres.backups import Backup, keep
-from tests.plugins.postgres.pg_api import approve, panel, result_of, run_action, run_checks
+from tests.plugins.postgres.pg_cluster import Cluster
 from tests.waiting import eventually
 
 ROWS = 2000
@@ -28,13 +29,13 @@ INSERT INTO notes (item, body) SELECT g, repeat('n', g % 50) FROM generate_serie
 """
 
 
-def _rows(cluster, dbname: str) -> dict[str, list[tuple]]:
+def _rows(cluster: Cluster, dbname: str) -> dict[str, list[tuple]]:
     return {table: cluster.execute(f"SELECT * FROM {table} ORDER BY id", dbname)
             for table in ("items", "notes")}
 
 
 @pytest.fixture
-def filled(cluster, dbname) -> str:
+def filled(cluster: Cluster, dbname: str) -> str:
     cluster.execute(f"CREATE DATABASE {dbname}")
     cluster.execute(TABLE_SQL, dbname)
     return dbname
@@ -44,8 +45,9 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-async def test_backup_then_restore_into_a_new_database_row_for_row(pg_agent, cluster, filled,
-                                                                   tmp_path):
+async def test_backup_then_restore_into_a_new_database_row_for_row(pg_agent: AgentFactory,
+                                                                   cluster: Cluster, filled: str,
+                                                                   tmp_path: Path) -> None:
     backup_dir = tmp_path / "backups"
     async with pg_agent(backup_dir=str(backup_dir), backup_databases=[filled]) as agent:
         [made] = await result_of(agent, "backup", {"database": filled})
@@ -70,7 +72,7 @@ async def test_backup_then_restore_into_a_new_database_row_for_row(pg_agent, clu
 
 
 async def test_restore_over_the_original_needs_approval_and_keeps_the_old_one(
-        pg_agent, cluster, filled, tmp_path):
+        pg_agent: AgentFactory, cluster: Cluster, filled: str, tmp_path: Path) -> None:
     before = _rows(cluster, filled)
     async with pg_agent(backup_dir=str(tmp_path)) as agent:
         [made] = await result_of(agent, "backup", {"database": filled})
@@ -85,8 +87,9 @@ async def test_restore_over_the_original_needs_approval_and_keeps_the_old_one(
     assert cluster.execute("SELECT count(*) FROM notes", kept) == [(0,)]
 
 
-async def test_a_dump_killed_half_way_leaves_the_previous_backup(pg_agent, cluster, filled,
-                                                                 tmp_path):
+async def test_a_dump_killed_half_way_leaves_the_previous_backup(pg_agent: AgentFactory,
+                                                                 cluster: Cluster, filled: str,
+                                                                 tmp_path: Path) -> None:
     folder = tmp_path / filled
     async with pg_agent(backup_dir=str(tmp_path)) as agent:
         [good] = await result_of(agent, "backup", {"database": filled})
@@ -122,7 +125,7 @@ def _pg_dump_child() -> psutil.Process | None:
 
 
 async def test_retention_keeps_the_newest_and_a_corrupt_dump_is_refused(
-        pg_agent, filled, tmp_path):
+        pg_agent: AgentFactory, filled: str, tmp_path: Path) -> None:
     async with pg_agent(backup_dir=str(tmp_path), keep_daily=1, keep_weekly=0,
                         backup_max_age_hours=0) as agent:
         [first] = await result_of(agent, "backup", {"database": filled})
@@ -139,7 +142,8 @@ async def test_retention_keeps_the_newest_and_a_corrupt_dump_is_refused(
     assert refused["status"] == "error" and "does not match its checksum" in refused["error"]
 
 
-async def test_backup_age_is_critical_without_any_backup(pg_agent, filled, tmp_path):
+async def test_backup_age_is_critical_without_any_backup(pg_agent: AgentFactory, filled: str,
+                                                         tmp_path: Path) -> None:
     async with pg_agent(backup_dir=str(tmp_path), databases=[{"name": filled}],
                         backup_cron="40 2 * * 0") as agent:
         check = (await run_checks(agent, "backup_age"))["backup_age"]
@@ -151,7 +155,7 @@ async def test_backup_age_is_critical_without_any_backup(pg_agent, filled, tmp_p
     assert job["schedule"] == "cron 40 2 * * 0"
 
 
-def test_retention_keeps_newest_per_day_and_per_week():
+def test_retention_keeps_newest_per_day_and_per_week() -> None:
     start = dt.datetime(2026, 11, 2, 3, 0, tzinfo=dt.timezone.utc)  # a Monday
     backups = []
     for day in range(21):

@@ -8,15 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+from postgres_api import AgentFactory, result_of
 
 from tests.filemodes_support import mode, umask_022  # noqa: F401 (fixture)
-from tests.plugins.postgres.pg_api import result_of
+from tests.plugins.postgres.pg_cluster import Cluster
 
 # Every test here runs, and starts its agents, under the usual umask.
 pytestmark = pytest.mark.usefixtures("umask_022")
 
 
-def _database(cluster, dbname: str) -> str:
+def _database(cluster: Cluster, dbname: str) -> str:
     cluster.execute(f"CREATE DATABASE {dbname}")
     cluster.execute("CREATE TABLE items (id int PRIMARY KEY, name text); "
                     "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g",
@@ -29,8 +30,9 @@ def _tree(root: Path) -> dict[str, str]:
     return {".": mode(root), **{str(p.relative_to(root)): mode(p) for p in root.rglob("*")}}
 
 
-async def test_a_backup_lands_owner_only_in_owner_only_folders(pg_agent, cluster, dbname,
-                                                               tmp_path):
+async def test_a_backup_lands_owner_only_in_owner_only_folders(pg_agent: AgentFactory,
+                                                               cluster: Cluster, dbname: str,
+                                                               tmp_path: Path) -> None:
     root = tmp_path / "backups" / "postgres"
     database = _database(cluster, dbname)
     async with pg_agent(backup_dir=str(root)) as agent:
@@ -40,8 +42,9 @@ async def test_a_backup_lands_owner_only_in_owner_only_folders(pg_agent, cluster
                            f"{database}/{name}.json": "0600"}
 
 
-async def test_backups_left_readable_are_fixed_at_start_and_logged(pg_agent, cluster, dbname,
-                                                                  tmp_path, capsys):
+async def test_backups_left_readable_are_fixed_at_start_and_logged(
+        pg_agent: AgentFactory, cluster: Cluster, dbname: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "backups"
     database = _database(cluster, dbname)
     async with pg_agent(backup_dir=str(root)) as agent:

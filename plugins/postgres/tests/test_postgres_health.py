@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import psycopg
 import pytest
+from postgres_api import Agent, AgentFactory, approve, panel, result_of, run_action, run_checks
 
 from nebula.api import KeyValue
+from nebula_postgres.coordinator import DAY, SIZE_HISTORY_KEY, Monitor
 from nebula_postgres.server import Server
-from nebula_postgres.snapshot import DAY, SIZE_HISTORY_KEY, Monitor
-from tests.plugins.postgres.pg_api import approve, panel, result_of, run_action, run_checks
+from tests.plugins.postgres.pg_cluster import Cluster
 from tests.waiting import eventually
 
 ALL_CHECKS = ("reachable", "connections", "database_sizes", "long_queries",
@@ -19,13 +21,13 @@ ALL_CHECKS = ("reachable", "connections", "database_sizes", "long_queries",
               "backup_age")
 
 
-async def _connect(cluster, dbname="postgres") -> psycopg.AsyncConnection:
+async def _connect(cluster: Cluster, dbname: str = "postgres") -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(
         host=cluster.host, port=cluster.port, user=cluster.user, password=cluster.password,
         dbname=dbname, autocommit=True)
 
 
-async def test_every_check_reads_a_healthy_server(pg_agent, cluster):
+async def test_every_check_reads_a_healthy_server(pg_agent: AgentFactory, cluster: Cluster) -> None:
     async with pg_agent() as agent:
         checks = await run_checks(agent, *ALL_CHECKS)
     verdicts = {name: c["last_status"] for name, c in checks.items()}
@@ -49,7 +51,7 @@ async def test_every_check_reads_a_healthy_server(pg_agent, cluster):
     ({"sslmode": "require"}, "server does not support SSL"),
 ])
 async def test_unreachable_server_is_critical_with_the_servers_message(
-        pg_agent, broken, message):
+        pg_agent: AgentFactory, broken: dict[str, Any], message: str) -> None:
     async with pg_agent(connect_timeout=2, **broken) as agent:
         status, plugins = await agent.get("/api/v1/plugins")
         assert status == 200
@@ -61,7 +63,7 @@ async def test_unreachable_server_is_critical_with_the_servers_message(
     assert message in checks["connections"]["summary"]
 
 
-async def test_connections_against_max_connections(pg_agent):
+async def test_connections_against_max_connections(pg_agent: AgentFactory) -> None:
     async with pg_agent(connections_warning=1, connections_critical=50) as agent:
         warned = (await run_checks(agent, "connections"))["connections"]
     async with pg_agent(connections_warning=0.5, connections_critical=1) as agent:
@@ -71,7 +73,8 @@ async def test_connections_against_max_connections(pg_agent):
     assert critical["last_status"] == "critical"
 
 
-async def test_a_long_running_query_warns_and_can_be_cancelled(pg_agent, cluster):
+async def test_a_long_running_query_warns_and_can_be_cancelled(pg_agent: AgentFactory,
+                                                               cluster: Cluster) -> None:
     conn = await _connect(cluster)
     pid = conn.info.backend_pid
     sleeper = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"))
@@ -94,7 +97,8 @@ async def test_a_long_running_query_warns_and_can_be_cancelled(pg_agent, cluster
         await conn.close()
 
 
-async def test_idle_in_transaction_warns_and_terminate_needs_approval(pg_agent, cluster):
+async def test_idle_in_transaction_warns_and_terminate_needs_approval(pg_agent: AgentFactory,
+                                                                      cluster: Cluster) -> None:
     conn = await _connect(cluster)
     pid = conn.info.backend_pid
     await conn.set_autocommit(False)
@@ -117,7 +121,8 @@ async def test_idle_in_transaction_warns_and_terminate_needs_approval(pg_agent, 
         await conn.close()
 
 
-async def test_a_blocked_lock_wait_names_its_blocker(pg_agent, cluster, dbname):
+async def test_a_blocked_lock_wait_names_its_blocker(pg_agent: AgentFactory, cluster: Cluster,
+                                                     dbname: str) -> None:
     cluster.execute(f"CREATE DATABASE {dbname}")
     cluster.execute("CREATE TABLE t (id int)", dbname)
     holder = await _connect(cluster, dbname)
@@ -140,7 +145,7 @@ async def test_a_blocked_lock_wait_names_its_blocker(pg_agent, cluster, dbname):
         await waiter.close()
 
 
-async def test_wraparound_and_cache_hit_judge_their_thresholds(pg_agent):
+async def test_wraparound_and_cache_hit_judge_their_thresholds(pg_agent: AgentFactory) -> None:
     async with pg_agent(wraparound_warning=1, wraparound_critical=2 ** 31,
                         cache_hit_warning=100.5) as agent:
         checks = await run_checks(agent, "wraparound", "cache_hit")
@@ -150,7 +155,7 @@ async def test_wraparound_and_cache_hit_judge_their_thresholds(pg_agent):
     assert 0 < checks["cache_hit"]["metrics"]["cache_hit_percent"] <= 100
 
 
-async def test_growth_per_day_from_a_kept_reading(cluster, dbname):
+async def test_growth_per_day_from_a_kept_reading(cluster: Cluster, dbname: str) -> None:
     """A reading kept a day ago (as the monitor keeps one an hour, in the store) gives
     growth per day."""
     cluster.execute(f"CREATE DATABASE {dbname}")
@@ -172,7 +177,7 @@ async def test_growth_per_day_from_a_kept_reading(cluster, dbname):
     assert len(await kv.get(SIZE_HISTORY_KEY)) == 2
 
 
-async def test_panels_and_read_only_tools(pg_agent, cluster):
+async def test_panels_and_read_only_tools(pg_agent: AgentFactory, cluster: Cluster) -> None:
     async with pg_agent() as agent:
         overview = await panel(agent, "overview")
         assert overview["role"] == "primary" and overview["max_connections"] == 100
@@ -197,12 +202,14 @@ async def test_panels_and_read_only_tools(pg_agent, cluster):
         assert {"query", "calls", "mean_ms"} <= set(found["queries"][0])
 
 
-async def _status(agent, name: str, expected: str, saying: str = ""):
+async def _status(agent: Agent, name: str, expected: str,
+                  saying: str = "") -> dict[str, Any] | None:
     check = (await run_checks(agent, name))[name]
     return check if check["last_status"] == expected and saying in check["summary"] else None
 
 
-async def test_replication_lag_from_a_real_standby(pg_agent, cluster):
+async def test_replication_lag_from_a_real_standby(pg_agent: AgentFactory,
+                                                   cluster: Cluster) -> None:
     replica = cluster.standby()
     try:
         cluster.execute("CREATE TABLE IF NOT EXISTS replicated (id int)")
@@ -220,7 +227,7 @@ async def test_replication_lag_from_a_real_standby(pg_agent, cluster):
         replica.stop()
 
 
-async def test_sizes_are_reused_for_sizes_interval(cluster, dbname):
+async def test_sizes_are_reused_for_sizes_interval(cluster: Cluster, dbname: str) -> None:
     server = Server({**cluster.config(), "dbname": "postgres", "connect_timeout": 5,
                      "pool_size": 1})
     monitor = Monitor(server, KeyValue(None, "postgres"), max_age=0, sizes_max_age=300)
@@ -236,7 +243,8 @@ async def test_sizes_are_reused_for_sizes_interval(cluster, dbname):
     assert dbname in measured.sizes
 
 
-async def test_a_server_restart_costs_no_failed_reading(pg_agent, cluster):
+async def test_a_server_restart_costs_no_failed_reading(pg_agent: AgentFactory,
+                                                        cluster: Cluster) -> None:
     async with pg_agent() as agent:
         assert (await run_checks(agent, "reachable"))["reachable"]["last_status"] == "ok"
         await asyncio.to_thread(cluster.restart)  # the pooled connection is now dead

@@ -8,14 +8,15 @@ import pytest
 
 from nebula_postgres.provision import PlanError, specs
 from nebula_postgres.server import APPLICATION, Server
+from tests.plugins.postgres.pg_cluster import Cluster
 
 
-def _server(cluster, size: int) -> Server:
+def _server(cluster: Cluster, size: int) -> Server:
     return Server({**cluster.config(), "dbname": "postgres", "connect_timeout": 5,
                    "pool_size": size, "sslmode": "disable"})
 
 
-async def test_the_pool_is_bounded_and_reuses_connections(cluster):
+async def test_the_pool_is_bounded_and_reuses_connections(cluster: Cluster) -> None:
     server = _server(cluster, 2)
     seen: set[int] = set()
     most = 0
@@ -41,7 +42,7 @@ async def test_the_pool_is_bounded_and_reuses_connections(cluster):
             pass
 
 
-async def test_a_connection_that_failed_is_not_reused(cluster):
+async def test_a_connection_that_failed_is_not_reused(cluster: Cluster) -> None:
     server = _server(cluster, 1)
     try:
         with pytest.raises(Exception, match="division by zero"):
@@ -54,7 +55,7 @@ async def test_a_connection_that_failed_is_not_reused(cluster):
         await server.close()
 
 
-def test_privileges_outside_the_known_ones_are_refused():
+def test_privileges_outside_the_known_ones_are_refused() -> None:
     with pytest.raises(PlanError, match="unknown database privilege 'CONNECT; DROP'"):
         specs([{"name": "app", "grants": [{"role": "app", "privileges": ["CONNECT; DROP"]}]}])
     with pytest.raises(PlanError, match="declared twice"):

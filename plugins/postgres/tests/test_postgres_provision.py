@@ -4,15 +4,17 @@ idempotence, the advisory lock, and names that try to smuggle SQL."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import psycopg
 import pytest
+from postgres_api import AgentFactory, result_of, run_action
 
 from nebula_postgres.provision import LOCK_KEY
-from tests.plugins.postgres.pg_api import result_of, run_action
+from tests.plugins.postgres.pg_cluster import Cluster
 
 
-def _declared(dbname: str, password: str = "app-pass-1234", **extra) -> list[dict]:
+def _declared(dbname: str, password: str = "app-pass-1234", **extra: Any) -> list[dict]:
     return [{"name": dbname, "owner": f"{dbname}_owner", "password": password,
              "extensions": ["citext", "uuid-ossp"],
              "grants": [{"role": f"{dbname}_reader", "privileges": ["CONNECT", "TEMPORARY"]}],
@@ -24,7 +26,7 @@ def _kinds(result: dict) -> list[tuple[str, str]]:
     return [(step["kind"], step["target"]) for step in result["plan"]]
 
 
-def _can_login(cluster, user: str, password: str, dbname: str) -> bool:
+def _can_login(cluster: Cluster, user: str, password: str, dbname: str) -> bool:
     try:
         psycopg.connect(host=cluster.host, port=cluster.port, user=user, password=password,
                         dbname=dbname).close()
@@ -33,7 +35,8 @@ def _can_login(cluster, user: str, password: str, dbname: str) -> bool:
     return True
 
 
-async def test_plan_apply_and_a_second_run_changes_nothing(pg_agent, cluster, dbname):
+async def test_plan_apply_and_a_second_run_changes_nothing(pg_agent: AgentFactory,
+                                                           cluster: Cluster, dbname: str) -> None:
     async with pg_agent(databases=_declared(dbname)) as agent:
         plan = await result_of(agent, "provision", {"dry_run": True})
         assert plan["applied"] is False
@@ -58,7 +61,8 @@ async def test_plan_apply_and_a_second_run_changes_nothing(pg_agent, cluster, db
                            "'TEMPORARY')") == [(True,)]
 
 
-async def test_a_changed_password_is_the_only_change(pg_agent, cluster, dbname):
+async def test_a_changed_password_is_the_only_change(pg_agent: AgentFactory, cluster: Cluster,
+                                                     dbname: str) -> None:
     async with pg_agent(databases=_declared(dbname)) as agent:
         await result_of(agent, "provision")
     async with pg_agent(databases=_declared(dbname, password="changed-pass-5678")) as agent:
@@ -68,14 +72,16 @@ async def test_a_changed_password_is_the_only_change(pg_agent, cluster, dbname):
     assert not _can_login(cluster, f"{dbname}_owner", "app-pass-1234", dbname)
 
 
-async def test_concurrent_runs_take_turns_under_the_advisory_lock(pg_agent, dbname):
+async def test_concurrent_runs_take_turns_under_the_advisory_lock(pg_agent: AgentFactory,
+                                                                  dbname: str) -> None:
     async with pg_agent(databases=_declared(dbname)) as agent:
         first, second = await asyncio.gather(result_of(agent, "provision"),
                                              result_of(agent, "provision"))
     assert sorted([first["changed"], second["changed"]]) == [0, 7]
 
 
-async def test_a_run_waits_while_another_holds_the_lock(pg_agent, cluster, dbname):
+async def test_a_run_waits_while_another_holds_the_lock(pg_agent: AgentFactory, cluster: Cluster,
+                                                        dbname: str) -> None:
     with cluster.connect() as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         async with pg_agent(databases=_declared(dbname)) as agent:
@@ -94,7 +100,8 @@ INJECTIONS = ['x"; DROP DATABASE victim; --', "x'; DROP DATABASE victim; --", "U
 
 
 @pytest.mark.parametrize("bad", INJECTIONS)
-async def test_injection_shaped_names_are_refused(pg_agent, cluster, dbname, bad):
+async def test_injection_shaped_names_are_refused(pg_agent: AgentFactory, cluster: Cluster,
+                                                  dbname: str, bad: str) -> None:
     victim = f"{dbname}_victim"
     cluster.execute(f"CREATE DATABASE {victim}")
     declared = [{"name": bad.replace("victim", victim)}]
@@ -112,7 +119,8 @@ async def test_injection_shaped_names_are_refused(pg_agent, cluster, dbname, bad
     assert cluster.execute(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}_x'") == []
 
 
-async def test_grants_and_extensions_that_cannot_be_met_are_refused(pg_agent, dbname):
+async def test_grants_and_extensions_that_cannot_be_met_are_refused(pg_agent: AgentFactory,
+                                                                    dbname: str) -> None:
     missing_role = [{"name": dbname, "grants": [{"role": "nobody_here",
                                                  "privileges": ["CONNECT"]}]}]
     missing_ext = [{"name": dbname, "extensions": ["no_such_extension"]}]
@@ -124,7 +132,8 @@ async def test_grants_and_extensions_that_cannot_be_met_are_refused(pg_agent, db
     assert ext["status"] == "error" and "no_such_extension" in ext["error"]
 
 
-async def test_create_database_returns_a_working_dsn_once(pg_agent, cluster, dbname):
+async def test_create_database_returns_a_working_dsn_once(pg_agent: AgentFactory, cluster: Cluster,
+                                                          dbname: str) -> None:
     async with pg_agent() as agent:
         made = await result_of(agent, "create_database", {"name": dbname})
         again = await run_action(agent, "create_database", {"name": dbname})
@@ -140,7 +149,8 @@ async def test_create_database_returns_a_working_dsn_once(pg_agent, cluster, dbn
     assert next(r for r in roles if r["name"] == dbname)["login"] is True
 
 
-async def test_vacuum_analyze_a_database(pg_agent, cluster, dbname):
+async def test_vacuum_analyze_a_database(pg_agent: AgentFactory, cluster: Cluster,
+                                         dbname: str) -> None:
     cluster.execute(f"CREATE DATABASE {dbname}")
     cluster.execute("CREATE TABLE v AS SELECT g FROM generate_series(1, 1000) g", dbname)
     async with pg_agent() as agent:

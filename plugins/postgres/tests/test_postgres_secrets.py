@@ -5,17 +5,22 @@ statement log (the cluster logs every statement)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import psycopg
+import pytest
+from postgres_api import AgentFactory, result_of, run_checks
 
 import nebula_postgres.plugin
-from tests.plugins.postgres.pg_api import result_of, run_checks
+from tests.plugins.postgres.pg_cluster import Cluster
 
 APP_PASSWORD = "app-secret-Zq81pX0w"
 
 
-async def test_passwords_from_file_and_env_never_leak(nebula_agent, cluster, dbname, tmp_path,
-                                                      monkeypatch, capsys):
+async def test_passwords_from_file_and_env_never_leak(nebula_agent: AgentFactory, cluster: Cluster,
+                                                      dbname: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     secret_file = tmp_path / "pg_password"
     secret_file.write_text(cluster.password + "\n")
     monkeypatch.setenv("NEBULA_TEST_APP_PASSWORD", APP_PASSWORD)
