@@ -1,16 +1,23 @@
-# `make run` starts the agent on defaults; `make test` runs everything CI runs.
+# `make run` starts the agent on defaults; `make test` runs everything CI runs;
+# `make lock` moves the pinned versions in constraints.txt to the newest releases.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions of everything the tests run against (see scripts/update-pins.sh).
+CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -c $(CONSTRAINTS) \
+		--build-constraint $(CONSTRAINTS)
 	touch $(STAMP)
+
+lock:
+	scripts/update-pins.sh
 
 run: $(STAMP)
 	$(BIN)/nebula run
