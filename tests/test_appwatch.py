@@ -1,51 +1,40 @@
-"""nebula.appwatch, the public toolkit for watching a self-hosted app, on its own: a plugin
-of three lines (an n8n watcher, as a third party would write it) run in a real agent
-against a real HTTP endpoint on loopback and the session's throwaway PostgreSQL cluster.
-Containers are covered by the discordbot tests (through Podman)."""
+"""nebula.helpers.appwatch, the public toolkit for watching a self-hosted app, on its own: a
+plugin of a spec and five one-line hooks (tests/appwatch_watcher.py, an n8n watcher as a
+third party would write it) run in a real agent against a real HTTP endpoint on loopback
+and the session's throwaway PostgreSQL cluster. Containers are covered by the discordbot
+tests (through Podman)."""
 
 from __future__ import annotations
 
 import asyncio
-import types
 
 import pytest
 
 import nebula_postgres.plugin
-from nebula.api import (
-    AppMetric,
+from nebula.api import Status
+from nebula.helpers.appspec import (
     AppSpec,
-    Manifest,
-    Status,
-    appwatch_hooks,
     appwatch_schema,
+    json_mismatches,
+    judge_metric,
+    metrics_of,
 )
-from nebula.appwatch import json_mismatches, judge_metric, metrics_of
+from nebula.helpers.appwatch import AppWatch
 from tests import appwatch_support
 from tests.appwatch_support import WatchApi, app_database
+from tests.appwatch_watcher import FAILED_RUNS, SPEC, WORKERS, manifest
 from tests.plugins.postgres import conftest as postgres_fixtures
+from tests.waiting import eventually
 
 # Fixtures shared with the plugin tests: the session's cluster, a loopback health endpoint.
 cluster = postgres_fixtures.cluster
 health_endpoint = appwatch_support.health_endpoint
 
-FAILED_RUNS = AppMetric("failed_runs", "SELECT count(*) FROM runs WHERE status = 'error'",
-                        "Failed runs", "runs", warning=3, critical=10)
-WORKERS = AppMetric("workers", "SELECT count(*) FROM workers", "Workers", warning=1,
-                    critical=0, below=True)
-SPEC = AppSpec(app="n8n", metrics=(FAILED_RUNS, WORKERS))
 DDL = """
 CREATE TABLE runs (id serial PRIMARY KEY, status text NOT NULL);
 CREATE TABLE workers (id serial PRIMARY KEY);
 INSERT INTO workers DEFAULT VALUES; INSERT INTO workers DEFAULT VALUES;
 """
-
-
-def watcher(spec: AppSpec = SPEC) -> types.ModuleType:
-    """A plugin module exactly as a third party writes one."""
-    module = types.ModuleType("nebula_n8nwatch")
-    module.manifest = Manifest(api_version="1.1", description="Watches n8n.")
-    vars(module).update(appwatch_hooks(spec))
-    return module
 
 
 def agent_config(**watch):
@@ -109,7 +98,7 @@ async def test_health_probe_status_and_json_fields(nebula_agent, health_endpoint
     config = agent_config(health_url=health_endpoint.url,
                           health_json={"deps.db": "up"})
     health_endpoint.body = {"status": "healthy", "deps": {"db": "up"}}
-    async with nebula_agent({"n8nwatch": watcher()}, config=config) as agent:
+    async with nebula_agent({"n8nwatch": manifest}, config=config) as agent:
         api = WatchApi(agent, "n8nwatch")
         result = await api.check("health")
         assert result["last_status"] == "ok", result
@@ -137,7 +126,7 @@ async def test_health_probe_status_and_json_fields(nebula_agent, health_endpoint
 
 async def test_missing_peers_make_checks_unknown_not_failures(nebula_agent) -> None:
     config = agent_config(container="n8n", database="n8n")
-    async with nebula_agent({"n8nwatch": watcher()}, config=config) as agent:
+    async with nebula_agent({"n8nwatch": manifest}, config=config) as agent:
         api = WatchApi(agent, "n8nwatch")
         assert (await api.plugin_state())["state"] == "loaded"
         results = await api.checks("container", "database", "failed_runs")
@@ -161,7 +150,7 @@ async def test_missing_peers_make_checks_unknown_not_failures(nebula_agent) -> N
 ])
 async def test_a_bad_config_fails_the_plugin_with_its_reason(nebula_agent, watch,
                                                              reason) -> None:
-    async with nebula_agent({"n8nwatch": watcher()}, config=agent_config(**watch)) as agent:
+    async with nebula_agent({"n8nwatch": manifest}, config=agent_config(**watch)) as agent:
         state = await WatchApi(agent, "n8nwatch").plugin_state()
         assert state["state"] == "failed"
         assert reason in state["error"]
@@ -174,7 +163,7 @@ def pg_config(cluster, database: str, **watch):
     return {"postgres": cluster.config(), **agent_config(database=database, **watch)}
 
 
-PLUGINS = {"n8nwatch": watcher(), "postgres": nebula_postgres.plugin}
+PLUGINS = {"n8nwatch": manifest, "postgres": nebula_postgres.plugin}
 
 
 async def test_metrics_read_judged_and_shared_by_one_round(nebula_agent, cluster) -> None:
@@ -266,3 +255,34 @@ async def test_concurrent_readers_share_one_round_in_flight(nebula_agent,
             # Five readers arriving during one round wait for it rather than each starting
             # their own: one round for them, one for the history panel's own read.
             assert len(await api.panel("history")) - before == 2
+
+
+def _running_metric_queries(cluster, db: str) -> int:
+    return cluster.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'nebula-n8nwatch' "
+        f"AND datname = '{db}' AND state = 'active'")[0][0]
+
+
+async def test_stopping_the_plugin_cancels_a_reading_in_flight(nebula_agent, cluster) -> None:
+    stuck = {"stuck": {"sql": "SELECT 1 FROM pg_sleep(120)"}}
+    with app_database(cluster, "n8n", DDL) as db:
+        config = pg_config(cluster, db, metrics=stuck, reuse_seconds=0)
+        async with nebula_agent(PLUGINS, config=config, schedule=False) as agent:
+            watch = agent.agent.manager.records["n8nwatch"].ctx.runtime
+            assert isinstance(watch, AppWatch)
+            reading = asyncio.ensure_future(watch.database.get())
+            await eventually(lambda: _running_metric_queries(cluster, db), timeout=10)
+        # The core closed the watch when the plugin stopped: the reading is cancelled and
+        # its query with it, instead of holding a server backend for two minutes.
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(reading, 5)
+        await eventually(lambda: _running_metric_queries(cluster, db) == 0, timeout=10)
+
+
+async def test_an_unreachable_health_endpoint_says_why(nebula_agent) -> None:
+    config = agent_config(health_url="http://nosuch.invalid:5678/healthz", health_timeout=5)
+    async with nebula_agent({"n8nwatch": manifest}, config=config) as agent:
+        result = await WatchApi(agent, "n8nwatch").check("health")
+    assert result["last_status"] == "critical"
+    assert result["summary"].startswith("n8n: cannot reach http://nosuch.invalid:5678/healthz: "
+                                        "cannot resolve host nosuch.invalid (")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pluggy
 
-from nebula.appwatch import AppMetric, AppSpec, AppWatch, appwatch_hooks, appwatch_schema
 from nebula.context import KeyValue, PluginContext
 from nebula.contributions import (
     Action,
@@ -39,9 +38,6 @@ hookimpl = pluggy.HookimplMarker("nebula")
 __all__ = [
     "PLUGIN_API_VERSION",
     "Action",
-    "AppMetric",
-    "AppSpec",
-    "AppWatch",
     "Check",
     "CheckResult",
     "Field",
@@ -58,8 +54,6 @@ __all__ = [
     "Subscription",
     "Tool",
     "Webhook",
-    "appwatch_hooks",
-    "appwatch_schema",
     "hookimpl",
     "lazy_hooks",
     "reveal",

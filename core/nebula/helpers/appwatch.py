@@ -3,26 +3,37 @@
 Outside: an HTTP health probe (URL, expected status, optional expected JSON fields).
 Inside: the app's container (state, restarts, logs) through the docker plugin's actions,
 and read-only SQL metrics against its PostgreSQL database, reached with the postgres
-plugin's connection settings. A plugin describes its app once, in an `AppSpec` (defaults
-and wording), and gets the config schema, checks, panels, actions and Jarvis tools:
+plugin's connection settings. A plugin describes its app once, in an `AppSpec`
+(`nebula.helpers.appspec`: defaults, wording, metrics), and `AppWatch` is its runtime: the
+checks, panels, actions and Jarvis tools. The whole plugin is three small modules:
 
-    SPEC = AppSpec(app="n8n", container="n8n", database="n8n",
-                   health_url="http://127.0.0.1:5678/healthz",
-                   metrics=(AppMetric("failed_runs", "SELECT count(*) FROM execution_entity "
-                                      "WHERE status = 'error'", "Failed runs", warning=5),))
-    manifest = Manifest(api_version="1.1", description="Watches n8n.")
-    globals().update(appwatch_hooks(SPEC))
+    # schema.py: plain data, read with the manifest
+    SPEC = AppSpec(app="n8n", container="n8n", database="n8n", metrics=(...))
+    CONFIG_SCHEMA = appwatch_schema(SPEC)
 
-Each part is read once and shared by every check, panel and tool that asks within
-`reuse_seconds` (poll once, read many). A peer plugin that is not running makes its
-checks `unknown` with the reason, never a crash.
+    # plugin.py
+    manifest = Manifest(api_version="1.2", description="Watches n8n.",
+                        hooks="nebula_n8n.hooks", config_schema=CONFIG_SCHEMA)
+
+    # hooks.py
+    @hookimpl
+    def nebula_startup(ctx: PluginContext) -> AppWatch:
+        return AppWatch(ctx, SPEC)
+
+    @hookimpl
+    def nebula_checks(runtime: AppWatch) -> list[Check]:
+        return runtime.checks()
+    # ... nebula_actions, nebula_panels, nebula_tools alike
+
+Each part (health, container, database) is one `Coordinator`: read once and shared by every
+check, panel and tool that asks within `reuse_seconds` (poll once, read many). A peer plugin
+that is not running makes its checks `unknown` with the reason, never a crash. The core
+closes the watch when the plugin stops (`aclose`), cancelling any reading in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import copy
 import json
 import re
 import time
@@ -30,203 +41,30 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import aiohttp
-import pluggy
 
 from nebula.context import PluginContext
-from nebula.contributions import NAME_RE, Action, Check, CheckResult, Field, Panel, Status, Tool
+from nebula.contributions import Action, Check, CheckResult, Field, Panel, Status, Tool
+from nebula.helpers.appspec import (
+    AppMetric,
+    AppSpec,
+    appwatch_schema,
+    json_mismatches,
+    judge_metric,
+    metrics_of,
+    thresholds_text,
+)
+from nebula.helpers.checks import level, require_ordered_limits
+from nebula.helpers.coordinator import Coordinator
+from nebula.helpers.net import failure_from_exception
+from nebula.helpers.schema import EMPTY_PARAMS, integer, params
 
-T = TypeVar("T")
+__all__ = ["AppMetric", "AppSpec", "AppWatch", "DbReading", "appwatch_schema"]
+
 Params = Mapping[str, Any]
-
-# Contribution names every watched app has; a metric may not take one of them.
-RESERVED = frozenset({"health", "container", "database", "status", "metrics", "history",
-                      "logs", "restart"})
 HEALTH_BODY_LIMIT = 1 << 20
-
-
-@dataclass(frozen=True)
-class AppMetric:
-    """A read-only SQL query answering one number, judged against thresholds.
-
-    The value reaches `warning` / `critical` when it is >= the threshold, or <= it when
-    `below` is true (fewer is worse: connected platforms, say). A threshold of None is
-    never reached. `question` is the Jarvis tool's description."""
-
-    name: str
-    sql: str
-    title: str = ""
-    unit: str = ""
-    warning: float | None = None
-    critical: float | None = None
-    below: bool = False
-    question: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """What a plugin watches by default, and how its tools speak of it."""
-
-    app: str  # the app's name in summaries and tool descriptions: "Discord ticket bot"
-    container: str = ""
-    database: str = ""
-    health_url: str = ""
-    health_json: Mapping[str, Any] = field(default_factory=dict)
-    metrics: tuple[AppMetric, ...] = ()
-    health_question: str = ""  # the status tool's description
-
-
-METRIC_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "sql": {"type": "string", "minLength": 1,
-                "description": "A query whose first column of the first row is the value; "
-                               "run in a READ ONLY transaction."},
-        "title": {"type": "string"},
-        "unit": {"type": "string"},
-        "warning": {"type": "number", "description": "Value that warns."},
-        "critical": {"type": "number", "description": "Value that is critical."},
-        "below": {"type": "boolean", "description": "Thresholds are lower bounds."},
-        "question": {"type": "string", "description": "What the Jarvis tool answers."},
-        "description": {"type": "string"},
-        "enabled": {"type": "boolean", "description": "false drops a built-in metric."},
-    },
-}
-
-
-def appwatch_schema(spec: AppSpec) -> dict[str, Any]:
-    """The config schema of a plugin watching `spec`'s app, its defaults filled in."""
-
-    def number(default: float, what: str, minimum: float = 0) -> dict[str, Any]:
-        return {"type": "number", "minimum": minimum, "default": default, "description": what}
-
-    def string(default: str, what: str) -> dict[str, Any]:
-        return {"type": "string", "default": default, "description": what}
-
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "interval": number(60, "Seconds between checks.", 1),
-            "reuse_seconds": number(5, "A reading younger than this serves every check, "
-                                       "panel and tool that asks (poll once, read many)."),
-            "health_url": string(spec.health_url, "The app's HTTP health endpoint; empty: "
-                                                  "no HTTP check."),
-            "health_status": {"type": "integer", "minimum": 100, "maximum": 599,
-                              "default": 200, "description": "Expected HTTP status."},
-            "health_json": {"type": "object", "default": dict(spec.health_json),
-                            "description": "Expected JSON fields of the answer: dotted "
-                                           "path → value (`checks.db = \"up\"`)."},
-            "health_timeout": number(5, "Seconds the health endpoint may take.", 0.1),
-            "container": string(spec.container, "The app's container (docker plugin); "
-                                                "empty: no container check."),
-            "restart_window_minutes": number(60, "Restarts are counted over this window.",
-                                             1),
-            "restarts_warning": {"type": "integer", "minimum": 1, "default": 1,
-                                 "description": "Restarts within the window that warn."},
-            "restarts_critical": {"type": "integer", "minimum": 1, "default": 3,
-                                  "description": "Restarts within the window that are "
-                                                 "critical."},
-            "logs_tail": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100,
-                          "description": "Lines the logs action returns by default."},
-            "database": string(spec.database, "The app's PostgreSQL database; the "
-                                              "connection is the postgres plugin's. Empty: "
-                                              "no database checks."),
-            "db_user": {"type": "string", "description": "Connect as this user instead of "
-                                                         "the postgres plugin's."},
-            "db_password": {"type": "string", "writeOnly": True,
-                            "description": "db_user's password: `${ENV}` or "
-                                           "`db_password_file`."},
-            "statement_timeout_ms": {"type": "integer", "minimum": 1, "default": 5000,
-                                     "description": "Longest a metric query may run."},
-            "metrics": {"type": "object", "default": {},
-                        "propertyNames": {"pattern": NAME_RE.pattern},
-                        "additionalProperties": METRIC_SCHEMA,
-                        "description": "SQL metrics by name: new ones, or overrides of the "
-                                       "built-in ones (thresholds, sql, enabled = false)."},
-            "history": {"type": "integer", "minimum": 2, "maximum": 100000, "default": 360,
-                        "description": "Metric readings kept for the history panel."},
-        },
-    }
-
-
-def metrics_of(spec: AppSpec, config: Mapping[str, Any]) -> tuple[AppMetric, ...]:
-    """The spec's metrics with the config's overrides applied, plus the config's own.
-
-    Raises ValueError naming the metric when one is incomplete or inconsistent."""
-    merged: dict[str, dict[str, Any]] = {m.name: dict(vars(m)) for m in spec.metrics}
-    for name, override in (config.get("metrics") or {}).items():
-        merged.setdefault(name, {"name": name}).update(override)
-    out = []
-    for name, values in merged.items():
-        if not values.pop("enabled", True):
-            continue
-        if name in RESERVED:
-            raise ValueError(f"metric name {name!r} is reserved ({', '.join(sorted(RESERVED))})")
-        if not values.get("sql"):
-            raise ValueError(f"metric {name!r} needs `sql`")
-        metric = AppMetric(**values)
-        if metric.warning is not None and metric.critical is not None and (
-                metric.critical > metric.warning if metric.below
-                else metric.warning > metric.critical):
-            order = "below" if metric.below else "above"
-            raise ValueError(f"metric {name!r}: warning ({metric.warning:g}) is {order} "
-                             f"critical ({metric.critical:g})")
-        out.append(metric)
-    return tuple(out)
-
-
-# --- judging ---------------------------------------------------------------------------------
-
-
-def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def judge_metric(metric: AppMetric, value: float | None) -> CheckResult:
-    """A metric's verdict for `value`."""
-    title = metric.title or metric.name
-    unit = f" {metric.unit}" if metric.unit else ""
-    if value is None:
-        return CheckResult(Status.OK, f"{title}: no value")
-
-    def reached(limit: float | None) -> bool:
-        return limit is not None and (value <= limit if metric.below else value >= limit)
-
-    sign = "≤" if metric.below else "≥"
-    for status, limit in ((Status.CRITICAL, metric.critical), (Status.WARNING, metric.warning)):
-        if reached(limit):
-            return CheckResult(status, f"{title}: {_number(value)}{unit} ({sign} "
-                                       f"{status.value} {_number(limit)})",
-                               {metric.name: value})
-    return CheckResult(Status.OK, f"{title}: {_number(value)}{unit}", {metric.name: value})
-
-
-def _field_at(doc: Any, path: str) -> tuple[bool, Any]:
-    for part in path.split("."):
-        if isinstance(doc, Mapping) and part in doc:
-            doc = doc[part]
-        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
-            doc = doc[int(part)]
-        else:
-            return False, None
-    return True, doc
-
-
-def json_mismatches(doc: Any, expected: Mapping[str, Any]) -> list[str]:
-    """What in `doc` differs from `expected` (dotted path → value), one phrase each."""
-    out = []
-    for path, want in expected.items():
-        found, got = _field_at(doc, path)
-        if not found:
-            out.append(f"{path} is missing")
-        elif got != want:
-            out.append(f"{path} is {got!r}, expected {want!r}")
-    return out
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
@@ -251,30 +89,6 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
-# --- readings --------------------------------------------------------------------------------
-
-
-class _Shared(Generic[T]):
-    """One fetch serves every caller within `max_age` seconds, and callers that arrive
-    while a fetch runs wait for it rather than starting their own."""
-
-    def __init__(self, fetch: Callable[[], Awaitable[T]], max_age: float) -> None:
-        self._fetch = fetch
-        self._max_age = max_age
-        self._lock = asyncio.Lock()
-        self._value: T | None = None
-        self._at = float("-inf")
-
-    async def get(self) -> T:
-        asked = time.monotonic()
-        async with self._lock:
-            now = time.monotonic()
-            if self._value is None or (self._at < asked and now - self._at > self._max_age):
-                self._value = await self._fetch()
-                self._at = time.monotonic()
-            return self._value
-
-
 @dataclass(frozen=True)
 class DbReading:
     """One round of metric queries: values and per-metric errors, or why there was none."""
@@ -295,17 +109,28 @@ class AppWatch:
         self.spec = spec
         self.config = ctx.config
         self.metrics = metrics_of(spec, ctx.config)
-        if ctx.config.get("restarts_warning", 1) > ctx.config.get("restarts_critical", 3):
-            raise ValueError(f"restarts_warning ({ctx.config['restarts_warning']}) is above "
-                             f"restarts_critical ({ctx.config['restarts_critical']})")
+        require_ordered_limits(ctx.config, ["restarts"])
         reuse = float(ctx.config.get("reuse_seconds", 5))
-        self.health = _Shared(self._probe, reuse)
-        self.container = _Shared(self._inspect, reuse)
-        self.database = _Shared(self._query, reuse)
+
+        def part(fetch: Callable[[], Awaitable[Any]], name: str) -> Coordinator[Any]:
+            # Fetches report a service that is down in their value, not by raising: no
+            # backoff in the way of the next check.
+            return Coordinator(fetch, max_age=reuse, name=f"{ctx.name}.{name}", log=ctx.log)
+
+        self.health: Coordinator[CheckResult] = part(self._probe, "health")
+        self.container: Coordinator[dict[str, Any]] = part(self._inspect, "container")
+        self.database: Coordinator[DbReading] = part(self._query, "database")
         self._history: deque[dict[str, Any]] = deque(maxlen=int(ctx.config.get("history",
                                                                                360)))
         self._started: tuple[Any, int] | None = None  # (StartedAt, RestartCount) last seen
         self._restarts: deque[float] = deque(maxlen=1000)
+
+    async def aclose(self) -> None:
+        """Called by the core when the plugin stops: a reading in flight is cancelled (a
+        metric query is cancelled on the server and its connection closed), so the stop
+        is prompt and leaves nothing running."""
+        await asyncio.gather(self.health.aclose(), self.container.aclose(),
+                             self.database.aclose())
 
     # --- outside: the HTTP health endpoint ---------------------------------------------------
 
@@ -319,11 +144,10 @@ class AppWatch:
                 body = await resp.content.read(HEALTH_BODY_LIMIT)
                 code = resp.status
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-            if isinstance(exc, asyncio.TimeoutError):
-                reason = f"no answer within {self.config['health_timeout']:g}s"
+            failure = failure_from_exception(exc, url, service=self.spec.app,
+                                             timeout=self.config["health_timeout"])
             return CheckResult(Status.CRITICAL, f"{self.spec.app}: cannot reach {url}: "
-                                                f"{reason}")
+                                                f"{failure}")
         ms = round((time.perf_counter() - started) * 1000, 1)
         metrics = {"status_code": code, "latency_ms": ms}
         if code != expected:
@@ -399,11 +223,9 @@ class AppWatch:
         health = f" ({reading['health']})" if reading["health"] else ""
         uptime = f", up {_duration(reading['uptime'])}" if reading["uptime"] is not None else ""
         summary = f"container {name} running{health}{uptime}, {restarts} restarts in {minutes}"
-        for status, key in ((Status.CRITICAL, "restarts_critical"),
-                            (Status.WARNING, "restarts_warning")):
-            if restarts >= self.config[key]:
-                return CheckResult(status, summary, metrics)
-        return CheckResult(Status.OK, summary, metrics)
+        status = level(restarts, self.config["restarts_warning"],
+                       self.config["restarts_critical"])
+        return CheckResult(status, summary, metrics)
 
     # --- inside: read-only SQL metrics -------------------------------------------------------
 
@@ -478,7 +300,7 @@ class AppWatch:
         if reading.status is not Status.OK:
             return CheckResult(Status.UNKNOWN, reading.detail)
         if metric.name in reading.errors:
-            return CheckResult(Status.UNKNOWN, f"{metric.title or metric.name}: query failed: "
+            return CheckResult(Status.UNKNOWN, f"{metric.label}: query failed: "
                                                f"{reading.errors[metric.name]}")
         return judge_metric(metric, reading.values.get(metric.name))
 
@@ -513,8 +335,8 @@ class AppWatch:
                          interval=interval, timeout=30))
         for metric in self.metrics:
             out.append(Check(metric.name, self._metric_check(metric),
-                             f"{app}: {metric.title or metric.name}",
-                             metric.description or _thresholds(metric), interval=interval,
+                             f"{app}: {metric.label}",
+                             metric.description or thresholds_text(metric), interval=interval,
                              timeout=30))
         return out
 
@@ -551,22 +373,17 @@ class AppWatch:
         if not self.config["container"]:
             return []
         app, name = self.spec.app, self.config["container"]
-        tail = {"type": "integer", "minimum": 1, "maximum": 10000,
-                "default": self.config["logs_tail"], "title": "Lines",
-                "description": "How many of the last lines to return."}
+        tail = {**integer(self.config["logs_tail"], "How many of the last lines to return.",
+                          1, 10000), "title": "Lines"}
+        grace = {**integer(10, "Seconds the bot gets to stop after SIGTERM before it is "
+                               "killed.", 0, 600), "title": "Grace period (s)"}
         return [
             Action("logs", self.logs, f"{app}: tail logs",
                    f"The last lines of container {name}'s output (read-only, through "
-                   f"docker.logs).", {"type": "object", "additionalProperties": False,
-                                      "properties": {"tail": tail}}),
+                   f"docker.logs).", params({"tail": tail})),
             Action("restart", self.restart, f"Restart the {app}",
                    f"Asks for docker.restart of container {name}: nothing restarts until an "
-                   f"admin approves that request.",
-                   {"type": "object", "additionalProperties": False, "properties": {
-                       "timeout": {"type": "integer", "minimum": 0, "maximum": 600,
-                                   "default": 10, "title": "Grace period (s)",
-                                   "description": "Seconds the bot gets to stop after "
-                                                  "SIGTERM before it is killed."}}}),
+                   f"admin approves that request.", params({"timeout": grace})),
         ]
 
     async def overview(self) -> dict[str, Any]:
@@ -602,7 +419,7 @@ class AppWatch:
         rows = []
         for metric in self.metrics:
             result = self.judge(metric, reading)
-            rows.append({"metric": metric.name, "title": metric.title or metric.name,
+            rows.append({"metric": metric.name, "title": metric.label,
                          "value": reading.values.get(metric.name), "unit": metric.unit,
                          "status": result.status.value, "warning": metric.warning,
                          "critical": metric.critical, "summary": result.summary})
@@ -631,7 +448,7 @@ class AppWatch:
             ("container", "container", "Container", "State, health and recent restarts."),
             ("database", "database", "Database", "Whether the metric queries ran."))
             if self.config[setting])
-        metric_fields = tuple(Field(m.name, m.title or m.name, m.unit, m.description)
+        metric_fields = tuple(Field(m.name, m.label, m.unit, m.description)
                               for m in self.metrics)
         out = [Panel("status", "keyvalue", status, f"{app} status",
                      f"Health endpoint, container and database of the {app}, and its "
@@ -658,10 +475,10 @@ class AppWatch:
         out = [Tool("status", self.spec.health_question or
                     f"Is the {app} healthy? Its health endpoint, container (state, "
                     f"restarts) and database, with every metric and its status.",
-                    _EMPTY, run=status)]
+                    EMPTY_PARAMS, run=status)]
         if self.config["database"]:
-            out += [Tool(m.name, m.question or f"{app}: {m.title or m.name}"
-                         + (f" ({m.unit})" if m.unit else "") + ".", _EMPTY,
+            out += [Tool(m.name, m.question or f"{app}: {m.label}"
+                         + (f" ({m.unit})" if m.unit else "") + ".", EMPTY_PARAMS,
                          run=self._metric_tool(m)) for m in self.metrics]
         if self.config["container"]:
             name = self.config["container"]
@@ -670,9 +487,8 @@ class AppWatch:
                      action=f"{self.ctx.name}.logs"),
                 # Straight to docker.restart, so the model is told it needs an approval.
                 Tool("restart", f"Restart the {app} (container {name}).",
-                     {"type": "object", "additionalProperties": False,
-                      "required": ["container"],
-                      "properties": {"container": {"const": name, "default": name}}},
+                     params({"container": {"const": name, "default": name}},
+                            required=["container"]),
                      action="docker.restart"),
             ]
         return out
@@ -681,21 +497,11 @@ class AppWatch:
         async def run(params: Params) -> Any:
             reading = await self.database.get()
             result = self.judge(metric, reading)
-            return {"metric": metric.name, "title": metric.title or metric.name,
+            return {"metric": metric.name, "title": metric.label,
                     "value": reading.values.get(metric.name), "unit": metric.unit,
                     "status": result.status.value, "summary": result.summary}
 
         return run
-
-
-_EMPTY: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
-
-
-def _thresholds(metric: AppMetric) -> str:
-    sign = "≤" if metric.below else "≥"
-    limits = [f"{name} at {sign} {_number(limit)}" for name, limit in
-              (("warning", metric.warning), ("critical", metric.critical)) if limit is not None]
-    return f"{metric.title or metric.name}" + (f": {', '.join(limits)}." if limits else ".")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -712,49 +518,3 @@ def _value(row: Any) -> float | None:
         return value if isinstance(value, int) else float(value)
     except (TypeError, ValueError):
         raise ValueError(f"the query answered {type(value).__name__}, not a number") from None
-
-
-# --- hooks -----------------------------------------------------------------------------------
-
-_hookimpl = pluggy.HookimplMarker("nebula")
-
-
-def appwatch_hooks(spec: AppSpec) -> dict[str, Callable[..., Any]]:
-    """Every hook a plugin watching `spec`'s app needs: its module does
-    `globals().update(appwatch_hooks(SPEC))` beside its manifest."""
-    schema = appwatch_schema(spec)
-    # Hooks are called with the context; the watch of one start is kept per context (the
-    # entry holds the context, so its id is not reused while the entry exists).
-    watches: dict[int, tuple[PluginContext, AppWatch]] = {}
-
-    def watch(ctx: PluginContext) -> AppWatch:
-        entry = watches.get(id(ctx))
-        if entry is None:
-            entry = watches[id(ctx)] = (ctx, AppWatch(ctx, spec))
-        return entry[1]
-
-    def nebula_config_schema() -> Any:
-        return copy.deepcopy(schema)
-
-    def nebula_startup(ctx: PluginContext) -> None:
-        watch(ctx)  # a bad metric fails the start with its reason
-
-    def nebula_shutdown(ctx: PluginContext) -> None:
-        with contextlib.suppress(KeyError):
-            del watches[id(ctx)]
-
-    def nebula_checks(ctx: PluginContext) -> list[Check]:
-        return watch(ctx).checks()
-
-    def nebula_actions(ctx: PluginContext) -> list[Action]:
-        return watch(ctx).actions()
-
-    def nebula_panels(ctx: PluginContext) -> list[Panel]:
-        return watch(ctx).panels()
-
-    def nebula_tools(ctx: PluginContext) -> list[Tool]:
-        return watch(ctx).tools()
-
-    hooks = (nebula_config_schema, nebula_startup, nebula_shutdown, nebula_checks,
-             nebula_actions, nebula_panels, nebula_tools)
-    return {hook.__name__: _hookimpl(hook) for hook in hooks}

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+
+from nebula.helpers.net import HTTPFailure, classified
 
 API_KEY_HEADER = "X-N8N-API-KEY"
 # A cursor that never ends (a proxy replaying one page) must not loop forever.
@@ -18,10 +20,10 @@ class N8nError(Exception):
 
 
 class N8nClient:
-    def __init__(self, session: aiohttp.ClientSession, url: str, api_key: str | None,
-                 timeout: float) -> None:
+    def __init__(self, session: Callable[[], aiohttp.ClientSession], url: str,
+                 api_key: str | None, timeout: float) -> None:
         self.session, self.url, self.api_key = session, url.rstrip("/"), api_key
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.timeout = timeout
 
     async def _request(self, method: str, path: str, params: dict[str, str] | None = None,
                        api: bool = True) -> Any:
@@ -32,13 +34,14 @@ class N8nClient:
                                "Settings > n8n API")
             headers[API_KEY_HEADER] = self.api_key
         try:
-            async with self.session.request(method, self.url + path, params=params,
-                                            headers=headers, timeout=self.timeout) as resp:
-                body = await resp.json(content_type=None) if resp.content_type.endswith(
-                    "json") else await resp.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise N8nError(f"cannot reach n8n at {self.url}: {type(exc).__name__}: "
-                           f"{exc}") from None
+            with classified(self.url + path, service="n8n", timeout=self.timeout):
+                async with self.session().request(
+                        method, self.url + path, params=params, headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+                    body = await resp.json(content_type=None) if resp.content_type.endswith(
+                        "json") else await resp.text()
+        except HTTPFailure as failure:  # says why: refused, name, timeout, TLS, ...
+            raise N8nError(f"cannot reach n8n at {self.url}: {failure}") from None
         if resp.status == 401:
             raise N8nError("n8n refused the API key (401)")
         if resp.status >= 400:

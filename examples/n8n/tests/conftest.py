@@ -21,4 +21,6 @@ async def n8n() -> AsyncIterator[FakeN8n]:
     host, port = runner.addresses[0][:2]
     fake.url = f"http://{host}:{port}"
     yield fake
+    if fake.hold is not None:
+        fake.hold.set()  # a held request answers, so the server stops at once
     await runner.cleanup()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ class FakeN8n:
     # (path, query) of every API request, to see the pages the plugin walked.
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
+    # A test that sets `hold` keeps the workflow list from answering until it is set;
+    # `held` is set once a request waits there.
+    hold: asyncio.Event | None = None
+    held: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth])
@@ -48,6 +53,9 @@ class FakeN8n:
         return web.json_response({"status": "ok"})
 
     async def _list(self, request: web.Request) -> web.Response:
+        if self.hold is not None:
+            self.held.set()
+            await self.hold.wait()
         limit = int(request.query.get("limit", "100"))
         if not 1 <= limit <= 250:
             return web.json_response({"message": "request/query/limit must be <= 250"},

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
+import pytest
 from fake_n8n import API_KEY, FakeN8n
 
 from nebula.testing import AgentFactory
@@ -91,3 +93,16 @@ async def test_activate_runs_and_deactivate_waits_for_approval(
         missing = await agent.run_action("n8n.activate", {"id": "99"})
         assert missing["status"] == "error"
         assert "404" in missing["error"]
+
+
+async def test_stopping_the_plugin_cancels_a_poll_in_flight(
+        nebula_agent: AgentFactory, n8n: FakeN8n) -> None:
+    n8n.hold = asyncio.Event()  # n8n hangs on the workflow list
+    async with nebula_agent(PLUGINS, config=config(n8n), schedule=False) as agent:
+        runtime = agent.agent.manager.records["n8n"].ctx.runtime
+        reading = asyncio.ensure_future(runtime.workflows.get())
+        await asyncio.wait_for(n8n.held.wait(), 5)
+    # The agent stopped the plugin and the core closed its runtime: the poll is cancelled
+    # at once instead of waiting on n8n (the agent's session is closed too).
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(reading, 5)

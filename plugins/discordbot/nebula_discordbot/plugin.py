@@ -1,17 +1,14 @@
-"""Entry point of the discordbot plugin: its manifest, and the app-watching hooks of
-`nebula.api.appwatch_hooks` for the Discord ticket bot (the defaults are in spec.py).
+"""The discordbot plugin's manifest, read by the agent without importing the plugin's code;
+its hooks are in `nebula_discordbot.hooks`, imported when the plugin first starts."""
 
-Importing it costs nothing heavy: the PostgreSQL driver loads only when a metric runs.
-"""
-
-from nebula.api import Manifest, appwatch_hooks
-from nebula_discordbot.spec import SPEC
+from nebula.api import Manifest
+from nebula_discordbot.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.1",
+    api_version="1.2",
     description="Watches the Discord ticket bot: its health endpoint, its container "
                 "(docker plugin) and its database (postgres plugin): open tickets, ticket "
                 "bursts, go-live notification rate.",
+    hooks="nebula_discordbot.hooks",
+    config_schema=CONFIG_SCHEMA,
 )
-
-globals().update(appwatch_hooks(SPEC))

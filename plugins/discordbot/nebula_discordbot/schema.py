@@ -1,11 +1,12 @@
-"""What the discordbot plugin watches by default, and how its Jarvis tools speak of it.
+"""What the discordbot plugin watches by default, how its Jarvis tools speak of it, and the
+config schema that follows (plain data: the manifest reads it).
 
 The SQL follows the ticket bot's own schema (Drizzle, `shared/schema.ts`): `tickets`
 (status 'open' / 'closed', created_at) and `stream_notification_log` (one row per go-live
 notification sent, notified_at). Every query can be overridden in `[plugins.discordbot.metrics]`.
 """
 
-from nebula.api import AppMetric, AppSpec
+from nebula.helpers.appspec import AppMetric, AppSpec, appwatch_schema
 
 OPEN_TICKETS = AppMetric(
     "open_tickets", "SELECT count(*) FROM tickets WHERE status = 'open'",
@@ -43,3 +44,5 @@ SPEC = AppSpec(
                     "gateway and database up), its container (running, restarts), its "
                     "database, open tickets, the ticket rate and go-live notifications.",
 )
+
+CONFIG_SCHEMA = appwatch_schema(SPEC)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import nebula_discordbot.plugin
 import nebula_docker.plugin
 import nebula_postgres.plugin
+from discordbot_db import DDL, add_go_live, add_tickets
 from tests.appwatch_support import WatchApi, app_database
-from tests.plugins.discordbot.ticketbot_db import DDL, add_go_live, add_tickets
 from tests.waiting import eventually
 
 BOT_HEALTH = {"status": "healthy", "service": "discord-bot",

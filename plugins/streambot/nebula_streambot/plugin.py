@@ -1,17 +1,14 @@
-"""Entry point of the streambot plugin: its manifest, and the app-watching hooks of
-`nebula.api.appwatch_hooks` for the stream bot SnappleBotAI (the defaults are in spec.py).
+"""The streambot plugin's manifest, read by the agent without importing the plugin's code;
+its hooks are in `nebula_streambot.hooks`, imported when the plugin first starts."""
 
-Importing it costs nothing heavy: the PostgreSQL driver loads only when a metric runs.
-"""
-
-from nebula.api import Manifest, appwatch_hooks
-from nebula_streambot.spec import SPEC
+from nebula.api import Manifest
+from nebula_streambot.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.1",
+    api_version="1.2",
     description="Watches the stream bot SnappleBotAI (Twitch, YouTube, Kick): its health "
                 "endpoint, its container (docker plugin) and its database (postgres "
                 "plugin): connected platforms, message rate, failures.",
+    hooks="nebula_streambot.hooks",
+    config_schema=CONFIG_SCHEMA,
 )
-
-globals().update(appwatch_hooks(SPEC))

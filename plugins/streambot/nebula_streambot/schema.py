@@ -1,4 +1,5 @@
-"""What the streambot plugin watches by default, and how its Jarvis tools speak of it.
+"""What the streambot plugin watches by default, how its Jarvis tools speak of it, and the
+config schema that follows (plain data: the manifest reads it).
 
 The SQL follows the stream bot's own schema (Drizzle, `shared/schema.ts`):
 `platform_connections` (platform, is_connected, needs_refresh), `message_history` (one row
@@ -7,7 +8,7 @@ per message the bot posted: platform, posted_at, status 'success' / 'failed') an
 `[plugins.streambot.metrics]`.
 """
 
-from nebula.api import AppMetric, AppSpec
+from nebula.helpers.appspec import AppMetric, AppSpec, appwatch_schema
 
 CONNECTED_PLATFORMS = AppMetric(
     "connected_platforms",
@@ -59,3 +60,5 @@ SPEC = AppSpec(
                     "its container (running, restarts), its database, connected platforms, "
                     "its message rate and failures.",
 )
+
+CONFIG_SCHEMA = appwatch_schema(SPEC)

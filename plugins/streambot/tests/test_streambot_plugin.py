@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import nebula_postgres.plugin
 import nebula_streambot.plugin
+from streambot_db import DDL, connect, post_messages
 from tests.appwatch_support import WatchApi, app_database
-from tests.plugins.streambot.streambot_db import DDL, connect, post_messages
 
 PLUGINS = {"streambot": nebula_streambot.plugin, "postgres": nebula_postgres.plugin}
 METRICS = ("connected_platforms", "platforms_needing_reauth", "messages_last_hour",
