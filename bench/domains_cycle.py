@@ -3,8 +3,8 @@ with bounded concurrency, and RSS grows by less than 20 MB over repeated cycles.
 
 Each check is the full one: an A query to dnsmasq, a TLS handshake read for the
 certificate, an HTTPS GET and an HTTP GET for the redirect. The agent (with the real domains
-plugin) runs in this process, pinned to CPU 0; the TLS/HTTP sites (tests/plugins/domains/
-sites.py, one wildcard certificate) run in another process pinned to CPU 1, and dnsmasq
+plugin) runs in this process, pinned to CPU 0; the TLS/HTTP sites (plugins/domains/tests/
+domains_sites.py, one wildcard certificate) run in another process pinned to CPU 1, and dnsmasq
 beside them. A cycle is `POST /api/v1/checks/run` for every host's check, as the API
 serves it (results stored by the health engine)."""
 
@@ -37,8 +37,8 @@ ZONE = "bench.test"
 
 
 def start_sites(workdir: Path, pin: bool) -> tuple[subprocess.Popen[bytes], dict]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.plugins.domains.sites", str(workdir),
-                             ZONE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, str(ROOT / "plugins/domains/tests/domains_sites.py"),
+                             str(workdir), ZONE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             preexec_fn=pin_to(1) if pin else None)
     assert proc.stdout is not None
     return proc, json.loads(proc.stdout.readline())

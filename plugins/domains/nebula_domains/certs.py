@@ -1,4 +1,7 @@
-"""TLS contexts (the configured CA bundle or the system store) and what a certificate says."""
+"""The TLS context that reads a certificate verification refused, and what a certificate says.
+
+(The verifying context is `nebula.helpers.net.trust`: the configured CA bundle or the
+system store.)"""
 
 from __future__ import annotations
 
@@ -8,12 +11,6 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
-
-
-def verifying_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """Chain and host name checked; against `ca_bundle` alone when given (tests trust only
-    their own CA this way), else the system store."""
-    return ssl.create_default_context(cafile=ca_bundle or None)
 
 
 def inspecting_context() -> ssl.SSLContext:

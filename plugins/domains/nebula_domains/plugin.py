@@ -1,16 +1,14 @@
-"""Entry point of the domains plugin: its manifest and config schema.
+"""The domains plugin's manifest: what the agent reads without importing the plugin's code.
+The hooks (and the SDKs they need) live in `nebula_domains.hooks`, imported when the plugin
+first starts, so a disabled plugin costs the agent nothing."""
 
-The hook bodies (and the SDKs they need) live in `nebula_domains.hooks`, imported only when a
-hook runs, so a disabled plugin costs the agent no memory (see nebula.api.lazy_hooks).
-"""
-
-from nebula.api import Manifest, lazy_hooks
+from nebula.api import Manifest
 from nebula_domains.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.0",
+    api_version="1.2",
     description="Domain health: DNS through several resolvers, HTTPS status, latency and "
                 "redirects, TLS certificate expiry and validity.",
+    hooks="nebula_domains.hooks",
+    config_schema=CONFIG_SCHEMA,
 )
-
-globals().update(lazy_hooks("nebula_domains.hooks", CONFIG_SCHEMA))

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from nebula.helpers.net import failure_from_exception
 from nebula_domains.certs import Certificate
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -118,10 +119,8 @@ async def _follow(http: aiohttp.ClientSession, url: str, ctx: ssl.SSLContext, ti
     return Https(tuple(hops), round((time.perf_counter() - started) * 1000, 1), found)
 
 
-def _error(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return f"no answer within {timeout:g}s"
-    return f"{type(exc).__name__}: {exc}"
+def _error(exc: BaseException, url: str, timeout: float) -> str:
+    return str(failure_from_exception(exc, url, service="the site", timeout=timeout))
 
 
 Seen = dict[str, tuple[bytes, str | None]]
@@ -163,9 +162,9 @@ async def https(http: aiohttp.ClientSession, url: str, verify: ssl.SSLContext,
         try:
             page = await _follow(http, url, inspect, timeout, max_redirects, keyword)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as again:
-            page = Https(error=_error(again, timeout))
+            page = Https(error=_error(again, url, timeout))
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        return Https(error=_error(exc, timeout)), Tls(error=_error(exc, timeout))
+        return Https(error=_error(exc, url, timeout)), Tls(error=_error(exc, url, timeout))
     return page, _tls(seen, name, verified, reason)
 
 
@@ -187,4 +186,4 @@ async def redirect(http: aiohttp.ClientSession, url: str, timeout: float) -> Red
                             timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             return Redirect(resp.status, resp.headers.get("Location"))
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        return Redirect(error=_error(exc, timeout))
+        return Redirect(error=_error(exc, url, timeout))

@@ -1,4 +1,5 @@
-"""The `[plugins.domains]` config schema, and each host's settings with defaults applied."""
+"""The `[plugins.domains]` config schema, each host's settings with defaults applied, and
+the params of the tools."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from nebula.helpers.checks import limit_problems
+from nebula.helpers.schema import config_schema, interval, params, timeout
 
 HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$"
 RECORD_TYPES = ("A", "AAAA", "CNAME")
@@ -33,49 +37,46 @@ _HOST_PROPERTIES: dict[str, Any] = {
     "tls": {"type": "boolean", "description": "Judge the certificate (default true)."},
 }
 
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["hosts"],
-    "properties": {
-        "hosts": {"type": "array", "minItems": 1,
-                  "description": "Hosts to watch: names, or tables with per-host settings.",
-                  "items": {"oneOf": [
-                      {"type": "string", "pattern": HOSTNAME},
-                      {"type": "object", "additionalProperties": False, "required": ["name"],
-                       "properties": _HOST_PROPERTIES}]}},
-        "interval": {"type": "number", "minimum": 1, "default": 300,
-                     "description": "Seconds between two checks of every host."},
-        "resolvers": {"type": "array", "minItems": 1,
-                      "items": {"type": "string", "minLength": 2},
-                      "default": ["1.1.1.1", "8.8.8.8", "9.9.9.9"],
-                      "description": "Resolver IP addresses; each is asked, and they must "
-                                     "agree (propagation)."},
-        "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
-                     "description": "Port the resolvers answer on."},
-        "dns_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 3,
-                        "description": "Seconds for one DNS query."},
-        "http_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
-                         "description": "Seconds for one HTTP(S) request, connect included."},
-        "concurrency": {"type": "integer", "minimum": 1, "default": 20,
-                        "description": "Hosts checked at once."},
-        "https_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 443},
-        "http_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 80},
-        "ca_bundle": {"type": "string", "minLength": 1,
-                    "description": "PEM bundle the certificate chain must validate against "
-                                   "(default: the system store)."},
-        "tls_warning_days": {"type": "number", "minimum": 0, "default": 21,
-                             "description": "Days before expiry that warn."},
-        "tls_critical_days": {"type": "number", "minimum": 0, "default": 7,
-                              "description": "Days before expiry that are critical."},
-        "slow_ms": {"type": "number", "exclusiveMinimum": 0, "default": 3000,
-                    "description": "HTTPS latency (all redirects included) that warns."},
-        "max_redirects": {"type": "integer", "minimum": 0, "default": 10},
-        "public_ip_action": {"type": "string", "default": "zoneedit.public_ip",
-                             "description": "The action that tells our public IP, for "
-                                            "expectations written \"public_ip\"."},
-    },
-}
+CONFIG_SCHEMA = config_schema(required=["hosts"], properties={
+    "hosts": {"type": "array", "minItems": 1,
+              "description": "Hosts to watch: names, or tables with per-host settings.",
+              "items": {"oneOf": [
+                  {"type": "string", "pattern": HOSTNAME},
+                  {"type": "object", "additionalProperties": False, "required": ["name"],
+                   "properties": _HOST_PROPERTIES}]}},
+    "interval": interval(300, "Seconds between two checks of every host."),
+    "resolvers": {"type": "array", "minItems": 1,
+                  "items": {"type": "string", "minLength": 2},
+                  "default": ["1.1.1.1", "8.8.8.8", "9.9.9.9"],
+                  "description": "Resolver IP addresses; each is asked, and they must "
+                                 "agree (propagation)."},
+    "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
+                 "description": "Port the resolvers answer on."},
+    "dns_timeout": timeout("Seconds for one DNS query.", default=3),
+    "http_timeout": timeout("Seconds for one HTTP(S) request, connect included."),
+    "concurrency": {"type": "integer", "minimum": 1, "default": 20,
+                    "description": "Hosts checked at once."},
+    "https_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 443},
+    "http_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 80},
+    "ca_bundle": {"type": "string", "minLength": 1,
+                "description": "PEM bundle the certificate chain must validate against "
+                               "(default: the system store)."},
+    "tls_warning_days": {"type": "number", "minimum": 0, "default": 21,
+                         "description": "Days before expiry that warn."},
+    "tls_critical_days": {"type": "number", "minimum": 0, "default": 7,
+                          "description": "Days before expiry that are critical."},
+    "slow_ms": {"type": "number", "exclusiveMinimum": 0, "default": 3000,
+                "description": "HTTPS latency (all redirects included) that warns."},
+    "max_redirects": {"type": "integer", "minimum": 0, "default": 10},
+    "public_ip_action": {"type": "string", "default": "zoneedit.public_ip",
+                         "description": "The action that tells our public IP, for "
+                                        "expectations written \"public_ip\"."},
+})
+
+HOST_PARAMS = params({"host": {"type": "string", "description": "A configured host name."}},
+                     required=["host"])
+WHY_PARAMS = params({"host": {"type": "string", "description": "A configured host name; "
+                              "without it, every host that is not ok."}})
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,9 @@ def check_name(host: str, taken: set[str]) -> str:
 
 
 def problems(config: Mapping[str, Any]) -> list[str]:
-    found = []
-    if config["tls_warning_days"] < config["tls_critical_days"]:
-        found.append(f"tls_warning_days ({config['tls_warning_days']:g}) is below "
-                     f"tls_critical_days ({config['tls_critical_days']:g})")
+    # Fewer days left is worse: a warning below the critical limit would never warn.
+    found = limit_problems(config, ["tls"], below=True, warning="{key}_warning_days",
+                           critical="{key}_critical_days")
     names = [h.name for h in hosts(config)]
     if dupes := sorted({n for n in names if names.count(n) > 1}):
         found.append(f"hosts listed twice: {', '.join(dupes)}")

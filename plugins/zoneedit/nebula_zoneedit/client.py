@@ -7,6 +7,7 @@ import base64
 
 import aiohttp
 
+from nebula.helpers.net import failure_from_exception
 from nebula_zoneedit.answers import Answer, Outcome, parse
 
 
@@ -24,8 +25,6 @@ async def update(session: aiohttp.ClientSession, url: str, username: str, token:
                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             body = await resp.text(errors="replace")
             return parse(resp.status, body, host, min_interval)
-    except asyncio.TimeoutError:
-        return Answer(Outcome.FAILED, None, f"ZoneEdit did not answer within {timeout:g}s")
-    except aiohttp.ClientError as exc:
-        return Answer(Outcome.FAILED, None, f"cannot reach ZoneEdit: {type(exc).__name__}: "
-                                            f"{exc}")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        failure = failure_from_exception(exc, url, service="ZoneEdit", timeout=timeout)
+        return Answer(Outcome.FAILED, None, str(failure))

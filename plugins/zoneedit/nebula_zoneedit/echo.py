@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from nebula.helpers.net import failure_from_exception
+
 IPV4_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6_RE = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
 # Enough for any echo answer; a captive portal's page is cut short instead of read whole.
@@ -77,10 +79,9 @@ async def ask(session: aiohttp.ClientSession, url: str, family: int,
             raw = await resp.content.read(MAX_BODY)
             if resp.status != 200:
                 return EchoAnswer(url, None, f"HTTP {resp.status}")
-    except asyncio.TimeoutError:
-        return EchoAnswer(url, None, f"no answer within {timeout:g}s")
-    except aiohttp.ClientError as exc:
-        return EchoAnswer(url, None, f"{type(exc).__name__}: {exc}")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        failure = failure_from_exception(exc, url, service="the echo service", timeout=timeout)
+        return EchoAnswer(url, None, str(failure))
     ip = parse_ip(raw.decode("utf-8", "replace"), family)
     # A captive portal or error page answers 200 with no address: a failure, never a change.
     return EchoAnswer(url, ip, None if ip else f"no IPv{family} address in the answer")

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from nebula_zoneedit import plugin
+from tests.echo_services import EchoServices
 from tests.loopback import serving
 from tests.plugins.domains.dnsserver import DnsServer, running
-from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, EchoServices, ZoneEdit
+from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, ZoneEdit
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 
 from nebula_zoneedit.answers import Outcome, parse
 from nebula_zoneedit.echo import EchoAnswer, agree, parse_ip
-from zoneedit_standins import FORMATS
+from tests.echo_services import FORMATS
 
 
 def test_success_is_picked_by_host_among_tags_sharing_a_line() -> None:

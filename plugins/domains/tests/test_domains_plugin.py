@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.plugins.domains.conftest import LAGGARD, PRIMARY, SILENT, ZONE
+from domains_zone import LAGGARD, PRIMARY, SILENT, ZONE
 
 
 def name(label):
@@ -174,7 +174,8 @@ async def test_concurrency_is_bounded(start_domains) -> None:
 
 async def test_expected_public_ip_comes_from_the_zoneedit_plugin(start_domains, zone) -> None:
     from nebula_zoneedit import plugin as zoneedit_plugin
-    from tests.plugins.zoneedit.standins import EchoServices, serving
+    from tests.echo_services import EchoServices
+    from tests.loopback import serving
 
     echo = EchoServices()
     echo.set("127.0.0.1")

@@ -12,22 +12,9 @@ from typing import Any
 
 import pytest
 
+from domains_zone import LAGGARD, LAGGING, PRIMARY, RECORDS, SILENT, ZONE
 from nebula_domains import plugin
 from tests.plugins.domains.dnsserver import BlackHole, DnsServer, free_udp_port, running
-
-ZONE = "site.test"
-LABELS = ("valid", "warning", "expiring", "expired", "wrongname", "selfsigned", "slow",
-          "error", "loop", "noredirect", "moved")
-RECORDS = [
-    *(f"host-record={label}.{ZONE},127.0.0.1" for label in LABELS),
-    f"host-record=closed.{ZONE},127.0.0.4",  # nothing listens there
-    f"host-record=dual.{ZONE},127.0.0.1,::1",
-    f"cname=www.{ZONE},valid.{ZONE}",
-    f"txt-record=txt.{ZONE},\"v=spf1 -all\"",  # a name with a TXT record and no address
-]
-# What the second resolver serves: `moved` still on its old address, as during propagation.
-LAGGING = [f"host-record=moved.{ZONE},127.0.0.9"]
-PRIMARY, SILENT, LAGGARD = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 
 
 class Zone:
@@ -53,9 +40,8 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The sites process: {"https_port", "http_port", "ca_bundle"}."""
     workdir = tmp_path_factory.mktemp("domains-sites")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.plugins.domains.sites", str(workdir),
-                             ZONE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            cwd=Path(__file__).parents[3])
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("domains_sites.py")),
+                             str(workdir), ZONE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdin is not None
     line = proc.stdout.readline()
     if not line:

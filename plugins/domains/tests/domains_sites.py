@@ -1,7 +1,7 @@
 """Real TLS and HTTP servers on loopback for the domains tests and benchmark, one host per
 certificate case, picked by SNI as Caddy does.
 
-Run as a process (`python -m tests.plugins.domains.sites DIR ZONE`): it writes the test CA
+Run as a process (`python plugins/domains/tests/domains_sites.py DIR ZONE`): it writes the test CA
 to DIR/ca.pem, prints one JSON line with its ports, and serves until stdin closes."""
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""The coordinator: checks each host in its own task, at most `concurrency` at once, and
-keeps the latest report per host for the checks, the table and the tools to share.
+"""The plugin's runtime: one `nebula.helpers.coordinator.Coordinator` per host, so each host
+is checked in its own task (at most `concurrency` at once) and its latest report is shared
+by the checks, the table and the tools; and one for our public IP, asked of the zoneedit
+plugin.
 
-A check waits for its own host's task only, so a slow host holds up nobody else; callers
+A check waits for its own host's run only, so a slow host holds up nobody else; callers
 that ask for a host while its check runs share that run."""
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from nebula.helpers.coordinator import Coordinator
+from nebula.helpers.net import trust
 from nebula_domains import certs, probe, resolve, verdicts
 from nebula_domains.report import HostReport
 from nebula_domains.schema import Host, hosts
@@ -21,19 +25,23 @@ CallAction = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class Monitor:
-    def __init__(self, config: Mapping[str, Any], call_action: CallAction) -> None:
+    """Returned by `nebula_startup`; the core closes it (`aclose`) when the plugin stops."""
+
+    def __init__(self, config: Mapping[str, Any], call_action: CallAction,
+                 log: Any = None) -> None:
         self.config = config
         self.hosts = {h.name: h for h in hosts(config)}
-        self.latest: dict[str, HostReport] = {}
         self._call_action = call_action
-        self._running: dict[str, asyncio.Task[HostReport]] = {}
+        self._reports = {name: Coordinator(lambda host=host: self._check(host),
+                                           max_age=config["interval"] / 2,
+                                           name=f"domains.{name}", log=log)
+                         for name, host in self.hosts.items()}
         self._slots = asyncio.Semaphore(config["concurrency"])
         self._addresses: dict[str, tuple[float, list[str]]] = {}
-        self._public: tuple[float, dict[str, str | None]] | None = None
-        self._public_lock = asyncio.Lock()
+        self._public = Coordinator(self._ask_public_ip, max_age=config["interval"] / 2,
+                                   name="domains.public_ip", log=log)
         self._seen: probe.Seen = {}
-        self._verify = probe.capturing(certs.verifying_context(config.get("ca_bundle")),
-                                       self._seen)
+        self._verify = probe.capturing(trust(config.get("ca_bundle")), self._seen)
         self._inspect = probe.capturing(certs.inspecting_context(), self._seen)
         self._http: aiohttp.ClientSession | None = None
         self._dns = resolve.Client()
@@ -43,39 +51,36 @@ class Monitor:
         """The longest one host's check can take once it has a slot."""
         return 2 * self.config["dns_timeout"] + 2 * self.config["http_timeout"] + 2
 
-    async def close(self) -> None:
-        for task in self._running.values():
-            task.cancel()
+    async def aclose(self) -> None:
+        """Cancels the checks in flight, then closes the HTTP session and DNS sockets."""
+        await asyncio.gather(*(c.aclose() for c in (*self._reports.values(), self._public)))
         if self._http is not None:
             await self._http.close()
         self._dns.close()
 
     # --- reading -------------------------------------------------------------------------
 
-    async def report(self, name: str, max_age: float) -> HostReport:
+    async def report(self, name: str, max_age: float | None = None) -> HostReport:
+        """`name`'s latest report if younger than `max_age` (default: half the interval),
+        else a new check (shared with whoever asked while it runs)."""
         if name not in self.hosts:
             raise KeyError(f"{name!r} is not a configured host; configured: "
                            f"{', '.join(self.hosts)}")
-        latest = self.latest.get(name)
-        if latest is not None and time.time() - latest.taken <= max_age:
-            return latest
-        task = self._running.get(name)
-        if task is None or task.done():
-            task = self._running[name] = asyncio.ensure_future(self._check(self.hosts[name]))
-        return await asyncio.shield(task)
-
-    async def cycle(self, max_age: float = 0) -> list[HostReport]:
-        """Every host, each as soon as its own check is done."""
-        return list(await asyncio.gather(*(self.report(n, max_age) for n in self.hosts)))
+        return await self._reports[name].get(max_age)
 
     async def snapshot(self, wait: float) -> dict[str, HostReport | None]:
         """The latest report per host; hosts never checked are started and waited for up
         to `wait` seconds, else left None."""
-        missing = [n for n in self.hosts if n not in self.latest]
+        missing = [c for c in self._reports.values() if c.latest is None]
         if missing:
-            tasks = [asyncio.ensure_future(self.report(n, float("inf"))) for n in missing]
-            await asyncio.wait(tasks, timeout=wait)
-        return {n: self.latest.get(n) for n in self.hosts}
+            runs = [asyncio.ensure_future(c.get(float("inf"))) for c in missing]
+            await asyncio.wait(runs, timeout=wait)
+            for run in runs:
+                if run.done():
+                    run.exception()  # seen: a failed check is the coordinator's last_error
+                else:
+                    run.cancel()  # only this wait: the check itself goes on
+        return {n: c.latest for n, c in self._reports.items()}
 
     # --- checking one host ---------------------------------------------------------------
 
@@ -102,10 +107,8 @@ class Monitor:
             problems = [p for rdtype, got in answers.items()
                         for p in verdicts.dns_problems(host, rdtype, got, public)]
             problems += verdicts.web_problems(host, https, tls, redirect, now, self.config)
-            report = HostReport(host.name, now, round((time.perf_counter() - started) * 1000, 1),
-                                answers, https, tls, redirect, tuple(problems))
-        self.latest[host.name] = report
-        return report
+            return HostReport(host.name, now, round((time.perf_counter() - started) * 1000, 1),
+                              answers, https, tls, redirect, tuple(problems))
 
     async def _bounded(self, work: Awaitable[Any], fallback: Any) -> Any:
         # Each request has its own timeout, but a redirect chain could add them up.
@@ -157,11 +160,7 @@ class Monitor:
 
     async def _public_ips(self) -> dict[str, str | None]:
         """Our public IP from the zoneedit plugin, asked once per half interval."""
-        async with self._public_lock:
-            if self._public and time.time() - self._public[0] < self.config["interval"] / 2:
-                return self._public[1]
-            self._public = (time.time(), await self._ask_public_ip())
-            return self._public[1]
+        return await self._public.get()
 
     async def _ask_public_ip(self) -> dict[str, str | None]:
         name = self.config["public_ip_action"]
