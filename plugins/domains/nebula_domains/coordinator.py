@@ -34,7 +34,8 @@ class Monitor:
         self._call_action = call_action
         self._reports = {name: Coordinator(lambda host=host: self._check(host),
                                            max_age=config["interval"] / 2,
-                                           name=f"domains.{name}", log=log)
+                                           name=f"domains.{name}",
+                                           log=log.bind(host=name) if log else None)
                          for name, host in self.hosts.items()}
         self._slots = asyncio.Semaphore(config["concurrency"])
         self._addresses: dict[str, tuple[float, list[str]]] = {}
