@@ -5,11 +5,12 @@ the docker plugin's actions."""
 
 from __future__ import annotations
 
+from discordbot_db import DDL, add_go_live, add_tickets
+
 import nebula_discordbot.plugin
 import nebula_docker.plugin
 import nebula_postgres.plugin
-from discordbot_db import DDL, add_go_live, add_tickets
-from tests.appwatch_support import WatchApi, app_database
+from tests.appwatch_support import WatchApi, app_database, assert_stopping_cancels_a_reading
 from tests.waiting import eventually
 
 BOT_HEALTH = {"status": "healthy", "service": "discord-bot",
@@ -157,3 +158,13 @@ async def test_container_logs_and_an_approved_restart(nebula_agent, podman, clie
         result = await watch.check("container")
         assert result["last_status"] == "critical"
         assert result["summary"].startswith(f"container {bot.name} is exited")
+
+
+async def test_disabling_the_plugin_closes_its_watch(nebula_agent, cluster,
+                                                     health_endpoint) -> None:
+    stuck = {"stuck": {"sql": "SELECT 1 FROM pg_sleep(120)"}}
+    with app_database(cluster, "ticketbot", DDL) as db:
+        config = bot_config(cluster, db, health_endpoint.url, metrics=stuck,
+                            statement_timeout_ms=600_000)
+        async with nebula_agent(PLUGINS, config=config, schedule=False) as agent:
+            await assert_stopping_cancels_a_reading(agent, "discordbot", cluster, db)

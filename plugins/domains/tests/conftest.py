@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from domains_zone import LAGGARD, LAGGING, PRIMARY, RECORDS, SILENT, ZONE
+
 from nebula_domains import plugin
 from tests.plugins.domains.dnsserver import BlackHole, DnsServer, free_udp_port, running
 

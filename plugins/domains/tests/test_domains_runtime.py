@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import psutil
 import pytest
-
 from domains_zone import SILENT, ZONE
+
 from nebula_domains.coordinator import Monitor
 from tests.waiting import eventually
 

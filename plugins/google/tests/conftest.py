@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from google_server import GoogleStandIn
+
 from nebula_google import plugin
 from tests.loopback import serving
 

@@ -9,7 +9,6 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-
 from google_server import SCOPE
 from google_steps import (
     browse,
@@ -20,6 +19,7 @@ from google_steps import (
     result_of,
     run_action,
 )
+
 from tests.test_cli_approvals import nebula_async
 from tests.waiting import eventually
 

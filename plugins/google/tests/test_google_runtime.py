@@ -8,8 +8,8 @@ import time
 
 import aiohttp
 import pytest
-
 from google_steps import connect, result_of
+
 from nebula.config_edit import set_plugin_enabled
 from nebula_google.runtime import Google
 

@@ -14,6 +14,7 @@ from google_steps import (
     panel_data,
     result_of,
 )
+
 from tests.waiting import eventually
 
 REFRESH = {"grant_type": "refresh_token"}

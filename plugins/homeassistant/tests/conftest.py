@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import tomlkit
-
 from homeassistant_helpers import AGENT, WEBHOOK_SECRET
 from homeassistant_server import HomeAssistant
+
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from nebula_homeassistant import plugin

@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 import pytest
-
 from homeassistant_helpers import run
 from homeassistant_server import HomeAssistant
+
 from tests.jarvis.conftest import ask
 from tests.jarvis.openai_server import text, tool_calls
 

@@ -8,8 +8,8 @@ import ssl
 
 import pytest
 import trustme
-
 from homeassistant_helpers import check, live, panel, run
+
 from tests.loopback import serving
 from tests.waiting import eventually
 

@@ -4,6 +4,7 @@ live states over the WebSocket, REST fallback, reconnects."""
 from __future__ import annotations
 
 from homeassistant_helpers import check, live, panel, states_by_id
+
 from tests.loopback import Server
 from tests.waiting import eventually
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from homeassistant_helpers import live
+
 from nebula_homeassistant.coordinator import Runtime
 from tests.waiting import eventually
 

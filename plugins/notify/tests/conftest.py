@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import trustme
+from notify_agent import SMTP_USER, Services, Started
+from notify_servers import Discord, Mailbox, Ntfy, Webhook, smtp_server
 
 from nebula.api import Status
 from nebula.config import load
 from nebula.testing import run_agent
 from nebula_notify import plugin
-from notify_agent import SMTP_USER, Services, Started
-from notify_servers import Discord, Mailbox, Ntfy, Webhook, smtp_server
 from tests.loopback import serving
 from tests.remediation_helpers import Fixable, policy_config
 

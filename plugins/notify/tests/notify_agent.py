@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nebula.api import Status
 from notify_servers import Discord, Mailbox, Ntfy, Webhook
+
+from nebula.api import Status
 from tests.remediation_helpers import Fixable
 
 SMTP_USER = "nebula@example.test"

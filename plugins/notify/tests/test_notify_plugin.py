@@ -9,11 +9,12 @@ import socket
 import ssl
 from datetime import datetime, timedelta
 
+from notify_agent import SMTP_USER, force
+from notify_servers import smtp_server
+
 from nebula.api import Status
 from nebula.config_edit import set_plugin_enabled
 from nebula_notify.runtime import Notifier
-from notify_agent import SMTP_USER, force
-from notify_servers import smtp_server
 from tests.waiting import eventually
 
 TITLE = "CRITICAL: switchable.switch"

@@ -3,8 +3,9 @@ the owner is told, through the channels that route those events."""
 
 from __future__ import annotations
 
-from nebula.api import Status
 from notify_agent import force
+
+from nebula.api import Status
 from tests.remediation_helpers import cycle, wait_events
 from tests.waiting import eventually
 

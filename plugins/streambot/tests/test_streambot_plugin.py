@@ -5,10 +5,11 @@ Podman.)"""
 
 from __future__ import annotations
 
+from streambot_db import DDL, connect, post_messages
+
 import nebula_postgres.plugin
 import nebula_streambot.plugin
-from streambot_db import DDL, connect, post_messages
-from tests.appwatch_support import WatchApi, app_database
+from tests.appwatch_support import WatchApi, app_database, assert_stopping_cancels_a_reading
 
 PLUGINS = {"streambot": nebula_streambot.plugin, "postgres": nebula_postgres.plugin}
 METRICS = ("connected_platforms", "platforms_needing_reauth", "messages_last_hour",
@@ -87,3 +88,13 @@ async def test_the_stream_bot_without_its_database_still_answers(nebula_agent,
                                                     "healthy?")
         assert "message rate" in tools["streambot.messages_last_hour"]
         assert tools["streambot.connected_platforms"].startswith("On how many platforms")
+
+
+async def test_disabling_the_plugin_closes_its_watch(nebula_agent, cluster,
+                                                     health_endpoint) -> None:
+    stuck = {"stuck": {"sql": "SELECT 1 FROM pg_sleep(120)"}}
+    with app_database(cluster, "streambot", DDL) as db:
+        config = bot_config(cluster, db, health_endpoint.url, metrics=stuck,
+                            statement_timeout_ms=600_000)
+        async with nebula_agent(PLUGINS, config=config, schedule=False) as agent:
+            await assert_stopping_cancels_a_reading(agent, "streambot", cluster, db)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, ZoneEdit
 
 from nebula_zoneedit import plugin
 from tests.echo_services import EchoServices
 from tests.loopback import serving
 from tests.plugins.domains.dnsserver import DnsServer, running
-from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, ZoneEdit
 
 
 @pytest.fixture(scope="session")

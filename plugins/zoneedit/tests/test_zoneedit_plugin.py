@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-from tests.waiting import eventually
 from zoneedit_standins import HOSTS, NEW_IP, OLD_IP
+
+from tests.waiting import eventually
 
 
 async def update(agent, **params):
