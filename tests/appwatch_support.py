@@ -1,19 +1,23 @@
 """Real stand-ins for an app that an appwatch plugin watches, shared by tests/test_appwatch.py
 and the discordbot and streambot tests: an HTTP health endpoint on loopback whose answer a
-test changes, a database on the session's throwaway PostgreSQL cluster built from DDL, and
-a client driving one watching plugin over the agent's HTTP API."""
+test changes, a database on the session's throwaway PostgreSQL cluster built from DDL, a
+client driving one watching plugin over the agent's HTTP API, and the proof that stopping
+the plugin closes its runtime."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from tests.plugins.postgres.pg_cluster import Cluster
+from tests.waiting import eventually
 
 _databases = itertools.count()
 
@@ -118,3 +122,25 @@ class WatchApi:
         status, body = await self.agent.get("/api/v1/plugins")
         assert status == 200, body
         return next(p for p in body["plugins"] if p["name"] == self.plugin)
+
+
+def _running_metric_queries(cluster: Cluster, db: str, plugin: str) -> int:
+    return cluster.execute(
+        f"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'nebula-{plugin}' "
+        f"AND datname = '{db}' AND state = 'active'")[0][0]
+
+
+async def assert_stopping_cancels_a_reading(agent: Any, plugin: str, cluster: Cluster,
+                                            db: str) -> None:
+    """With `plugin` running on `db` with a metric that sleeps two minutes: a reading
+    started now is cancelled, and its query on the server with it, as soon as a reload
+    disables the plugin (the core closes the runtime its startup returned)."""
+    watch = agent.agent.manager.records[plugin].ctx.runtime
+    reading = asyncio.ensure_future(watch.database.get())
+    await eventually(lambda: _running_metric_queries(cluster, db, plugin), timeout=10)
+    config = agent.agent.config
+    section = {**config.plugins[plugin], "enabled": False}
+    await agent.agent.reload(replace(config, plugins={**config.plugins, plugin: section}))
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(reading, 5)
+    await eventually(lambda: _running_metric_queries(cluster, db, plugin) == 0, timeout=10)

@@ -21,10 +21,9 @@ from nebula.helpers.appspec import (
 )
 from nebula.helpers.appwatch import AppWatch
 from tests import appwatch_support
-from tests.appwatch_support import WatchApi, app_database
+from tests.appwatch_support import WatchApi, app_database, assert_stopping_cancels_a_reading
 from tests.appwatch_watcher import FAILED_RUNS, SPEC, WORKERS, manifest
 from tests.plugins.postgres import conftest as postgres_fixtures
-from tests.waiting import eventually
 
 # Fixtures shared with the plugin tests: the session's cluster, a loopback health endpoint.
 cluster = postgres_fixtures.cluster
@@ -257,26 +256,14 @@ async def test_concurrent_readers_share_one_round_in_flight(nebula_agent,
             assert len(await api.panel("history")) - before == 2
 
 
-def _running_metric_queries(cluster, db: str) -> int:
-    return cluster.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'nebula-n8nwatch' "
-        f"AND datname = '{db}' AND state = 'active'")[0][0]
-
-
 async def test_stopping_the_plugin_cancels_a_reading_in_flight(nebula_agent, cluster) -> None:
     stuck = {"stuck": {"sql": "SELECT 1 FROM pg_sleep(120)"}}
     with app_database(cluster, "n8n", DDL) as db:
-        config = pg_config(cluster, db, metrics=stuck, reuse_seconds=0)
+        config = pg_config(cluster, db, metrics=stuck, reuse_seconds=0,
+                           statement_timeout_ms=600_000)
         async with nebula_agent(PLUGINS, config=config, schedule=False) as agent:
-            watch = agent.agent.manager.records["n8nwatch"].ctx.runtime
-            assert isinstance(watch, AppWatch)
-            reading = asyncio.ensure_future(watch.database.get())
-            await eventually(lambda: _running_metric_queries(cluster, db), timeout=10)
-        # The core closed the watch when the plugin stopped: the reading is cancelled and
-        # its query with it, instead of holding a server backend for two minutes.
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(reading, 5)
-        await eventually(lambda: _running_metric_queries(cluster, db) == 0, timeout=10)
+            assert isinstance(agent.agent.manager.records["n8nwatch"].ctx.runtime, AppWatch)
+            await assert_stopping_cancels_a_reading(agent, "n8nwatch", cluster, db)
 
 
 async def test_an_unreachable_health_endpoint_says_why(nebula_agent) -> None:
@@ -286,3 +273,11 @@ async def test_an_unreachable_health_endpoint_says_why(nebula_agent) -> None:
     assert result["last_status"] == "critical"
     assert result["summary"].startswith("n8n: cannot reach http://nosuch.invalid:5678/healthz: "
                                         "cannot resolve host nosuch.invalid (")
+
+
+def test_a_plugin_written_for_1_1_is_told_where_appwatch_went() -> None:
+    with pytest.raises(ImportError, match=r"^nebula\.api\.appwatch_hooks moved out of "
+                                          r"nebula\.api in plugin API 1\.2: use a hooks module"):
+        from nebula.api import appwatch_hooks  # noqa: F401
+    with pytest.raises(ImportError, match=r"use nebula\.helpers\.appspec\.AppSpec "):
+        from nebula.api import AppSpec  # noqa: F401

@@ -58,3 +58,22 @@ __all__ = [
     "lazy_hooks",
     "reveal",
 ]
+
+# The app-watching toolkit left the contract in 1.2 for nebula.helpers: a plugin written for
+# 1.1 that imports it from here is told where it went, not just "cannot import name".
+_MOVED_IN_1_2 = {
+    "AppMetric": "nebula.helpers.appspec.AppMetric",
+    "AppSpec": "nebula.helpers.appspec.AppSpec",
+    "appwatch_schema": "nebula.helpers.appspec.appwatch_schema",
+    "AppWatch": "nebula.helpers.appwatch.AppWatch",
+    "appwatch_hooks": "a hooks module whose nebula_startup returns "
+                      "nebula.helpers.appwatch.AppWatch(ctx, spec)",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_IN_1_2:
+        raise ImportError(f"nebula.api.{name} moved out of nebula.api in plugin API 1.2: use "
+                          f"{_MOVED_IN_1_2[name]} (docs/plugins.md, \"Watching a self-hosted "
+                          f"app\")", name="nebula.api")
+    raise AttributeError(f"module 'nebula.api' has no attribute {name!r}")

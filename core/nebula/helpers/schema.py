@@ -50,20 +50,22 @@ def _described(schema: Schema, description: str, default: Any) -> Schema:
     return schema
 
 
-def number(default: float | None, description: str = "", minimum: float = 0,
-           maximum: float | None = None) -> Schema:
-    schema: Schema = {"type": "number", "minimum": minimum}
+def _bounded(kind: str, default: float | None, description: str, minimum: float,
+             maximum: float | None) -> Schema:
+    schema: Schema = {"type": kind, "minimum": minimum}
     if maximum is not None:
         schema["maximum"] = maximum
     return _described(schema, description, default)
+
+
+def number(default: float | None, description: str = "", minimum: float = 0,
+           maximum: float | None = None) -> Schema:
+    return _bounded("number", default, description, minimum, maximum)
 
 
 def integer(default: int | None, description: str = "", minimum: int = 0,
             maximum: int | None = None) -> Schema:
-    schema: Schema = {"type": "integer", "minimum": minimum}
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return _described(schema, description, default)
+    return _bounded("integer", default, description, minimum, maximum)
 
 
 def string(default: str | None = None, description: str = "", *,
