@@ -21,13 +21,16 @@ from pathlib import Path
 from common import Report, Target, arguments, arm_watchdog, say, spread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The ticket bot's tables, beside the plugin's tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins/discordbot/tests"))
+
+from discordbot_db import DDL, add_go_live, add_tickets
 
 import nebula_discordbot.plugin
 import nebula_postgres.plugin
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from tests.appwatch_support import HealthEndpoint
-from tests.plugins.discordbot.ticketbot_db import DDL, add_go_live, add_tickets
 from tests.plugins.postgres.pg_cluster import Cluster
 
 LIMIT_MS = 500.0
