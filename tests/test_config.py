@@ -74,7 +74,9 @@ async def test_an_agent_starts_without_any_config_file(tmp_path, monkeypatch):
         assert shown["path"] is None
         assert shown["agent"]["data_dir"] == str(tmp_path / "state" / "nebula")
         _, body = await agent.get("/api/v1/plugins")
-        assert [p["state"] for p in body["plugins"]] == ["loaded"]
+        # The built-in plugins start too, on defaults.
+        assert {p["name"]: p["state"] for p in body["plugins"]} == {
+            "jarvis": "loaded", "remediation": "loaded", "switchable": "loaded"}
     assert (tmp_path / "state" / "nebula" / "nebula.db").is_file()
 
 

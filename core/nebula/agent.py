@@ -20,7 +20,6 @@ from nebula.contributions import Panel, Subscription, Tool
 from nebula.events import EventBus
 from nebula.filemodes import secure_data_dir
 from nebula.health import HealthEngine
-from nebula.jarvis.engine import Jarvis
 from nebula.logs import get_logger
 from nebula.plugins import (
     DISABLED,
@@ -30,12 +29,12 @@ from nebula.plugins import (
     PluginRecord,
     validate_plugins,
 )
-from nebula.remediation import Remediation
 from nebula.scheduler import ScheduledJob, Scheduler, cancelling
 from nebula.secret_store import Sealer, SecretStore
 from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
+from nebula.tools import ToolRunner
 from nebula.users import FAILED_LOGINS, LoginGuard, Users
 
 FLUSH_INTERVAL = 1.0
@@ -56,13 +55,12 @@ class Agent:
         self.actions = ActionRunner(self.store, self._publish,
                                     Sealer(config.data_dir / "secret.key"),
                                     config.agent["approval_ttl"])
-        self.remediation = Remediation(self.health, self.actions, self._publish)
         self.tokens = Tokens(self.store)
         self.scheduler = Scheduler()
         self.manager = PluginManager(plugins, discover=discover)
         self.panels: dict[str, Panel] = {}
         self.tools: dict[str, Tool] = {}
-        self.jarvis = Jarvis(self)
+        self.tool_runner = ToolRunner(self.actions, self.tools)
         self.started_at = time.time()
         self.version = __version__
         self._session: aiohttp.ClientSession | None = None
@@ -100,7 +98,6 @@ class Agent:
     async def start(self, schedule: bool = True) -> None:
         secure_data_dir(self.config.data_dir)
         await self.store.open()
-        await self.jarvis.start()
         self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,
                                         timeout=30))
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
@@ -108,22 +105,18 @@ class Agent:
         # Expired approvals are announced (approval.expired) even when nobody looks.
         self.scheduler.add(ScheduledJob("core.approvals", self.actions.approvals_store.expire_due,
                                         interval=APPROVAL_SWEEP_INTERVAL, timeout=30))
-        for record in self.manager.records.values():
+        for record in self.manager.ordered:
             if not record.loadable:
                 self.manager.settle_unloadable(record, self.config)
             else:
                 await self._start_plugin(record)
         await self.health.restore()
-        self.jarvis.resume()
-        await self.remediation.configure(self.config.remediation)
         if schedule:
             self.scheduler.start()
         log.info("agent.started", plugins={r.name: r.state for r in self.manager.records.values()})
 
     async def stop(self) -> None:
         await self.scheduler.stop()
-        await self.jarvis.stop()
-        await self.remediation.stop()
         # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
         await asyncio.gather(*(self._stop_plugin(r) for r in self.manager.records.values()
                                if r.state == LOADED))
@@ -144,14 +137,17 @@ class Agent:
         async with self._reload_lock:
             old, self.config = self.config, config
             changes: dict[str, str] = {}
-            for record in self.manager.records.values():
+            timeout = config.agent["startup_timeout"]
+            for record in self.manager.ordered:
                 if not record.loadable:  # never loaded: import or API problems
                     self.manager.settle_unloadable(record, config)
                     continue
-                before = old.plugins.get(record.name)
-                after = config.plugins.get(record.name)
                 running = record.state == LOADED
-                if running and before == after:
+                if running and self._same_config(record, old, config):
+                    continue
+                if running and self.manager.wanted(record, config) and \
+                        await self.manager.reconfigure(record, config, timeout):
+                    changes[record.name] = "reconfigured"
                     continue
                 if running:
                     await self._stop_plugin(record)
@@ -162,14 +158,24 @@ class Agent:
                     changes[record.name] = "failed"
             self.health.flap_threshold = config.agent["flap_threshold"]
             self.actions.approvals_store.ttl = config.agent["approval_ttl"]
-            await self.remediation.configure(config.remediation)
             log.info("agent.reloaded", changes=changes)
             await self._publish("agent.reloaded", {"changes": changes}, "core")
             return changes
 
+    def _same_config(self, record: PluginRecord, old: Config, new: Config) -> bool:
+        """Whether a reload leaves this plugin's sections as they were."""
+        if old.plugins.get(record.name) != new.plugins.get(record.name):
+            return False
+        return self.manager.section_of(record, old) == self.manager.section_of(record, new)
+
     async def reload_from_disk(self) -> dict[str, str]:
         """Reload from the file the agent started with; a bad file changes nothing."""
         return await self.reload(load_config(self.config.path))
+
+    def runtime(self, plugin: str) -> Any:
+        """A running plugin's runtime (its startup's return value), else None: how the
+        interfaces reach what a built-in plugin, such as Jarvis, keeps."""
+        return self.manager.runtime(plugin)
 
     async def _start_plugin(self, record: PluginRecord) -> bool:
         record.state, record.error = DISABLED, None

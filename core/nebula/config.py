@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from nebula.jarvis.settings import JARVIS_SCHEMA
+from nebula.manifests import BuiltinManifest, section_claims
 from nebula.secrets import MASK, SECRETS, is_secret_key
 from nebula.toml_lines import KeyLines
 
@@ -57,7 +57,8 @@ AGENT_SCHEMA: dict[str, Any] = {
         "max_websockets": {"type": "integer", "minimum": 1, "default": 8},
     },
 }
-TOP_KEYS = ("agent", "plugins", "jarvis", "remediation")
+# The core's own top-level keys; built-in plugins claim more (nebula.manifests).
+CORE_KEYS = ("agent", "plugins")
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,9 @@ class Config:
     agent: dict[str, Any]
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: KeyLines = field(default_factory=lambda: KeyLines(""))
-    # `[[remediation]]` policies, validated, with defaults (nebula.remediation).
-    remediation: list[dict[str, Any]] = field(default_factory=list)
-    jarvis: dict[str, Any] = field(default_factory=lambda: with_defaults({}, JARVIS_SCHEMA))
+    # Top-level sections built-in plugins claim (`[jarvis]`, `[[remediation]]`), each
+    # validated against its plugin's schema, with defaults: a missing one reads as empty.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -154,9 +155,10 @@ def _build(
 ) -> tuple[Config, list[Problem]]:
     config = Config(path, {}, {}, lines)
     problems: list[Problem] = []
+    claims = section_claims()
     for key in raw:
-        if key not in TOP_KEYS:
-            problems.append(config.problem(key, _unknown(key, TOP_KEYS)))
+        if key not in CORE_KEYS and key not in claims:
+            problems.append(config.problem(key, _unknown(key, [*CORE_KEYS, *claims])))
     resolved = _resolve(raw, "", config, problems)
     agent = resolved.get("agent", {})
     if not isinstance(agent, dict):
@@ -165,22 +167,42 @@ def _build(
     problems += validate_section(config, "agent", agent, AGENT_SCHEMA)
     config.agent = with_defaults(agent, AGENT_SCHEMA)
     config.agent.setdefault("data_dir", default_data_dir())
-    jarvis = resolved.get("jarvis", {})
-    if not isinstance(jarvis, dict):
-        problems.append(config.problem("jarvis", "must be a table"))
-        jarvis = {}
-    problems += validate_section(config, "jarvis", jarvis, JARVIS_SCHEMA)
-    config.jarvis = with_defaults(jarvis, JARVIS_SCHEMA)
+    for key, manifest in claims.items():
+        config.sections[key] = _claimed(config, key, resolved.get(key), manifest, problems)
     plugins = resolved.get("plugins", {})
     for name, section in plugins.items() if isinstance(plugins, dict) else ():
         if not isinstance(section, dict):
             problems.append(config.problem(f"plugins.{name}", "must be a table"))
             continue
         config.plugins[name] = section
-    from nebula.remediation import read_policies  # the policy schema lives with the engine
-
-    config.remediation = read_policies(config, resolved.get("remediation", []), problems)
     return config, problems
+
+
+def _claimed(config: Config, key: str, value: Any, manifest: BuiltinManifest,
+             problems: list[Problem]) -> Any:
+    """A section a built-in plugin claims, checked against the plugin's own schema (and
+    its extra rules), with defaults filled in; an absent section reads as empty."""
+    schema: Mapping[str, Any] = manifest.config_schema or {"type": "object"}
+    is_array = schema.get("type") == "array"
+    if value is None:
+        value = [] if is_array else {}
+    found = [config.problem(f"{key}.{where}" if where else key, message)
+             for where, message in (manifest.config_check(value) if manifest.config_check
+                                    else ())]
+    if not isinstance(value, list if is_array else dict):
+        if not found:
+            found.append(config.problem(key, "must be an array of tables" if is_array
+                                        else "must be a table"))
+        problems += found
+        return [] if is_array else with_defaults({}, schema)
+    problems += found + validate_section(config, key, value, schema)
+    for secret in write_only_values(value, schema):
+        SECRETS.add(secret)
+    if is_array:
+        items = schema.get("items", {})
+        return [with_defaults(item, items) if isinstance(item, dict) else item
+                for item in value]
+    return with_defaults(value, schema)
 
 
 def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> Any:

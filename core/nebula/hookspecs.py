@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import click
     from aiohttp import web
 
     from nebula.context import PluginContext
@@ -30,8 +33,12 @@ if TYPE_CHECKING:
         Tool,
         Webhook,
     )
+    from nebula.surfaces import Endpoint, WebPage
 
 hookspec = pluggy.HookspecMarker("nebula")
+# The core's built-in plugins mark their hooks with this (plugins use nebula.api.hookimpl,
+# the same marker); importing it costs no more than pluggy.
+hookimpl = pluggy.HookimplMarker("nebula")
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -69,6 +76,18 @@ def nebula_shutdown(ctx: PluginContext, runtime: Any) -> Awaitable[None] | None:
     before the core closes `runtime`.
 
     May be `async def`; awaited under a timeout. Errors are logged and otherwise ignored."""
+
+
+@hookspec
+def nebula_reconfigure(ctx: PluginContext, runtime: Any,
+                       config: Mapping[str, Any]) -> Awaitable[bool] | bool | None:
+    """Called on a reload that changed the running plugin's config section, with the new
+    section, validated and with its defaults.
+
+    May be `async def`. Return True when the runtime took the new config as it is (the
+    plugin keeps running, and keeps its state; `ctx.config` becomes `config`); anything
+    else, or no implementation, and the core restarts the plugin (shutdown, then startup
+    with the new config). Raising counts as False, after a warning in the log."""
 
 
 # --- contributions -------------------------------------------------------------------------
@@ -115,3 +134,38 @@ def nebula_subscriptions(ctx: PluginContext, runtime: Any) -> Iterable[Subscript
 @hookspec
 def nebula_webhooks(ctx: PluginContext, runtime: Any) -> Iterable[Webhook]:
     """Webhooks: routes other systems call with a shared secret instead of a token."""
+
+
+# --- interfaces ----------------------------------------------------------------------------
+# What a plugin adds to the CLI, the HTTP API and the web panel, as the core's own commands,
+# endpoints and pages are.
+
+
+@hookspec
+def nebula_cli_commands() -> Iterable[click.Command]:
+    """Commands added to the `nebula` group (`nebula <name> ...`).
+
+    Called by the CLI at every start, without a context (the plugin is not running there),
+    so it should return `nebula.helpers.cli.lazy_command`s, which import the real command's
+    module only when it runs. A name the core or an earlier plugin already uses is skipped
+    with a warning; so is every command of a plugin whose hook raises."""
+
+
+@hookspec
+def nebula_api_endpoints(ctx: PluginContext, runtime: Any) -> Iterable[Endpoint]:
+    """HTTP API endpoints under `/api/v1/<plugin>`, each with its summary, role and body
+    schema, so they are in the OpenAPI document and behind the API's authentication (roles,
+    CSRF, problem+json errors) like the core's."""
+
+
+@hookspec
+def nebula_web_pages(ctx: PluginContext, runtime: Any) -> Iterable[WebPage]:
+    """Pages of the web panel, at `/<plugin><path>`, rendered inside the panel's frame (and
+    listed in its navigation with `nav=True`), or sections of the overview's side column
+    (`slot="overview"`)."""
+
+
+@hookspec
+def nebula_web_assets(ctx: PluginContext, runtime: Any) -> Iterable[Path]:
+    """Scripts (`.js`) and stylesheets (`.css`) of the plugin's package, served at
+    `/static/<plugin>/<file name>` and linked from every page of the panel."""

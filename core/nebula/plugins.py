@@ -1,9 +1,10 @@
 """Finding, checking, starting and stopping plugins, one at a time.
 
-Every plugin comes from an entry point in the `nebula.plugins` group (bundled ones too) or,
-in tests, is handed in directly. Each step is wrapped so that a plugin that fails to
-import, declares an incompatible API, has bad config, or raises in a hook ends up
-`failed` with the reason while the others go on.
+Every plugin comes from an entry point in the `nebula.plugins` group (bundled ones too), is
+built into the core (`nebula.manifests.BUILTIN_PLUGINS`: always registered, like
+Datasette's default plugins) or, in tests, is handed in directly. Each step is wrapped so
+that a plugin that fails to import, declares an incompatible API, has bad config, or raises
+in a hook ends up `failed` with the reason while the others go on.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from nebula import hookspecs
+from nebula import __version__, hookspecs
 from nebula.api import PLUGIN_API_VERSION
 from nebula.config import (
     Config,
@@ -44,9 +46,16 @@ from nebula.contributions import (
     Webhook,
     qualify,
 )
-from nebula.jarvis.settings import JARVIS_SCHEMA
+from nebula.manifests import (
+    BUILTIN_PLUGINS,
+    BuiltinManifest,
+    claimed_config,
+    load_manifest,
+    section_claims,
+)
 from nebula.scheduler import ScheduledJob
 from nebula.secrets import SECRETS
+from nebula.surfaces import PAGE, ROLES, SLOTS, Endpoint, WebPage
 
 if sys.version_info >= (3, 11):
     from importlib.metadata import entry_points
@@ -69,6 +78,13 @@ CONTRIBUTION_HOOKS: dict[str, type] = {
 }
 
 
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+ASSET_TYPES = frozenset({".js", ".css"})
+# `[plugins.<name>]` of a built-in that claims a section of its own takes only this.
+SWITCH_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                                 "properties": {"enabled": {"type": "boolean"}}}
+
+
 class PluginError(Exception):
     """A plugin misbehaved; the message is what its `failed` state shows."""
 
@@ -83,6 +99,10 @@ class Contributions:
     subscriptions: list[Subscription] = field(default_factory=list)
     webhooks: list[Webhook] = field(default_factory=list)
     routes: Any = None
+    # What it adds to the interfaces: API endpoints, panel pages and their assets.
+    endpoints: list[Endpoint] = field(default_factory=list)
+    pages: list[WebPage] = field(default_factory=list)
+    assets: list[Path] = field(default_factory=list)
 
 
 _FIELD_OF_HOOK = {
@@ -113,9 +133,19 @@ class PluginRecord:
     handed_in: bool = False
     # A 1.2 manifest was accepted; its hooks module is imported at the first start.
     deferred: bool = False
+    # Shipped inside the core (nebula.builtins), registered whatever else is installed.
+    builtin: bool = False
 
     def fail(self, reason: str) -> None:
         self.state, self.error = FAILED, reason
+
+    @property
+    def claim(self) -> BuiltinManifest | None:
+        """The manifest of a built-in that keeps its config in a top-level section."""
+        manifest = self.manifest
+        if self.builtin and isinstance(manifest, BuiltinManifest) and manifest.config_section:
+            return manifest
+        return None
 
     @property
     def loadable(self) -> bool:
@@ -132,6 +162,7 @@ class PluginRecord:
             "version": self.version,
             "api_version": self.manifest.api_version if self.manifest else None,
             "description": self.manifest.description if self.manifest else "",
+            "builtin": self.builtin,
             "contributions": {
                 kind: [c.name for c in getattr(self.contributions, kind)]
                 for kind in _FIELD_OF_HOOK.values()
@@ -172,10 +203,39 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         self.discovering = discover
+        # Names whose API or page paths the core itself serves (set by the HTTP app): a
+        # plugin of that name contributing endpoints or pages could not be reached.
+        self.reserved: dict[str, frozenset[str]] = {"api": frozenset(), "pages": frozenset()}
+        self._register_builtins()
         if discover:
             self._discover()
         for name, obj in (extra or {}).items():
+            # A handed-in plugin of a built-in's name replaces it (tests, embedding).
+            self.records.pop(name, None)
             self._register(PluginRecord(name, handed_in=True), lambda obj=obj: obj)
+
+    def _register_builtins(self) -> None:
+        """Built-in plugins: found by name, not entry point, and otherwise read exactly as
+        any 1.2 plugin, so one that cannot load fails alone, with its reason."""
+        for name, module in BUILTIN_PLUGINS.items():
+            record = PluginRecord(name, builtin=True, distribution="nebula-command",
+                                  version=__version__)
+            self._register(record, lambda module=module: load_manifest(module))
+            if record.claim is not None and record.loadable:
+                record.schema = _claimed_schema(record.claim)
+
+    @property
+    def ordered(self) -> list[PluginRecord]:
+        """Start order: built-ins last, so they find every other plugin's contributions
+        (remediation checks its policies against them, Jarvis resumes paused turns)."""
+        return sorted(self.records.values(), key=lambda r: r.builtin)
+
+    def runtime(self, name: str) -> Any:
+        """A running plugin's runtime (what its startup returned), else None."""
+        record = self.records.get(name)
+        if record is None or record.state != LOADED or record.ctx is None:
+            return None
+        return record.ctx.runtime
 
     # --- discovery --------------------------------------------------------------------
 
@@ -266,6 +326,10 @@ class PluginManager:
             record.fail(f"{failure} {_describe(exc)}")
             return False
 
+    def load_hooks(self, record: PluginRecord) -> bool:
+        """Register a loadable plugin's hooks now (the CLI does, to find its commands)."""
+        return record.loadable and self._import_hooks(record)
+
     def _import_hooks(self, record: PluginRecord) -> bool:
         """A 1.2 plugin's hooks module, imported and registered at its first start."""
         if record.obj is not None:
@@ -296,14 +360,40 @@ class PluginManager:
     def configure(self, record: PluginRecord, config: Config) -> list[Problem]:
         """Validate the plugin's section; returns the problems (and fails the plugin)."""
         section = config.plugin_section(record.name)
-        problems = validate_section(config, f"plugins.{record.name}", section, record.schema)
-        for value in write_only_values(section, record.schema or {}):
+        claim = record.claim
+        schema = SWITCH_SCHEMA if claim else record.schema
+        problems = validate_section(config, f"plugins.{record.name}", section, schema)
+        for value in write_only_values(section, schema or {}):
             SECRETS.add(value)
         if problems:
             record.fail("invalid config: " + "; ".join(map(str, problems)))
         else:
-            record.config = fill_defaults(section, record.schema)
+            record.config = self.section_of(record, config)
         return problems
+
+    def section_of(self, record: PluginRecord, config: Config) -> dict[str, Any]:
+        """The plugin's config as its context gets it: `[plugins.<name>]` with defaults,
+        or the top-level section its built-in manifest claims (validated by the config)."""
+        if (claim := record.claim) is not None:
+            assert claim.config_section is not None
+            return claimed_config(claim, config.sections.get(claim.config_section))
+        return fill_defaults(config.plugin_section(record.name), record.schema)
+
+    async def reconfigure(self, record: PluginRecord, config: Config, timeout: float) -> bool:
+        """Hand a running plugin its changed config (`nebula_reconfigure`); whether it took
+        it in place. False means: restart it."""
+        ctx = record.ctx
+        if ctx is None or self.configure(record, config):
+            return False
+        try:
+            applied = await self._maybe_await(
+                self.call(record, "nebula_reconfigure", ctx=ctx, config=record.config), timeout)
+        except Exception as exc:
+            ctx.log.warning("plugin.reconfigure_failed", error=_describe(exc))
+            return False
+        if applied is True:
+            ctx.config = record.config
+        return applied is True
 
     def wanted(self, record: PluginRecord, config: Config) -> bool:
         """Enabled when its section says so; a present section without `enabled` counts as
@@ -386,7 +476,54 @@ class PluginManager:
                 _validate(qualified[-1])
             setattr(found, _FIELD_OF_HOOK[hook], qualified)
         found.routes = self.call(record, "nebula_routes", ctx=ctx)
+        found.endpoints = self._surface(record, ctx, "nebula_api_endpoints", Endpoint, "api")
+        found.pages = self._surface(record, ctx, "nebula_web_pages", WebPage, "pages")
+        found.assets = self._assets(record, ctx)
         return found
+
+    def _surface(self, record: PluginRecord, ctx: Any, hook: str, kind: type,
+                 surface: str) -> list[Any]:
+        """Endpoints or pages: well-formed, each path once, under a name the core leaves
+        free (the HTTP layer mounts them under the plugin's name)."""
+        items = list(self.call(record, hook, ctx=ctx) or [])
+        if items and record.name in self.reserved[surface]:
+            raise PluginError(f"{hook}: the core serves the paths under the name "
+                              f"{record.name!r}; rename the plugin to add {surface}")
+        seen = set()
+        for item in items:
+            if not isinstance(item, kind):
+                raise PluginError(f"{hook} returned a {type(item).__name__}, not a "
+                                  f"{kind.__name__}")
+            if item.path and not item.path.startswith("/"):
+                raise PluginError(f"{hook}: path {item.path!r} must start with /")
+            if item.role not in ROLES:
+                raise PluginError(f"{hook}: role {item.role!r} is not one of "
+                                  f"{', '.join(ROLES)}")
+            if isinstance(item, Endpoint):
+                if item.method not in HTTP_METHODS:
+                    raise PluginError(f"{hook}: method {item.method!r} is not one of "
+                                      f"{', '.join(sorted(HTTP_METHODS))}")
+                key = (item.method, item.path)
+            else:
+                if item.slot not in SLOTS:
+                    raise PluginError(f"{hook}: slot {item.slot!r} is not one of "
+                                      f"{', '.join(SLOTS)}")
+                key = (item.slot, item.path if item.slot == PAGE else item.title)
+            if key in seen:
+                raise PluginError(f"{hook} returned {' '.join(key)!r} twice")
+            seen.add(key)
+        return items
+
+    def _assets(self, record: PluginRecord, ctx: Any) -> list[Path]:
+        found: dict[str, Path] = {}
+        for item in self.call(record, "nebula_web_assets", ctx=ctx) or []:
+            path = Path(item)
+            if path.suffix not in ASSET_TYPES or not path.is_file():
+                raise PluginError(f"nebula_web_assets: {path} is not a .js or .css file")
+            if path.name in found:
+                raise PluginError(f"nebula_web_assets returned two files named {path.name}")
+            found[path.name] = path
+        return list(found.values())
 
 
 def _validate(item: Any) -> None:
@@ -406,13 +543,22 @@ def _validate(item: Any) -> None:
         SECRETS.add(item.secret)
 
 
+def _claimed_schema(claim: BuiltinManifest) -> dict[str, Any]:
+    """The schema of a claiming built-in's config as its context gets it (claimed_config)."""
+    schema = dict(claim.config_schema or {"type": "object"})
+    if schema.get("type") == "array":
+        assert claim.config_section is not None
+        return {"type": "object", "properties": {claim.config_section: schema}}
+    return schema
+
+
 def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
     """The config as `config show` and the API print it: every secret masked."""
     return {
         "path": str(config.path) if config.path else None,
         "agent": masked(config.agent),
-        "jarvis": masked(config.jarvis, JARVIS_SCHEMA),
-        "remediation": [masked(policy) for policy in config.remediation],
+        **{key: masked(config.sections.get(key), claim.config_schema)
+           for key, claim in section_claims().items()},
         "plugins": {
             name: masked(section, manager.records[name].schema
                          if name in manager.records else None)
@@ -446,6 +592,12 @@ def validate_plugins(
             if unknown_plugins and section.get("enabled", True) is not False:
                 problems.append(config.problem(f"plugins.{name}", f"plugin cannot load: "
                                                f"{record.error}"))
+        elif (claim := record.claim) is not None:
+            for problem in validate_section(config, f"plugins.{name}", section, SWITCH_SCHEMA):
+                problems.append(replace(problem, message=(
+                    f"{problem.message}; {name} is configured in its "
+                    f"[{claim.config_section}] section, this one only switches it off")
+                    if "unknown key" in problem.message else problem.message))
         else:
             problems += validate_section(config, f"plugins.{name}", section, record.schema)
     return problems

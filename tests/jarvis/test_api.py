@@ -69,15 +69,16 @@ def test_config_section_is_validated_and_its_key_is_a_secret(tmp_path, monkeypat
     path = write_jarvis_config(tmp_path / "nebula.toml",
                                {"api_key_file": str(key_file), "model": "gpt-4o"})
     config = load(path)
-    assert config.jarvis["api_key"] == "sk-test-0123456789abcdef"
+    assert config.sections["jarvis"]["api_key"] == "sk-test-0123456789abcdef"
     from nebula.secrets import SECRETS
 
     assert SECRETS.redact("key sk-test-0123456789abcdef") == "key ***"
-    from nebula.jarvis.settings import settings_from
+    from nebula.builtins.jarvis.settings import settings_from
 
-    settings = settings_from(config.jarvis)
+    settings = settings_from(config.sections["jarvis"])
     assert settings.enabled and settings.base_url == "https://api.openai.com/v1"
-    local = settings_from({**config.jarvis, "api_key": "", "base_url": "http://ollama:11434/v1"})
+    local = settings_from({**config.sections["jarvis"], "api_key": "",
+                           "base_url": "http://ollama:11434/v1"})
     assert local.enabled and local.api_key == "not-needed" and local.host == "ollama:11434"
 
     write_jarvis_config(path, {"base_url": "http://x", "max_step": 3})
@@ -200,8 +201,8 @@ def test_the_shipped_config_documents_valid_jarvis_keys():
 
     import jsonschema
 
+    from nebula.builtins.jarvis.schema import JARVIS_SCHEMA
     from nebula.config import tomllib
-    from nebula.jarvis.settings import JARVIS_SCHEMA
 
     text = (Path(__file__).resolve().parents[2] / "nebula.toml").read_text()
     block = text.split("# [jarvis]\n", 1)[1].split("\n\n", 1)[0]

@@ -14,10 +14,9 @@ from nebula.http import (
     api_agent,
     api_checks,
     api_events,
-    api_jarvis,
     api_panels,
-    api_remediation,
     api_tokens,
+    api_tools,
     api_users,
 )
 from nebula.http.decoding import decoding_middleware
@@ -34,6 +33,7 @@ from nebula.http.limits import (
 )
 from nebula.http.metrics import Metrics
 from nebula.http.openapi import document
+from nebula.http.plugin_endpoints import PluginEndpoints, first_segments, full_paths
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
 from nebula.http.security import (
@@ -53,18 +53,22 @@ from nebula.http.webhooks import WEBHOOKS, Webhooks
 from nebula.logs import get_logger
 from nebula.tokens import Principal, hash_token
 from nebula.users import LoginGuard, Users
-from nebula.web import SESSION_TAG, TAG, account, login, pages
+from nebula.web import SESSION_TAG, TAG, account, login, pages, plugin_pages
 from nebula.web.history import SPARKLINES, Sparklines
 from nebula.web.live import FirstResults
 
 # Importing the handler modules fills ENDPOINTS; the tuple keeps that dependency visible.
-_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_jarvis, api_panels,
-                    api_remediation, api_tokens, api_users, account, login, pages)
+_HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_panels, api_tokens,
+                    api_tools, api_users, account, login, pages, plugin_pages)
+API = "/api/v1/"
 # Routes (canonical paths) reachable without a token or session, the panel's pages (an
 # unauthenticated browser is sent to the login page), and writes any role may make.
 PUBLIC_PATHS: web.AppKey[frozenset[str]] = web.AppKey("public_paths")
 PAGE_PATHS: web.AppKey[frozenset[str]] = web.AppKey("page_paths")
 ANY_ROLE_WRITES: web.AppKey[frozenset[str]] = web.AppKey("any_role_writes")
+# The catch-all routes of plugins' API endpoints and pages (canonical path -> dispatcher),
+# whose requests are judged by the plugin endpoint serving them.
+SURFACES: web.AppKey[dict[str, PluginEndpoints]] = web.AppKey("surfaces")
 log = get_logger(component="http")
 
 
@@ -107,15 +111,19 @@ def _log_bad_input(request: web.Request, status: int, detail: str) -> None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     resource = request.match_info.route.resource
     path = resource.canonical if resource is not None else None
-    if path in request.app[PUBLIC_PATHS]:
+    surface = request.app[SURFACES].get(path or "")
+    inner = await surface.endpoint_for(request) if surface is not None else None
+    if path in request.app[PUBLIC_PATHS] or (inner is not None and inner.role == PUBLIC):
         return await handler(request)
     principal = await _principal(request)
     if principal is None:
-        if path in request.app[PAGE_PATHS] and request.method == "GET":
+        if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == TAG)) \
+                and request.method == "GET":
             raise login_redirect(request)
         raise Problem(401, "a bearer token is required (nebula token create)")
-    if (request.method not in SAFE_METHODS and not principal.is_admin
-            and path not in request.app[ANY_ROLE_WRITES]):
+    any_role = path in request.app[ANY_ROLE_WRITES] or (
+        inner is not None and inner.tag == SESSION_TAG)
+    if request.method not in SAFE_METHODS and not principal.is_admin and not any_role:
         raise Problem(403, f"{principal.name} may only read")
     request[PRINCIPAL] = principal
     return await handler(request)
@@ -189,19 +197,37 @@ def create_app(
         Endpoint("*", "/plugins/{plugin}/{tail:.*}", PluginRoutes(agent).handle,
                  "A plugin's own routes (behind the same authentication)", tag="plugins"),
     ]
-    openapi: dict[str, Any] = {}
 
     async def openapi_handler(_request: web.Request) -> web.Response:
-        return ok(openapi)
+        # Plugins' endpoints come and go with them: the document says what is served now.
+        return ok(document([*endpoints, *(ep for s in surfaces for ep in s.running())]))
 
     endpoints.append(Endpoint("GET", "/api/v1/openapi.json", openapi_handler,
                               "This document: every route of the agent"))
-    openapi.update(document(endpoints))
+    # Plugins' endpoints and pages sit under their names, so a name the core uses there
+    # is not a plugin's (the manager fails a plugin of that name that contributes some).
+    core_paths = [ep.path for ep in endpoints]
+    reserved = {"api": first_segments(core_paths, API), "pages": first_segments(core_paths, "/")}
+    agent.manager.reserved = reserved
+    api = PluginEndpoints(agent, API, lambda r: full_paths(API, r, r.contributions.endpoints))
+    panel = PluginEndpoints(agent, "/", pages.plugin_page_endpoints)
+    surfaces = (api, panel)
+    endpoints += [
+        Endpoint("*", api.route_path(reserved["api"]), api.handle,
+                 "A plugin's API endpoints (each is documented under its own path)",
+                 tag="plugins"),
+        Endpoint("GET", panel.route_path(reserved["pages"]), panel.handle,
+                 "A plugin's pages in the web panel", tag=TAG),
+    ]
+    app[SURFACES] = {}
     app[PUBLIC_PATHS] = frozenset(ep.path for ep in endpoints if ep.role == PUBLIC)
     app[PAGE_PATHS] = frozenset(ep.path for ep in endpoints if ep.tag == TAG)
     app[ANY_ROLE_WRITES] = frozenset(ep.path for ep in endpoints if ep.tag == SESSION_TAG)
     for ep in endpoints:
-        app.router.add_route(ep.method, ep.path, _guard(ep))
+        route = app.router.add_route(ep.method, ep.path, _guard(ep))
+        for surface in surfaces:
+            if ep.handler == surface.handle and route.resource is not None:
+                app[SURFACES][route.resource.canonical] = surface
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await agent.start(schedule=schedule)

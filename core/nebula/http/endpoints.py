@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonschema
@@ -18,22 +17,10 @@ from aiohttp import web
 
 from nebula.http.decoding import parse_json
 from nebula.http.problems import Problem
+from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Endpoint, Handler
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC, VIEWER, ADMIN = "public", "viewer", "admin"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    role: str = VIEWER
-    body: Mapping[str, Any] | None = None
-    query: Mapping[str, str] = field(default_factory=dict)
-    tag: str = "agent"
-
+__all__ = ["ADMIN", "ENDPOINTS", "PUBLIC", "VIEWER", "Endpoint", "Handler", "dumps",
+           "endpoint", "json_body", "ok", "query_number"]
 
 ENDPOINTS: list[Endpoint] = []
 

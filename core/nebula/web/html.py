@@ -14,7 +14,7 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 
 
 def e(value: Any) -> str:
@@ -174,15 +174,24 @@ NAV = (("/", "Overview"), ("/approvals", "Approvals"), ("/audit", "Audit"),
        ("/events", "Events"), ("/security", "Security"))
 
 
+def assets_html(urls: Sequence[str]) -> str:
+    """Plugins' stylesheets and scripts (nebula_web_assets), after the panel's own."""
+    return "".join(f'<link rel="stylesheet" href="{e(u)}">' if u.split("?")[0].endswith(".css")
+                   else f'<script src="{e(u)}" defer></script>' for u in urls)
+
+
 def page(title: str, body: str, *, current: str = "", user: str | None = None,
          csrf: str = "", plugins: Sequence[str] = (), pending: int = 0,
-         aside: str = "") -> str:
+         aside: str = "", links: Sequence[tuple[str, str]] = (),
+         assets: Sequence[str] = ()) -> str:
+    """The panel's frame. `links` are the pages plugins list in the navigation (href,
+    label); `assets` the URLs of their scripts and stylesheets."""
     here = ' aria-current="page"'
     nav = "".join(
-        f'<li><a href="{href}"{here if href == current else ""}>{label}'
+        f'<li><a href="{e(href)}"{here if href == current else ""}>{e(label)}'
         + (f' <span class="pill" data-pending aria-label="{pending} pending">{pending}</span>'
            if href == "/approvals" else "") + "</a></li>"
-        for href, label in NAV)
+        for href, label in (*NAV, *links))
     plugin_nav = "".join(
         f'<li><a href="/plugin/{e(p)}"{here if current == f"/plugin/{p}" else ""}>'
         f"{e(p)}</a></li>" for p in plugins)
@@ -200,7 +209,8 @@ def page(title: str, body: str, *, current: str = "", user: str | None = None,
         '<meta name="color-scheme" content="dark">'
         f"<title>{e(title)} · Nebula Command</title>"
         f'<link rel="stylesheet" href="/static/nebula.css?v={ASSET_VERSION}">'
-        f'<script src="/static/nebula.js?v={ASSET_VERSION}" defer></script></head>'
+        f'<script src="/static/nebula.js?v={ASSET_VERSION}" defer></script>'
+        f"{assets_html(assets)}</head>"
         '<body><a class="skip" href="#main">Skip to content</a>'
         '<header class="top glass"><a class="brand" href="/"><span class="logo" '
         'aria-hidden="true">✦</span> Nebula Command</a>'

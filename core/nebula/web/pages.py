@@ -12,17 +12,20 @@ from aiohttp import web
 from nebula.http.api_actions import describe as describe_action
 from nebula.http.api_panels import PANEL_TIMEOUT
 from nebula.http.api_panels import describe as describe_panel
-from nebula.http.endpoints import PUBLIC, endpoint
+from nebula.http.endpoints import PUBLIC, Endpoint, endpoint
 from nebula.http.keys import agent_of, principal_of
+from nebula.http.plugin_endpoints import full_paths
 from nebula.http.problems import Problem
 from nebula.http.security import SESSION
-from nebula.plugins import LOADED
+from nebula.plugins import LOADED, PluginRecord
 from nebula.secrets import SECRETS
+from nebula.surfaces import PAGE, WebPage
 from nebula.web import TAG
 from nebula.web.history import SPARKLINES
 from nebula.web.html import (
     action_form,
     badge,
+    bare_page,
     code,
     counts,
     e,
@@ -32,6 +35,13 @@ from nebula.web.html import (
     when,
 )
 from nebula.web.panels import render
+from nebula.web.plugin_pages import (
+    allowed,
+    asset_urls,
+    nav_links,
+    overview_sections,
+    page_path,
+)
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"nebula.css": "text/css", "nebula.js": "text/javascript"}
@@ -47,11 +57,33 @@ async def frame(request: web.Request, title: str, body: str, *, current: str = "
     agent = agent_of(request)
     session = request.get(SESSION)
     pending = len(await agent.actions.approvals("pending", 1000))
-    plugins = sorted(r.name for r in agent.manager.records.values() if r.state == LOADED)
+    # Built-ins list their own pages (nav links) rather than a generic plugin page.
+    plugins = sorted(r.name for r in agent.manager.records.values()
+                     if r.state == LOADED and not r.builtin)
     return html(page(title, body, current=current,
                      user=principal_of(request).name.removeprefix("user:"),
                      csrf=session.csrf if session else "", plugins=plugins, pending=pending,
-                     aside=aside))
+                     aside=aside, links=nav_links(agent), assets=asset_urls(agent)))
+
+
+def plugin_page_endpoints(record: PluginRecord) -> list[Endpoint]:
+    """A running plugin's pages as the routes that serve them, inside the frame (a public
+    page in the signed-out one)."""
+
+    def serve(item: WebPage) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            if not allowed(request, item):
+                raise Problem(403, "this page is for admins")
+            body = await item.render(request)
+            if item.role == PUBLIC:
+                return html(bare_page(item.title, body))
+            return await frame(request, item.title, body, current=page_path(record, item))
+
+        handler.__name__ = f"{record.name}_page"
+        return handler
+
+    return full_paths("/", record, [Endpoint("GET", p.path, serve(p), p.title, p.role, tag=TAG)
+                                    for p in record.contributions.pages if p.slot == PAGE])
 
 
 async def _tiles(request: web.Request, plugin: str | None = None) -> str:
@@ -84,22 +116,6 @@ def _event_item(ev: dict[str, Any]) -> str:
             f'<span class="detail">{e(detail)}</span></li>')
 
 
-def _jarvis(admin: bool) -> str:
-    """The chat pane; the script asks /api/v1/jarvis/status whether to offer the form and
-    streams answers from the events WebSocket."""
-    form = ('<form class="jarvis-form" hidden><label for="jarvis-msg">Ask Jarvis</label>'
-            '<textarea id="jarvis-msg" name="message" rows="2" maxlength="20000" required '
-            'aria-describedby="jarvis-hint"></textarea><small id="jarvis-hint">Enter sends, '
-            'Shift+Enter starts a new line.</small>'
-            '<button class="btn primary" type="submit">Send</button></form>' if admin else
-            '<p class="muted">Only admins can ask Jarvis.</p>')
-    return (f'<section class="jarvis glass" aria-labelledby="jarvis-h" data-jarvis '
-            f'data-admin="{"true" if admin else "false"}"><h2 id="jarvis-h">Jarvis</h2>'
-            '<p class="jarvis-status muted" role="status">checking…</p>'
-            '<ol class="jarvis-log" aria-label="conversation with Jarvis" aria-live="polite">'
-            f"</ol>{form}</section>")
-
-
 @endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin", tag=TAG)
 async def overview(request: web.Request) -> web.Response:
     agent = agent_of(request)
@@ -107,7 +123,7 @@ async def overview(request: web.Request) -> web.Response:
             f'<div class="groups">{await _tiles(request)}</div>')
     aside = ('<section class="glass" aria-labelledby="feed-h"><h2 id="feed-h">Live events</h2>'
              f"{_feed(list(agent.bus.recent), 12)}</section>"
-             f"{_jarvis(principal_of(request).is_admin)}")
+             f"{await overview_sections(request)}")
     return await frame(request, "Overview", body, current="/", aside=aside)
 
 

@@ -1,16 +1,21 @@
-"""Jarvis over HTTP: status, conversations (answers stream on /api/v1/events), diagnose,
-and running one tool by hand."""
+"""Jarvis over HTTP, under /api/v1/jarvis: status, conversations (answers stream on
+/api/v1/events), and diagnose. Running one tool by hand is the core's
+(`POST /api/v1/tools/{name}/run`): it needs no model."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
-from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
+from nebula.builtins.jarvis.conversations import ConversationNotFound
+from nebula.builtins.jarvis.engine import ConversationBusy, JarvisDisabled, JarvisFailure
+from nebula.http.endpoints import ADMIN, Endpoint, json_body, ok, query_number
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
-from nebula.jarvis.catalogue import ToolNotFound
-from nebula.jarvis.conversations import ConversationNotFound
-from nebula.jarvis.engine import ConversationBusy, JarvisDisabled, JarvisFailure
+
+if TYPE_CHECKING:
+    from nebula.builtins.jarvis.engine import Jarvis
 
 MESSAGE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["message"],
                   "properties": {"message": {"type": "string", "minLength": 1,
@@ -25,87 +30,66 @@ def _disabled(exc: JarvisDisabled) -> Problem:
     return Problem(503, str(exc))
 
 
-@endpoint("GET", "/api/v1/jarvis/status", "Whether Jarvis is enabled, and with which model",
-          tag=TAG)
-async def status(request: web.Request) -> web.Response:
-    return ok(agent_of(request).jarvis.status())
+def endpoints(jarvis: Jarvis) -> list[Endpoint]:
+    async def status(_request: web.Request) -> web.Response:
+        return ok(jarvis.status())
 
+    async def submit(request: web.Request, conversation_id: str | None) -> web.Response:
+        body = await json_body(request, MESSAGE_SCHEMA)
+        try:
+            cid = await jarvis.submit(body["message"], principal_of(request).name,
+                                      conversation_id)
+        except JarvisDisabled as exc:
+            raise _disabled(exc) from None
+        except ConversationNotFound:
+            raise Problem(404, f"no conversation {conversation_id!r}") from None
+        except ConversationBusy as exc:
+            raise Problem(409, str(exc)) from None
+        return ok({"conversation_id": cid}, 202)
 
-async def _submit(request: web.Request, conversation_id: str | None) -> web.Response:
-    body = await json_body(request, MESSAGE_SCHEMA)
-    try:
-        cid = await agent_of(request).jarvis.submit(
-            body["message"], principal_of(request).name, conversation_id)
-    except JarvisDisabled as exc:
-        raise _disabled(exc) from None
-    except ConversationNotFound:
-        raise Problem(404, f"no conversation {conversation_id!r}") from None
-    except ConversationBusy as exc:
-        raise Problem(409, str(exc)) from None
-    return ok({"conversation_id": cid}, 202)
+    async def start_conversation(request: web.Request) -> web.Response:
+        return await submit(request, None)
 
+    async def continue_conversation(request: web.Request) -> web.Response:
+        return await submit(request, request.match_info["id"])
 
-@endpoint("POST", "/api/v1/jarvis/conversations",
-          "Ask Jarvis: starts a conversation; the answer streams as jarvis.* events",
-          role=ADMIN, body=MESSAGE_SCHEMA, tag=TAG)
-async def start_conversation(request: web.Request) -> web.Response:
-    return await _submit(request, None)
+    async def list_conversations(request: web.Request) -> web.Response:
+        limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
+        return ok(await jarvis.conversations.list(limit))
 
+    async def get_conversation(request: web.Request) -> web.Response:
+        try:
+            return ok(await jarvis.conversation(request.match_info["id"]))
+        except ConversationNotFound:
+            raise Problem(404, f"no conversation {request.match_info['id']!r}") from None
 
-@endpoint("POST", "/api/v1/jarvis/conversations/{id}/messages",
-          "Continue a conversation with its history", role=ADMIN, body=MESSAGE_SCHEMA, tag=TAG)
-async def continue_conversation(request: web.Request) -> web.Response:
-    return await _submit(request, request.match_info["id"])
+    async def diagnose_check(request: web.Request) -> web.Response:
+        from nebula.builtins.jarvis.diagnose import CheckNotFound, diagnose
 
+        body = await json_body(request, DIAGNOSE_SCHEMA)
+        try:
+            return ok(await diagnose(agent_of(request), jarvis, body["check"]))
+        except JarvisDisabled as exc:
+            raise _disabled(exc) from None
+        except CheckNotFound:
+            raise Problem(404, f"no check named {body['check']!r}") from None
+        except JarvisFailure as exc:
+            raise Problem(502, str(exc)) from None
 
-@endpoint("GET", "/api/v1/jarvis/conversations", "Conversations, most recent first",
-          query={"limit": "1-1000"}, tag=TAG)
-async def list_conversations(request: web.Request) -> web.Response:
-    limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
-    return ok(await agent_of(request).jarvis.conversations.list(limit))
-
-
-@endpoint("GET", "/api/v1/jarvis/conversations/{id}",
-          "One conversation: its state and messages", tag=TAG)
-async def get_conversation(request: web.Request) -> web.Response:
-    try:
-        return ok(await agent_of(request).jarvis.conversation(request.match_info["id"]))
-    except ConversationNotFound:
-        raise Problem(404, f"no conversation {request.match_info['id']!r}") from None
-
-
-@endpoint("POST", "/api/v1/jarvis/diagnose",
-          "Root-cause hypothesis for a check, with proposed actions filed as approvals",
-          role=ADMIN, body=DIAGNOSE_SCHEMA, tag=TAG)
-async def diagnose(request: web.Request) -> web.Response:
-    from nebula.jarvis.diagnose import CheckNotFound, diagnose
-
-    body = await json_body(request, DIAGNOSE_SCHEMA)
-    try:
-        return ok(await diagnose(agent_of(request), body["check"]))
-    except JarvisDisabled as exc:
-        raise _disabled(exc) from None
-    except CheckNotFound:
-        raise Problem(404, f"no check named {body['check']!r}") from None
-    except JarvisFailure as exc:
-        raise Problem(502, str(exc)) from None
-
-
-@endpoint("POST", "/api/v1/tools/{name}/run",
-          "Run a Jarvis tool with the body as its arguments; an action-backed destructive "
-          "one answers 202 with a pending approval", role=ADMIN, body={"type": "object"},
-          tag="panels")
-async def run_tool(request: web.Request) -> web.Response:
-    params = await json_body(request, {"type": "object"})
-    agent = agent_of(request)
-    try:
-        tool = agent.jarvis.catalogue.resolve(request.match_info["name"])
-    except ToolNotFound:
-        raise Problem(404, f"no tool named {request.match_info['name']!r}") from None
-    outcome = await agent.jarvis.catalogue.run(tool, params, principal_of(request).name,
-                                               agent.jarvis.settings.tool_timeout)
-    if outcome["status"] == "invalid":
-        raise Problem(422, "invalid tool arguments",
-                      errors=[{"path": e.partition(":")[0], "message": e.partition(": ")[2]}
-                              for e in outcome["errors"]])
-    return ok(outcome, 202 if outcome["status"] == "pending_approval" else 200)
+    return [
+        Endpoint("GET", "/status", status, "Whether Jarvis is enabled, and with which model",
+                 tag=TAG),
+        Endpoint("POST", "/conversations", start_conversation,
+                 "Ask Jarvis: starts a conversation; the answer streams as jarvis.* events",
+                 role=ADMIN, body=MESSAGE_SCHEMA, tag=TAG),
+        Endpoint("POST", "/conversations/{id}/messages", continue_conversation,
+                 "Continue a conversation with its history", role=ADMIN, body=MESSAGE_SCHEMA,
+                 tag=TAG),
+        Endpoint("GET", "/conversations", list_conversations,
+                 "Conversations, most recent first", query={"limit": "1-1000"}, tag=TAG),
+        Endpoint("GET", "/conversations/{id}", get_conversation,
+                 "One conversation: its state and messages", tag=TAG),
+        Endpoint("POST", "/diagnose", diagnose_check,
+                 "Root-cause hypothesis for a check, with proposed actions filed as approvals",
+                 role=ADMIN, body=DIAGNOSE_SCHEMA, tag=TAG),
+    ]

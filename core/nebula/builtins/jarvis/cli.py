@@ -221,6 +221,3 @@ def _print_conversation(d: dict[str, Any]) -> None:
         click.echo(f"(waiting for approval {d['approval_id']})")
     elif d["state"] == "error":
         click.echo(f"(stopped: {d['error']})")
-
-
-COMMANDS = (jarvis,)

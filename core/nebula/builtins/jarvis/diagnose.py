@@ -12,10 +12,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nebula.actions import ActionUnavailable, InvalidParams, validate_params
-from nebula.jarvis.catalogue import function_name, result_text
-from nebula.jarvis.engine import JarvisFailure, estimate_tokens, model_errors, wire_body
-from nebula.jarvis.prompt import RULES
+from nebula.builtins.jarvis.catalogue import result_text
+from nebula.builtins.jarvis.engine import (
+    Jarvis,
+    JarvisFailure,
+    estimate_tokens,
+    model_errors,
+    wire_body,
+)
+from nebula.builtins.jarvis.prompt import RULES
 from nebula.secrets import SECRETS
+from nebula.tools import function_name
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
@@ -39,8 +46,7 @@ class CheckNotFound(KeyError):
     pass
 
 
-async def diagnose(agent: Agent, check_name: str) -> dict[str, Any]:
-    jarvis = agent.jarvis
+async def diagnose(agent: Agent, jarvis: Jarvis, check_name: str) -> dict[str, Any]:
     settings = jarvis.require_enabled()
     cs = agent.health.checks.get(check_name)
     if cs is None:
@@ -51,7 +57,7 @@ async def diagnose(agent: Agent, check_name: str) -> dict[str, Any]:
         "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
                     for row in await agent.health.history(check_name, limit=HISTORY)],
         "events": await _related_events(agent, check_name, cs.plugin),
-        "plugin_state": await _plugin_state(agent, cs.plugin, actor, settings.tool_timeout,
+        "plugin_state": await _plugin_state(jarvis, cs.plugin, actor, settings.tool_timeout,
                                             settings.max_tool_output),
     }
     actions = [{"action": a.name, "destructive": a.destructive,
@@ -61,7 +67,7 @@ async def diagnose(agent: Agent, check_name: str) -> dict[str, Any]:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompt},
         {"role": "user", "content": SECRETS.redact(json.dumps(context, default=str))}]
-    answer, tokens = await _converse(agent, messages, actor)
+    answer, tokens = await _converse(jarvis, messages, actor)
     parsed = _parse(answer)
     proposed, dropped = await _file(agent, parsed.get("proposed_actions"), actor)
     return {"check": check_name, "id": actor.split(":", 1)[1],
@@ -80,30 +86,29 @@ async def _related_events(agent: Agent, check_name: str, plugin: str) -> list[di
     return [{**row, "data": json.loads(row["data"])} for row in rows]
 
 
-def _read_only(agent: Agent, plugin: str) -> list[Tool]:
-    return [t for t in agent.jarvis.catalogue.tools()
+def _read_only(jarvis: Jarvis, plugin: str) -> list[Tool]:
+    return [t for t in jarvis.catalogue.tools()
             if t.action is None and t.name.split(".")[0] == plugin]
 
 
-async def _plugin_state(agent: Agent, plugin: str, actor: str, timeout: float,
+async def _plugin_state(jarvis: Jarvis, plugin: str, actor: str, timeout: float,
                         limit: int) -> dict[str, str]:
     """What the plugin's argument-free read-only tools say now (its logs, its state)."""
     out = {}
-    for tool in _read_only(agent, plugin):
+    for tool in _read_only(jarvis, plugin):
         if len(out) >= EVIDENCE_TOOLS:
             break
         if tool.params.get("required"):
             continue
-        outcome = await agent.jarvis.catalogue.run(tool, {}, actor, timeout)
+        outcome = await jarvis.catalogue.run(tool, {}, actor, timeout)
         out[tool.name] = result_text(outcome, limit)
     return out
 
 
-async def _converse(agent: Agent, messages: list[dict[str, Any]],
+async def _converse(jarvis: Jarvis, messages: list[dict[str, Any]],
                     actor: str) -> tuple[str, int]:
     """A non-streamed loop offering read-only tools only: a diagnosis looks, it does not
     act; what it would change comes back as proposals."""
-    jarvis = agent.jarvis
     settings = jarvis.settings
     catalogue = jarvis.catalogue
     functions = [f for f in catalogue.functions()
@@ -128,13 +133,14 @@ async def _converse(agent: Agent, messages: list[dict[str, Any]],
         messages.append({"role": "assistant", "content": message.content, "tool_calls": calls})
         for call in calls:
             messages.append({"role": "tool", "tool_call_id": call["id"],
-                             "content": result_text(await _run_read_only(agent, call, actor),
+                             "content": result_text(await _run_read_only(jarvis, call, actor),
                                                     settings.max_tool_output)})
     raise JarvisFailure(f"no diagnosis after {settings.max_steps} steps ([jarvis] max_steps)")
 
 
-async def _run_read_only(agent: Agent, call: Mapping[str, Any], actor: str) -> dict[str, Any]:
-    catalogue = agent.jarvis.catalogue
+async def _run_read_only(jarvis: Jarvis, call: Mapping[str, Any], actor: str
+                         ) -> dict[str, Any]:
+    catalogue = jarvis.catalogue
     name = call["function"]["name"]
     try:
         tool = catalogue.resolve(name)
@@ -144,7 +150,7 @@ async def _run_read_only(agent: Agent, call: Mapping[str, Any], actor: str) -> d
     if tool.action is not None:
         return {"status": "invalid", "errors": [
             f"{function_name(tool.name)} changes things; propose it in your answer instead"]}
-    return await catalogue.run(tool, arguments, actor, agent.jarvis.settings.tool_timeout)
+    return await catalogue.run(tool, arguments, actor, jarvis.settings.tool_timeout)
 
 
 def _parse(answer: str) -> dict[str, Any]:

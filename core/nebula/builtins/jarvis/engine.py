@@ -6,25 +6,22 @@ destructive tool files an approval and pauses the turn (`waiting_approval`); the
 decision, not the model, says what happened, and the turn resumes with that real outcome.
 A pause survives an agent restart: the pending approval is kept with the conversation.
 
-Everything sent to the model passes through `SECRETS.redact` on its way out.
+Everything sent to the model passes through `SECRETS.redact` on its way out. The service is
+the runtime of the built-in `jarvis` plugin (hooks.py); its events go out as `jarvis.*`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from nebula.jarvis.catalogue import (
-    Catalogue,
-    ToolNotFound,
-    function_name,
-    result_text,
-)
-from nebula.jarvis.conversations import (
+from nebula.builtins.jarvis.catalogue import Catalogue, result_text
+from nebula.builtins.jarvis.conversations import (
     ERROR,
     IDLE,
     RUNNING,
@@ -32,10 +29,11 @@ from nebula.jarvis.conversations import (
     ConversationNotFound,
     Conversations,
 )
-from nebula.jarvis.prompt import system_prompt
-from nebula.jarvis.settings import Settings, settings_from
+from nebula.builtins.jarvis.prompt import system_prompt
+from nebula.builtins.jarvis.settings import Settings, settings_from
 from nebula.logs import get_logger
 from nebula.secrets import SECRETS
+from nebula.tools import ToolNotFound, function_name
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
@@ -48,6 +46,9 @@ RESULT_GRACE = 30.0
 # streams a token at a time, and every event is a row in the store.
 DELTA_INTERVAL = 0.05
 NOT_RUN = json.dumps({"status": "not_run", "error": "the turn stopped before this call ran"})
+# The SDK is an optional extra: the base install runs without it, Jarvis then says how to add it.
+EXTRA = "pip install 'nebula-command[jarvis]'"
+SDK_MISSING = f"Jarvis needs the openai package, which is not installed: {EXTRA}"
 
 
 class JarvisDisabled(Exception):
@@ -64,6 +65,28 @@ class JarvisFailure(Exception):
     tokens = 0  # spent before the failure, still counted against the conversation
 
 
+class MissingExtra(Exception):
+    """Jarvis is configured but its SDK is not installed; the message names the extra."""
+
+
+def sdk_installed() -> bool:
+    """Whether `openai` can be found, without importing it (that costs memory an agent
+    that never asks Jarvis anything should not pay)."""
+    try:
+        return importlib.util.find_spec("openai") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _sdk() -> Any:
+    """The `openai` module; a broken or missing install is a clear failure of the turn."""
+    try:
+        import openai
+    except ImportError as exc:
+        raise JarvisFailure(f"{SDK_MISSING} ({exc})") from None
+    return openai
+
+
 def actor_of(conversation_id: str) -> str:
     return f"jarvis:{conversation_id}"
 
@@ -75,25 +98,24 @@ def estimate_tokens(value: Any) -> int:
 
 
 class Jarvis:
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, section: Mapping[str, Any],
+                 emit: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
         self._agent = agent
+        self._emit = emit
         self.conversations = Conversations(agent.store)
-        self.catalogue = Catalogue(agent)
+        self.catalogue = Catalogue(agent.actions, agent.tools)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._client: Any = None
         self._client_key: tuple[Any, ...] | None = None
-        self._settings: tuple[int, Settings] | None = None
-        self._paused: list[tuple[str, dict[str, Any]]] = []
+        self.settings: Settings = settings_from(section)
         self._claimed: set[str] = set()
 
     # --- configuration and lifecycle ------------------------------------------------------
 
-    @property
-    def settings(self) -> Settings:
-        section = self._agent.config.jarvis
-        if self._settings is None or self._settings[0] != id(section):
-            self._settings = (id(section), settings_from(section))
-        return self._settings[1]
+    def configure(self, section: Mapping[str, Any]) -> None:
+        """Apply a reloaded `[jarvis]` section: the next model call uses it; turns in
+        flight go on."""
+        self.settings = settings_from(section)
 
     def status(self) -> dict[str, Any]:
         return self.settings.public()
@@ -110,8 +132,7 @@ class Jarvis:
         settings = self.require_enabled()
         key = (settings.base_url, settings.api_key, settings.timeout, settings.max_retries)
         if self._client is None or self._client_key != key:
-            import openai
-
+            openai = _sdk()
             # The SDK retries 408/409/429/5xx itself, honouring Retry-After.
             self._client = openai.AsyncOpenAI(
                 base_url=settings.base_url, api_key=settings.api_key,
@@ -121,25 +142,19 @@ class Jarvis:
         return self._client
 
     async def start(self) -> None:
-        """Settle conversations a previous run left mid-turn (called as the store opens):
-        one cut off while running is marked so the user can go on; a paused one will wait
-        for its approval again once the plugins are up (`resume`)."""
-        self._paused = []
+        """Settle conversations a previous run left mid-turn: one cut off while running is
+        marked so the user can go on; a paused one waits for its approval again."""
         for row in await self.conversations.in_state(RUNNING, WAITING):
             if row["state"] == WAITING and row["pending"] and self.settings.enabled:
-                self._paused.append((row["id"], row["pending"]))
+                self._spawn(row["id"], row["pending"])
             else:
                 await self.conversations.set_state(
                     row["id"], ERROR, error="interrupted by an agent restart; send a "
                                             "message to continue")
 
-    def resume(self) -> None:
-        """Pick up the paused turns; called once the plugins (and so the tools) are up."""
-        for conversation_id, pending in self._paused:
-            self._spawn(conversation_id, pending)
-        self._paused = []
-
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
+        """The plugin stops: turns in flight are cancelled (a paused one resumes at the
+        next start), the SDK client is closed."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -197,7 +212,7 @@ class Jarvis:
         task.add_done_callback(lambda _t: self._tasks.pop(conversation_id, None))
 
     async def _publish(self, topic: str, data: dict[str, Any]) -> None:
-        await self._agent.bus.publish(topic, data, SOURCE)
+        await self._emit(topic.removeprefix(f"{SOURCE}."), data)
 
     # --- one turn -------------------------------------------------------------------------
 
@@ -448,8 +463,7 @@ def wire_body(messages: list[dict[str, Any]], functions: list[dict[str, Any]]
 @contextlib.contextmanager
 def model_errors(settings: Settings) -> Iterator[None]:
     """The SDK's errors (after its own retries) as one clear sentence for the user."""
-    import openai
-
+    openai = _sdk()
     try:
         yield
     except openai.APITimeoutError:
@@ -477,4 +491,4 @@ def _error_message(exc: Any) -> str:
 
 
 __all__ = ["ConversationBusy", "ConversationNotFound", "Jarvis", "JarvisDisabled",
-           "JarvisFailure"]
+           "JarvisFailure", "MissingExtra"]

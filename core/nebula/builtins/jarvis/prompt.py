@@ -11,8 +11,8 @@ from nebula.secrets import SECRETS
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
-    from nebula.jarvis.catalogue import Catalogue
-    from nebula.jarvis.settings import Settings
+    from nebula.builtins.jarvis.catalogue import Catalogue
+    from nebula.builtins.jarvis.settings import Settings
 
 RULES = """You are Jarvis, the operations copilot of Nebula Command on one self-hosted \
 server. Answer from evidence: call the read-only tools to look before you conclude, and \

@@ -50,6 +50,3 @@ def reset(state: State, name: str, as_json: bool) -> None:
     with agent_client(state) as client:
         data = client.post(f"/api/v1/remediation/{name}/reset")
     output(data, as_json, lambda d: click.echo(f"{d['name']}: breaker {d['breaker']}"))
-
-
-COMMANDS = (remediation,)

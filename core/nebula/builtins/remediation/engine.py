@@ -11,7 +11,8 @@ until `breaker_reset` seconds have passed (then one trial run decides) or, with
 `remediation.breaker_reset`.
 
 The engine is fed by the health engine's result listener (a cheap synchronous call per
-result); anything that awaits runs in a task of its own.
+result); anything that awaits runs in a task of its own. It is the runtime of the built-in
+`remediation` plugin (hooks.py), which publishes its events under `remediation.`.
 """
 
 from __future__ import annotations
@@ -37,60 +38,11 @@ from nebula.logs import get_logger
 from nebula.secrets import SECRETS
 
 if TYPE_CHECKING:
-    from nebula.config import Config, Problem
     from nebula.health import CheckState, HealthEngine
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[Any]]
+Publish = Callable[[str, dict[str, Any]], Awaitable[Any]]
 HOUR = 3600.0
-ADDRESS = r"^[A-Za-z0-9_-]+\.[a-z][a-z0-9_]*$"
 log = get_logger(component="remediation")
-
-POLICY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "check", "action"],
-    "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$",
-                 "description": "Unique; audit rows name the actor remediation:<name>."},
-        "check": {"type": "string", "pattern": ADDRESS, "description": "<plugin>.<check>"},
-        "status": {"enum": ["critical", "warning", "unknown"], "default": "critical",
-                   "description": "The result status that counts towards `cycles`."},
-        "cycles": {"type": "integer", "minimum": 1, "default": 3,
-                   "description": "Consecutive results in `status` before the action runs."},
-        "action": {"type": "string", "pattern": ADDRESS, "description": "<plugin>.<action>"},
-        "params": {"type": "object", "default": {}},
-        "max_runs_per_hour": {"type": "integer", "minimum": 1, "default": 3},
-        "breaker_failures": {"type": "integer", "minimum": 1, "default": 3,
-                             "description": "Consecutive failed runs that open the breaker."},
-        "breaker_reset": {"type": "number", "minimum": 0, "default": 3600,
-                          "description": "Seconds before an open breaker allows a trial "
-                                         "run; 0 keeps it open until reset by hand."},
-        "enabled": {"type": "boolean", "default": True},
-    },
-}
-
-
-def read_policies(config: Config, raw: Any, problems: list[Problem]) -> list[dict[str, Any]]:
-    """The `[[remediation]]` tables, validated (each problem with its line) and with their
-    defaults filled in."""
-    from nebula.config import validate_section, with_defaults
-
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        problems.append(config.problem(
-            "remediation", "must be an array of tables, one [[remediation]] per policy"))
-        return []
-    policies, first_use = [], {}
-    for index, section in enumerate(raw):
-        problems += validate_section(config, f"remediation.{index}", section, POLICY_SCHEMA)
-        name = section.get("name")
-        if isinstance(name, str):
-            if name in first_use:
-                problems.append(config.problem(
-                    f"remediation.{index}.name",
-                    f"policy name {name!r} is already used by remediation.{first_use[name]}"))
-            first_use.setdefault(name, index)
-        policies.append(with_defaults(section, POLICY_SCHEMA))
-    return policies
 
 
 @dataclass(frozen=True)
@@ -149,6 +101,12 @@ class Remediation:
         self._by_check: dict[str, list[PolicyState]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         health.listeners.append(self.observe)
+
+    async def aclose(self) -> None:
+        """Stop listening and cancel runs in flight (the plugin stops)."""
+        if self.observe in self._health.listeners:
+            self._health.listeners.remove(self.observe)
+        await self.stop()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -237,7 +195,7 @@ class Remediation:
             if reason := await self._skip_reason(state, now):
                 state.last_skip = {"ts": now, "reason": reason}
                 log.info("remediation.skipped", policy=policy.name, reason=reason)
-                await self._publish("remediation.skipped", {**base, "reason": reason}, "core")
+                await self._publish("skipped", {**base, "reason": reason})
                 return
             state.runs.append(now)
             outcome = await self._request(policy)
@@ -282,21 +240,21 @@ class Remediation:
             state.failures, state.opened_at = 0, None
         state.last_run = {"ts": started, **{k: v for k, v in event.items() if k not in base}}
         log.info("remediation.ran", policy=policy.name, status=status)
-        await self._publish("remediation.ran", event, "core")
+        await self._publish("ran", event)
         # A failed trial run (half-open) re-opens the breaker at once.
         if status == "error" and state.failures >= policy.breaker_failures:
             state.opened_at = time.time()
             log.warning("remediation.breaker_opened", policy=policy.name,
                         failures=state.failures)
-            await self._publish("remediation.breaker_opened", {
+            await self._publish("breaker_opened", {
                 **base, "failures": state.failures, "error": event["error"],
-                "reset_after": policy.breaker_reset or None}, "core")
+                "reset_after": policy.breaker_reset or None})
 
     async def reset(self, name: str) -> dict[str, Any]:
         """Close `name`'s breaker by hand (KeyError when there is no such policy)."""
         state = self.policies[name]
         state.failures, state.opened_at = 0, None
-        await self._publish("remediation.breaker_reset", {"policy": name}, "core")
+        await self._publish("breaker_reset", {"policy": name})
         return self.public(state)
 
     async def stop(self) -> None:

@@ -1,0 +1,1 @@
+"""Self-healing policies, `[[remediation]]` in nebula.toml (docs/remediation.md)."""

@@ -1,0 +1,72 @@
+"""The plugins built into the core, and what their manifests may claim that others may not.
+
+Built-in plugins (Jarvis, remediation) ship inside the `nebula` package, shaped like any 1.2
+plugin (`plugin.py` holding the manifest, `schema.py`, `hooks.py`), and are always
+registered, like Datasette's default plugins: found by this list rather than by entry
+points, then loaded, configured, started, failed and reported exactly as any other plugin.
+
+Their one privilege: a built-in's manifest may claim a top-level section of nebula.toml
+(`[jarvis]`, `[[remediation]]`), so users' files from before they were plugins stay valid.
+The config reads a claimed section against the plugin's own schema; nothing here imports a
+plugin's code, only its manifest module (plain data).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nebula.contributions import Manifest
+
+# name -> the module holding its `manifest`; the order is the order they are registered.
+BUILTIN_PLUGINS: Mapping[str, str] = {
+    "jarvis": "nebula.builtins.jarvis.plugin",
+    "remediation": "nebula.builtins.remediation.plugin",
+}
+
+# What a claimed section's extra rules report: (key path inside the section, message).
+SectionProblems = Iterable[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class BuiltinManifest(Manifest):
+    """A built-in plugin's manifest.
+
+    `config_section` claims that top-level key of nebula.toml as the plugin's config
+    (instead of `[plugins.<name>]`, which then takes only `enabled`). `config_schema`
+    describes the claimed value: a table, which becomes the plugin's `ctx.config`, or an
+    array of tables, handed over as `{<config_section>: [...]}`. `config_check` adds the
+    rules a JSON Schema cannot state (unique names across the items), as (path, message)
+    pairs; it is plain code in the manifest's module, run before the schema."""
+
+    config_section: str | None = None
+    config_check: Callable[[Any], SectionProblems] | None = None
+
+
+def load_manifest(module: str) -> Any:
+    """The object a built-in's manifest module gives the plugin manager (the module)."""
+    return importlib.import_module(module)
+
+
+def section_claims() -> dict[str, BuiltinManifest]:
+    """Top-level config sections claimed by built-in plugins, by section name. A built-in
+    whose manifest cannot be read claims nothing here; the plugin manager reports it."""
+    claims: dict[str, BuiltinManifest] = {}
+    for module in BUILTIN_PLUGINS.values():
+        try:
+            manifest = getattr(load_manifest(module), "manifest", None)
+        except Exception:  # reported, with the reason, as the plugin's failed state
+            continue
+        if isinstance(manifest, BuiltinManifest) and manifest.config_section:
+            claims[manifest.config_section] = manifest
+    return claims
+
+
+def claimed_config(manifest: BuiltinManifest, value: Any) -> dict[str, Any]:
+    """A claimed section's value as the plugin's `ctx.config`."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    assert manifest.config_section is not None
+    return {manifest.config_section: value}
