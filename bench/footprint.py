@@ -25,7 +25,12 @@ taken within a repetition, so machine load hits both sides alike; the load avera
 recorded with every repetition. One unmeasured start of each fills the bytecode caches.
 
     .venv/bin/python bench/footprint.py [--nebula PATH/bin/nebula] [--reps 3] [--idle 60]
-        [--settle 30] [--configs system,all] [--glances-version 4.5.8] [--json]
+        [--settle 30] [--configs system,all] [--per-plugin] [--glances-version 4.5.8]
+        [--details] [--json]
+
+`--per-plugin` adds one agent per bundled plugin (the system plugin and that one), all in
+the same window, and reports what each adds to the system-only agent. `--configs` also
+takes `-NAME`: every bundled plugin but NAME.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,31 +78,25 @@ def agent_section(port: int, data: Path) -> str:
             'log_level = "info"\n\n')
 
 
-def all_plugins(absent: int, root: Path) -> str:
-    """Every bundled plugin on, each aimed at a service that is not running: `absent` is a
-    loopback port held bound without listening (TCP connects are refused; nothing answers
-    UDP there either)."""
+def plugin_sections(absent: int, root: Path) -> dict[str, str]:
+    """Each bundled plugin's config section, aimed at a service that is not running:
+    `absent` is a loopback port held bound without listening (TCP connects are refused;
+    nothing answers UDP there either)."""
     url = f"http://127.0.0.1:{absent}"
-    return f"""\
-[plugins.system]
-enabled = true
-
-[plugins.discordbot]
-health_url = "{url}/health"
-
-[plugins.streambot]
-health_url = "{url}/health"
-
-[plugins.docker]
-base_url = "unix://{root / 'absent' / 'docker.sock'}"
-
+    return {
+        "system": "[plugins.system]\nenabled = true\n",
+        "discordbot": f'[plugins.discordbot]\nhealth_url = "{url}/health"\n',
+        "streambot": f'[plugins.streambot]\nhealth_url = "{url}/health"\n',
+        "docker": f'[plugins.docker]\nbase_url = "unix://{root / "absent" / "docker.sock"}"\n',
+        "domains": f"""\
 [plugins.domains]
 hosts = ["www.nebula-bench.invalid"]
 resolvers = ["127.0.0.1"]
 dns_port = {absent}
 https_port = {absent}
 http_port = {absent}
-
+""",
+        "google": f"""\
 [plugins.google]
 client_id = "bench-client"
 client_secret = "bench-secret"
@@ -106,25 +105,18 @@ oauth_url = "{url}"
 calendar_url = "{url}/calendar/v3"
 gmail_url = "{url}/gmail/v1"
 drive_url = "{url}/drive/v3"
-
-[plugins.homeassistant]
-url = "{url}"
-token = "bench-token"
-
+""",
+        "homeassistant": f'[plugins.homeassistant]\nurl = "{url}"\ntoken = "bench-token"\n',
+        "notify": f"""\
 [plugins.notify]
 [[plugins.notify.channels]]
 name = "hook"
 type = "webhook"
 url = "{url}/hook"
-
-[plugins.plex]
-url = "{url}"
-token = "bench-token"
-
-[plugins.postgres]
-host = "127.0.0.1"
-port = {absent}
-
+""",
+        "plex": f'[plugins.plex]\nurl = "{url}"\ntoken = "bench-token"\n',
+        "postgres": f'[plugins.postgres]\nhost = "127.0.0.1"\nport = {absent}\n',
+        "zoneedit": f"""\
 [plugins.zoneedit]
 username = "bench"
 token = "bench-token"
@@ -133,13 +125,30 @@ ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
 update_url = "{url}/update"
 resolvers = ["127.0.0.1"]
 dns_port = {absent}
-"""
+""",
+    }
 
 
-CONFIGS: dict[str, Callable[[int, Path], str]] = {
-    "system": lambda _absent, _root: "[plugins.system]\nenabled = true\n",
-    "all": all_plugins,
-}
+PLUGINS = tuple(plugin_sections(1, Path("/")))
+
+
+def plugins_config(config: str, absent: int, root: Path) -> str:
+    """`system`: the system plugin alone; `all`: every bundled plugin; `+NAME`: the system
+    plugin and NAME (what one plugin costs on top of the system-only agent); `-NAME`: every
+    bundled plugin but NAME (what it costs among the others: it may drive the others' work,
+    as notify does when every other check fails)."""
+    sections = plugin_sections(absent, root)
+    if config == "all":
+        return "\n".join(sections.values())
+    if config.startswith("+"):
+        return sections["system"] + "\n" + sections[config[1:]]
+    if config.startswith("-"):
+        return "\n".join(text for name, text in sections.items() if name != config[1:])
+    return sections[config]
+
+
+def known_config(config: str) -> bool:
+    return config in ("system", "all") or (config[:1] in "+-" and config[1:] in PLUGINS)
 
 
 @contextlib.contextmanager
@@ -277,7 +286,7 @@ def start_nebula(build: NebulaBuild, config: str, root: Path, env: dict[str, str
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     path = root / "nebula.toml"
-    path.write_text(agent_section(port, root / "data") + CONFIGS[config](absent, root),
+    path.write_text(agent_section(port, root / "data") + plugins_config(config, absent, root),
                     encoding="utf-8")
     return spawn(f"nebula-{config}", [str(build.script), "--config", str(path), "run"], root,
                  env, f"http://127.0.0.1:{port}/healthz", root / "data" / "agent.json")
@@ -344,7 +353,7 @@ def plugin_states(agent: Running) -> dict[str, str]:
 def jobs(agent: Running) -> list[dict[str, Any]]:
     """Scheduled jobs and their intervals: the agent's own timers."""
     with contextlib.suppress(Exception):
-        return [{k: j.get(k) for k in ("name", "interval", "cron") if j.get(k) is not None}
+        return [{"name": j["name"], "schedule": j.get("schedule")}
                 for j in agent.api("/api/v1/jobs")["jobs"]]
     return []
 
@@ -381,13 +390,30 @@ def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], ro
                   "cpu": _ratio(measured[c]["cpu_pct_of_core"], g["cpu_pct_of_core"]),
                   "ready": _ratio(measured[c]["ready_s"], g["ready_s"])}
               for c in configs}
+    # What a configuration adds to the system-only agent measured in the same window.
+    deltas = {c: {key: round(measured[c][key] - measured["system"][key], 3)
+                  for key in ("rss_mb", "cpu_pct_of_core", "wakeups_per_s", "threads")}
+              for c in configs if c != "system" and "system" in configs}
     return {"order": order, "loadavg_before": load_before, "loadavg_after": load_after,
-            "processes": measured, "ratios_to_glances": ratios, "plugin_states": states,
-            "exit_codes": exits}
+            "processes": measured, "ratios_to_glances": ratios,
+            "deltas_to_system": deltas, "plugin_states": states, "exit_codes": exits}
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 3) if b else float("nan")
+def _ratio(a: float, b: float) -> float | None:
+    """a / b; None when Glances used no measurable CPU in the window (below one tick)."""
+    return round(a / b, 3) if b else None
+
+
+def _spread(values: list[float | None]) -> dict[str, float | None]:
+    known = [v for v in values if v is not None]
+    if not known:
+        return {"median": None, "min": None, "max": None}
+    return {"median": round(statistics.median(known), 3), "min": min(known),
+            "max": max(known)}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def warm_up(build: NebulaBuild, glances: Path, configs: list[str], root: Path,
@@ -409,15 +435,15 @@ def summary(reps: list[dict[str, Any]], configs: list[str]) -> dict[str, Any]:
     for name in ["glances", *configs]:
         out[name] = {}
         for key in ("ready_s", "rss_mb", "cpu_pct_of_core", "wakeups_per_s", "threads"):
-            values = [r["processes"][name][key] for r in reps]
-            out[name][key] = {"median": round(statistics.median(values), 3),
-                              "min": min(values), "max": max(values)}
+            out[name][key] = _spread([r["processes"][name][key] for r in reps])
     for c in configs:
+        if c != "system" and "system" in configs:
+            out[c]["delta_to_system"] = {
+                key: round(statistics.median(r["deltas_to_system"][c][key] for r in reps), 3)
+                for key in ("rss_mb", "cpu_pct_of_core", "wakeups_per_s", "threads")}
         out[c]["ratios_to_glances"] = {
-            key: {"median": round(statistics.median(vals), 3), "min": min(vals),
-                  "max": max(vals)}
-            for key in ("rss", "cpu", "ready")
-            for vals in [[r["ratios_to_glances"][c][key] for r in reps]]}
+            key: _spread([r["ratios_to_glances"][c][key] for r in reps])
+            for key in ("rss", "cpu", "ready")}
     return out
 
 
@@ -431,14 +457,20 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=30.0,
                         help="seconds between the last ready and the window (default 30)")
     parser.add_argument("--configs", default="system,all",
-                        help="Nebula configurations, comma-separated: system, all")
+                        help="Nebula configurations, comma-separated: system (the system "
+                             "plugin alone), all (every bundled plugin), +NAME (system and "
+                             "NAME), -NAME (all but NAME)")
+    parser.add_argument("--per-plugin", action="store_true",
+                        help="add +NAME for every bundled plugin: each one's own cost")
     parser.add_argument("--glances-version", default=GLANCES_VERSION)
     parser.add_argument("--cache-dir", type=Path, help="where Glances' venv is kept")
     parser.add_argument("--details", action="store_true",
                         help="also record each agent's scheduled jobs")
     args = parser.parse_args()
     configs = [c for c in args.configs.split(",") if c]
-    if unknown := set(configs) - set(CONFIGS):
+    if args.per_plugin:
+        configs += [f"+{name}" for name in PLUGINS if name != "system"]
+    if unknown := {c for c in configs if not known_config(c)}:
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
     build = NebulaBuild(args.nebula.absolute())
     if not build.script.exists():
@@ -483,13 +515,20 @@ def main() -> int:
                  f"{'thr':>4} {'xRSS':>6} {'xCPU':>6} {'xready':>6}"]
         for name, v in s.items():
             ratio = v.get("ratios_to_glances")
-            tail = (f" {ratio['rss']['median']:>6.2f} {ratio['cpu']['median']:>6.2f} "
-                    f"{ratio['ready']['median']:>6.2f}") if ratio else ""
+            tail = "".join(f" {_fmt(ratio[k]['median']):>6}" for k in ("rss", "cpu", "ready")
+                           ) if ratio else ""
             lines.append(f"{name:14} {v['ready_s']['median']:>8.3f} "
                          f"{v['rss_mb']['median']:>8.1f} {v['cpu_pct_of_core']['median']:>8.3f} "
                          f"{v['wakeups_per_s']['median']:>8.1f} "
                          f"{v['threads']['median']:>4g}{tail}")
         lines.append("(medians over repetitions; x = Nebula / Glances within one repetition)")
+        if any("delta_to_system" in v for v in s.values()):
+            lines.append(f"{'added to system':16} {'RSS MB':>8} {'CPU %':>8} {'wake/s':>8} "
+                         f"{'thr':>4}")
+            for name, v in s.items():
+                if d := v.get("delta_to_system"):
+                    lines.append(f"{name:16} {d['rss_mb']:>+8.1f} {d['cpu_pct_of_core']:>+8.3f} "
+                                 f"{d['wakeups_per_s']:>+8.1f} {d['threads']:>+4g}")
         for i, rep in enumerate(r["repetitions"], 1):
             ratios = "; ".join(f"{c} xRSS {x['rss']} xCPU {x['cpu']} xready {x['ready']}"
                                for c, x in rep["ratios_to_glances"].items())
@@ -504,7 +543,8 @@ def main() -> int:
     if "all" in configs:
         ratio = report.results["summary"]["all"]["ratios_to_glances"]
         verdicts.update({key: {"limit": limit, "measured": ratio[key]["median"],
-                               "passed": ratio[key]["median"] <= limit}
+                               "passed": ratio[key]["median"] is not None
+                               and ratio[key]["median"] <= limit}
                          for key, limit in TARGETS.items()})
     code = report.emit(args.json, human)
     return 1 if any(not v["passed"] for v in verdicts.values()) else code
