@@ -65,7 +65,7 @@ async def measure(podman: Podman) -> dict[str, list[float]]:
         config = load(write_config(Path(tmp) / "nebula.toml", {"log_format": "json"}, {
             "docker": {"base_url": podman.base_url, "interval": 3600}}))
         async with run_agent(config, {"docker": nebula_docker.plugin}) as agent:
-            (_, runtime), = nebula_docker.plugin._runtimes.values()
+            runtime = agent.agent.manager.records["docker"].ctx.runtime
             monitor = runtime.monitor
             # The checks' first runs are spread over 5 s after start; let them pass.
             await asyncio.sleep(6)

@@ -1,14 +1,18 @@
-"""The health checks, as pure functions of one snapshot (or df answer) and the config."""
+"""The health checks, as pure functions of one snapshot (or df answer) and the config:
+`CHECKS` read the monitor's snapshot, `disk` the engine's df; the engine check is the
+engine's own answer (hooks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
 from nebula.api import CheckResult, Status
+from nebula.helpers.checks import CheckSpec, Threshold
+from nebula_docker.coordinator import Snapshot
 from nebula_docker.model import Container
-from nebula_docker.monitor import Snapshot
 
 Config = Mapping[str, Any]
 GB = 1024**3
@@ -54,10 +58,11 @@ def expected(snapshot: Snapshot, config: Config) -> CheckResult:
                                   "healthy", metrics)
 
 
-def restart_loops(snapshot: Snapshot, config: Config,
-                  restarts: Callable[[str, float], int]) -> CheckResult:
+def restart_loops(snapshot: Snapshot, config: Config) -> CheckResult:
     limit, minutes = config["restart_loop_count"], config["restart_loop_minutes"]
-    counts = {c.name: restarts(c.id, minutes * 60) for c in snapshot.containers}
+    now = time.time()
+    counts = {c.name: snapshot.restarts(c.id, minutes * 60, now)
+              for c in snapshot.containers}
     looping = sorted((n for n, k in counts.items() if k >= limit), key=lambda n: -counts[n])
     metrics = {"restarts.max": float(max(counts.values(), default=0)),
                "restarts.looping": float(len(looping))}
@@ -84,15 +89,20 @@ def disk(df: Mapping[str, int], config: Config) -> CheckResult:
     total = sum(df[k] for k in ("images", "containers", "volumes", "build_cache"))
     metrics = {f"disk.{k}_bytes": float(v) for k, v in df.items()}
     metrics["disk.total_bytes"] = float(total)
-    warn, crit = config["disk_warning_gb"], config["disk_critical_gb"]
+    limits = Threshold(config["disk_warning_gb"], config["disk_critical_gb"], " GB", 2)
+    status, headline = limits.judge("Engine disk use", total / GB)
     detail = (f"images {df['images'] / GB:.2f}, containers {df['containers'] / GB:.2f}, "
               f"volumes {df['volumes'] / GB:.2f}, build cache {df['build_cache'] / GB:.2f} GB; "
               f"{df['reclaimable'] / GB:.2f} GB reclaimable")
-    headline = f"Engine disk use {total / GB:.2f} GB"
-    if total >= crit * GB:
-        return CheckResult(Status.CRITICAL, f"{headline} (critical at {crit:g} GB): {detail}",
-                           metrics)
-    if total >= warn * GB:
-        return CheckResult(Status.WARNING, f"{headline} (warning at {warn:g} GB): {detail}",
-                           metrics)
-    return CheckResult(Status.OK, f"{headline} (warning at {warn:g} GB): {detail}", metrics)
+    return CheckResult(status, f"{headline}: {detail}", metrics)
+
+
+CHECKS: tuple[CheckSpec[Snapshot], ...] = (
+    CheckSpec("expected", "Expected containers",
+              "Every container in `expected` is running and healthy.", expected),
+    CheckSpec("restarts", "Restart loops",
+              "No container restarted restart_loop_count times within "
+              "restart_loop_minutes.", restart_loops),
+    CheckSpec("exited", "Exited containers", "No container exited with a non-zero code.",
+              exited),
+)

@@ -32,25 +32,43 @@ class Engine:
             or "unix:///var/run/docker.sock"
         self.timeout = timeout
         self._client: docker.DockerClient | None = None
+        self._closed = False
+        # Held only to swap `_client`, never while connecting: `close()` runs on the event
+        # loop and must not wait for an engine that takes its time to answer.
         self._lock = threading.Lock()
 
     def client(self) -> docker.DockerClient:
         """The shared client, connecting first if needed (worker threads only)."""
         with self._lock:
-            if self._client is None:
-                try:
-                    self._client = docker.DockerClient(
-                        base_url=self.base_url, timeout=self.timeout,
-                        max_pool_size=POOL_SIZE)
-                except DockerException as exc:
-                    raise EngineUnavailable(self._reason(exc)) from None
-            return self._client
+            self._refuse_when_closed()
+            if self._client is not None:
+                return self._client
+        try:
+            # Connects and asks the engine for its API version.
+            made = docker.DockerClient(base_url=self.base_url, timeout=self.timeout,
+                                       max_pool_size=POOL_SIZE)
+        except DockerException as exc:
+            raise EngineUnavailable(self._reason(exc)) from None
+        with self._lock:
+            if self._client is None and not self._closed:
+                self._client = made
+                return made
+            current = self._client
+        made.close()  # another thread was quicker, or the plugin stopped meanwhile
+        self._refuse_when_closed()
+        assert current is not None
+        return current
+
+    def _refuse_when_closed(self) -> None:
+        if self._closed:
+            raise EngineUnavailable(f"engine at {self.base_url}: the plugin is stopping")
 
     def reset(self) -> None:
+        """Drop the client (the engine stopped answering); the next call connects again."""
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
-            client.close()
+            client.close()  # closes the idle pooled connections: does not block
 
     def run(self, fn: Callable[[docker.DockerClient], T]) -> T:
         """`fn(client)` in the calling thread; a lost connection becomes EngineUnavailable."""
@@ -81,4 +99,11 @@ class Engine:
         return f"engine at {self.base_url} unreachable: {text}"
 
     def close(self) -> None:
+        """No more calls: the client is closed and a call still connecting drops its own."""
+        with self._lock:
+            self._closed = True
         self.reset()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

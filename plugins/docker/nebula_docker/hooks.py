@@ -1,4 +1,6 @@
-"""The docker plugin's hook bodies, imported when the plugin starts (see plugin.py)."""
+"""The docker plugin's hooks, imported and registered when the plugin first starts (the
+manifest in plugin.py names this module). Startup returns the `Runtime`; the core hands it
+to the other hooks and closes it when the plugin stops."""
 
 from __future__ import annotations
 
@@ -20,15 +22,18 @@ from nebula.api import (
     PluginContext,
     Status,
     Tool,
+    hookimpl,
 )
+from nebula.helpers.checks import CheckSpec, require_ordered_limits
+from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_docker import checks, operations, routes, rows, storage
+from nebula_docker.coordinator import Snapshot
 from nebula_docker.engine import EngineUnavailable
-from nebula_docker.monitor import Snapshot
 from nebula_docker.runtime import Runtime
 from nebula_docker.schema import (
     DATABASE_PARAMS,
     DEPLOY_PARAMS,
-    EMPTY,
+    DISK_LIMITS,
     STOP_TIMEOUT,
     container_params,
     logs_params,
@@ -38,58 +43,33 @@ from nebula_docker.schema import (
 Params = Mapping[str, Any]
 Run = Callable[[Params], Awaitable[Any]]
 
-# Hooks are plain functions called with the context; the runtime one start of the plugin
-# shares is kept per context (the entry holds the context, so its id is not reused).
-_runtimes: dict[int, tuple[PluginContext, Runtime]] = {}
+# --- lifecycle ---------------------------------------------------------------------------
 
 
-def _runtime(ctx: PluginContext) -> Runtime:
-    entry = _runtimes.get(id(ctx))
-    if entry is None:
-        entry = _runtimes[id(ctx)] = (ctx, Runtime(ctx))
-    return entry[1]
-
-
-# --- configuration and lifecycle ---------------------------------------------------------
-
-
-
-async def nebula_startup(ctx: PluginContext) -> None:
-    if ctx.config["disk_warning_gb"] > ctx.config["disk_critical_gb"]:
-        raise ValueError(f"disk_warning_gb ({ctx.config['disk_warning_gb']}) is above "
-                         f"disk_critical_gb ({ctx.config['disk_critical_gb']})")
-    runtime = Runtime(ctx)
-    _runtimes[id(ctx)] = (ctx, runtime)
-    # No engine call here: an engine that is down must not fail the plugin, only its
-    # engine check; the monitor keeps trying to connect in the background.
-    await runtime.start()
-
-
-async def nebula_shutdown(ctx: PluginContext) -> None:
-    entry = _runtimes.pop(id(ctx), None)
-    if entry is not None:
-        await entry[1].stop()
+@hookimpl
+async def nebula_startup(ctx: PluginContext) -> Runtime:
+    require_ordered_limits(ctx.config, **DISK_LIMITS)
+    return await Runtime.start(ctx)
 
 
 # --- checks ------------------------------------------------------------------------------
 
 
-def _snapshot_check(runtime: Runtime,
-                    judge: Callable[[Snapshot], CheckResult]) -> Callable[[], Awaitable[
-                        CheckResult]]:
+def _snapshot_check(runtime: Runtime, spec: CheckSpec[Snapshot]) -> Callable[
+        [], Awaitable[CheckResult]]:
     async def run() -> CheckResult:
         try:
             snapshot = await runtime.monitor.snapshot()
         except EngineUnavailable as exc:
             return CheckResult(Status.UNKNOWN, str(exc))
-        return judge(snapshot)
+        return spec.evaluate(snapshot, runtime.ctx.config)
 
     return run
 
 
-def nebula_checks(ctx: PluginContext) -> list[Check]:
-    runtime = _runtime(ctx)
-    config = ctx.config
+@hookimpl
+def nebula_checks(runtime: Runtime) -> list[Check]:
+    config = runtime.ctx.config
     interval = config["interval"]
 
     async def engine() -> CheckResult:
@@ -111,21 +91,12 @@ def nebula_checks(ctx: PluginContext) -> list[Check]:
         except EngineUnavailable as exc:
             return CheckResult(Status.UNKNOWN, str(exc))
 
-    restarts = runtime.monitor.restarts
     return [
         Check("engine", engine, "Docker engine",
               "The engine answers; critical with the reason when it does not.",
               interval=interval),
-        Check("expected", _snapshot_check(runtime, lambda s: checks.expected(s, config)),
-              "Expected containers", "Every container in `expected` is running and healthy.",
-              interval=interval),
-        Check("restarts", _snapshot_check(
-            runtime, lambda s: checks.restart_loops(s, config, restarts)),
-              "Restart loops", "No container restarted restart_loop_count times within "
-                               "restart_loop_minutes.", interval=interval),
-        Check("exited", _snapshot_check(runtime, lambda s: checks.exited(s, config)),
-              "Exited containers", "No container exited with a non-zero code.",
-              interval=interval),
+        *(Check(spec.name, _snapshot_check(runtime, spec), spec.title, spec.description,
+                interval=interval) for spec in checks.CHECKS),
         Check("disk", disk, "Engine disk use",
               "Images, containers, volumes and build cache against disk_*_gb.",
               interval=interval, timeout=30),
@@ -209,8 +180,8 @@ def _prune(runtime: Runtime) -> Run:
     return run
 
 
-def nebula_actions(ctx: PluginContext) -> list[Action]:
-    runtime = _runtime(ctx)
+@hookimpl
+def nebula_actions(runtime: Runtime) -> list[Action]:
     plain = container_params()
     stopping = container_params(timeout=STOP_TIMEOUT)
     resolve = _resolve(runtime)
@@ -262,15 +233,11 @@ def _containers(runtime: Runtime) -> Callable[[], Awaitable[list[dict[str, Any]]
     return data
 
 
-def nebula_panels(ctx: PluginContext) -> list[Panel]:
-    runtime = _runtime(ctx)
-
+@hookimpl
+def nebula_panels(runtime: Runtime) -> list[Panel]:
     async def usage() -> list[dict[str, Any]]:
         await runtime.monitor.snapshot()
         return rows.points(runtime.monitor.totals())
-
-    async def disk() -> dict[str, int]:
-        return await runtime.disk()
 
     return [
         Panel("containers", "table", _containers(runtime), "Containers",
@@ -279,7 +246,7 @@ def nebula_panels(ctx: PluginContext) -> list[Panel]:
         Panel("usage", "timeseries", usage, "Container CPU and memory",
               "CPU and memory summed over running containers; per container at "
               "/plugins/docker/containers/<name>/stats.", rows.STATS_FIELDS),
-        Panel("disk", "keyvalue", disk, "Engine disk use",
+        Panel("disk", "keyvalue", runtime.disk, "Engine disk use",
               "Images, containers, volumes and build cache (engine df).", rows.DISK_FIELDS),
         Panel("databases", "table", runtime.databases.list, "One-click databases",
               "Databases deployed from templates.", rows.DATABASE_FIELDS),
@@ -302,8 +269,8 @@ def _query(fn: Callable[[], Awaitable[Any]]) -> Run:
     return run
 
 
-def nebula_tools(ctx: PluginContext) -> list[Tool]:
-    runtime = _runtime(ctx)
+@hookimpl
+def nebula_tools(runtime: Runtime) -> list[Tool]:
     max_lines = 500  # a model gets a short tail; the logs action allows more
 
     async def stats(params: Params) -> Any:
@@ -314,13 +281,10 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
         return {"container": container.name,
                 "points": rows.points(runtime.monitor.history(container.id))[-30:]}
 
-    async def disk() -> Any:
-        return await runtime.disk()
-
     return [
         Tool("list_containers", "Every container: name, compose project/service, image, "
                                 "state, health, restart_count, uptime (s), ports, cpu_percent, "
-                                "memory_bytes, exit_code.", EMPTY, run=_query(
+                                "memory_bytes, exit_code.", EMPTY_PARAMS, run=_query(
                                     _containers(runtime))),
         Tool("inspect_container", "One container's configuration and state (secret-looking "
                                   "env values masked).", container_params(),
@@ -331,9 +295,10 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
         Tool("container_stats", "A container's recent CPU percent and memory bytes.",
              container_params(), run=_validated(container_params(), stats)),
         Tool("docker_disk_usage", "Engine disk use in bytes: images, containers, volumes, "
-                                  "build cache, reclaimable.", EMPTY, run=_query(disk)),
+                                  "build cache, reclaimable.", EMPTY_PARAMS,
+             run=_query(runtime.disk)),
         Tool("list_databases", "One-click databases: name, template, image, volume, host, "
-                               "port.", EMPTY, run=_query(runtime.databases.list)),
+                               "port.", EMPTY_PARAMS, run=_query(runtime.databases.list)),
         Tool("prune_preview", "What a prune would remove and free (changes nothing).",
              prune_params(danger=False), action="docker.prune_preview"),
         *[Tool(f"{verb}_container", f"{verb.capitalize()} a container"
@@ -353,16 +318,17 @@ def nebula_tools(ctx: PluginContext) -> list[Tool]:
 # --- jobs and routes ---------------------------------------------------------------------
 
 
-def nebula_jobs(ctx: PluginContext) -> list[Job]:
-    runtime = _runtime(ctx)
+@hookimpl
+def nebula_jobs(runtime: Runtime) -> list[Job]:
 
     async def sample() -> None:
         # Keeps the stats timeseries regular even when nobody looks at the dashboard.
         with contextlib.suppress(EngineUnavailable):  # the engine check reports it
             await runtime.monitor.snapshot()
 
-    return [Job("sample", sample, interval=ctx.config["interval"], timeout=60)]
+    return [Job("sample", sample, interval=runtime.ctx.config["interval"], timeout=60)]
 
 
-def nebula_routes(ctx: PluginContext) -> web.RouteTableDef:
-    return routes.build(_runtime(ctx))
+@hookimpl
+def nebula_routes(runtime: Runtime) -> web.RouteTableDef:
+    return routes.build(runtime)

@@ -1,16 +1,18 @@
-"""Entry point of the docker plugin: its manifest and config schema.
+"""Entry point of the docker plugin: its manifest only.
 
-The hook bodies (and the SDKs they need) live in `nebula_docker.hooks`, imported only when a
-hook runs, so a disabled plugin costs the agent no memory (see nebula.api.lazy_hooks).
+The agent reads the manifest without importing the plugin's code; the hooks module it
+names (and the docker SDK with it) is imported when the plugin first starts, so an
+installed but disabled plugin costs the agent no memory.
 """
 
-from nebula.api import Manifest, lazy_hooks
+from nebula.api import Manifest
 from nebula_docker.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.0",
+    api_version="1.2",
     description="Containers on a Docker-API engine (Docker or Podman): state, health, "
                 "restarts, stats, logs, actions, prune, disk use and one-click databases.",
+    hooks="nebula_docker.hooks",
+    config_schema=CONFIG_SCHEMA,
+    enabled_by_default=False,
 )
-
-globals().update(lazy_hooks("nebula_docker.hooks", CONFIG_SCHEMA))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import threading
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from nebula.api import reveal
 from nebula_docker import operations, rows
 from nebula_docker.databases import DeployError
 from nebula_docker.schema import NAME_PATTERN
@@ -70,18 +70,6 @@ def _relay(stream: Any, queue: asyncio.Queue[bytes | None],
             put(None)
 
 
-async def _reveal(request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
-    """The one answer that shows a secret on purpose (POST, so admins only, and once): the
-    core masks every whole-body answer of a plugin, and leaves a stream as it was written,
-    so this goes out as a stream. Every other route redacts its stream itself."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json",
-                                           "Cache-Control": "no-store"})
-    await response.prepare(request)
-    await response.write(json.dumps(payload).encode())
-    await response.write_eof()
-    return response
-
-
 def build(runtime: Runtime) -> web.RouteTableDef:
     routes = web.RouteTableDef()
 
@@ -97,6 +85,7 @@ def build(runtime: Runtime) -> web.RouteTableDef:
             text = "\n".join(result["lines"]) + "\n"
             return web.Response(text=text, content_type="text/plain", charset="utf-8")
         stream = await runtime.http_call(lambda c: operations.follow(c, ref, tail))
+        runtime.follows.add(stream)  # closed by the runtime if the plugin stops first
         response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
@@ -110,6 +99,7 @@ def build(runtime: Runtime) -> web.RouteTableDef:
                 await response.write(redactor.feed(chunk))
             await response.write(redactor.flush())  # the container stopped
         finally:
+            runtime.follows.discard(stream)
             await asyncio.to_thread(stream.close)
             while not queue.empty():  # unblock the thread's last put
                 queue.get_nowait()
@@ -127,12 +117,16 @@ def build(runtime: Runtime) -> web.RouteTableDef:
 
     @routes.post("/databases/{name}/credentials")
     async def credentials(request: web.Request) -> web.Response:
+        """The one answer that shows a secret on purpose, once: marked a reveal, so the
+        core sends it unredacted and only to an admin (a POST from anyone else is refused
+        before it gets here, so it cannot use up the one showing)."""
         try:
             connection = await runtime.databases.credentials(request.match_info["name"])
         except DeployError as exc:
             raise web.HTTPConflict(text=str(exc)) from None
-        return await _reveal(request, {
-            "name": request.match_info["name"], "connection_string": connection,
-            "note": "shown once; the agent will not show it again"})
+        return reveal(web.json_response(
+            {"name": request.match_info["name"], "connection_string": connection,
+             "note": "shown once; the agent will not show it again"},
+            headers={"Cache-Control": "no-store"}))
 
     return routes

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nebula.api import Field
+from nebula_docker.coordinator import Point
 from nebula_docker.model import Container
-from nebula_docker.monitor import Point
 
 CONTAINER_FIELDS = (
     Field("name", "Name", "", "Container name."),

@@ -1,10 +1,10 @@
-"""What one start of the plugin shares between its hooks: the engine connection, the
-monitor that watches it, the database deployments and a cached disk-use reading."""
+"""The plugin's runtime, which `nebula_startup` returns and the core closes on stop: the
+engine connection, the monitor and the event stream that keeps it live, the database
+deployments and the disk-use reading, shared by every hook."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,10 +13,12 @@ from aiohttp import web
 from docker.errors import APIError
 
 from nebula.api import PluginContext, StreamRedactor
+from nebula.helpers.coordinator import Coordinator
 from nebula_docker import storage
+from nebula_docker.coordinator import Monitor, Snapshot
 from nebula_docker.databases import Databases
 from nebula_docker.engine import Engine, EngineUnavailable
-from nebula_docker.monitor import Monitor, Snapshot
+from nebula_docker.events import EventStream
 from nebula_docker.operations import ContainerNotFound
 
 T = TypeVar("T")
@@ -30,20 +32,45 @@ class Runtime:
     def __init__(self, ctx: PluginContext) -> None:
         config = ctx.config
         self.ctx = ctx
+        max_age = config["interval"] / 2
         self.engine = Engine(config["base_url"], config["timeout"])
-        self.monitor = Monitor(self.engine, ctx.emit, max_age=config["interval"] / 2,
+        self.monitor = Monitor(self.engine, ctx.emit, max_age=max_age,
                                history=config["stats_history"], log=ctx.log)
+        self.events = EventStream(self.engine.base_url, self.monitor,
+                                  connect_timeout=config["timeout"], log=ctx.log)
         self.databases = Databases(ctx, self.engine)
-        self._df: tuple[float, dict[str, int]] | None = None
-        self._df_lock = asyncio.Lock()
+        # `df` is slow on a big Docker host (it sizes every layer): one reading serves a
+        # whole check interval.
+        self.df: Coordinator[dict[str, int]] = Coordinator(
+            self._read_df, max_age=max_age, backoff=max_age, max_backoff=max_age,
+            name="docker.df", log=ctx.log)
+        # Open log follows: each holds an engine connection until closed.
+        self.follows: set[Any] = set()
 
-    async def start(self) -> None:
-        await self.databases.remember_secrets()
-        self.monitor.start()
+    @classmethod
+    async def start(cls, ctx: PluginContext) -> Runtime:
+        """No engine call here: an engine that is down must not fail the plugin, only its
+        engine check; the event stream keeps trying to connect in the background."""
+        runtime = cls(ctx)
+        try:
+            await runtime.databases.remember_secrets()
+        except BaseException:
+            await runtime.aclose()
+            raise
+        runtime.events.start()
+        return runtime
 
-    async def stop(self) -> None:
-        await self.monitor.stop()
-        await asyncio.to_thread(self.engine.close)
+    async def aclose(self) -> None:
+        """Prompt whatever the engine does: the event stream and any reading under way
+        are cancelled, open log follows and the engine client closed; nothing waits for
+        the engine to answer."""
+        await self.events.aclose()
+        await self.monitor.aclose()
+        await self.df.aclose()
+        for stream in list(self.follows):
+            with contextlib.suppress(Exception):
+                stream.close()  # shuts its socket down: the relay thread ends
+        self.engine.close()
 
     def redact_log(self, data: bytes) -> bytes:
         """Container output on its way out: every secret the agent knows (config, the
@@ -76,15 +103,11 @@ class Runtime:
         except EngineUnavailable as exc:
             raise web.HTTPServiceUnavailable(text=str(exc)) from None
 
-    async def disk(self, max_age: float | None = None) -> dict[str, int]:
-        """`df` is slow on a big Docker host (it sizes every layer), so one reading serves
-        a whole check interval."""
-        max_age = self.ctx.config["interval"] / 2 if max_age is None else max_age
-        async with self._df_lock:
-            if self._df is None or time.monotonic() - self._df[0] >= max_age:
-                df = await self.call(lambda c: c.api.df())
-                self._df = (time.monotonic(), storage.usage(df))
-            return self._df[1]
+    async def disk(self) -> dict[str, int]:
+        return await self.df.get()
+
+    async def _read_df(self) -> dict[str, int]:
+        return storage.usage(await self.call(lambda c: c.api.df()))
 
     async def version(self) -> dict[str, Any]:
         return await self.engine.call(lambda c: c.version())

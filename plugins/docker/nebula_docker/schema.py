@@ -1,8 +1,11 @@
-"""The plugin's config schema and the parameter schemas of its actions and tools."""
+"""The plugin's config schema and the parameter schemas of its actions and tools (plain
+data: plugin.py imports this for the manifest)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from nebula.helpers.schema import config_schema, integer, number, params, string
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 
@@ -27,35 +30,32 @@ TEMPLATE_SCHEMA: dict[str, Any] = {
     },
 }
 
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "base_url": {"type": "string", "default": "",
-                     "description": "engine address (unix:///run/podman/podman.sock, "
-                                    "tcp://host:2375); empty: DOCKER_HOST, else the "
-                                    "default socket"},
-        "timeout": {"type": "number", "minimum": 1, "maximum": 300, "default": 10},
-        "interval": {"type": "number", "minimum": 0.1, "maximum": 3600, "default": 30},
-        "expected": {"type": "array", "items": {"type": "string"}, "default": [],
-                     "description": "containers that must be running (and healthy)"},
-        "restart_loop_count": {"type": "integer", "minimum": 1, "default": 3},
-        "restart_loop_minutes": {"type": "number", "exclusiveMinimum": 0, "default": 10},
-        "ignore_exited": {"type": "array", "items": {"type": "string"}, "default": [],
-                          "description": "glob patterns of container names the exited "
-                                        "check leaves out"},
-        "disk_warning_gb": {"type": "number", "minimum": 0, "default": 50},
-        "disk_critical_gb": {"type": "number", "minimum": 0, "default": 100},
-        "stats_history": {"type": "integer", "minimum": 2, "maximum": 10000, "default": 120},
-        "logs_max_bytes": {"type": "integer", "minimum": 1024, "maximum": 10_000_000,
-                           "default": 65536},
-        "bind_address": {"type": "string", "default": "127.0.0.1",
-                         "description": "host address one-click databases publish on"},
-        "templates": {"type": "object", "default": {},
-                      "additionalProperties": TEMPLATE_SCHEMA,
-                      "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}},
-    },
-}
+CONFIG_SCHEMA: dict[str, Any] = config_schema({
+    "base_url": string("", "engine address (unix:///run/podman/podman.sock, "
+                           "tcp://host:2375); empty: DOCKER_HOST, else the default socket"),
+    "timeout": number(10, "seconds one engine call may take", minimum=1, maximum=300),
+    "interval": number(30, "seconds between two readings of the containers",
+                       minimum=0.1, maximum=3600),
+    "expected": {"type": "array", "items": {"type": "string"}, "default": [],
+                 "description": "containers that must be running (and healthy)"},
+    "restart_loop_count": integer(3, minimum=1),
+    "restart_loop_minutes": {"type": "number", "exclusiveMinimum": 0, "default": 10},
+    "ignore_exited": {"type": "array", "items": {"type": "string"}, "default": [],
+                      "description": "glob patterns of container names the exited check "
+                                     "leaves out"},
+    "disk_warning_gb": number(50, "engine disk use (GB) that warns"),
+    "disk_critical_gb": number(100, "engine disk use (GB) that is critical"),
+    "stats_history": integer(120, minimum=2, maximum=10000),
+    "logs_max_bytes": integer(65536, minimum=1024, maximum=10_000_000),
+    "bind_address": string("127.0.0.1", "host address one-click databases publish on"),
+    "templates": {"type": "object", "default": {},
+                  "additionalProperties": TEMPLATE_SCHEMA,
+                  "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}},
+})
+
+# The limit pair checked at start: a warning above its critical limit would never warn.
+DISK_LIMITS = {"keys": ["disk"], "warning": "{key}_warning_gb",
+               "critical": "{key}_critical_gb"}
 
 # Docker's own rule for names (ids are hex): anything else names no container, and a
 # slash would reach another engine endpoint through the SDK's URL.
@@ -64,20 +64,15 @@ CONTAINER_PARAM = {"type": "string", "minLength": 1, "maxLength": 255,
 
 
 def container_params(**extra: Any) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "required": ["container"],
-            "properties": {"container": CONTAINER_PARAM, **extra}}
+    return params({"container": CONTAINER_PARAM, **extra}, required=["container"])
 
 
-STOP_TIMEOUT = {"type": "integer", "minimum": 0, "maximum": 600, "default": 10,
-                "description": "seconds to wait after SIGTERM before killing"}
+STOP_TIMEOUT = integer(10, "seconds to wait after SIGTERM before killing", maximum=600)
 
 
 def logs_params(max_lines: int = 10000) -> dict[str, Any]:
-    return container_params(tail={"type": "integer", "minimum": 1, "maximum": max_lines,
-                                  "default": 100, "description": "last N lines"})
+    return container_params(tail=integer(100, "last N lines", minimum=1, maximum=max_lines))
 
-
-EMPTY = {"type": "object", "additionalProperties": False, "properties": {}}
 
 # The schema annotation the web panel shows in red: a param that, when set, destroys data.
 DANGER = "x-danger"
@@ -91,23 +86,18 @@ def prune_params(*, danger: bool) -> dict[str, Any]:
                        "lost (as after `compose down`, a volume is unused but not litter)"}
     if danger:
         volumes[DANGER] = True
-    return {"type": "object", "additionalProperties": False,
-            "properties": {"volumes": volumes}}
+    return params({"volumes": volumes})
 
-DEPLOY_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["template", "name"],
-    "properties": {
-        "template": {"type": "string", "description": "postgres, mariadb, redis, mongo, or "
-                                                      "a template from config"},
-        "name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63,
-                 "description": "container name of the deployment"},
-        "host_port": {"type": "integer", "minimum": 0, "maximum": 65535,
-                      "description": "published port; default the template's; 0 lets the "
-                                     "engine pick"},
-    },
-}
 
-DATABASE_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["name"],
-    "properties": {"name": DEPLOY_PARAMS["properties"]["name"]},
-}
+DATABASE_NAME = {"type": "string", "pattern": NAME_PATTERN, "maxLength": 63,
+                 "description": "container name of the deployment"}
+
+DEPLOY_PARAMS: dict[str, Any] = params({
+    "template": string(description="postgres, mariadb, redis, mongo, or a template from "
+                                   "config"),
+    "name": DATABASE_NAME,
+    "host_port": integer(None, "published port; default the template's; 0 lets the "
+                               "engine pick", maximum=65535),
+}, required=["template", "name"])
+
+DATABASE_PARAMS: dict[str, Any] = params({"name": DATABASE_NAME}, required=["name"])

@@ -1,5 +1,8 @@
-"""Fixtures of the docker plugin's tests: one Podman engine per session (a missing engine
-fails the run), a docker SDK client on it, and containers that are removed after each test."""
+"""The session's throwaway Podman engine, a docker SDK client on it, and containers removed
+after each test: shared by every test that needs a real Docker-API engine, the docker
+plugin's own (plugins/docker/tests) and other plugins' (they import this module's
+fixtures). A missing engine fails the run. It stays beside podman.py until both move to the
+engine fixtures."""
 
 from __future__ import annotations
 
@@ -50,7 +53,3 @@ def run_container(client: docker.DockerClient) -> Iterator[RunContainer]:
     for container in client.containers.list(all=True):
         if container.name.startswith(prefix):
             container.remove(force=True)
-
-
-def nano(seconds: float) -> int:
-    return int(seconds * 1_000_000_000)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from tests.plugins.docker.agent import (
+from docker_agent import (
     PLUGIN,
     approved,
     docker_config,
@@ -15,6 +15,7 @@ from tests.plugins.docker.agent import (
     run_action,
     run_check,
 )
+
 from tests.waiting import eventually
 
 
@@ -184,7 +185,7 @@ async def test_disk_use_is_a_panel_and_a_thresholded_check(nebula_agent, podman)
     async with nebula_agent(PLUGIN, config=config, agent={"flap_threshold": 1}) as agent:
         result = await run_check(agent, "disk")
         assert result["last_status"] == "warning"
-        assert "(warning at 0.001 GB)" in result["summary"]
+        assert "(warning at 0.001 GB, critical at 1 GB)" in result["summary"]
 
 
 async def test_inspect_action_reports_state_and_masks_secrets(nebula_agent, podman,

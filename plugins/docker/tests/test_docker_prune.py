@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from tests.plugins.docker.agent import PLUGIN, approved, docker_config, run_action
+from docker_agent import PLUGIN, approved, docker_config, run_action
 
 FIVE_MB = 5_000_000
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.plugins.docker.agent import PLUGIN, docker_config
+from docker_agent import PLUGIN, docker_config
+
 from tests.waiting import eventually
 
 SECRET = "pg-Sup3r-s3cret-from-config"

@@ -1,28 +1,30 @@
 """One view of the engine's containers, shared by every check, panel, tool and route.
 
-"Poll once, read many": a full refresh (list, inspect, stats) is reused while it is younger
-than `max_age`. Between refreshes the engine's event stream keeps each container's state
-live: an event re-inspects that one container. Podman names some events differently
-(`remove` for `destroy`, no `stop` but always `die`), so state is keyed on `start`, `die`
-and `health_status` and always re-read from inspect rather than inferred from the name.
+"Poll once, read many" on `nebula.helpers.coordinator.Coordinator`: a full refresh (list,
+inspect, stats) is reused while it is younger than `max_age`, and so is a failure to reach
+the engine. Between refreshes the engine's event stream (events.py, which calls this
+module's handlers) keeps each container's state live: an event re-inspects that one
+container, so a read returns the last listing with every event since applied. Podman
+names some events differently (`remove` for `destroy`, no `stop` but always `die`), so
+state is keyed on `start`, `die` and `health_status` and always re-read from inspect
+rather than inferred from the name.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker
 from docker.errors import NotFound
 
-from nebula_docker.engine import Engine, EngineUnavailable
+from nebula.helpers.coordinator import Coordinator
+from nebula_docker.engine import Engine
 from nebula_docker.model import Container, cpu_counters, from_inspect, usage_from_stats
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -32,7 +34,6 @@ EVENT_TOPICS = {"destroy": "destroy", "remove": "destroy"}
 # Events after which a container's state is worth re-reading.
 STATE_EVENTS = {"create", "start", "die", "stop", "kill", "pause", "unpause", "restart",
                 "health_status", "oom", "rename", "destroy", "remove"}
-MAX_BACKOFF = 30.0
 # Engine calls of one refresh in flight at once. The engine does the work; more threads
 # only fight the event loop for the GIL while they decode JSON. With 100 containers on two
 # cores (bench/docker_refresh.py): 16 threads gave 85 ms of loop lag, 4 gave 69 ms, 2 stay
@@ -51,6 +52,12 @@ class Point:
 class Snapshot:
     taken: float  # epoch seconds of the last full refresh
     containers: tuple[Container, ...]
+    # Per container id, the epoch times of the restarts the event stream saw.
+    restart_times: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def restarts(self, container_id: str, window: float, now: float) -> int:
+        """Restarts (a start after a die) in the `window` seconds before `now`."""
+        return sum(1 for t in self.restart_times.get(container_id, ()) if t >= now - window)
 
     def find(self, ref: str) -> Container | None:
         """By exact name, else full id or unique id prefix."""
@@ -93,12 +100,14 @@ class Monitor:
                  log: Any = None) -> None:
         self.engine = engine
         self._emit = emit
-        self.max_age = max_age
         self._history_size = history
         self._log = log
-        self._lock = asyncio.Lock()
+        # A failure is reused as long as a listing would be: the checks of one round make
+        # one attempt at an engine that is down, not one each.
+        self.poll: Coordinator[Snapshot] = Coordinator(
+            self._list, max_age=max_age, backoff=max_age, max_backoff=max_age,
+            name="docker", log=log)
         self._containers: dict[str, Container] = {}
-        self._taken: float | None = None  # monotonic time of the last full refresh
         self._wall: float = 0.0
         self._counters: dict[str, tuple[int, float]] = {}
         self._history: dict[str, deque[Point]] = {}
@@ -108,31 +117,30 @@ class Monitor:
         self._restarts: dict[str, deque[float]] = {}
         self.events_connected = False
         self.events_error: str | None = None
-        self._stop = threading.Event()
-        self._stream: Any = None
-        self._thread: threading.Thread | None = None
-        self._pump: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
-    # --- full refresh --------------------------------------------------------------------
+    # --- reading -------------------------------------------------------------------------
 
     async def snapshot(self) -> Snapshot:
-        """Containers no older than `max_age` (raises EngineUnavailable)."""
-        if self._fresh():
-            return self._current()
-        async with self._lock:
-            if self._fresh():
-                return self._current()
-            return await self.refresh()
+        """Containers listed no longer than `max_age` ago, with every event since applied
+        (raises EngineUnavailable)."""
+        await self.poll.get()
+        return self._current()
 
-    def _fresh(self) -> bool:
-        return self._taken is not None and time.monotonic() - self._taken < self.max_age
+    async def refresh(self) -> Snapshot:
+        """List the engine's containers now (or join the listing under way)."""
+        await self.poll.refresh()
+        return self._current()
+
+    async def aclose(self) -> None:
+        """Cancels a listing under way (the plugin is stopping)."""
+        await self.poll.aclose()
 
     def _current(self) -> Snapshot:
         return Snapshot(self._wall, tuple(sorted(self._containers.values(),
-                                                 key=lambda c: c.name)))
+                                                 key=lambda c: c.name)),
+                        {cid: tuple(times) for cid, times in self._restarts.items()})
 
-    async def refresh(self) -> Snapshot:
+    async def _list(self) -> Snapshot:
         counters = dict(self._counters)
         # Without a live event stream, nothing vouches for what we inspected before.
         known = dict(self._containers) if self.events_connected else {}
@@ -162,7 +170,7 @@ class Monitor:
                                   sum(memory) if memory else None))
         for gone in set(self._history) - set(self._containers):
             del self._history[gone]
-        self._taken, self._wall = time.monotonic(), now
+        self._wall = now
         return self._current()
 
     def history(self, container_id: str) -> list[Point]:
@@ -172,80 +180,25 @@ class Monitor:
         """CPU and memory summed over the running containers, one point per refresh."""
         return list(self._totals)
 
-    def restarts(self, container_id: str, window: float) -> int:
-        """Restarts (a start after a die) seen on the event stream in the last `window` s."""
-        times = self._restarts.get(container_id, ())
-        cutoff = time.time() - window
-        return sum(1 for t in times if t >= cutoff)
+    # --- the event stream's handlers (events.EventStream) --------------------------------
 
-    # --- the event stream ----------------------------------------------------------------
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._watch, args=(loop,),
-                                        name="nebula-docker-events", daemon=True)
-        self._thread.start()
-        self._pump = asyncio.create_task(self._consume())
-
-    async def stop(self) -> None:
-        self._stop.set()
-        stream = self._stream
-        if stream is not None:
+    async def on_connected(self) -> None:
+        recovering = self.poll.last_error is not None
+        self.events_connected, self.events_error = True, None
+        # Whatever happened while we were away is only visible by listing.
+        self.poll.invalidate()
+        if recovering:
+            # The engine is back: list now rather than keep answering its last failure
+            # until that ages out (the listing logs its own failure, if any).
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(stream.close)
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5)
+                await self.poll.refresh()
 
-    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Worker thread: follow the event stream, reconnecting with backoff."""
-        backoff = 1.0
+    async def on_lost(self, why: str) -> None:
+        self.events_connected, self.events_error = False, why
+        # The engine may have restarted: the next call connects again.
+        self.engine.reset()
 
-        def post(kind: str, item: Any) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed under us
-                loop.call_soon_threadsafe(self._queue.put_nowait, (kind, item))
-
-        while not self._stop.is_set():
-            try:
-                stream = self.engine.run(lambda c: c.api.events(
-                    decode=True, filters={"type": "container"}))
-                self._stream = stream
-                post("connected", None)
-                backoff = 1.0
-                for event in stream:
-                    post("event", event)
-                if not self._stop.is_set():
-                    post("lost", "the engine closed the event stream")
-            except Exception as exc:  # any failure means: reconnect later
-                if self._stop.is_set():
-                    break
-                self.engine.reset()
-                post("lost", str(exc) if isinstance(exc, EngineUnavailable)
-                     else f"{type(exc).__name__}: {exc}")
-            self._stream = None
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
-
-    async def _consume(self) -> None:
-        while True:
-            kind, item = await self._queue.get()
-            try:
-                if kind == "connected":
-                    self.events_connected, self.events_error = True, None
-                    # Whatever happened while we were away is only visible by listing.
-                    self._taken = None
-                elif kind == "lost":
-                    self.events_connected, self.events_error = False, item
-                else:
-                    await self._on_event(item)
-            except Exception as exc:  # one bad event must not end the stream
-                if self._log is not None:
-                    self._log.warning("docker.event_failed", error=str(exc))
-
-    async def _on_event(self, event: Mapping[str, Any]) -> None:
+    async def on_event(self, event: Mapping[str, Any]) -> None:
         if event.get("Type", "container") != "container":
             return
         action = str(event.get("Action") or event.get("status") or "")
@@ -264,6 +217,10 @@ class Monitor:
             self._died.discard(cid)
             self._restarts.setdefault(cid, deque(maxlen=1000)).append(time.time())
         container = None if topic == "destroy" else await self._reinspect(cid)
+        # Counted again on arrival of the answer: a listing that began after the event but
+        # before this answer holds the state from before the event, and must not put it
+        # back over this one when it ends.
+        self._changes[cid] = self._changes.get(cid, 0) + 1
         if container is None:
             gone = self._containers.pop(cid, None)
             name = gone.name if gone else attributes.get("name", "")
@@ -287,4 +244,3 @@ class Monitor:
                 lambda c: c.api.inspect_container(cid)))
         except NotFound:
             return None
-

@@ -7,9 +7,10 @@ import asyncio
 import json
 
 import aiohttp
+from docker_agent import PLUGIN, docker_config, nano, panel, row_of, run_check
 
-from tests.plugins.docker.agent import PLUGIN, docker_config, panel, row_of, run_check
-from tests.plugins.docker.conftest import nano
+from nebula_docker.coordinator import Monitor
+from nebula_docker.engine import Engine
 from tests.waiting import eventually
 
 COMPOSE = {"com.docker.compose.project": "web", "com.docker.compose.service": "front"}
@@ -90,6 +91,37 @@ async def test_events_keep_the_state_live_and_are_published(nebula_agent, podman
                                      "state": "removed"}
         rows = await panel(agent, "containers")
         assert sleeper.name not in {r["name"] for r in rows}
+
+
+async def test_a_listing_never_puts_back_the_state_from_before_an_event(
+        podman, run_container) -> None:
+    """An event's re-inspect and a full listing overlap: the listing began after the event
+    came (so it counts as seen) but before its re-inspect answered, and reads the container
+    as it was before; when it ends, the event's answer stays. (It did not: the panel kept
+    "health starting" until the next event, and the expected check failed now and then.)"""
+    watched = run_container(["sleep", "1000"], healthcheck={
+        "test": ["CMD", "true"], "interval": nano(3600)})
+    run_container(["sleep", "1000"])  # a listing with more than one container to read
+    engine = Engine(podman.base_url)
+
+    async def emit(topic: str, data: dict) -> None:
+        pass
+
+    monitor = Monitor(engine, emit, max_age=3600, history=10)
+    try:
+        monitor.events_connected = True  # as while the stream runs: known states are kept
+        assert (await monitor.refresh()).find(watched.name).health == "starting"
+        await asyncio.to_thread(podman.podman, "healthcheck", "run", watched.id)
+        handled = asyncio.create_task(monitor.on_event(
+            {"Type": "container", "Action": "health_status", "Actor": {"ID": watched.id}}))
+        await asyncio.sleep(0)  # the event is counted; its re-inspect is under way
+        listing = asyncio.create_task(monitor.refresh())
+        await handled
+        await listing
+        assert (await monitor.snapshot()).find(watched.name).health == "healthy"
+    finally:
+        await monitor.aclose()
+        engine.close()
 
 
 async def test_expected_containers_must_run_and_be_healthy(nebula_agent, podman, client,

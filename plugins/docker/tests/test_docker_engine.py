@@ -8,9 +8,9 @@ import asyncio
 
 import jsonschema
 import pytest
+from docker_agent import PLUGIN, docker_config, run_action, run_check
 
 import nebula_docker.plugin
-from tests.plugins.docker.agent import PLUGIN, docker_config, run_action, run_check
 from tests.waiting import eventually
 
 
@@ -54,7 +54,7 @@ async def test_an_unreachable_engine_is_critical_then_recovers(nebula_agent, pod
 
 
 def test_the_schema_has_defaults_and_refuses_unknown_keys() -> None:
-    schema = nebula_docker.plugin.nebula_config_schema()
+    schema = nebula_docker.plugin.manifest.config_schema
     defaults = {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
     jsonschema.validate(defaults, schema)
     assert defaults["bind_address"] == "127.0.0.1" and defaults["expected"] == []

@@ -10,6 +10,7 @@ import nebula_docker.plugin
 from tests.waiting import eventually
 
 PLUGIN = {"docker": nebula_docker.plugin}
+SECONDS = 1_000_000_000  # the engine's healthcheck durations are nanoseconds
 
 # A "database" built from the local busybox image: httpd serving its volume, with the
 # password in its environment as a real database image takes it.
@@ -74,3 +75,8 @@ def dumps(*values: Any) -> str:
 
 def since() -> float:
     return time.time()
+
+
+def nano(seconds: float) -> int:
+    """A healthcheck duration as the engine takes it."""
+    return int(seconds * SECONDS)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.plugins.docker.agent import (
+from docker_agent import (
     PLUGIN,
     approved,
     docker_config,
@@ -15,6 +15,8 @@ from tests.plugins.docker.agent import (
     panel,
     run_action,
 )
+
+from tests.waiting import eventually
 
 
 async def test_deploy_is_real_idempotent_secret_and_deletable(
@@ -52,7 +54,14 @@ async def test_deploy_is_real_idempotent_secret_and_deletable(
         status, again = await agent.post(f"/plugins/docker/databases/{name}/credentials")
         assert status == 409 and "already shown once" in again["detail"]
 
-        # The database's own output passes through the plugin's routes masked.
+        # The database's own output passes through the plugin's routes masked (once it
+        # printed it: the deployment answers when the container started, not when its
+        # first line is out).
+        async def printed() -> bool:
+            _, text = await agent.get(f"/plugins/docker/containers/{name}/logs?tail=5")
+            return text != "\n"
+
+        await eventually(printed, timeout=10, interval=0.05)
         for query in ("tail=5", "tail=5&follow=1"):
             async with agent.session.get(
                     f"{agent.url}/plugins/docker/containers/{name}/logs?{query}",
@@ -121,3 +130,38 @@ async def test_real_templates_name_the_missing_image(nebula_agent, podman, clien
             in body["error"]
         assert await panel(agent, "databases") == []
     assert {c.name for c in client.containers.list(all=True)} == before
+
+
+async def test_the_connection_string_is_revealed_once_to_an_admin_only(
+        nebula_agent, podman, client, run_container) -> None:
+    name = f"{run_container.prefix}-db"
+    async with nebula_agent(PLUGIN, config=docker_config(podman)) as agent:
+        status, body = await run_action(agent, "deploy_database",
+                                        {"template": "testdb", "name": name, "host_port": 0})
+        assert status == 200 and body["status"] == "ok", body
+        port = body["result"]["port"]
+        env = dict(item.split("=", 1) for item in client.containers.get(name).attrs[
+            "Config"]["Env"])
+        url = f"/plugins/docker/databases/{name}/credentials"
+
+        status, viewer = await agent.post("/api/v1/tokens", {"name": "v", "role": "viewer"})
+        assert status in (200, 201), viewer
+        status, refused = await agent.post(url, token=viewer["token"])
+        assert status == 403, refused
+        assert env["DB_PASSWORD"] not in str(refused)
+
+        # The viewer's attempt did not use up the one showing; the admin's answer is a
+        # plain JSON answer (not a stream), in clear, and not to be cached.
+        async with agent.session.post(f"{agent.url}{url}", headers={
+                "Authorization": f"Bearer {agent.token}"}) as resp:
+            assert resp.status == 200
+            assert resp.content_type == "application/json"
+            assert resp.headers["Cache-Control"] == "no-store"
+            assert int(resp.headers["Content-Length"]) > 0  # whole, not chunked
+            revealed = await resp.json()
+        assert revealed == {
+            "name": name, "note": "shown once; the agent will not show it again",
+            "connection_string": f"http://tester:{env['DB_PASSWORD']}@127.0.0.1:{port}/main"}
+        status, again = await agent.post(url)
+        assert status == 409 and "already shown once" in again["detail"]
+        await approved(agent, "delete_database", {"name": name})
