@@ -11,6 +11,7 @@ import pytest
 from docker_agent import PLUGIN, docker_config, run_action, run_check
 
 import nebula_docker.plugin
+from nebula_docker.events import Unsupported, endpoint
 from tests.waiting import eventually
 
 
@@ -113,3 +114,20 @@ async def test_docker_host_is_used_when_no_base_url_is_set(nebula_agent, podman,
         result = await run_check(agent, "engine")
         assert result["last_status"] == "ok", result
         assert f"at {podman.base_url};" in result["summary"]
+
+
+@pytest.mark.parametrize("base_url,url,socket_path", [
+    ("unix:///run/podman/podman.sock", "http://engine/events", "/run/podman/podman.sock"),
+    ("tcp://10.0.0.5:2375", "http://10.0.0.5:2375/events", None),
+    ("tcp://docker.lan", "http://docker.lan:2375/events", None),
+    ("tcp://[::1]", "http://[::1]:2375/events", None),
+    ("https://docker.lan", "https://docker.lan:2376/events", None),
+])
+def test_the_event_stream_follows_every_address_the_sdk_takes(base_url, url,
+                                                              socket_path) -> None:
+    assert endpoint(base_url) == (url, socket_path)
+
+
+def test_an_address_without_an_event_stream_says_so() -> None:
+    with pytest.raises(Unsupported, match=r"no event stream over ssh://"):
+        endpoint("ssh://admin@nas")
