@@ -66,7 +66,7 @@ async def measure(root: Path) -> dict:
     agent = Agent(load(path), discover=True)
     await agent.start(schedule=False)
     try:
-        functions = agent.jarvis.catalogue.functions()
+        functions = agent.runtime("jarvis").catalogue.functions()
         states = {r["name"]: r["state"] for r in agent.plugin_states()}
     finally:
         await agent.stop()

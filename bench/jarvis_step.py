@@ -85,6 +85,7 @@ async def measure(root: Path, model: FakeOpenAI) -> list[float]:
                     f"max_steps = {STEPS + 1}\ntoken_budget = 100000000\n", encoding="utf-8")
     agent = Agent(load(path), {"bench": Instant()}, discover=False)
     await agent.start(schedule=False)
+    jarvis = agent.runtime("jarvis")  # the built-in plugin's runtime
     per_step: list[float] = []
     try:
         for turn in range(TURNS + WARMUP):
@@ -92,10 +93,10 @@ async def measure(root: Path, model: FakeOpenAI) -> list[float]:
                       text("All done: every ping answered."))
             busy_before = model.busy_seconds
             started = time.perf_counter()
-            cid = await agent.jarvis.submit("ping eight times", "bench")
-            await agent.jarvis.wait(cid)
+            cid = await jarvis.submit("ping eight times", "bench")
+            await jarvis.wait(cid)
             wall = time.perf_counter() - started
-            state = (await agent.jarvis.conversation(cid))["state"]
+            state = (await jarvis.conversation(cid))["state"]
             if state != "idle":
                 raise RuntimeError(f"turn ended {state}")
             if turn >= WARMUP:

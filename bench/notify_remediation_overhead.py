@@ -15,9 +15,9 @@ import time
 from common import machine
 
 from nebula.actions import ActionRunner
+from nebula.builtins.remediation.engine import Policy, PolicyState, Remediation
 from nebula.contributions import Check, CheckResult, Status
 from nebula.health import HealthEngine
-from nebula.remediation import Policy, PolicyState, Remediation
 
 CHECKS, ROUNDS = 1000, 20
 

@@ -118,7 +118,10 @@ class Jarvis:
         self.settings = settings_from(section)
 
     def status(self) -> dict[str, Any]:
-        return self.settings.public()
+        status = self.settings.public()
+        if not status["enabled"] and not sdk_installed():
+            status["reason"] += f"; it also needs the openai package: {EXTRA}"
+        return status
 
     def require_enabled(self) -> Settings:
         settings = self.settings
