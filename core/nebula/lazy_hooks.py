@@ -23,8 +23,10 @@ import pluggy
 from nebula import hookspecs
 
 _hookimpl = pluggy.HookimplMarker("nebula")
+# The hooks that take a context (not nebula_config_schema, nor the CLI's).
 CONTEXT_HOOKS = sorted(
-    n for n in vars(hookspecs) if n.startswith("nebula_") and n != "nebula_config_schema")
+    n for n in vars(hookspecs) if n.startswith("nebula_")
+    and "ctx" in inspect.signature(getattr(hookspecs, n)).parameters)
 
 
 def lazy_hooks(
