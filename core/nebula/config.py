@@ -327,6 +327,6 @@ def write_only_values(value: Any, schema: Mapping[str, Any]) -> Iterator[str]:
             yield from write_only_values(v, schema["items"])
 
 
-def masked(section: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> Any:
+def masked(section: Any, schema: Mapping[str, Any] | None = None) -> Any:
     """A section as `config show` prints it: secrets masked, whatever their key name."""
     return SECRETS.redact(_mask_write_only(section, schema or {}))

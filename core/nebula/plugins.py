@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ class PluginManager:
         for name, module in BUILTIN_PLUGINS.items():
             record = PluginRecord(name, builtin=True, distribution="nebula-command",
                                   version=__version__)
-            self._register(record, lambda module=module: load_manifest(module))
+            self._register(record, partial(load_manifest, module))
             if record.claim is not None and record.loadable:
                 record.schema = _claimed_schema(record.claim)
 
@@ -481,7 +482,8 @@ class PluginManager:
         found.assets = self._assets(record, ctx)
         return found
 
-    def _surface(self, record: PluginRecord, ctx: Any, hook: str, kind: type,
+    def _surface(self, record: PluginRecord, ctx: Any, hook: str,
+                 kind: type[Endpoint] | type[WebPage],
                  surface: str) -> list[Any]:
         """Endpoints or pages: well-formed, each path once, under a name the core leaves
         free (the HTTP layer mounts them under the plugin's name)."""
@@ -494,21 +496,7 @@ class PluginManager:
             if not isinstance(item, kind):
                 raise PluginError(f"{hook} returned a {type(item).__name__}, not a "
                                   f"{kind.__name__}")
-            if item.path and not item.path.startswith("/"):
-                raise PluginError(f"{hook}: path {item.path!r} must start with /")
-            if item.role not in ROLES:
-                raise PluginError(f"{hook}: role {item.role!r} is not one of "
-                                  f"{', '.join(ROLES)}")
-            if isinstance(item, Endpoint):
-                if item.method not in HTTP_METHODS:
-                    raise PluginError(f"{hook}: method {item.method!r} is not one of "
-                                      f"{', '.join(sorted(HTTP_METHODS))}")
-                key = (item.method, item.path)
-            else:
-                if item.slot not in SLOTS:
-                    raise PluginError(f"{hook}: slot {item.slot!r} is not one of "
-                                      f"{', '.join(SLOTS)}")
-                key = (item.slot, item.path if item.slot == PAGE else item.title)
+            key = _surface_key(hook, item)
             if key in seen:
                 raise PluginError(f"{hook} returned {' '.join(key)!r} twice")
             seen.add(key)
@@ -541,6 +529,23 @@ def _validate(item: Any) -> None:
             raise PluginError(f"webhook {item.name!r} needs a secret of at least "
                               f"{MIN_WEBHOOK_SECRET} characters")
         SECRETS.add(item.secret)
+
+
+def _surface_key(hook: str, item: Endpoint | WebPage) -> tuple[str, str]:
+    """What may appear once among a plugin's endpoints (method, path) or pages (slot and
+    path, or title for a section); raises PluginError for a malformed one."""
+    if item.path and not item.path.startswith("/"):
+        raise PluginError(f"{hook}: path {item.path!r} must start with /")
+    if item.role not in ROLES:
+        raise PluginError(f"{hook}: role {item.role!r} is not one of {', '.join(ROLES)}")
+    if isinstance(item, Endpoint):
+        if item.method not in HTTP_METHODS:
+            raise PluginError(f"{hook}: method {item.method!r} is not one of "
+                              f"{', '.join(sorted(HTTP_METHODS))}")
+        return item.method, item.path
+    if item.slot not in SLOTS:
+        raise PluginError(f"{hook}: slot {item.slot!r} is not one of {', '.join(SLOTS)}")
+    return item.slot, item.path if item.slot == PAGE else item.title
 
 
 def _claimed_schema(claim: BuiltinManifest) -> dict[str, Any]:
