@@ -26,12 +26,13 @@ from nebula.approvals import (
     Publish,
 )
 from nebula.contributions import Action, ParamError, Tool
+from nebula.runs import RunNotFound, Runs, RunStatus
 from nebula.secret_store import Sealer
 from nebula.secrets import SECRETS, Secrets
 from nebula.store import Store
 
 __all__ = ["ActionNotFound", "ActionRunner", "ActionUnavailable", "ApprovalConflict",
-           "ApprovalNotFound", "InvalidParams", "ParamProblem", "timed_outcome",
+           "ApprovalNotFound", "InvalidParams", "ParamProblem", "RunNotFound", "timed_outcome",
            "validate_params"]
 
 
@@ -109,6 +110,7 @@ class ActionRunner:
         self._store = store
         self._publish = publish
         self.approvals_store = Approvals(store, publish, sealer, approval_ttl)
+        self.runs = Runs(store, publish)
         self.actions: dict[str, Action] = {}
         self.counts: dict[tuple[str, str], int] = {}  # (action, outcome) → runs, for /metrics
 
@@ -119,10 +121,13 @@ class ActionRunner:
             raise ActionNotFound(name) from None
 
     async def request(
-        self, name: str, params: Mapping[str, Any], actor: str, preapproved_by: str | None = None
+        self, name: str, params: Mapping[str, Any], actor: str, preapproved_by: str | None = None,
+        wait: float | None = None,
     ) -> dict[str, Any]:
         """Run `name`, or file it for approval if it is destructive and nobody approved it.
-        Invalid params and targets that do not resolve raise InvalidParams: nothing filed."""
+        Invalid params and targets that do not resolve raise InvalidParams: nothing filed.
+        A run still going after `wait` seconds (None: no limit) answers `running` with the
+        run to follow."""
         action = self.get(name)
         if problems := validate_params(action, params):
             raise InvalidParams(problems)
@@ -139,9 +144,9 @@ class ActionRunner:
             if preapproved_by is None:
                 await self._publish("approval.requested", approval, "core")
                 return {"status": "pending_approval", "approval": approval}
-            return await self._approve(approval["id"], preapproved_by, None)
+            return await self._approve(approval["id"], preapproved_by, None, wait)
         return await self._run(action, _argument(action, params, plan), actor, shown_params,
-                               hidden, None, None)
+                               hidden, None, None, wait)
 
     async def _prepare(self, action: Action, params: Mapping[str, Any],
                        hidden: Secrets) -> Any:
@@ -167,12 +172,12 @@ class ActionRunner:
     async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict]:
         return await self.approvals_store.list(status, limit)
 
-    async def approve(self, approval_id: str, admin: str,
-                      expect_digest: str | None = None) -> dict[str, Any]:
-        return await self._approve(approval_id, admin, expect_digest)
+    async def approve(self, approval_id: str, admin: str, expect_digest: str | None = None,
+                      wait: float | None = None) -> dict[str, Any]:
+        return await self._approve(approval_id, admin, expect_digest, wait)
 
-    async def _approve(self, approval_id: str, admin: str,
-                       expect_digest: str | None) -> dict[str, Any]:
+    async def _approve(self, approval_id: str, admin: str, expect_digest: str | None,
+                       wait: float | None) -> dict[str, Any]:
         row = await self.approvals_store.get(approval_id)
         action = self.get(row["action"])
         decided = await self.approvals_store.decide(
@@ -189,11 +194,11 @@ class ActionRunner:
                          + "; ".join(f"{p.path}: {p.message}" for p in problems)}
             await self.audit(row["requested_by"], action.name, row["params"], "error", 0.0,
                              approval_id, _approved_by(admin, row) + "; " + outcome["error"])
+            await self.approvals_store.finish(approval_id, outcome)
         else:
             outcome = await self._run(action, _argument(action, params, plan),
                                       row["requested_by"], row["params"], hidden,
-                                      approval_id, _approved_by(admin, row))
-        await self.approvals_store.finish(approval_id, outcome)
+                                      approval_id, _approved_by(admin, row), wait)
         return {**outcome, "approval": await self.approval(approval_id)}
 
     async def deny(self, approval_id: str, admin: str, reason: str = "") -> dict[str, Any]:
@@ -206,21 +211,50 @@ class ActionRunner:
     async def _run(
         self, action: Action, argument: Mapping[str, Any], actor: str,
         shown_params: Mapping[str, Any], hidden: Secrets, approval_id: str | None,
-        approved_by: str | None,
+        approved_by: str | None, wait: float | None,
     ) -> dict[str, Any]:
-        outcome = hidden.redact(await timed_outcome(lambda: action.run(argument),
-                                                    action.timeout))
-        duration_ms = outcome["duration_ms"]
-        detail = outcome.get("error", "")
-        if approved_by:
-            detail = approved_by + (f"; {detail}" if detail else "")
-        await self.audit(actor, action.name, shown_params, outcome["status"], duration_ms,
-                         approval_id, detail)
-        key = (action.name, outcome["status"])
-        self.counts[key] = self.counts.get(key, 0) + 1
-        await self._publish("action.ran", {"action": action.name, "actor": actor,
-                                           "status": outcome["status"]}, "core")
-        return dict(outcome)
+        """Run the action as a run of its own; its audit row, counts, event and the
+        approval's result are written when it ends, whether anyone still waits or not."""
+
+        async def work() -> dict[str, Any]:
+            started = time.perf_counter()
+            try:
+                outcome = dict(hidden.redact(await timed_outcome(
+                    lambda: action.run(argument), action.timeout)))
+            except asyncio.CancelledError:
+                await self.audit(actor, action.name, shown_params, RunStatus.INTERRUPTED.value,
+                                 round((time.perf_counter() - started) * 1000, 3),
+                                 approval_id, "; ".join(filter(None, (
+                                     approved_by, "the agent stopped while it ran"))))
+                raise
+            outcome["run"] = run.id
+            detail = "; ".join(filter(None, (approved_by, outcome.get("error", ""))))
+            await self.audit(actor, action.name, shown_params, outcome["status"],
+                             outcome["duration_ms"], approval_id, detail)
+            key = (action.name, outcome["status"])
+            self.counts[key] = self.counts.get(key, 0) + 1
+            await self._publish("action.ran", {"action": action.name, "actor": actor,
+                                               "status": outcome["status"], "run": run.id},
+                                "core")
+            if approval_id is not None:
+                await self.approvals_store.finish(approval_id, outcome)
+            return outcome
+
+        run = await self.runs.start(action.name, actor, approval_id, work)
+        outcome = await self.runs.wait(run, wait)
+        if outcome is None:
+            return {"status": RunStatus.RUNNING.value, "run": run.public()}
+        return outcome
+
+    async def recover_interrupted(self) -> None:
+        """Runs a crashed agent left behind get their `interrupted` audit row."""
+        for row in await self.runs.recover():
+            await self.audit(row["actor"], row["action"], {}, RunStatus.INTERRUPTED.value,
+                             None, row["approval_id"],
+                             f"the agent stopped while run {row['id']} ran")
+
+    async def stop(self) -> None:
+        await self.runs.stop()
 
     async def audit(
         self, actor: str, action: str, params: Mapping[str, Any], outcome: str,

@@ -98,6 +98,7 @@ class Agent:
     async def start(self, schedule: bool = True) -> None:
         secure_data_dir(self.config.data_dir)
         await self.store.open()
+        await self.actions.recover_interrupted()
         self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,
                                         timeout=30))
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
@@ -117,6 +118,7 @@ class Agent:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self.actions.stop()  # before the plugins whose actions still run
         # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
         await asyncio.gather(*(self._stop_plugin(r) for r in self.manager.records.values()
                                if r.state == LOADED))

@@ -25,6 +25,7 @@ from nebula.contributions import (
     Subscription,
     Tool,
     Webhook,
+    report_progress,
     reveal,
 )
 from nebula.lazy_hooks import lazy_hooks
@@ -55,6 +56,7 @@ __all__ = [
     "Tool",
     "Webhook",
     "hookimpl",
+    "report_progress",
     "lazy_hooks",
     "reveal",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,6 +203,20 @@ class Manifest:
     enabled_by_default: bool = False
     hooks: str | None = None
     config_schema: Mapping[str, Any] | None = None
+
+
+ProgressReporter = Callable[[float | None, str], None]
+# Set by the action runner inside each run; the run's own tasks inherit it.
+PROGRESS: ContextVar[ProgressReporter | None] = ContextVar("nebula_progress", default=None)
+
+
+def report_progress(fraction: float | None = None, message: str = "") -> None:
+    """From inside an action's `run`: how far it got (0 to 1, or None when it cannot tell)
+    and what it is doing now ("dumping app: 1.2 GB"). `nebula action run` and the panel
+    show it while they wait; outside an action run it does nothing."""
+    reporter = PROGRESS.get()
+    if reporter is not None:
+        reporter(None if fraction is None else min(1.0, max(0.0, float(fraction))), message)
 
 
 REVEAL_KEY = "nebula.reveal"

@@ -82,14 +82,18 @@ class RunningAgent:
         return body["checks"][0]
 
     async def run_action(self, name: str, params: Mapping[str, Any] | None = None, *,
-                         expect: int = 200) -> dict[str, Any]:
-        """Run one action as the admin; a destructive one answers 202 with
-        `{"status": "pending_approval", "approval": {...}}` (pass `expect=202`)."""
+                         expect: int | None = None) -> dict[str, Any]:
+        """Run one action as the admin and wait for its outcome: `{"status": "ok",
+        "result"}` (HTTP 200) or `{"status": "error", "error"}` (502) unless `expect` names
+        one status; a destructive one answers 202 with `{"status": "pending_approval",
+        "approval": {...}}` (pass `expect=202`)."""
         return _expect(expect, *await self.post(f"/api/v1/actions/{name}/run",
-                                                {"params": dict(params or {})}))
+                                                {"params": dict(params or {}), "wait": 3600}))
 
-    async def approve(self, approval_id: Any) -> dict[str, Any]:
-        return _expect(200, *await self.post(f"/api/v1/approvals/{approval_id}/approve"))
+    async def approve(self, approval_id: Any, *, expect: int | None = None) -> dict[str, Any]:
+        """Approve as the admin and wait for the outcome (200 ok, 502 failed)."""
+        return _expect(expect, *await self.post(f"/api/v1/approvals/{approval_id}/approve",
+                                                {"wait": 3600}))
 
     async def panel(self, name: str) -> Any:
         """A panel's current data."""
@@ -113,7 +117,7 @@ class RunningAgent:
         if listed["action"]:
             status, body = await self.post(f"/api/v1/actions/{listed['action']}/run",
                                            {"params": params})
-            assert status in (200, 202), (status, body)
+            assert status in (200, 202, 502), (status, body)
             return body
         tool = self.agent.tools[name]
         assert tool.run is not None
@@ -126,8 +130,10 @@ class RunningAgent:
 TOOL_RUN_ROUTE = "/api/v1/tools/{name}/run"
 
 
-def _expect(status: int, got: int, body: Any) -> Any:
-    assert got == status, f"expected HTTP {status}, got {got}: {body}"
+def _expect(status: int | None, got: int, body: Any) -> Any:
+    """`status` None: an action's finished run, ok (200) or failed (502)."""
+    wanted = (200, 502) if status is None else (status,)
+    assert got in wanted, f"expected HTTP {' or '.join(map(str, wanted))}, got {got}: {body}"
     return body
 
 

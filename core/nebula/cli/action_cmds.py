@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import click
 
 from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+
+# Each request waits this long for the outcome before following the run (with progress):
+# quick actions answer at once, and nothing long ever rests on one HTTP request.
+REQUEST_WAIT = 2.0
+POLL_INTERVAL = 0.5
 
 
 @click.group()
@@ -54,17 +60,64 @@ def _parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
 @click.option("--params", "raw", metavar="JSON", help="All parameters as a JSON object.")
 @click.option("--yes", is_flag=True,
               help="Approve a destructive action now (local admin on the host only; audited).")
+@click.option("--no-wait", is_flag=True,
+              help="Print the run's id and return; follow it with `nebula action status ID` "
+                   "(needs a running agent: a one-shot agent stops with the command).")
 @json_option
 @pass_state
 def run_action(state: State, name: str, pairs: tuple[str, ...], raw: str | None, yes: bool,
-               as_json: bool) -> None:
-    """Run action NAME; a destructive one waits for approval unless --yes."""
-    body = {"params": _parse_params(pairs, raw), "approve": yes}
+               no_wait: bool, as_json: bool) -> None:
+    """Run action NAME and wait for it, showing progress; a destructive one waits for
+    approval unless --yes."""
+    body = {"params": _parse_params(pairs, raw), "approve": yes,
+            "wait": 0 if no_wait else REQUEST_WAIT}
     with agent_client(state) as client:
         outcome = client.post(f"/api/v1/actions/{name}/run", body)
+        if not no_wait:
+            outcome = follow(client, outcome, show_progress=not as_json)
     output(outcome, as_json, _print_outcome)
-    if outcome["status"] == "error":
+    if outcome["status"] in ("error", "interrupted"):
         raise SystemExit(1)
+
+
+@action.command(name="status")
+@click.argument("run_id")
+@click.option("--wait", "wait_for_end", is_flag=True, help="Follow the run until it ends.")
+@json_option
+@pass_state
+def run_status(state: State, run_id: str, wait_for_end: bool, as_json: bool) -> None:
+    """A run's status, progress and outcome (from `action run --no-wait`)."""
+    with agent_client(state) as client:
+        run = client.get(f"/api/v1/runs/{run_id}")
+        outcome = run["outcome"] or {"status": "running", "run": run}
+        if wait_for_end:
+            outcome = follow(client, outcome, show_progress=not as_json)
+    output(outcome, as_json, _print_outcome)
+    if outcome["status"] in ("error", "interrupted"):
+        raise SystemExit(1)
+
+
+def follow(client: Any, outcome: dict[str, Any], show_progress: bool) -> dict[str, Any]:
+    """Poll a run until it ends, however long that takes, drawing its progress on stderr."""
+    shown = False
+    while outcome["status"] == "running":
+        run = outcome["run"]
+        if show_progress:
+            click.echo(f"\r\033[K{_progress_line(run)}", nl=False, err=True)
+            shown = True
+        time.sleep(POLL_INTERVAL)
+        run = client.get(f"/api/v1/runs/{run['id']}")
+        outcome = run["outcome"] or {"status": "running", "run": run}
+    if shown:
+        click.echo("", err=True)
+    return outcome
+
+
+def _progress_line(run: dict[str, Any]) -> str:
+    elapsed = time.time() - run["started"]
+    done = "" if run["progress"] is None else f" {run['progress'] * 100:.0f}%"
+    message = f" {run['message']}" if run["message"] else ""
+    return f"{run['action']}: running {elapsed:.0f}s{done}{message}"
 
 
 def _print_outcome(outcome: dict[str, Any]) -> None:
@@ -74,7 +127,10 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
         if approval.get("plan") is not None:
             click.echo(f"It will act on: {json.dumps(approval['plan'])}")
         click.echo(f"An admin approves it with: nebula approvals approve {approval['id']}")
-    elif outcome["status"] == "error":
+    elif outcome["status"] == "running":
+        click.echo(f"{outcome['run']['action']} is running as run {outcome['run']['id']}; "
+                   f"follow it with: nebula action status {outcome['run']['id']} --wait")
+    elif outcome["status"] in ("error", "interrupted"):
         click.echo(f"failed: {outcome['error']}", err=True)
     else:
         result = outcome.get("result")
@@ -111,11 +167,14 @@ def list_approvals(state: State, status: str, as_json: bool) -> None:
 @pass_state
 def approve(state: State, approval_id: str, digest: str | None, as_json: bool) -> None:
     """Approve APPROVAL_ID and run exactly what it lists under ACTS ON."""
+    body: dict[str, Any] = {"wait": REQUEST_WAIT}
+    if digest:
+        body["digest"] = digest
     with agent_client(state) as client:
-        outcome = client.post(f"/api/v1/approvals/{approval_id}/approve",
-                              {"digest": digest} if digest else {})
+        outcome = follow(client, client.post(f"/api/v1/approvals/{approval_id}/approve", body),
+                         show_progress=not as_json)
     output(outcome, as_json, _print_outcome)
-    if outcome["status"] == "error":
+    if outcome["status"] in ("error", "interrupted"):
         raise SystemExit(1)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from nebula.config import Config
 
 TIMEOUT = 120.0
+# The status of an action's answer when it ran and failed (the body is its outcome).
+FAILED_RUN = 502
 
 
 class ApiError(Exception):
@@ -43,6 +45,8 @@ class Client:
                 detail = json.loads(exc.read())
             except ValueError:
                 detail = {"title": exc.reason}
+            if exc.code == FAILED_RUN and detail.get("status") == "error":
+                return detail  # an action that ran and failed: its outcome, not an API error
             raise ApiError(exc.code, detail) from None
 
     def get(self, path: str) -> Any:

@@ -18,7 +18,12 @@ from nebula.contributions import Action
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
+from nebula.runs import RunNotFound, RunStatus
 from nebula.tokens import LOCAL_ADMIN
+
+# Long enough for every quick action to answer at once; a backup or restore answers 202 and
+# is followed through its run.
+DEFAULT_WAIT = 60.0
 
 
 def describe(action: Action) -> dict[str, Any]:
@@ -34,6 +39,9 @@ async def list_actions(request: web.Request) -> web.Response:
     return ok({"actions": [describe(a) for a in sorted(actions, key=lambda a: a.name)]})
 
 
+WAIT = {"type": "number", "minimum": 0, "maximum": 3600, "default": DEFAULT_WAIT,
+        "description": "seconds to wait for the outcome; a run still going then answers 202 "
+                       "with the run to follow at /api/v1/runs/{id}"}
 RUN_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -42,12 +50,14 @@ RUN_SCHEMA = {
         "approve": {"type": "boolean",
                     "description": "pre-approve a destructive action (local admin only: "
                                    "`nebula action run --yes` on the host)"},
+        "wait": WAIT,
     },
 }
 
 
 @endpoint("POST", "/api/v1/actions/{name}/run",
-          "Run an action; a destructive one answers 202 with a pending approval",
+          "Run an action: 200 with its outcome, 502 when it ran and failed, 202 with the run "
+          "when it goes on past `wait`, 202 with a pending approval for a destructive one",
           role=ADMIN, body=RUN_SCHEMA, tag="actions")
 async def run_action(request: web.Request) -> web.Response:
     body = await json_body(request, RUN_SCHEMA)
@@ -58,7 +68,8 @@ async def run_action(request: web.Request) -> web.Response:
     preapproved = f"{principal.name} (--yes)" if body.get("approve") else None
     try:
         outcome = await agent_of(request).actions.request(
-            request.match_info["name"], body.get("params", {}), principal.name, preapproved)
+            request.match_info["name"], body.get("params", {}), principal.name, preapproved,
+            body.get("wait", DEFAULT_WAIT))
     except ActionNotFound:
         raise Problem(404, f"no action named {request.match_info['name']!r}") from None
     except InvalidParams as exc:
@@ -67,7 +78,12 @@ async def run_action(request: web.Request) -> web.Response:
                               for p in exc.problems]) from None
     except ActionUnavailable as exc:
         raise Problem(503, str(exc)) from None
-    return ok(outcome, 202 if outcome["status"] == "pending_approval" else 200)
+    return ok(outcome, outcome_status(outcome))
+
+
+def outcome_status(outcome: dict[str, Any]) -> int:
+    """The HTTP status of a run's answer, as the OpenAPI summaries document it."""
+    return {"ok": 200, "pending_approval": 202, "running": 202}.get(outcome["status"], 502)
 
 
 @endpoint("GET", "/api/v1/approvals", "Approvals, newest first",
@@ -98,16 +114,39 @@ APPROVE_SCHEMA = {
     "properties": {"digest": {"type": "string", "maxLength": 128,
                               "description": "the approval's `digest` as shown to the "
                                              "approver; refused (409) if it no longer "
-                                             "matches"}}}
+                                             "matches"},
+                   "wait": WAIT}}
 
 
 @endpoint("POST", "/api/v1/approvals/{id}/approve",
           "Approve a pending action and run exactly the plan filed with it",
           role=ADMIN, body=APPROVE_SCHEMA, tag="approvals")
 async def approve(request: web.Request) -> web.Response:
-    expect = (await json_body(request, APPROVE_SCHEMA)).get("digest")
+    body = await json_body(request, APPROVE_SCHEMA)
     runner = agent_of(request).actions
-    return ok(await _decide(request, lambda i, who: runner.approve(i, who, expect)))
+    outcome = await _decide(request, lambda i, who: runner.approve(
+        i, who, body.get("digest"), body.get("wait", DEFAULT_WAIT)))
+    return ok(outcome, outcome_status(outcome))
+
+
+@endpoint("GET", "/api/v1/runs", "Action runs, newest first",
+          query={"status": "running, ok, error or interrupted", "limit": "1-1000"},
+          tag="actions")
+async def list_runs(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    if status is not None and status not in {s.value for s in RunStatus}:
+        raise Problem(400, "status must be running, ok, error or interrupted")
+    limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
+    return ok({"runs": await agent_of(request).actions.runs.list(status, limit)})
+
+
+@endpoint("GET", "/api/v1/runs/{id}", "One action run: status, progress, outcome",
+          tag="actions")
+async def get_run(request: web.Request) -> web.Response:
+    try:
+        return ok(await agent_of(request).actions.runs.get(request.match_info["id"]))
+    except RunNotFound:
+        raise Problem(404, f"no run {request.match_info['id']!r}") from None
 
 
 @endpoint("POST", "/api/v1/approvals/{id}/deny", "Deny a pending action", role=ADMIN,

@@ -151,4 +151,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE approvals ADD COLUMN expires REAL;
     ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
     """,
+    # Action runs (nebula.actions): a long action answers with its run id while it goes on;
+    # a run still `running` at the next start was cut short by the agent stopping.
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        approval_id TEXT,
+        started REAL NOT NULL,
+        finished REAL,
+        status TEXT NOT NULL,
+        outcome TEXT
+    );
+    CREATE INDEX runs_status ON runs (status, started);
+    """,
 ]

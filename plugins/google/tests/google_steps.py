@@ -10,10 +10,7 @@ from tests.waiting import eventually
 
 
 async def run_action(agent, name: str, params: dict[str, Any] | None = None) -> dict:
-    status, body = await agent.post(f"/api/v1/actions/google.{name}/run",
-                                    {"params": params or {}})
-    assert status == 200, body
-    return body
+    return await agent.run_action(f"google.{name}", params or {})
 
 
 async def result_of(agent, name: str, params: dict[str, Any] | None = None) -> Any:
