@@ -56,8 +56,8 @@ __all__ = [
     "Tool",
     "Webhook",
     "hookimpl",
-    "report_progress",
     "lazy_hooks",
+    "report_progress",
     "reveal",
 ]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import re
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
