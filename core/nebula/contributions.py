@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -219,7 +221,7 @@ def report_progress(fraction: float | None = None, message: str = "") -> None:
         reporter(None if fraction is None else min(1.0, max(0.0, float(fraction))), message)
 
 
-REVEAL_KEY = "nebula.reveal"
+REVEAL_KEY: web.ResponseKey[bool] = web.ResponseKey("nebula.reveal", bool)
 
 
 def reveal(response: Any) -> Any:
