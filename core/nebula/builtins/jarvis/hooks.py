@@ -68,7 +68,7 @@ def nebula_web_pages() -> Iterable[WebPage]:
 
 @hookimpl
 def nebula_web_assets() -> Iterable[Path]:
-    return [STATIC / "jarvis.js"]
+    return [STATIC / "jarvis.css", STATIC / "jarvis.js"]
 
 
 @hookimpl
