@@ -27,7 +27,8 @@ def test_scaffold_builds_installs_loads_and_passes_its_own_tests(
     assert (body["plugin"], body["distribution"]) == ("weather_probe", "nebula-weather-probe")
     assert root == tmp_path / "nebula-weather-probe"
     assert body["files"] == ["README.md", "nebula_weather_probe/__init__.py",
-                             "nebula_weather_probe/plugin.py", "pyproject.toml",
+                             "nebula_weather_probe/hooks.py", "nebula_weather_probe/plugin.py",
+                             "nebula_weather_probe/schema.py", "pyproject.toml",
                              "tests/test_plugin.py"]
     assert "{{" not in "".join(p.read_text() for p in root.rglob("*.*"))
 
@@ -91,5 +92,5 @@ def test_project_wheel_ships_the_templates(tmp_path):
     shipped = set(zipfile.ZipFile(wheel).namelist())
     templates = {f"nebula/scaffold/template/{p.relative_to(TEMPLATES)}"
                  for p in TEMPLATES.rglob("*.tmpl")}
-    assert len(templates) == 5
+    assert len(templates) == 7
     assert templates <= shipped
