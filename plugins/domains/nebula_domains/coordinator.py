@@ -1,7 +1,7 @@
 """The plugin's runtime: one `nebula.helpers.coordinator.Coordinator` per host, so each host
 is checked in its own task (at most `concurrency` at once) and its latest report is shared
-by the checks, the table and the tools; and one for our public IP, asked of the zoneedit
-plugin.
+by the checks, the table and the tools; and our public IP as the zoneedit plugin publishes
+it.
 
 A check waits for its own host's run only, so a slow host holds up nobody else; callers
 that ask for a host while its check runs share that run."""
@@ -15,23 +15,30 @@ from typing import Any
 
 import aiohttp
 
+from nebula.helpers import nameservers
 from nebula.helpers.coordinator import Coordinator
 from nebula.helpers.net import trust
 from nebula_domains import certs, probe, resolve, verdicts
+from nebula_domains.hosts import Host, hosts
+from nebula_domains.records import ADDRESS_TYPES
 from nebula_domains.report import HostReport
-from nebula_domains.schema import Host, hosts
 
 CallAction = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+PeerConfig = Callable[[str], Mapping[str, Any] | None]
+PublicIp = dict[str, str | None]  # {"A": ip, "AAAA": ip, "reason": why one is missing}
 
 
 class Monitor:
     """Returned by `nebula_startup`; the core closes it (`aclose`) when the plugin stops."""
 
     def __init__(self, config: Mapping[str, Any], call_action: CallAction,
-                 log: Any = None) -> None:
+                 peer_config: PeerConfig, log: Any = None) -> None:
         self.config = config
         self.hosts = {h.name: h for h in hosts(config)}
+        self.resolvers = [nameservers.parse(spec, config["dns_port"])
+                          for spec in config["resolvers"]]
         self._call_action = call_action
+        self._peer_config = peer_config
         self._reports = {name: Coordinator(lambda host=host: self._check(host),
                                            max_age=config["interval"] / 2,
                                            name=f"domains.{name}",
@@ -39,6 +46,9 @@ class Monitor:
                          for name, host in self.hosts.items()}
         self._slots = asyncio.Semaphore(config["concurrency"])
         self._addresses: dict[str, tuple[float, list[str]]] = {}
+        # Our public IP as the zoneedit plugin last published it (its event), or as its
+        # action answered when nothing was published yet.
+        self.public_ip: PublicIp | None = None
         self._public = Coordinator(self._ask_public_ip, max_age=config["interval"] / 2,
                                    name="domains.public_ip", log=log)
         self._seen: probe.Seen = {}
@@ -92,22 +102,27 @@ class Monitor:
             answers = await self._resolve(host)
             https_url, http_url = self._urls(host)
             cfg = self.config
+            # A name without an address gets no web probes: they could only fail at
+            # connecting, repeating the DNS problem in other words.
+            resolved = not (host.https or host.http_redirect) or bool(
+                await self.lookup(host.name, answers))
             page, redirect = await asyncio.gather(
                 self._bounded(probe.https(self._session(), https_url, self._verify,
                                           self._inspect, self._seen, cfg["http_timeout"],
                                           cfg["max_redirects"], host.keyword),
                               (probe.Https(error="timed out"), probe.Tls(error="timed out")))
-                if host.https else _none(),
+                if host.https and resolved else _none(),
                 self._bounded(probe.redirect(self._session(), http_url, cfg["http_timeout"]),
                               probe.Redirect(error="timed out"))
-                if host.http_redirect else _none())
+                if host.http_redirect and resolved else _none())
             https, tls = page or (None, None)
             if not host.tls:
                 tls = None
             now = time.time()
             problems = [p for rdtype, got in answers.items()
                         for p in verdicts.dns_problems(host, rdtype, got, public)]
-            problems += verdicts.web_problems(host, https, tls, redirect, now, self.config)
+            problems += verdicts.web_problems(host, https, tls, redirect, now, self.config,
+                                              resolved)
             return HostReport(host.name, now, round((time.perf_counter() - started) * 1000, 1),
                               answers, https, tls, redirect, tuple(problems))
 
@@ -124,65 +139,102 @@ class Monitor:
         http = host.name + (f":{http_port}" if http_port != 80 else "")
         return f"https://{https}{host.path}", f"http://{http}{host.path}"
 
-    async def _resolve(self, host: Host) -> dict[str, tuple[resolve.Answer, ...]]:
-        cfg = self.config
-        kinds = list(host.records)
+    async def _ask(self, name: str, kinds: list[str]) -> dict[str, tuple[resolve.Answer, ...]]:
+        """Every resolver's answer for each of `kinds`, all asked at once."""
         found = await asyncio.gather(*(
-            self._dns.ask(r, cfg["dns_port"], host.name, kind, cfg["dns_timeout"])
-            for kind in kinds for r in cfg["resolvers"]))
-        per = len(cfg["resolvers"])
-        answers = {kind: tuple(found[i * per:(i + 1) * per]) for i, kind in enumerate(kinds)}
-        addresses = sorted({v for kind in ("A", "AAAA") for a in answers.get(kind, ())
-                            if a.outcome == resolve.OK for v in a.values})
-        if addresses:
-            self._addresses[host.name] = (time.time(), addresses)
+            self._dns.ask(server, name, kind, self.config["dns_timeout"])
+            for kind in kinds for server in self.resolvers))
+        per = len(self.resolvers)
+        return {kind: tuple(found[i * per:(i + 1) * per]) for i, kind in enumerate(kinds)}
+
+    async def _resolve(self, host: Host) -> dict[str, tuple[resolve.Answer, ...]]:
+        answers = await self._ask(host.name, list(host.records))
+        if any(kind in answers for kind in ADDRESS_TYPES):
+            self._remember(host.name, answers)
         return answers
 
-    async def lookup(self, name: str) -> list[str]:
+    def _remember(self, name: str, answers: Mapping[str, tuple[resolve.Answer, ...]]
+                  ) -> list[str]:
+        addresses = sorted({v for kind in ADDRESS_TYPES for a in answers.get(kind, ())
+                            if a.outcome == resolve.OK for v in a.values})
+        if addresses:
+            self._addresses[name] = (time.time(), addresses)
+        else:  # no longer resolves: an address from an earlier check must not be used
+            self._addresses.pop(name, None)
+        return addresses
+
+    async def lookup(self, name: str,
+                     known: Mapping[str, tuple[resolve.Answer, ...]] | None = None
+                     ) -> list[str]:
         """Addresses for the web probes: those the DNS check just found, else asked of the
-        resolvers (a redirect to another host)."""
+        resolvers (a redirect to another host), the address types in `known` (answers
+        just received) not asked again."""
         name = name.lower().rstrip(".")
         cached = self._addresses.get(name)
         if cached is not None and time.time() - cached[0] < self.config["interval"]:
             return cached[1]
-        cfg = self.config
-        for kind in ("A", "AAAA"):
-            for r in cfg["resolvers"]:
-                answer = await self._dns.ask(r, cfg["dns_port"], name, kind,
-                                             cfg["dns_timeout"])
-                if answer.outcome == resolve.OK:
-                    return list(answer.values)
-        return []
+        known = {k: v for k, v in (known or {}).items() if k in ADDRESS_TYPES}
+        asked = await self._ask(name, [k for k in ADDRESS_TYPES if k not in known])
+        return self._remember(name, {**known, **asked})
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
             self._http = probe.session(self.lookup, limit=2 * self.config["concurrency"])
         return self._http
 
-    async def _public_ips(self) -> dict[str, str | None]:
-        """Our public IP from the zoneedit plugin, asked once per half interval."""
+    # --- our public IP -------------------------------------------------------------------
+    #
+    # The zoneedit plugin publishes the address it acts on as an event (named like its
+    # action) at its first observation and whenever the address changes; we follow that
+    # event. Its action is asked only while nothing was published since we started: every
+    # action call writes an audit row, and a lookup per check wrote hundreds a day.
+
+    @property
+    def _source(self) -> tuple[str, str]:
+        name = self.config["public_ip_action"]
+        return name, name.partition(".")[0]
+
+    async def on_public_ip(self, event: Mapping[str, Any]) -> None:
+        """The subscription's handler: the zoneedit plugin's new public IP."""
+        if event.get("source") == self._source[1]:
+            self.public_ip = _public_ip(event.get("data") or {})
+
+    async def _public_ips(self) -> PublicIp:
+        name, plugin = self._source
+        if self._peer_config(plugin) is None:  # stopped: what it said no longer holds
+            self.public_ip = None
+            self._public.invalidate()
+            return {"reason": f"no action {name} (is the {plugin} plugin enabled?)"}
+        if self.public_ip is not None:
+            return self.public_ip
         return await self._public.get()
 
-    async def _ask_public_ip(self) -> dict[str, str | None]:
-        name = self.config["public_ip_action"]
+    async def _ask_public_ip(self) -> PublicIp:
+        name = self._source[0]
         try:
             outcome = await self._call_action(name, {})
         except KeyError:
-            return {"reason": f"no action {name} (is the zoneedit plugin enabled?)"}
+            return {"reason": f"no action {name} (is the {self._source[1]} plugin enabled?)"}
         except Exception as exc:  # any failure of a peer is reported, never raised here
             return {"reason": f"{name} failed: {type(exc).__name__}: {exc}"}
         if outcome.get("status") != "ok":
             return {"reason": f"{name}: {outcome.get('error') or outcome.get('status')}"}
-        result = outcome.get("result") or {}
-        found: dict[str, str | None] = {}
-        reasons = []
-        for rdtype, family in (("A", "ipv4"), ("AAAA", "ipv6")):
-            info = result.get(family) or {}
-            found[rdtype] = info.get("ip")
-            if info and not info.get("ip"):
-                reasons.append(f"{family}: {info.get('reason')}")
-        found["reason"] = "; ".join(reasons) or None
-        return found
+        if self.public_ip is None:  # an event that came meanwhile is newer
+            self.public_ip = _public_ip(outcome.get("result") or {})
+        return self.public_ip
+
+
+def _public_ip(published: Mapping[str, Any]) -> PublicIp:
+    """The zoneedit plugin's `{"ipv4": {"ip", "reason"}, "ipv6": ...}` by record type."""
+    found: PublicIp = {}
+    reasons = []
+    for rdtype, family in (("A", "ipv4"), ("AAAA", "ipv6")):
+        info = published.get(family) or {}
+        found[rdtype] = info.get("ip")
+        if info and not info.get("ip"):
+            reasons.append(f"{family}: {info.get('reason')}")
+    found["reason"] = "; ".join(reasons) or None
+    return found
 
 
 async def _none() -> None:

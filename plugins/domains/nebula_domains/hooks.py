@@ -9,10 +9,19 @@ from typing import Any
 
 import jsonschema
 
-from nebula.api import Check, CheckResult, Panel, PluginContext, Tool, hookimpl
+from nebula.api import (
+    Check,
+    CheckResult,
+    Panel,
+    PluginContext,
+    Subscription,
+    Tool,
+    hookimpl,
+)
 from nebula_domains import report
 from nebula_domains.coordinator import Monitor
-from nebula_domains.schema import HOST_PARAMS, WHY_PARAMS, check_name, problems
+from nebula_domains.hosts import check_name, problems
+from nebula_domains.schema import HOST_PARAMS, WHY_PARAMS
 
 # How long the table waits for hosts never checked before showing them as pending.
 TABLE_WAIT = 5.0
@@ -22,7 +31,7 @@ TABLE_WAIT = 5.0
 def nebula_startup(ctx: PluginContext) -> Monitor:
     if found := problems(ctx.config):
         raise ValueError("; ".join(found))
-    return Monitor(ctx.config, ctx.call_action, ctx.log)
+    return Monitor(ctx.config, ctx.call_action, ctx.peer_config, ctx.log)
 
 
 @hookimpl
@@ -43,6 +52,15 @@ def nebula_checks(runtime: Monitor) -> list[Check]:
                   description=f"DNS, HTTPS and TLS certificate of {host}.",
                   interval=interval, timeout=timeout)
             for host in runtime.hosts]
+
+
+@hookimpl
+def nebula_subscriptions(runtime: Monitor) -> list[Subscription]:
+    # The zoneedit plugin publishes its public IP under the name of its action.
+    if not any(h.wants_public_ip for h in runtime.hosts.values()):
+        return []
+    return [Subscription(name="public_ip", topic=runtime.config["public_ip_action"],
+                         handler=runtime.on_public_ip)]
 
 
 @hookimpl

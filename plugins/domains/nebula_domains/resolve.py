@@ -22,6 +22,9 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
+from nebula.helpers.nameservers import Nameserver
+from nebula_domains import records
+
 OK, NXDOMAIN, SERVFAIL, TIMEOUT, NODATA, REFUSED, ERROR = (
     "ok", "nxdomain", "servfail", "timeout", "nodata", "refused", "error")
 DESCRIBE = {NXDOMAIN: "NXDOMAIN (no such name)", SERVFAIL: "SERVFAIL (server failure)",
@@ -33,17 +36,18 @@ DESCRIBE = {NXDOMAIN: "NXDOMAIN (no such name)", SERVFAIL: "SERVFAIL (server fai
 class Answer:
     """One resolver's answer for one name and type."""
 
-    resolver: str
+    resolver: str  # as configured
     outcome: str
-    values: tuple[str, ...] = ()  # addresses, or CNAME targets, sorted
+    values: tuple[str, ...] = ()  # canonical texts (records.value), sorted
     cnames: tuple[str, ...] = ()  # the chain followed to reach the values
     ms: float = 0.0
     detail: str = ""
+    rdtype: str = "A"
 
     def describe(self) -> str:
         if self.outcome == OK:
             via = f" via {' → '.join(self.cnames)}" if self.cnames else ""
-            return f"{', '.join(self.values)}{via}"
+            return ", ".join(records.shown(self.rdtype, v) for v in self.values) + via
         return DESCRIBE[self.outcome] + (f": {self.detail}" if self.detail else "")
 
 
@@ -54,7 +58,7 @@ def _follow(response: dns.message.Message, qname: dns.name.Name,
     for _ in range(16):  # a CNAME loop must not hang the check
         found = response.get_rrset(response.answer, name, dns.rdataclass.IN, rdtype)
         if found is not None:
-            return tuple(sorted(r.to_text() for r in found)), tuple(chain)
+            return tuple(sorted(records.value(r) for r in found)), tuple(chain)
         alias = response.get_rrset(response.answer, name, dns.rdataclass.IN,
                                    dns.rdatatype.CNAME)
         if alias is None:
@@ -143,41 +147,41 @@ class Client:
             response = await dns.asyncquery.tcp(query, host, timeout=timeout, port=port)
         return response
 
-    async def ask(self, resolver: str, port: int, name: str, rdtype: str,
+    async def ask(self, server: Nameserver, name: str, rdtype: str,
                   timeout: float) -> Answer:
         qname = dns.name.from_text(name)
         kind = dns.rdatatype.from_text(rdtype)
         query = dns.message.make_query(qname, kind)
         started = time.perf_counter()
         try:
-            response = await self._exchange(query, resolver, port, timeout)
+            response = await self._exchange(query, server.address, server.port, timeout)
         except asyncio.TimeoutError:
-            return Answer(resolver, TIMEOUT, detail=f"no answer within {timeout:g}s",
-                          ms=timeout * 1000)
+            return Answer(server.label, TIMEOUT, detail=f"no answer within {timeout:g}s",
+                          ms=timeout * 1000, rdtype=rdtype)
         except (OSError, dns.exception.DNSException) as exc:
-            return Answer(resolver, ERROR, detail=f"{type(exc).__name__}: {exc}",
-                          ms=round((time.perf_counter() - started) * 1000, 1))
-        return _answer(resolver, response, qname, kind,
+            return Answer(server.label, ERROR, detail=f"{type(exc).__name__}: {exc}",
+                          ms=round((time.perf_counter() - started) * 1000, 1), rdtype=rdtype)
+        return _answer(server.label, response, qname, kind, rdtype,
                        round((time.perf_counter() - started) * 1000, 1))
 
 
 def _answer(resolver: str, response: dns.message.Message, qname: dns.name.Name,
-            kind: dns.rdatatype.RdataType, ms: float) -> Answer:
+            kind: dns.rdatatype.RdataType, rdtype: str, ms: float) -> Answer:
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
-        return Answer(resolver, NXDOMAIN, ms=ms)
+        return Answer(resolver, NXDOMAIN, ms=ms, rdtype=rdtype)
     if rcode == dns.rcode.SERVFAIL:
-        return Answer(resolver, SERVFAIL, ms=ms)
+        return Answer(resolver, SERVFAIL, ms=ms, rdtype=rdtype)
     if rcode == dns.rcode.REFUSED:
-        return Answer(resolver, REFUSED, ms=ms)
+        return Answer(resolver, REFUSED, ms=ms, rdtype=rdtype)
     if rcode != dns.rcode.NOERROR:
-        return Answer(resolver, ERROR, detail=dns.rcode.to_text(rcode), ms=ms)
+        return Answer(resolver, ERROR, detail=dns.rcode.to_text(rcode), ms=ms, rdtype=rdtype)
     if kind == dns.rdatatype.CNAME:
         alias = response.get_rrset(response.answer, qname, dns.rdataclass.IN, kind)
-        values = (alias[0].target.to_text(),) if alias is not None else ()
+        values = (records.value(alias[0]),) if alias is not None else ()
         chain: tuple[str, ...] = ()
     else:
         values, chain = _follow(response, qname, kind)
     if not values:
-        return Answer(resolver, NODATA, cnames=chain, ms=ms)
-    return Answer(resolver, OK, values, chain, ms)
+        return Answer(resolver, NODATA, cnames=chain, ms=ms, rdtype=rdtype)
+    return Answer(resolver, OK, values, chain, ms, rdtype=rdtype)

@@ -1,31 +1,36 @@
-"""The `[plugins.domains]` config schema, each host's settings with defaults applied, and
-the params of the tools."""
+"""The `[plugins.domains]` config schema and the params of the tools: plain data, read
+with the manifest (each host's settings, checked and with defaults applied, are in
+hosts.py)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from nebula.helpers.checks import limit_problems
+from nebula.helpers import nameservers
 from nebula.helpers.schema import config_schema, interval, params, timeout
 
 HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$"
-RECORD_TYPES = ("A", "AAAA", "CNAME")
+RECORD_TYPES = ("A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA")
 PUBLIC_IP = "public_ip"
 
 _HOST_PROPERTIES: dict[str, Any] = {
     "name": {"type": "string", "pattern": HOSTNAME, "description": "The host name."},
     "records": {"type": "array", "items": {"enum": list(RECORD_TYPES)}, "uniqueItems": True,
-                "description": "Record types to resolve (default: A)."},
+                "minItems": 1,
+                "description": "Record types to resolve (default: the types in expect, "
+                               "else A)."},
     "expect": {"type": "object", "additionalProperties": False,
-               "description": "Expected answers per type: addresses or \"public_ip\" for "
-                              "A/AAAA, the target name for CNAME.",
+               "description": "Expected answers per type, each served set compared with "
+                              "the expected one: addresses or \"public_ip\" for A/AAAA, "
+                              "the target name for CNAME, records as in a zone file for "
+                              "MX (\"10 mail.example.com\"), SRV (\"0 5 5060 "
+                              "sip.example.com\") and CAA (\"0 issue letsencrypt.org\"); "
+                              "for TXT, texts that must be among those served.",
                "properties": {
-                   "A": {"type": "array", "items": {"type": "string"}},
-                   "AAAA": {"type": "array", "items": {"type": "string"}},
-                   "CNAME": {"type": "string", "pattern": HOSTNAME}}},
+                   "CNAME": {"type": "string", "pattern": HOSTNAME},
+                   **{kind: {"type": "array", "minItems": 1,
+                             "items": {"type": "string", "minLength": 1}}
+                      for kind in RECORD_TYPES if kind != "CNAME"}}},
     "https": {"type": "boolean", "description": "Fetch https://<name><path> (default true)."},
     "path": {"type": "string", "pattern": "^/", "description": "Path fetched (default /)."},
     "keyword": {"type": "string", "minLength": 1,
@@ -45,13 +50,11 @@ CONFIG_SCHEMA = config_schema(required=["hosts"], properties={
                   {"type": "object", "additionalProperties": False, "required": ["name"],
                    "properties": _HOST_PROPERTIES}]}},
     "interval": interval(300, "Seconds between two checks of every host."),
-    "resolvers": {"type": "array", "minItems": 1,
-                  "items": {"type": "string", "minLength": 2},
-                  "default": ["1.1.1.1", "8.8.8.8", "9.9.9.9"],
-                  "description": "Resolver IP addresses; each is asked, and they must "
-                                 "agree (propagation)."},
+    "resolvers": nameservers.schema(["1.1.1.1", "8.8.8.8", "9.9.9.9"],
+                                    "Resolvers; each is asked, and they must agree "
+                                    "(propagation)."),
     "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
-                 "description": "Port the resolvers answer on."},
+                 "description": "Port of the resolvers listed without one."},
     "dns_timeout": timeout("Seconds for one DNS query.", default=3),
     "http_timeout": timeout("Seconds for one HTTP(S) request, connect included."),
     "concurrency": {"type": "integer", "minimum": 1, "default": 20,
@@ -68,63 +71,16 @@ CONFIG_SCHEMA = config_schema(required=["hosts"], properties={
     "slow_ms": {"type": "number", "exclusiveMinimum": 0, "default": 3000,
                 "description": "HTTPS latency (all redirects included) that warns."},
     "max_redirects": {"type": "integer", "minimum": 0, "default": 10},
-    "public_ip_action": {"type": "string", "default": "zoneedit.public_ip",
-                         "description": "The action that tells our public IP, for "
-                                        "expectations written \"public_ip\"."},
+    "public_ip_action": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+                         "default": "zoneedit.public_ip",
+                         "description": "Where our public IP comes from, for expectations "
+                                        "written \"public_ip\": the event of that name, "
+                                        "which the plugin publishes when the address "
+                                        "changes, and the action of that name, asked only "
+                                        "while no event was seen."},
 })
 
 HOST_PARAMS = params({"host": {"type": "string", "description": "A configured host name."}},
                      required=["host"])
 WHY_PARAMS = params({"host": {"type": "string", "description": "A configured host name; "
                               "without it, every host that is not ok."}})
-
-
-@dataclass(frozen=True)
-class Host:
-    name: str
-    records: tuple[str, ...] = ("A",)
-    expect: Mapping[str, Any] | None = None
-    https: bool = True
-    path: str = "/"
-    keyword: str | None = None
-    expect_status: tuple[int, ...] = ()
-    http_redirect: bool = True
-    tls: bool = True
-
-    @property
-    def wants_public_ip(self) -> bool:
-        return any(PUBLIC_IP in (self.expect or {}).get(t, ()) for t in ("A", "AAAA"))
-
-
-def hosts(config: Mapping[str, Any]) -> list[Host]:
-    out = []
-    for item in config["hosts"]:
-        spec = {"name": item} if isinstance(item, str) else dict(item)
-        spec["name"] = spec["name"].lower().rstrip(".")
-        for key in ("records", "expect_status"):
-            if key in spec:
-                spec[key] = tuple(spec[key])
-        out.append(Host(**spec))
-    return out
-
-
-def check_name(host: str, taken: set[str]) -> str:
-    """A check name for `host` (`rig-city.com` → `rig_city_com`), unique among `taken`."""
-    base = re.sub(r"[^a-z0-9]+", "_", host.lower()).strip("_")
-    if not base[:1].isalpha():
-        base = f"host_{base}"
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}_{n}", n + 1
-    taken.add(name)
-    return name
-
-
-def problems(config: Mapping[str, Any]) -> list[str]:
-    # Fewer days left is worse: a warning below the critical limit would never warn.
-    found = limit_problems(config, ["tls"], below=True, warning="{key}_warning_days",
-                           critical="{key}_critical_days")
-    names = [h.name for h in hosts(config)]
-    if dupes := sorted({n for n in names if names.count(n) > 1}):
-        found.append(f"hosts listed twice: {', '.join(dupes)}")
-    return found

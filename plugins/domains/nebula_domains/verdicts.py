@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nebula.api import Status
-from nebula_domains import resolve
+from nebula_domains import records, resolve
+from nebula_domains.hosts import Host
 from nebula_domains.probe import Https, Redirect, Tls
 from nebula_domains.resolve import Answer
-from nebula_domains.schema import PUBLIC_IP, Host
+from nebula_domains.schema import PUBLIC_IP
 
 HINTS = {
     resolve.NXDOMAIN: "The name does not exist: create the record at the DNS provider "
@@ -26,6 +27,8 @@ HINTS = {
     resolve.ERROR: "The resolver's answer could not be used.",
     "wrong": "DNS points somewhere else than expected. If the public IP changed, the "
              "zoneedit plugin updates the record (see zoneedit.record_status).",
+    "unresolved": "The name has no address on the configured resolvers, so its site was not "
+                  "fetched: fix DNS first (see the DNS problem).",
     "public_ip": "Our public IP is unknown (the zoneedit plugin is not loaded, or its echo "
                  "services disagree), so the answer cannot be compared with it.",
     "propagation": "Resolvers give different answers: a change is still propagating (wait "
@@ -68,22 +71,15 @@ class Problem:
 
 def expected(host: Host, rdtype: str,
              public: Mapping[str, str | None]) -> tuple[frozenset[str] | None, str | None]:
-    """The expected answer set for `rdtype`, and why it cannot be known if it cannot."""
-    spec = (host.expect or {}).get(rdtype)
-    if spec is None:
-        return None, None
-    if rdtype == "CNAME":
-        return frozenset({spec.rstrip(".").lower() + "."}), None
-    values = set()
-    for item in spec:
-        if item == PUBLIC_IP:
-            ip = public.get(rdtype)
-            if ip is None:
-                return None, public.get("reason") or "our public IP is unknown"
-            values.add(ip)
-        else:
-            values.add(item)
-    return frozenset(values), None
+    """The expected values for `rdtype` (canonical), and why they cannot be known if they
+    cannot."""
+    spec = host.expect.get(rdtype)
+    if spec is None or PUBLIC_IP not in spec:
+        return spec, None
+    ip = public.get(rdtype)
+    if ip is None:
+        return None, public.get("reason") or "our public IP is unknown"
+    return spec - {PUBLIC_IP} | {ip}, None
 
 
 def dns_problems(host: Host, rdtype: str, answers: Sequence[Answer],
@@ -106,11 +102,13 @@ def dns_problems(host: Host, rdtype: str, answers: Sequence[Answer],
         found.append(problem(Status.WARNING, "public_ip", f"cannot compare with our public "
                                                           f"IP: {unknown}"))
     if want is not None:
-        wrong = [a for a in good if frozenset(v.lower() for v in a.values) != want]
+        wrong = [a for a in good if not records.met(rdtype, want, a.values)]
         if wrong:
             served = "; ".join(f"{a.resolver} serves {a.describe()}" for a in wrong)
+            shown = ", ".join(records.shown(rdtype, v) for v in sorted(want))
+            among = " among the records" if rdtype == "TXT" else ""
             found.append(problem(Status.CRITICAL, "wrong",
-                                 f"wrong answer, expected {', '.join(sorted(want))}: {served}"))
+                                 f"wrong answer, expected {shown}{among}: {served}"))
     for a in bad:
         found.append(problem(Status.WARNING, a.outcome, f"{a.resolver}: {a.describe()}"))
     if len({a.values for a in good}) > 1 and not any(p.code == "wrong" for p in found):
@@ -120,7 +118,12 @@ def dns_problems(host: Host, rdtype: str, answers: Sequence[Answer],
 
 
 def web_problems(host: Host, https: Https | None, tls: Tls | None, redirect: Redirect | None,
-                 now: float, config: Mapping[str, Any]) -> list[Problem]:
+                 now: float, config: Mapping[str, Any], resolved: bool = True) -> list[Problem]:
+    if not resolved:
+        what = " and ".join(w for w, on in (("HTTPS", host.https), ("HTTP", host.http_redirect))
+                            if on)
+        return [Problem(Status.CRITICAL, "https" if host.https else "http", "unresolved",
+                        f"{what} not probed: does not resolve")]
     found: list[Problem] = []
     if https is not None:
         found += _https_problems(host, https, config)

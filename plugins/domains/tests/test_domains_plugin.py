@@ -6,31 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from domains_zone import LAGGARD, PRIMARY, SILENT, ZONE
+from domains_api import name, run_checks, table
+from domains_zone import LAGGARD, LAGGING, PRIMARY, SILENT
 
-
-def name(label):
-    return f"{label}.{ZONE}"
-
-
-def check_id(label):
-    return "domains." + f"{label}_{ZONE}".replace(".", "_")
-
-
-async def run_checks(agent, *labels):
-    _, plugins = await agent.get("/api/v1/plugins/domains")
-    assert plugins["state"] == "loaded", plugins
-    status, body = await agent.post("/api/v1/checks/run",
-                                    {"names": [check_id(label) for label in labels]})
-    assert status == 200, body
-    return {c["name"].removeprefix("domains.").removesuffix("_site_test"):
-            (c["last_status"], c["summary"]) for c in body["checks"]}
-
-
-async def table(agent):
-    status, body = await agent.get("/api/v1/panels/domains.table")
-    assert status == 200, body
-    return {row["host"].split(".")[0]: row for row in body["data"]}
+from tests.plugins.domains.dnsserver import free_udp_port, running
 
 
 async def test_a_healthy_host_with_redirects_keyword_and_certificate(start_domains,
@@ -97,6 +76,32 @@ async def test_timeouts_and_propagation_across_resolvers(start_domains) -> None:
             "warning", f"{name('valid')}: A: {LAGGARD}: NXDOMAIN (no such name)")
 
 
+async def test_each_resolver_may_name_its_own_port(start_domains, zone, tmp_path) -> None:
+    web_off = {"https": False, "http_redirect": False}
+    port = free_udp_port(("::1",))
+    # A second server on another port (and IPv6), serving `moved` on its old address.
+    with running(tmp_path / "dns6", LAGGING, address="::1", port=port):
+        # The first takes dns_port (the zone's), the second its own.
+        async with start_domains([{"name": name("moved"), **web_off}],
+                                 resolvers=[PRIMARY, f"[::1]:{port}"],
+                                 dns_port=zone.port) as agent:
+            results = await run_checks(agent, "moved")
+        assert results["moved"] == (
+            "warning", f"{name('moved')}: A: resolvers disagree ({PRIMARY}: 127.0.0.1; "
+                       f"[::1]:{port}: 127.0.0.9)")
+        async with start_domains([{"name": name("valid"), **web_off}], dns_port=9,
+                                 resolvers=[f"{PRIMARY}:{zone.port}"]) as agent:
+            assert (await run_checks(agent, "valid"))["valid"] == (
+                "ok", f"{name('valid')}: A 127.0.0.1")
+    async with start_domains([name("valid")],
+                             resolvers=["127.0.0.1:dns", "dns.google"]) as agent:
+        body = await agent.plugin("domains")
+    assert body["state"] == "failed"
+    assert ("resolvers: '127.0.0.1:dns': the port must be a number from 1 to 65535; "
+            "resolvers: 'dns.google' is not an IP address, address:port or [IPv6]:port"
+            ) in body["error"]
+
+
 async def test_certificate_cases(start_domains) -> None:
     labels = ["valid", "warning", "expiring", "expired", "wrongname", "selfsigned"]
     async with start_domains([name(label) for label in labels]) as agent:
@@ -146,6 +151,31 @@ async def test_http_problems(start_domains) -> None:
     assert "keyword 'Goodbye' not found" in results["valid"][1]
 
 
+async def test_a_name_that_does_not_resolve_gets_no_web_probes(start_domains) -> None:
+    hosts = [name("missing"), {"name": name("txt"), "records": ["TXT"]},
+             {"name": "x.broken.test", "http_redirect": False}, name("closed")]
+    async with start_domains(hosts) as agent:
+        _, body = await agent.post("/api/v1/checks/run", {})
+        results = {c["title"]: (c["last_status"], c["summary"]) for c in body["checks"]}
+        rows = await table(agent)
+    assert results[name("missing")] == (
+        "critical", f"{name('missing')}: A: NXDOMAIN (no such name) on all 1 resolvers "
+                    f"({PRIMARY}: NXDOMAIN (no such name)); HTTPS and HTTP not probed: does "
+                    "not resolve")
+    # Its TXT record resolves, but there is no address to fetch the site from.
+    assert results[name("txt")] == (
+        "critical", f"{name('txt')}: HTTPS and HTTP not probed: does not resolve")
+    assert results["x.broken.test"][0] == "critical"
+    assert results["x.broken.test"][1].endswith("; HTTPS not probed: does not resolve")
+    assert (rows["missing"]["http_status"], rows["missing"]["https_redirect"]) == (None, None)
+    # A name that resolves to where nothing listens is probed, and the failure is named
+    # without any object's repr.
+    assert results[name("closed")][0] == "critical"
+    assert f"cannot fetch: connection refused by {name('closed')}:" in results[name("closed")][1]
+    for _, summary in results.values():
+        assert " object at 0x" not in summary and "SSLContext" not in summary, summary
+
+
 async def test_a_slow_host_does_not_delay_the_others(start_domains) -> None:
     hosts = [name("slow"), name("valid")]
     async with start_domains(hosts, http_timeout=10, concurrency=2) as agent:
@@ -170,39 +200,6 @@ async def test_concurrency_is_bounded(start_domains) -> None:
         assert (await run_checks(agent, "valid"))["valid"][0] == "ok"
         assert time.perf_counter() - started >= 2
         await slow
-
-
-async def test_expected_public_ip_comes_from_the_zoneedit_plugin(start_domains, zone) -> None:
-    from nebula_zoneedit import plugin as zoneedit_plugin
-    from tests.echo_services import EchoServices
-    from tests.loopback import serving
-
-    echo = EchoServices()
-    echo.set("127.0.0.1")
-    host = {"name": name("valid"), "expect": {"A": ["public_ip"]}}
-    async with serving(echo.app()) as base:
-        echo.base = base
-        zoneedit = {"username": "domains-test-user", "token": "domains-test-token",
-                    "hosts": [name("valid")], "ipv4_services": echo.urls(),
-                    "update_url": "http://127.0.0.1:9/unused", "resolvers": [PRIMARY],
-                    "dns_port": zone.port, "interval": 1}
-        async with start_domains([host], plugins={"zoneedit": zoneedit_plugin},
-                                 config={"zoneedit": zoneedit}, interval=1) as agent:
-            assert (await run_checks(agent, "valid"))["valid"][0] == "ok"
-            echo.set("203.0.113.7")  # the public IP moved; DNS still has the old one
-            await asyncio.sleep(0.6)  # both plugins keep it for half an interval
-            status, summary = (await run_checks(agent, "valid"))["valid"]
-            assert status == "critical"
-            assert f"wrong answer, expected 203.0.113.7: {PRIMARY} serves 127.0.0.1" in summary
-            echo.set("127.0.0.1", aws="203.0.113.7")
-            await asyncio.sleep(0.6)
-            status, summary = (await run_checks(agent, "valid"))["valid"]
-            assert status == "warning"
-            assert "cannot compare with our public IP: ipv4: echo services disagree" in summary
-    async with start_domains([host]) as agent:
-        status, summary = (await run_checks(agent, "valid"))["valid"]
-    assert status == "warning"
-    assert "no action zoneedit.public_ip (is the zoneedit plugin enabled?)" in summary
 
 
 async def test_tools_check_one_domain_and_explain_failures(start_domains) -> None:

@@ -11,9 +11,10 @@ from nebula_zoneedit.coordinator import AUTH_RETRY, AuthFailure, Observation
 
 
 def records_match(obs: Observation, auth: AuthFailure | None,
-                  states: Mapping[str, Mapping[str, Any]]) -> CheckResult:
+                  states: Mapping[str, Mapping[str, Any]], min_interval: float) -> CheckResult:
     hosts = sorted({host for host, _ in obs.published})
     matching, differing, unreadable, unknown_ip = [], [], [], []
+    now = time.time()
     for family, consensus in sorted(obs.consensus.items()):
         if not consensus.agreed:
             unknown_ip.append(f"IPv{family}: {consensus.reason}")
@@ -22,14 +23,12 @@ def records_match(obs: Observation, auth: AuthFailure | None,
         for host in hosts:
             pub = obs.published[(host, family)]
             label = host if len(obs.consensus) == 1 else f"{host} (IPv{family})"
-            if not pub.readable:
-                unreadable.append(f"{label}: {pub.describe()}")
-            elif pub.matches(consensus.ip):
+            if pub.readable and pub.matches(consensus.ip):
                 matching.append(label)
-            else:
-                until = states.get(f"{host}/ipv{family}", {}).get("backoff_until", 0)
-                wait = f", backing off {until - time.time():.0f}s" if until > time.time() else ""
-                differing.append(f"{label} serves {pub.describe()}{wait}")
+                continue
+            notes = _notes(states.get(f"{host}/ipv{family}", {}), min_interval, now)
+            (differing if pub.readable else unreadable).append(
+                f"{label}: {pub.describe()}{notes}")
     metrics = {"records": float(len(hosts) * len(obs.consensus)),
                "matching": float(len(matching)), "differing": float(len(differing)),
                "unreadable": float(len(unreadable))}
@@ -48,3 +47,16 @@ def records_match(obs: Observation, auth: AuthFailure | None,
         return CheckResult(status, "; ".join(problems), metrics)
     ips = ", ".join(c.ip for c in obs.consensus.values() if c.ip)
     return CheckResult(Status.OK, f"{len(matching)} record(s) match public IP {ips}", metrics)
+
+
+def _notes(state: Mapping[str, Any], min_interval: float, now: float) -> str:
+    """Why a record that differs has not been fixed: a backoff, and the last update that
+    failed (which otherwise shows only in the history panel) with when the next may go."""
+    notes = []
+    if (until := state.get("backoff_until", 0)) > now:
+        notes.append(f"backing off {until - now:.0f}s")
+    if failure := state.get("failure"):
+        notes.append(f"last update failed {now - failure['at']:.0f}s ago: {failure['message']}")
+        if (wait := state.get("last_request", 0) + min_interval - now) > 0 and until <= now:
+            notes.append(f"next attempt in {wait:.0f}s")
+    return " — " + ", ".join(notes) if notes else ""

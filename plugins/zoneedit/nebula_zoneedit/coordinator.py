@@ -2,8 +2,13 @@
 tools and the public-IP action (a `nebula.helpers.coordinator.Coordinator`); and the update
 cycle that acts on it.
 
-Per host and address family it remembers, in the store, when it last asked ZoneEdit and
-until when it backs off, so a restart never breaks ZoneEdit's minimum interval."""
+Per host and address family it remembers, in the store, when it last asked ZoneEdit, until
+when it backs off, and the last update that failed, so a restart never breaks ZoneEdit's
+minimum interval and the check can say why a record still differs.
+
+The public IP it acts on is published as the event `zoneedit.public_ip` at the first
+observation and whenever it changes: other plugins (domains) follow it there, instead of
+calling the `zoneedit.public_ip` action, which writes an audit row per call."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nebula.api import PluginContext
+from nebula.helpers import nameservers
 from nebula.helpers.coordinator import Coordinator
 from nebula_zoneedit import client, echo, published
 from nebula_zoneedit.answers import Answer, Outcome
@@ -33,6 +39,18 @@ class Observation:
     consensus: dict[int, Consensus]
     published: dict[tuple[str, int], Published]
 
+    def public_ip(self) -> dict[str, Any]:
+        """The agreed public IP per family with each service's answer: the action's
+        answer and the event's data."""
+        return {"taken": round(self.taken, 3),
+                **{f"ipv{family}": c.public() for family, c in sorted(self.consensus.items())}}
+
+    def public_ip_key(self) -> dict[int, tuple[str | None, str | None]]:
+        """What a change of the published public IP is: the address, or why there is none
+        (an agreement's own wording, such as how many services agreed, is no change)."""
+        return {family: (c.ip, None if c.agreed else c.reason)
+                for family, c in self.consensus.items()}
+
 
 @dataclass
 class AuthFailure:
@@ -51,8 +69,11 @@ class Updater:
         self.ctx = ctx
         self.config = ctx.config
         self.hosts = host_zones(ctx.config)
+        self.resolvers = [nameservers.parse(spec, ctx.config["dns_port"])
+                          for spec in ctx.config["resolvers"]]
         self.families = (4, 6) if ctx.config["ipv6"] else (4,)
         self.auth_failure: AuthFailure | None = None
+        self._published: dict[int, tuple[str | None, str | None]] | None = None
         self._observation = Coordinator(self._observe, max_age=ctx.config["interval"] / 2,
                                         name="zoneedit.observe", log=ctx.log)
         self._sync_lock = asyncio.Lock()
@@ -80,12 +101,15 @@ class Updater:
                                            cfg["timeout"]) for f in self.families)),
             asyncio.gather(*(self._lookup(h, f) for h in self.hosts for f in self.families)))
         pairs = [(h, f) for h in self.hosts for f in self.families]
-        return Observation(time.time(), {c.family: c for c in consensus},
-                           dict(zip(pairs, lookups, strict=True)))
+        obs = Observation(time.time(), {c.family: c for c in consensus},
+                          dict(zip(pairs, lookups, strict=True)))
+        if (key := obs.public_ip_key()) != self._published:
+            await self.ctx.emit("public_ip", obs.public_ip())
+            self._published = key
+        return obs
 
     async def _lookup(self, host: str, family: int) -> Published:
-        return await published.lookup(host, family, self.config["resolvers"],
-                                      self.config["dns_port"], self.config["timeout"])
+        return await published.lookup(host, family, self.resolvers, self.config["timeout"])
 
     # --- state in the store --------------------------------------------------------------
 
@@ -184,6 +208,12 @@ class Updater:
         return None
 
     def _remember(self, state: dict[str, Any], answer: Answer, ip: str, now: float) -> None:
+        # The check shows the last answer when it was a failure of this host's update (a
+        # rate limit shows as the backoff, refused credentials for the whole account).
+        if answer.outcome in (Outcome.FAILED, Outcome.UNKNOWN_HOST, Outcome.BAD_REQUEST):
+            state["failure"] = {"at": now, "ip": ip, "message": answer.describe()}
+        else:
+            state.pop("failure", None)
         if answer.outcome is Outcome.RATE_LIMITED:
             # Doubling while ZoneEdit keeps refusing, from at least what it asked for.
             wait = max(answer.retry_after or 0.0, 2 * state.get("backoff", 0.0))

@@ -30,7 +30,8 @@ def nebula_startup(ctx: PluginContext) -> Updater:
 def nebula_checks(runtime: Updater) -> list[Check]:
     async def run() -> CheckResult:
         obs = await runtime.observe()
-        return checks.records_match(obs, runtime.auth_failure, await runtime.states())
+        return checks.records_match(obs, runtime.auth_failure, await runtime.states(),
+                                   runtime.config["min_interval"])
 
     return [Check(name="records", run=run, title="Records match public IP",
                   description="Every configured host's A (and AAAA) record, as the "
@@ -56,7 +57,7 @@ def nebula_actions(runtime: Updater) -> list[Action]:
                                   trigger="action")
 
     async def public_ip(params: Mapping[str, Any]) -> dict[str, Any]:
-        return rows.public_ip(await runtime.observe())
+        return (await runtime.observe()).public_ip()
 
     return [
         Action(name="update", run=update, title="Update ZoneEdit now",
@@ -67,7 +68,8 @@ def nebula_actions(runtime: Updater) -> list[Action]:
                timeout=_cycle_timeout(runtime.config)),
         Action(name="public_ip", run=public_ip, title="Public IP",
                description="The public IP the echo services agree on (read-only), with each "
-                           "service's answer. Other plugins read it through this action.",
+                           "service's answer. Other plugins follow the zoneedit.public_ip "
+                           "event instead, sent when it changes.",
                params=EMPTY_PARAMS, destructive=False,
                timeout=3 * runtime.config["timeout"] + 5),
     ]
@@ -95,12 +97,13 @@ def nebula_panels(runtime: Updater) -> list[Panel]:
 @hookimpl
 def nebula_tools(runtime: Updater) -> list[Tool]:
     async def public_ip(params: Mapping[str, Any]) -> dict[str, Any]:
-        return rows.public_ip(await runtime.observe())
+        return (await runtime.observe()).public_ip()
 
     async def record_status(params: Mapping[str, Any]) -> dict[str, Any]:
         obs = await runtime.observe()
         states = await runtime.states()
-        verdict = checks.records_match(obs, runtime.auth_failure, states)
+        verdict = checks.records_match(obs, runtime.auth_failure, states,
+                                       runtime.config["min_interval"])
         return {"status": verdict.status.value, "summary": verdict.summary,
                 "records": rows.records(obs, states, runtime.config["min_interval"])}
 

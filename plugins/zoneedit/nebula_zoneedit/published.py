@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
+import dns.nameserver
 import dns.resolver
+
+from nebula.helpers.nameservers import Nameserver
 
 RDTYPE = {4: "A", 6: "AAAA"}
 
@@ -17,6 +20,7 @@ RDTYPE = {4: "A", 6: "AAAA"}
 class Published:
     """Each resolver's answer: the addresses it served, or why it served none."""
 
+    rdtype: str
     answers: tuple[tuple[str, frozenset[str] | None, str | None], ...]
 
     @property
@@ -30,30 +34,34 @@ class Published:
         return bool(served) and all(ips == frozenset({ip}) for ips in served)
 
     def describe(self) -> str:
-        return "; ".join(
-            f"{where}: {', '.join(sorted(ips)) or 'no record'}" if ips is not None
-            else f"{where}: {error}"
+        """Each resolver's answer as a sentence about that resolver ("127.0.0.1 serves
+        198.51.100.1", "127.0.0.1 has no A record"), so no address reads as served that
+        is not."""
+        return ", ".join(
+            f"{where} {self._served(ips)}" if ips is not None else f"{where} {error}"
             for where, ips, error in self.answers)
 
+    def _served(self, ips: frozenset[str]) -> str:
+        return f"serves {' and '.join(sorted(ips))}" if ips else f"has no {self.rdtype} record"
 
-async def _ask(spec: str, port: int, host: str, family: int,
+
+async def _ask(server: Nameserver, host: str, rdtype: str,
                timeout: float) -> tuple[str, frozenset[str] | None, str | None]:
     resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [spec]
-    resolver.port = port
+    resolver.nameservers = [dns.nameserver.Do53Nameserver(server.address, server.port)]
     try:
-        answer = await resolver.resolve(host, RDTYPE[family], lifetime=timeout)
+        answer = await resolver.resolve(host, rdtype, lifetime=timeout)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return spec, frozenset(), None
+        return server.label, frozenset(), None
     except dns.exception.Timeout:
-        return spec, None, f"no answer within {timeout:g}s"
+        return server.label, None, f"did not answer within {timeout:g}s"
     except dns.exception.DNSException as exc:
-        return spec, None, f"{type(exc).__name__}: {exc}"
-    return spec, frozenset(r.address for r in answer), None
+        return server.label, None, f"failed: {type(exc).__name__}: {exc}"
+    return server.label, frozenset(r.address for r in answer), None
 
 
-async def lookup(host: str, family: int, resolvers: Sequence[str], port: int,
+async def lookup(host: str, family: int, resolvers: Sequence[Nameserver],
                  timeout: float) -> Published:
-    found = await asyncio.gather(*(_ask(spec, port, host, family, timeout)
-                                   for spec in resolvers))
-    return Published(tuple(found))
+    found = await asyncio.gather(*(_ask(server, host, RDTYPE[family], timeout)
+                                   for server in resolvers))
+    return Published(RDTYPE[family], tuple(found))

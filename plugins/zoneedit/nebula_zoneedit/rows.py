@@ -47,7 +47,3 @@ def records(obs: Observation, states: Mapping[str, Mapping[str, Any]],
                      "next_update": round(next_update, 1) if next_update > 0 else None})
     return rows
 
-
-def public_ip(obs: Observation) -> dict[str, Any]:
-    return {"taken": round(obs.taken, 3),
-            **{f"ipv{family}": c.public() for family, c in sorted(obs.consensus.items())}}

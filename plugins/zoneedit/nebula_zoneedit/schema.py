@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nebula.helpers import nameservers
 from nebula.helpers.schema import config_schema, integer, interval, params, timeout
 from nebula_zoneedit.answers import ZONEEDIT_MIN_INTERVAL
 
@@ -43,14 +44,11 @@ CONFIG_SCHEMA = config_schema(required=["username", "token", "hosts"], propertie
     "update_url": {"type": "string", "pattern": "^https?://",
                    "default": "https://dynamic.zoneedit.com/auth/dynamic.html",
                    "description": "ZoneEdit's dynamic-update endpoint."},
-    "resolvers": {"type": "array", "minItems": 1,
-                  "items": {"type": "string", "minLength": 2},
-                  "default": ["1.1.1.1", "8.8.8.8"],
-                  "description": "DNS servers (IP addresses) asked what the records "
-                                 "serve; ZoneEdit's own name servers give the freshest "
-                                 "answer."},
+    "resolvers": nameservers.schema(["1.1.1.1", "8.8.8.8"],
+                                    "DNS servers asked what the records serve; ZoneEdit's "
+                                    "own name servers give the freshest answer."),
     "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
-                 "description": "Port the resolvers answer on."},
+                 "description": "Port of the resolvers listed without one."},
     "interval": interval(300, "Seconds between two comparisons (and updates when "
                               "needed)."),
     "min_interval": {"type": "number", "minimum": 0, "default": ZONEEDIT_MIN_INTERVAL,
@@ -87,7 +85,7 @@ def host_zones(config: Mapping[str, Any]) -> dict[str, str | None]:
 
 def problems(config: Mapping[str, Any]) -> list[str]:
     """Settings that could never lead to an update."""
-    found = []
+    found = nameservers.problems(config["resolvers"])
     families = [("ipv4", config["ipv4_services"])]
     if config["ipv6"]:
         families.append(("ipv6", config["ipv6_services"]))

@@ -4,10 +4,12 @@ services on loopback, driven through the HTTP API."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from zoneedit_standins import HOSTS, NEW_IP, OLD_IP
 
+from tests.plugins.domains.dnsserver import free_udp_port, running
 from tests.waiting import eventually
 
 
@@ -228,3 +230,56 @@ async def test_force_sends_even_when_dns_matches(start_zoneedit, zoneedit, dns) 
         assert [(r["trigger"], r["outcome"]) for r in history] == [
             ("action", "unchanged"), ("action", "updated")]
     assert zoneedit.updates() == [("home.zone.test", NEW_IP)] * 2
+
+
+async def test_a_failed_update_shows_in_the_check(start_zoneedit, zoneedit, dns) -> None:
+    del zoneedit.hosts["www.zone.test"]  # ZoneEdit answers 709 for it
+    dns.set_hosts({"home.zone.test": [OLD_IP], "deep.sub.zone.test": [OLD_IP]})  # www: none
+    async with start_zoneedit(min_interval=600) as agent:
+        result = (await update(agent, hosts=["www.zone.test"]))["www.zone.test"]
+        assert result["outcome"] == "unknown_host"
+        status, summary = await check(agent)
+    assert status == "critical"
+    # Each resolver's answer is a sentence about that resolver: nothing reads as if its
+    # own address were served.
+    assert f"home.zone.test: {dns.address} serves {OLD_IP}; " in summary
+    assert re.search(
+        rf"www\.zone\.test: {re.escape(dns.address)} has no A record — last update failed "
+        r"\d+s ago: ZoneEdit does not know this host or zone in this account \(ZoneEdit 709: "
+        r"invalid hostname\), next attempt in (599|600)s", summary), summary
+    assert f"serves {dns.address}" not in summary and "no record" not in summary
+
+
+async def test_an_update_zoneedit_did_not_take_shows_until_one_succeeds(
+        start_zoneedit, zoneedit) -> None:
+    unreachable = "http://127.0.0.1:9/auth/dynamic.html"
+    async with start_zoneedit(min_interval=0, update_url=unreachable,
+                              hosts=["home.zone.test"]) as agent:
+        assert (await update(agent))["home.zone.test"]["outcome"] == "failed"
+        status, summary = await check(agent)
+        assert status == "critical"
+        assert "home.zone.test: 127.0.0.1 serves 198.51.100.1 — last update failed " in summary
+        assert "connection refused by 127.0.0.1:9" in summary
+    # ZoneEdit answers again; the store remembers the failure across the restart.
+    async with start_zoneedit(min_interval=0, hosts=["home.zone.test"]) as agent:
+        assert "last update failed" in (await check(agent))[1]
+        assert (await update(agent))["home.zone.test"]["action"] == "updated"
+        assert await check(agent) == ("ok", f"1 record(s) match public IP {NEW_IP}")
+
+
+async def test_each_resolver_may_name_its_own_port(start_zoneedit, dns, tmp_path) -> None:
+    port = free_udp_port(("::1",))
+    with running(tmp_path / "dns6", hosts={host: [OLD_IP] for host in HOSTS}, address="::1",
+                 port=port):
+        resolvers = [f"{dns.address}:{dns.port}", f"[::1]:{port}"]
+        async with start_zoneedit(resolvers=resolvers, dns_port=9,
+                                  hosts=["home.zone.test"]) as agent:
+            assert await check(agent) == (
+                "critical", f"1 record(s) differ from public IP {NEW_IP}: home.zone.test: "
+                            f"{dns.address}:{dns.port} serves {OLD_IP}, [::1]:{port} serves "
+                            f"{OLD_IP}")
+    async with start_zoneedit(resolvers=["127.0.0.1:dns"]) as agent:
+        body = await agent.plugin("zoneedit")
+    assert body["state"] == "failed"
+    assert "resolvers: '127.0.0.1:dns': the port must be a number from 1 to 65535" in \
+        body["error"]

@@ -2,9 +2,10 @@
 that answers SERVFAIL (dnsmasq cannot) for the zone forwarded to it, and a black hole that
 never answers (timeouts). Shared by the domains and zoneedit tests.
 
-The plugins take resolver addresses and one port, as in production (where it is 53), so a
-test's servers share one port on different loopback addresses: 127.0.0.1 for dnsmasq,
-others for a black hole or a second dnsmasq with other data."""
+Most tests give the plugins resolver addresses and one port, as in production (where it is
+53), so their servers share one port on different loopback addresses: 127.0.0.1 for
+dnsmasq, others for a black hole or a second dnsmasq with other data. A server may also
+listen on ::1 and a port of its own (`free_udp_port(("::1",))`)."""
 
 from __future__ import annotations
 
@@ -28,15 +29,18 @@ SERVFAIL_ZONE = "broken.test"
 
 
 def free_udp_port(addresses: Sequence[str] = ("127.0.0.1", "127.0.0.2", "127.0.0.3")) -> int:
-    """A port free on every one of `addresses`, UDP and TCP."""
+    """A port free on every one of `addresses` (IPv4 or IPv6), UDP and TCP."""
+    def family(address: str) -> socket.AddressFamily:
+        return socket.AF_INET6 if ":" in address else socket.AF_INET
+
     while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as first:
+        with socket.socket(family(addresses[0]), socket.SOCK_DGRAM) as first:
             first.bind((addresses[0], 0))
             port = first.getsockname()[1]
         try:
             for address in addresses:
                 for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                    with socket.socket(socket.AF_INET, kind) as probe:
+                    with socket.socket(family(address), kind) as probe:
                         probe.bind((address, port))
         except OSError:
             continue
