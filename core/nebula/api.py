@@ -31,16 +31,21 @@ from nebula.contributions import (
 from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
 from nebula.secrets import StreamRedactor
+from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Endpoint, WebPage
 
 PLUGIN_API_VERSION = "1.2"
 
 hookimpl = pluggy.HookimplMarker("nebula")
 
 __all__ = [
+    "ADMIN",
     "PLUGIN_API_VERSION",
+    "PUBLIC",
+    "VIEWER",
     "Action",
     "Check",
     "CheckResult",
+    "Endpoint",
     "Field",
     "Job",
     "KeyValue",
@@ -54,6 +59,7 @@ __all__ = [
     "StreamRedactor",
     "Subscription",
     "Tool",
+    "WebPage",
     "Webhook",
     "hookimpl",
     "lazy_hooks",
