@@ -14,16 +14,26 @@ from nebula_homeassistant.states import State, StateCache, name_of
 LISTED = 10  # entities named in a summary; the panels list them all
 
 
-def api(snapshot: Snapshot, live: Live | None, cache: StateCache,
-        interval: float) -> CheckResult:
+def api(snapshot: Snapshot, live: Live | None, cache: StateCache, interval: float,
+        area_problem: str | None = None) -> CheckResult:
     metrics = {"reachable": float(snapshot.reachable),
                "websocket_connected": float(live is not None and live.connected)}
     if snapshot.error is not None:
         return CheckResult(Status.CRITICAL, str(snapshot.error), metrics)
     metrics["entities"] = float(len(cache.states))
+    metrics["recovery_mode"] = float(snapshot.recovery_mode)
     if snapshot.response_ms is not None:
         metrics["response_ms"] = round(snapshot.response_ms, 1)
     where = f" ({snapshot.location})" if snapshot.location else ""
+    if snapshot.recovery_mode:
+        return CheckResult(Status.CRITICAL, f"Home Assistant {snapshot.version}{where} is in "
+                                            f"recovery mode: its configuration failed to "
+                                            f"load, so only a minimal Home Assistant runs "
+                                            f"(no automations, most integrations missing); "
+                                            f"its notifications and log say what failed: "
+                                            f"fix the configuration, check it "
+                                            f"(homeassistant.check_config) and restart HA",
+                           metrics)
     if live is None:
         how = f"states polled every {interval:g}s (websocket = false)"
     elif live.connected:
@@ -31,8 +41,15 @@ def api(snapshot: Snapshot, live: Live | None, cache: StateCache,
     else:
         why = f": {live.error}" if live.error else ""
         how = f"WebSocket down{why}; polling states every {interval:g}s meanwhile"
-    return CheckResult(Status.OK, f"Home Assistant {snapshot.version}{where} answers in "
-                                  f"{snapshot.response_ms or 0:.0f} ms; {how}", metrics)
+    summary = (f"Home Assistant {snapshot.version}{where} answers in "
+               f"{snapshot.response_ms or 0:.0f} ms; {how}")
+    problems = [p for p in (
+        "it runs in safe mode: custom integrations and frontend resources are off until it "
+        "restarts normally" if snapshot.safe_mode else None, area_problem) if p]
+    if problems:
+        return CheckResult(Status.WARNING, f"{summary}; but {'; and '.join(problems)}",
+                           metrics)
+    return CheckResult(Status.OK, summary, metrics)
 
 
 def entities(snapshot: Snapshot, cache: StateCache, threshold: int,
@@ -68,6 +85,8 @@ def automations(snapshot: Snapshot, cache: StateCache) -> CheckResult:
 
 
 def config(check: ConfigCheck) -> CheckResult:
+    if check.not_admin:
+        return CheckResult(Status.WARNING, f"configuration not checked: {check.error}")
     if check.error is not None:
         return CheckResult(Status.UNKNOWN, f"configuration not checked: {check.error}")
     if check.result == "valid":

@@ -34,12 +34,19 @@ Params = Mapping[str, Any]
 
 
 @hookimpl
-def nebula_startup(ctx: PluginContext) -> Runtime:
-    # No request here: a Home Assistant that is down (or a wrong token) must not fail the
-    # plugin, only its checks; the WebSocket keeps trying in the background. The core
-    # closes the runtime when the plugin stops.
+async def nebula_startup(ctx: PluginContext) -> Runtime:
+    # A Home Assistant that is down (or a wrong token) must not fail the plugin, only its
+    # checks; the WebSocket keeps trying in the background. What only HA can tell about
+    # the config (is panel_area one of its areas?) fails the start when HA tells it at
+    # once. The core closes the runtime when the plugin stops; a start that fails closes
+    # it here, as the core never got it.
     runtime = Runtime(ctx)
     runtime.start()
+    try:
+        await runtime.check_start()
+    except BaseException:
+        await runtime.aclose()
+        raise
     return runtime
 
 
@@ -52,7 +59,8 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
     poll_timeout = 2 * cfg["timeout"] + 5
 
     async def api() -> CheckResult:
-        return checks.api(await runtime.observe(), runtime.live, runtime.cache, cfg["interval"])
+        return checks.api(await runtime.observe(), runtime.live, runtime.cache,
+                          cfg["interval"], runtime.area_problem())
 
     async def entities() -> CheckResult:
         return checks.entities(await runtime.observe(), runtime.cache, cfg["unavailable_threshold"],
@@ -62,14 +70,18 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
         return checks.automations(await runtime.observe(), runtime.cache)
 
     found = [
+        # One result is enough to move it: a poll that fails after the WebSocket dropped
+        # are two observations already, and "reachable" must follow the connection at
+        # once, not one interval later.
         Check(name="api", run=api, title="Home Assistant reachable",
               description="GET /api/config answers with the token: reachability, version, "
-                          "response time, and whether states arrive live over the "
-                          "WebSocket.",
-              interval=cfg["interval"], timeout=poll_timeout),
+                          "recovery mode, response time, and whether states arrive live "
+                          "over the WebSocket.",
+              interval=cfg["interval"], timeout=poll_timeout, flap_threshold=1),
         Check(name="entities", run=entities, title="Entities available",
-              description="Entities whose state is unavailable or unknown; warning above "
-                          "unavailable_threshold (ignore_entities are left out).",
+              description="Entities whose state is unavailable or unknown (stateless ones "
+                          "such as buttons and scenes only when unavailable); warning "
+                          "above unavailable_threshold (ignore_entities are left out).",
               interval=cfg["interval"], timeout=poll_timeout),
         Check(name="automations", run=automations, title="Automations loaded",
               description="Automation entities that are unavailable: Home Assistant "
@@ -80,11 +92,16 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
         async def config() -> CheckResult:
             return checks.config(await runtime.config_check(max_age=cfg["check_config_interval"]))
 
+        # HA is asked every check_config_interval; the check reads that answer every
+        # interval, so a check run by hand (the check_config action) shows at once. Each
+        # read of one answer is not a new observation: one result moves the state, or the
+        # tile would say "critical" over "configuration valid" until the second reading.
         found.append(Check(name="config", run=config, title="Configuration valid",
                            description="Home Assistant's own configuration check (POST "
-                                       "/api/config/core/check_config; needs an admin "
-                                       "token).",
-                           interval=cfg["check_config_interval"],
+                                       "/api/config/core/check_config, every "
+                                       "check_config_interval; needs an admin token: not "
+                                       "made for another user's).",
+                           interval=cfg["interval"], flap_threshold=1,
                            timeout=max(30.0, 3 * cfg["timeout"]) + 2 * cfg["timeout"] + 5))
     return found
 
@@ -107,19 +124,27 @@ def nebula_actions(runtime: Runtime) -> list[Action]:
     allowed = harmless_domains(cfg)
     limit = cfg["timeout"] + 15  # HA answers a service call when it is done
 
-    # `prepare` refuses at request time a call that belongs to the other action (422,
-    # nothing filed) and answers the normalised call, which is what `run` then sends.
+    def known() -> list[str]:
+        return list(runtime.cache.states)
+
+    # `prepare` refuses at request time a call that belongs to the other action, or names
+    # an entity HA does not have (422, nothing filed), and answers the normalised call,
+    # which is what `run` then sends.
     async def prepare(params: Params) -> dict[str, Any]:
-        return services.checked(params, allowed, sensitive_action=False)
+        return await services.resolved(params, allowed, runtime.unknown_entities, known,
+                                       sensitive_action=False)
 
     async def prepare_sensitive(params: Params) -> dict[str, Any]:
-        return services.checked(params, allowed, sensitive_action=True)
+        return await services.resolved(params, allowed, runtime.unknown_entities, known,
+                                       sensitive_action=True)
 
     async def call(plan: Params) -> dict[str, Any]:
-        return await services.call(runtime.client, plan, allowed, sensitive_action=False)
+        return await services.call(runtime.client, plan, allowed, runtime.unknown_entities,
+                                   known, sensitive_action=False)
 
     async def call_sensitive(plan: Params) -> dict[str, Any]:
-        return await services.call(runtime.client, plan, allowed, sensitive_action=True)
+        return await services.call(runtime.client, plan, allowed, runtime.unknown_entities,
+                                   known, sensitive_action=True)
 
     async def check_config(params: Params) -> dict[str, Any]:
         result = await runtime.config_check(max_age=0)
@@ -205,14 +230,12 @@ def nebula_panels(runtime: Runtime) -> list[Panel]:
     async def overview() -> dict[str, Any]:
         snapshot = await runtime.observe()
         return rows.overview(runtime.client.base, snapshot, runtime.live, runtime.cache,
-                             cfg["ignore_entities"], runtime.last_config_check)
+                             cfg["ignore_entities"], runtime.last_config_check,
+                             runtime.access.user)
 
     async def selected() -> list[dict[str, Any]]:
         await _fresh(runtime)
-        area = runtime.area_entities()
-        if area is None and cfg.get("panel_area") and runtime.live_connected:
-            await runtime.observe(max_age=0)
-            area = runtime.area_entities()
+        area = runtime.area_entities()  # loaded as the WebSocket connects
         return rows.selected(runtime.cache, [*cfg["panel_entities"], *(area or [])])
 
     async def unavailable() -> list[dict[str, Any]]:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nebula.api import Field
-from nebula_homeassistant.coordinator import ConfigCheck, Snapshot
-from nebula_homeassistant.live import Live
 from nebula_homeassistant.states import State, StateCache, name_of
+
+if TYPE_CHECKING:  # the coordinator imports this module (through feed.py)
+    from nebula_homeassistant.coordinator import ConfigCheck, Snapshot
+    from nebula_homeassistant.live import Live
 
 OVERVIEW_FIELDS = (
     Field("url", "URL"), Field("version", "Version", "", "Home Assistant's version."),
     Field("location", "Location", "", "The instance's location name."),
     Field("reachable", "Reachable"), Field("error", "Error", "", "Why the last poll failed."),
+    Field("mode", "Mode", "", "running, or recovery mode / safe mode."),
+    Field("user", "Token's user", "", "Whose token, and whether an administrator."),
     Field("response_ms", "Response", "ms", "Time of the last /api/config request."),
     Field("websocket", "WebSocket", "", "live, down (with why) or off."),
     Field("entities", "Entities"),
@@ -40,7 +44,8 @@ WEBHOOK_FIELDS = (
 
 
 def overview(url: str, snapshot: Snapshot, live: Live | None, cache: StateCache,
-             ignore: Iterable[str], check: ConfigCheck | None) -> dict[str, Any]:
+             ignore: Iterable[str], check: ConfigCheck | None,
+             user: Mapping[str, Any] | None) -> dict[str, Any]:
     if live is None:
         websocket = "off"
     elif live.connected:
@@ -50,9 +55,13 @@ def overview(url: str, snapshot: Snapshot, live: Live | None, cache: StateCache,
     config = None
     if check is not None:
         config = check.result if check.error is None else f"not checked: {check.error}"
+    who = None
+    if user is not None:
+        who = f"{user.get('name') or '?'} ({'admin' if user.get('is_admin') else 'not admin'})"
     return {"url": url, "version": snapshot.version, "location": snapshot.location,
             "reachable": snapshot.reachable,
             "error": str(snapshot.error) if snapshot.error else None,
+            "mode": snapshot.mode, "user": who,
             "response_ms": round(snapshot.response_ms, 1) if snapshot.response_ms else None,
             "websocket": websocket, "entities": len(cache.states),
             "unavailable": len(cache.missing(ignore)),

@@ -34,13 +34,23 @@ CONFIG_SCHEMA: dict[str, Any] = {
                                      "without it every state comes from REST polling."},
         "ws_min_backoff": {"type": "number", "minimum": 0.05, "default": 1,
                            "description": "Seconds before the first WebSocket reconnect; "
-                                          "doubles on each failure."},
-        "ws_max_backoff": {"type": "number", "minimum": 0.05, "default": 120,
-                           "description": "Longest wait between WebSocket reconnects."},
+                                          "doubles on each failure. A poll that finds Home "
+                                          "Assistant answering again reconnects at once."},
+        "ws_max_backoff": {"type": "number", "minimum": 0.05, "default": 15,
+                           "description": "Longest wait between WebSocket reconnects (a "
+                                          "restarted Home Assistant is live again within "
+                                          "this)."},
+        "change_window": {"type": "number", "minimum": 0.05, "default": 2,
+                          "description": "Seconds over which state changes the panels show "
+                                         "are gathered into one homeassistant.states_changed "
+                                         "event (the first is sent at once), so the "
+                                         "dashboard refreshes without an event per sensor "
+                                         "tick."},
         "auth_retry": {"type": "number", "minimum": 0, "default": 300,
-                       "description": "Seconds to leave Home Assistant alone after it "
-                                      "rejected the token (repeated bad logins get the "
-                                      "agent's IP banned when ip_ban_enabled is on)."},
+                       "description": "No longer used: after Home Assistant rejects the "
+                                      "token the plugin stops calling it until the config "
+                                      "changes (repeated bad logins get the agent's IP "
+                                      "banned). Accepted so that older configs load."},
         "check_config_interval": {"type": "number", "minimum": 0, "default": 3600,
                                   "description": "Seconds between two configuration checks "
                                                  "(POST /api/config/core/check_config, "
@@ -61,7 +71,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "panel_area": {"type": "string", "minLength": 1,
                        "description": "An area (its id or name) whose entities are shown "
                                       "on the homeassistant.entities panel too; read from "
-                                      "HA's registries over the WebSocket."},
+                                      "HA's registries over the WebSocket (needs websocket "
+                                      "= true). One HA does not have fails the start, with "
+                                      "the nearest it has."},
         "sensitive_domains": {"type": "array", "default": [],
                               "items": {"type": "string", "pattern": NAME},
                               "description": "Domains taken off the harmless list: their "

@@ -72,11 +72,13 @@ def ha_config(tmp_path: Path) -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def start_ha(nebula_agent: Callable[..., Any], ha_config: Callable[..., dict[str, Any]],
              ha_url: str) -> Callable[..., Any]:
-    """`async with start_ha(url=..., schedule=False, **config) as agent:`."""
-    def start(url: str | None = None, schedule: bool = False, **overrides: Any) -> Any:
+    """`async with start_ha(url=..., schedule=False, agent={...}, **config) as agent:`
+    (`agent` adds to the `[agent]` section)."""
+    def start(url: str | None = None, schedule: bool = False,
+              agent: dict[str, Any] | None = None, **overrides: Any) -> Any:
         return nebula_agent({"homeassistant": plugin},
                             config={"homeassistant": ha_config(url or ha_url, **overrides)},
-                            schedule=schedule, agent=AGENT)
+                            schedule=schedule, agent={**AGENT, **(agent or {})})
     return start
 
 

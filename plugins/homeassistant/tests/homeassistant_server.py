@@ -3,19 +3,34 @@ protocols.md section 2; home-assistant/core `components/api`, `components/config
 `components/websocket_api`):
 
 - every `/api/...` request needs `Authorization: Bearer <token>`, else 401 with the
-  plain-text body `401: Unauthorized`;
-- `GET /api/`, `/api/config`, `/api/states`, `/api/states/<id>` (404 `Entity not found.`),
+  plain-text body `401: Unauthorized` (aiohttp's HTTPUnauthorized) and, as current HA sends
+  it, `WWW-Authenticate: Bearer resource_metadata="..."`;
+- HA's IP ban (`components/http/ban.py`): every 401 (a wrong token, or a valid non-admin
+  token on an admin-only endpoint: `require_admin` raises Unauthorized too) and every
+  WebSocket `auth_invalid` is a failed login (`failed_logins`); with
+  `login_attempts_threshold` >= 1 the address is banned at that many failed logins, and a
+  banned address gets `403: Forbidden` on every request, the WebSocket included, for good
+  (ip_bans.yaml). Only a WebSocket `auth_ok` resets the count (`process_success_login`);
+  a successful REST request does not;
+- `GET /api/`, `/api/config` (with `recovery_mode` and `safe_mode`, as `hass.config.as_dict()`
+  has them), `/api/states`, `/api/states/<id>` (404 `Entity not found.`),
   `/api/services` (`[{"domain", "services": {name: {"fields": ...}}}]`);
 - `POST /api/services/<domain>/<service>` answers the states changed by the call; an
   unknown service or a field the service does not take gives aiohttp's bare `400: Bad
-  Request`, as HA raises HTTPBadRequest; `scene.apply` sets each of `data.entities` to its
-  state (as HA's scene integration does); every call that arrives is kept in `received`,
-  refused or not (`calls` holds those HA carried out);
+  Request`, as HA raises HTTPBadRequest; a service that refuses its data itself raises
+  ServiceValidationError, which the REST API answers with 400 and `{"message": ...}`
+  (home-assistant/core#181590; `legacy_service_errors` gives what older versions answer: a
+  bare `500 Internal Server Error` / `Server got itself in trouble`): an `input_select`
+  option that is not one of its options, an `input_number` value outside its range. A call
+  on an entity id that does not exist succeeds and changes nothing, as in HA. `scene.apply`
+  sets each of `data.entities` to its state (as HA's scene integration does); every call
+  that arrives is kept in `received`, refused or not (`calls` holds those HA carried out);
 - `POST /api/config/core/check_config` (admin only: 401 otherwise) answers `{"result",
   "errors", "warnings"}`;
 - `/api/websocket`: auth_required → auth → auth_ok | auth_invalid (then closed); commands
   with increasing ids: subscribe_events, unsubscribe_events, get_states, get_config, ping,
-  and the area, device and entity registry lists; `state_changed` events to subscribers.
+  `auth/current_user` (`is_admin`), and the area, device and entity registry lists;
+  `state_changed` events to subscribers.
   On shutdown the sockets are closed, as HA closes them when it stops.
 """
 
@@ -49,6 +64,9 @@ SERVICES: dict[str, dict[str, tuple[tuple[str, ...], str | None]]] = {
               "turn_off": ((), "off")},
     "update": {"install": (("version", "backup"), "installing")},
     "notify": {"notify": (("message", "title", "data"), None)},
+    # Their entity's attributes bound the value (checked in `_validated`).
+    "input_select": {"select_option": (("option",), None)},
+    "input_number": {"set_value": (("value",), None)},
 }
 TARGETS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
 
@@ -61,12 +79,26 @@ def context() -> dict[str, Any]:
     return {"id": uuid.uuid4().hex, "parent_id": None, "user_id": None}
 
 
+class ServiceValidationError(Exception):
+    """What a service raises when the caller's data is wrong (homeassistant.exceptions)."""
+
+
 @dataclass
 class HomeAssistant:
     token: str
     version: str = "2024.5.3"
     location_name: str = "Home"
     admin: bool = True
+    user_name: str = "Nebula"
+    # Started with a configuration that failed to load: only the core integrations run.
+    recovery_mode: bool = False
+    safe_mode: bool = False
+    # http: login_attempts_threshold (HA's default -1: no bans).
+    login_attempts_threshold: int = -1
+    failed_logins: list[dict[str, Any]] = field(default_factory=list)
+    banned: set[str] = field(default_factory=set)
+    attempts: dict[str, int] = field(default_factory=dict)   # address → failed since reset
+    legacy_service_errors: bool = False
     # Seconds every REST answer waits (a stalled instance).
     stall: float = 0.0
     # A reverse proxy in front that drops the Upgrade header: HA's aiohttp then answers
@@ -107,14 +139,23 @@ class HomeAssistant:
         if state != old["state"]:
             new["last_changed"] = stamp
         self.states[entity_id] = new
-        event = {"event_type": "state_changed", "time_fired": stamp, "origin": "LOCAL",
-                 "context": new["context"],
+        await self._state_changed(entity_id, old, new)
+        return new
+
+    async def appear(self, entity_id: str, state: str, **attributes: Any) -> None:
+        """A new entity, announced as HA does: `state_changed` with no old state."""
+        self.add(entity_id, state, **attributes)
+        await self._state_changed(entity_id, None, self.states[entity_id])
+
+    async def _state_changed(self, entity_id: str, old: dict[str, Any] | None,
+                             new: dict[str, Any]) -> None:
+        event = {"event_type": "state_changed", "time_fired": new["last_updated"],
+                 "origin": "LOCAL", "context": new["context"],
                  "data": {"entity_id": entity_id, "old_state": old, "new_state": new}}
         for ws, subscriptions in list(self.subscribers.items()):
             for sub in subscriptions:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.send_json({"id": sub, "type": "event", "event": event})
-        return new
 
     def area_of(self, entity_id: str) -> str | None:
         entry = self.registry.get(entity_id, {})
@@ -126,8 +167,20 @@ class HomeAssistant:
 
     # --- HTTP -----------------------------------------------------------------------------
 
+    def process_wrong_login(self, request: web.Request) -> None:
+        remote = request.remote or ""
+        self.failed_logins.append({"path": request.path, "remote": remote})
+        if self.login_attempts_threshold < 1:
+            return
+        self.attempts[remote] = self.attempts.get(remote, 0) + 1
+        if self.attempts[remote] >= self.login_attempts_threshold:
+            self.banned.add(remote)
+
+    def process_success_login(self, request: web.Request) -> None:
+        self.attempts.pop(request.remote or "", None)
+
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._ban, self._auth])
         app.router.add_get("/api/", self.status)
         app.router.add_get("/api/config", self.config)
         app.router.add_get("/api/states", self.all_states)
@@ -140,16 +193,37 @@ class HomeAssistant:
         return app
 
     @web.middleware
+    async def _ban(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if (request.remote or "") in self.banned:
+            self.requests.append({"method": request.method, "path": request.path,
+                                  "authorized": None})
+            raise web.HTTPForbidden()
+        try:
+            return await handler(request)
+        except web.HTTPUnauthorized:
+            self.process_wrong_login(request)
+            raise
+
+    def unauthorized(self, request: web.Request) -> web.HTTPUnauthorized:
+        # Current HA points at its OAuth resource metadata (RFC 9728); the body stays
+        # aiohttp's plain `401: Unauthorized`.
+        return web.HTTPUnauthorized(headers={"WWW-Authenticate": (
+            f'Bearer resource_metadata="http://{request.host}/.well-known/'
+            f'oauth-protected-resource"')})
+
+    @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         authorized = request.headers.get("Authorization") == f"Bearer {self.token}"
         self.requests.append({"method": request.method, "path": request.path,
                               "authorized": authorized})
         if request.path == "/api/websocket":  # authenticates inside the socket
             return await handler(request)
+        if request.match_info.http_exception is not None:  # no such route: 404, as in HA
+            return await handler(request)
         if self.stall:
             await asyncio.sleep(self.stall)
         if not authorized:
-            return web.Response(status=401, text="401: Unauthorized")
+            raise self.unauthorized(request)
         return await handler(request)
 
     async def status(self, request: web.Request) -> web.Response:
@@ -159,7 +233,8 @@ class HomeAssistant:
         return {"location_name": self.location_name, "version": self.version,
                 "time_zone": "Europe/London", "unit_system": {"temperature": "°C"},
                 "components": sorted({e.split(".")[0] for e in self.states} | {"api"}),
-                "state": "RUNNING", "safe_mode": False}
+                "state": "RUNNING", "safe_mode": self.safe_mode,
+                "recovery_mode": self.recovery_mode}
 
     async def config(self, request: web.Request) -> web.Response:
         return web.json_response(self._config())
@@ -194,8 +269,17 @@ class HomeAssistant:
         fields, result = SERVICES[domain][service]
         if set(data) - set(fields) - set(TARGETS):
             raise web.HTTPBadRequest()
+        try:
+            values = self._validated(domain, data)
+        except ServiceValidationError as exc:
+            if self.legacy_service_errors:  # aiohttp's answer to the uncaught exception
+                return web.Response(status=500, text="500 Internal Server Error\n\n"
+                                                     "Server got itself in trouble")
+            return web.json_response({"message": str(exc)}, status=400)
         self.calls.append({"domain": domain, "service": service, "data": data})
         changed = []
+        for entity_id, value in values.items():
+            changed.append(await self.set_state(entity_id, value))
         if (domain, service) == ("scene", "apply"):
             for entity_id, state in (data.get("entities") or {}).items():
                 entity_id = entity_id.lower()
@@ -214,6 +298,34 @@ class HomeAssistant:
             changed.append(await self.set_state(entity_id, state))
         return web.json_response(changed)
 
+    def _validated(self, domain: str, data: dict[str, Any]) -> dict[str, str]:
+        """The new state of each input_select/input_number target, as those integrations
+        check it (ServiceValidationError with their message when it does not fit)."""
+        values: dict[str, str] = {}
+        for entity_id in self._targets(domain, data):
+            if entity_id not in self.states or not entity_id.startswith(f"{domain}."):
+                continue
+            attrs = self.states[entity_id]["attributes"]
+            if domain == "input_select":
+                option = data.get("option")
+                if option not in attrs.get("options", []):
+                    raise ServiceValidationError(
+                        f"Invalid option: {option} (possible options: "
+                        f"{', '.join(attrs.get('options', []))})")
+                values[entity_id] = str(option)
+            if domain == "input_number":
+                try:  # the service schema's vol.Coerce(float): vol.Invalid is a bare 400
+                    value = float(data["value"])
+                except (KeyError, TypeError, ValueError):
+                    raise web.HTTPBadRequest() from None
+                low, high = float(attrs.get("min", 0)), float(attrs.get("max", 100))
+                if not low <= value <= high:
+                    raise ServiceValidationError(
+                        f"Invalid value for {entity_id}: {data.get('value')} (range {low} - "
+                        f"{high})")
+                values[entity_id] = str(value)
+        return values
+
     def _targets(self, domain: str, data: dict[str, Any]) -> list[str]:
         def ids(value: Any) -> list[str]:
             return [value] if isinstance(value, str) else list(value or [])
@@ -226,8 +338,8 @@ class HomeAssistant:
         return list(dict.fromkeys(entity_ids))
 
     async def check_config(self, request: web.Request) -> web.Response:
-        if not self.admin:
-            return web.Response(status=401, text="401: Unauthorized")
+        if not self.admin:  # require_admin raises Unauthorized: a failed login to the ban
+            raise self.unauthorized(request)
         return web.json_response(self.check)
 
     # --- WebSocket ------------------------------------------------------------------------
@@ -245,8 +357,10 @@ class HomeAssistant:
             if auth.get("type") != "auth" or auth.get("access_token") != self.token:
                 await ws.send_json({"type": "auth_invalid",
                                     "message": "Invalid access token or password"})
+                self.process_wrong_login(request)
                 await ws.close()
                 return ws
+            self.process_success_login(request)
             await ws.send_json({"type": "auth_ok", "ha_version": self.version})
             await self._commands(ws)
         finally:
@@ -293,6 +407,9 @@ class HomeAssistant:
             return list(self.states.values())
         if kind == "get_config":
             return self._config()
+        if kind == "auth/current_user":
+            return {"id": "9b1d4f0c2e7a4c55", "name": self.user_name, "is_owner": False,
+                    "is_admin": self.admin, "credentials": [], "mfa_modules": []}
         if kind == "config/area_registry/list":
             return [{"area_id": a, "name": n, "aliases": [], "floor_id": None, "icon": None,
                      "labels": [], "picture": None} for a, n in self.areas.items()]

@@ -1,9 +1,14 @@
 """The homeassistant plugin in a real agent against the Home Assistant stand-in: health,
-live states over the WebSocket, REST fallback, reconnects."""
+live states over the WebSocket, REST fallback, reconnects, the events that keep the
+dashboard live, and reachability that follows the connection."""
 
 from __future__ import annotations
 
-from homeassistant_helpers import check, live, panel, states_by_id
+import asyncio
+import contextlib
+import json
+
+from homeassistant_helpers import DAMPED, check, check_state, live, panel, states_by_id
 
 from tests.loopback import Server
 from tests.waiting import eventually
@@ -110,3 +115,113 @@ async def test_without_websocket_everything_comes_from_rest(start_ha, ha) -> Non
         assert status == "ok" and "states polled every 3600s (websocket = false)" in summary
         assert (await panel(agent, "overview"))["websocket"] == "off"
     assert not any(r["path"] == "/api/websocket" for r in ha.requests)
+
+
+# --- the dashboard follows HA live (issue 15, 3b) ------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def events(agent, topic: str = "homeassistant.*"):
+    """The agent's event stream, as the dashboard reads it (`/api/v1/events` WebSocket)."""
+    headers = {"Authorization": f"Bearer {agent.token}"}
+    async with agent.session.ws_connect(f"{agent.url}/api/v1/events?topic={topic}",
+                                        headers=headers) as ws:
+        yield ws
+
+
+async def next_event(ws, topic: str, timeout: float = 5) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        msg = await asyncio.wait_for(ws.receive(), max(left, 0.01))
+        event = json.loads(msg.data)
+        if event["topic"] == topic:
+            return event
+
+
+async def test_a_state_change_the_panels_show_is_published_for_the_dashboard(
+        start_ha, ha) -> None:
+    async with start_ha(panel_entities=["light.kitchen"], change_window=0.3) as agent:
+        await live(agent)
+        published = _published(agent)  # the states loading on connect was one
+        async with events(agent) as ws:
+            # A sensor nobody shows ticks; then the shown light changes.
+            await ha.set_state("sensor.outside_temperature", "11.7")
+            await ha.set_state("light.kitchen", "on")
+            event = await next_event(ws, "homeassistant.states_changed")
+            assert event["source"] == "homeassistant"  # the plugin's panels refresh on it
+            assert event["data"] == {"entities": ["light.kitchen"], "count": 1}
+            # A burst is one event per window, naming each entity once.
+            for state in ("off", "on", "off", "on", "off"):
+                await ha.set_state("light.kitchen", state)
+            await ha.set_state("switch.coffee_maker", "unavailable")  # the problems panel
+            await ha.set_state("automation.night_lock", "on")         # the automations panel
+            event = await next_event(ws, "homeassistant.states_changed")
+            assert event["data"] == {"count": 3, "entities": [
+                "automation.night_lock", "light.kitchen", "switch.coffee_maker"]}
+        assert _published(agent) == published + 2
+        assert await states_by_id(agent) == {"light.kitchen": "off"}
+
+
+def _published(agent) -> int:
+    return sum(e["topic"] == "homeassistant.states_changed" for e in agent.agent.bus.recent)
+
+
+async def test_the_connection_coming_and_going_is_published(start_ha, ha) -> None:
+    async with Server(ha.app) as server, start_ha(url=server.url) as agent:
+        await live(agent)
+        async with events(agent) as ws:
+            await server.stop()
+            down = await next_event(ws, "homeassistant.connection")
+            assert down["data"]["websocket"] == "down"
+            await server.start()
+            up = await next_event(ws, "homeassistant.connection")
+            assert up["data"] == {"websocket": "live", "error": None}
+
+
+# --- reconnecting, and reachability following the connection (issue 15, 3b) --------------
+
+
+async def test_a_down_home_assistant_is_critical_at_the_first_check(start_ha, ha) -> None:
+    # The agent's default damping (two agreeing results) and an hour between polls: the
+    # check alone has to notice.
+    async with Server(ha.app) as server, start_ha(url=server.url,
+                                                  agent=DAMPED) as agent:
+        await live(agent)
+        assert await check_state(agent, "api") == await check_state(agent, "api")
+        assert (await check_state(agent, "api"))[0] == "ok"
+        await server.stop()
+        await eventually(lambda: _websocket_is(agent, "down"), timeout=5)
+        status, summary = await check_state(agent, "api")
+        assert (status, summary) == ("critical", (
+            f"connection refused by 127.0.0.1:{server.port}: Home Assistant is not listening "
+            f"there; check the URL's host and port, and that it is running"))
+        await server.start()
+        await live(agent)
+        status, summary = await check_state(agent, "api")
+        assert status == "ok" and "states live over the WebSocket" in summary
+
+
+async def _websocket_is(agent, word):
+    return (await panel(agent, "overview"))["websocket"].startswith(word)
+
+
+async def test_home_assistant_back_means_the_websocket_is_back_at_once(start_ha, ha) -> None:
+    # A first retry 30 s away: only the poll finding HA again can bring the socket back in
+    # time.
+    async with Server(ha.app) as server, start_ha(
+            url=server.url, ws_min_backoff=30, ws_max_backoff=60, interval=0.1,
+            schedule=True, panel_entities=["light.kitchen"]) as agent:
+        await live(agent)
+        await server.stop()
+        await eventually(lambda: _websocket_is(agent, "down"), timeout=5)
+        await server.start()
+        await eventually(lambda: _websocket_is(agent, "live"), timeout=5)
+        await ha.set_state("light.kitchen", "on")
+        await eventually(lambda: _is(agent, "light.kitchen", "on"), timeout=5)
+
+
+async def test_reconnects_are_capped_low_by_default(start_ha) -> None:
+    async with start_ha(ws_min_backoff=None, ws_max_backoff=None) as agent:
+        config = (await agent.plugin("homeassistant"))["config"]
+    assert config["ws_min_backoff"] == 1 and config["ws_max_backoff"] <= 30

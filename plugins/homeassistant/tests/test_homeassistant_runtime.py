@@ -4,26 +4,9 @@ its connection to Home Assistant; a restart leaves exactly one connection."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from homeassistant_helpers import live, reload_with, runtime_of
 
-from homeassistant_helpers import live
-
-from nebula_homeassistant.coordinator import Runtime
 from tests.waiting import eventually
-
-
-async def reload_with(agent: Any, **section: Any) -> None:
-    config = agent.agent.config
-    plugins = {**config.plugins, "homeassistant": {**config.plugins["homeassistant"],
-                                                   **section}}
-    await agent.agent.reload(replace(config, plugins=plugins))
-
-
-def runtime_of(agent: Any) -> Runtime:
-    runtime = agent.agent.manager.records["homeassistant"].ctx.runtime
-    assert isinstance(runtime, Runtime)
-    return runtime
 
 
 async def test_stopping_the_plugin_ends_its_websocket(start_ha, ha) -> None:

@@ -1,10 +1,14 @@
 """Service calls through the real action API: plain ones run, sensitive ones wait for an
 admin's approval, and each action refuses the other's calls (the bypasses of issue 14 are in
-test_homeassistant_allowlist.py)."""
+test_homeassistant_allowlist.py); an entity HA does not have is refused before anything is
+sent, and HA's own reason for refusing a call reaches the caller."""
 
 from __future__ import annotations
 
-from homeassistant_helpers import live, run
+import pytest
+from homeassistant_helpers import live, run, runtime_of
+
+from tests.waiting import eventually
 
 
 async def test_a_service_call_reaches_home_assistant(start_ha, ha) -> None:
@@ -148,3 +152,73 @@ async def test_jarvis_tools_read_states_and_route_calls_through_the_actions(
         assert destructive == {"homeassistant.call_service": False,
                                "homeassistant.call_sensitive_service": True,
                                "homeassistant.check_config": False}
+
+
+def helpers(ha) -> None:
+    ha.add("input_select.house_mode", "home", options=["home", "away", "night"])
+    ha.add("input_number.target_temperature", "20.0", min=5, max=30, step=0.5)
+
+
+async def test_home_assistants_own_reason_for_refusing_a_call_is_shown(start_ha, ha) -> None:
+    helpers(ha)
+    async with start_ha() as agent:
+        _, body = await run(agent, "call_service", domain="input_select",
+                            service="select_option", data={"option": "party"},
+                            target={"entity_id": "input_select.house_mode"})
+        assert body["status"] == "error"
+        assert body["error"].endswith("Home Assistant refused input_select.select_option: "
+                                      "Invalid option: party (possible options: home, away, "
+                                      "night)")
+        _, body = await run(agent, "call_service", domain="input_number",
+                            service="set_value", data={"value": 45},
+                            target={"entity_id": "input_number.target_temperature"})
+        assert body["error"].endswith("Home Assistant refused input_number.set_value: Invalid "
+                                      "value for input_number.target_temperature: 45 (range "
+                                      "5.0 - 30.0)")
+        _, body = await run(agent, "call_service", domain="input_number",
+                            service="set_value", data={"value": 21.5},
+                            target={"entity_id": "input_number.target_temperature"})
+        assert body["status"] == "ok"
+        assert body["result"]["changed"] == [
+            {"entity_id": "input_number.target_temperature", "state": "21.5"}]
+        # Older versions answer the same refusal with a bare 500: say so, and where to look.
+        ha.legacy_service_errors = True
+        _, body = await run(agent, "call_service", domain="input_select",
+                            service="select_option", data={"option": "party"},
+                            target={"entity_id": "input_select.house_mode"})
+        assert "input_select.select_option failed in Home Assistant (500 Internal Server " \
+               "Error) and it did not say why" in body["error"]
+        assert "HA's log (Settings → System → Logs) names the cause" in body["error"]
+        assert "Server got itself in trouble" not in body["error"]
+
+
+@pytest.mark.parametrize("websocket", [True, False], ids=["live states", "polled states"])
+async def test_an_entity_home_assistant_does_not_have_is_refused_at_request_time(
+        start_ha, ha, websocket) -> None:
+    async with start_ha(websocket=websocket) as agent:
+        if websocket:
+            await live(agent)
+        status, body = await run(agent, "call_service", domain="light", service="turn_on",
+                                 target={"entity_id": ["light.kitchen", "light.kichen"]})
+        assert status == 422, body
+        assert body["errors"] == [{
+            "path": "target/entity_id/1",
+            "message": "Home Assistant has no entity light.kichen; did you mean "
+                       "light.kitchen?; it would take the call and change nothing"}]
+        # A sensitive call too, before an approval is filed.
+        status, body = await run(agent, "call_sensitive_service", domain="lock",
+                                 service="unlock", target={"entity_id": "lock.front_dor"})
+        assert status == 422, body
+        assert "no entity lock.front_dor; did you mean lock.front_door?" in \
+            body["errors"][0]["message"]
+        _, approvals = await agent.get("/api/v1/approvals")
+        assert approvals["approvals"] == []
+        # One that appeared since the states were read is found.
+        await ha.appear("light.porch", "off")
+        if websocket:
+            await eventually(lambda: "light.porch" in runtime_of(agent).cache.states)
+        status, body = await run(agent, "call_service", domain="light", service="turn_on",
+                                 target={"entity_id": "light.porch"})
+        assert status == 200 and body["result"]["changed"] == [
+            {"entity_id": "light.porch", "state": "on"}], body
+    assert [c["data"] for c in ha.calls] == [{"entity_id": ["light.porch"]}]
