@@ -36,6 +36,10 @@ __all__ = ["ActionNotFound", "ActionRunner", "ActionUnavailable", "ApprovalConfl
            "validate_params"]
 
 
+# How a plugin asking through `ctx.call_action` is named in the audit log.
+PLUGIN_ACTOR = "plugin:"
+
+
 class ActionNotFound(KeyError):
     pass
 
@@ -229,8 +233,9 @@ class ActionRunner:
                 raise
             outcome["run"] = run.id
             detail = "; ".join(filter(None, (approved_by, outcome.get("error", ""))))
-            await self.audit(actor, action.name, shown_params, outcome["status"],
-                             outcome["duration_ms"], approval_id, detail)
+            if not (action.read_only and actor.startswith(PLUGIN_ACTOR)):
+                await self.audit(actor, action.name, shown_params, outcome["status"],
+                                 outcome["duration_ms"], approval_id, detail)
             key = (action.name, outcome["status"])
             self.counts[key] = self.counts.get(key, 0) + 1
             await self._publish("action.ran", {"action": action.name, "actor": actor,

@@ -102,6 +102,14 @@ class Action:
     destructive: bool = False
     timeout: float = 60.0
     prepare: Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]] | None = None
+    # Only reads (a lookup another plugin asks for every minute): calls from plugins are
+    # counted in /metrics but write no audit row. People's and Jarvis's calls are audited.
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.read_only and (self.destructive or self.prepare is not None):
+            raise ValueError(f"action {self.name!r}: read_only cannot be destructive or "
+                             "have a prepare step")
 
 
 PANEL_KINDS = frozenset({"stat", "table", "timeseries", "list", "keyvalue"})

@@ -70,7 +70,7 @@ def nebula_actions(runtime: Updater) -> list[Action]:
                description="The public IP the echo services agree on (read-only), with each "
                            "service's answer. Other plugins follow the zoneedit.public_ip "
                            "event instead, sent when it changes.",
-               params=EMPTY_PARAMS, destructive=False,
+               params=EMPTY_PARAMS, read_only=True,
                timeout=3 * runtime.config["timeout"] + 5),
     ]
 

@@ -1,0 +1,48 @@
+"""What the audit log records: every run asked by a person, Jarvis or a policy; not the
+lookups plugins make of each other's read-only actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from nebula.api import Action, Manifest, PluginContext, hookimpl
+
+
+class Lookup:
+    manifest = Manifest(api_version="1.2")
+
+    @hookimpl
+    def nebula_startup(self, ctx: PluginContext) -> PluginContext:
+        return ctx
+
+    async def _address(self, params: Mapping[str, Any]) -> Any:
+        return {"address": "198.51.100.7"}
+
+    @hookimpl
+    def nebula_actions(self) -> list[Action]:
+        return [Action("address", self._address, read_only=True)]
+
+
+async def test_a_plugins_read_only_lookups_write_no_audit_rows(nebula_agent):
+    async with nebula_agent({"lookup": Lookup()}) as a:
+        ctx = a.agent.manager.records["lookup"].ctx
+        for _ in range(20):
+            outcome = await ctx.call_action("lookup.address", {})
+            assert outcome["result"] == {"address": "198.51.100.7"}
+        _, audit = await a.get("/api/v1/audit?action=lookup.address")
+        assert audit["audit"] == []
+        # A person asking is still on record.
+        await a.run_action("lookup.address")
+        _, audit = await a.get("/api/v1/audit?action=lookup.address")
+        assert [row["outcome"] for row in audit["audit"]] == ["ok"]
+
+
+def test_read_only_excludes_destructive_and_prepare():
+    async def run(params: Mapping[str, Any]) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="read_only"):
+        Action("wipe", run, read_only=True, destructive=True)
