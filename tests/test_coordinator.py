@@ -95,3 +95,19 @@ async def test_background_refresh_runs_without_readers_and_stops_on_close():
     task = poll._loop_task
     await poll.aclose()
     assert task is not None and task.cancelled()
+
+
+async def test_a_reader_arriving_after_invalidate_does_not_join_the_stale_fetch():
+    service, clock = Service(), Clock()
+    service.gate = asyncio.Event()
+    poll = Coordinator(service.fetch, max_age=10, clock=clock)
+    before = asyncio.ensure_future(poll.get())
+    await eventually(lambda: service.calls == 1)
+    poll.invalidate()  # the action is done; the poll that read the service before it is out
+    after = [asyncio.ensure_future(poll.get()) for _ in range(3)]
+    await asyncio.sleep(0)
+    service.gate.set()
+    assert await before == 1
+    # Readers that came after the action wait for one fetch started after it.
+    assert await asyncio.gather(*after) == [2, 2, 2]
+    assert service.calls == 2

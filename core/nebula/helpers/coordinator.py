@@ -10,7 +10,8 @@ A fetch runs once however many readers arrive while it runs (single flight). A f
 is kept (`last_error`) and, while consecutive failures last, the next fetch waits an
 exponentially growing backoff during which readers get that error at once instead of
 hammering a service that is down. `invalidate()` during a fetch makes that fetch's answer
-stale on arrival, so a read right after an action never sees the state from before it.
+stale on arrival, and a reader arriving after it waits for a new fetch instead of joining
+that one, so a read right after an action never sees the state from before it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Coordinator(Generic[T]):
         self.failures = 0                        # consecutive
         self._generation = 0
         self._flight: asyncio.Future[T] | None = None
+        self._flight_generation = 0  # `_generation` when the fetch in flight started
         self._loop_task: asyncio.Task[None] | None = None
 
     # --- reading -------------------------------------------------------------------------
@@ -68,9 +70,15 @@ class Coordinator(Generic[T]):
         return await self.refresh()
 
     async def refresh(self) -> T:
-        """Fetch now, or join the fetch already running."""
+        """Fetch now, or join the fetch already running, unless `invalidate()` came after
+        that one started: it may have read the service before the change, so wait for it
+        to land and fetch again."""
+        while self._flight is not None and self._flight_generation != self._generation:
+            with contextlib.suppress(Exception):  # its failure is not this reader's answer
+                await asyncio.shield(self._flight)
         if self._flight is None:
-            self._flight = asyncio.ensure_future(self._run())
+            self._flight_generation = self._generation
+            self._flight = asyncio.ensure_future(self._run(self._generation))
         # Shielded: a reader that times out or is cancelled leaves the fetch to the others.
         return await asyncio.shield(self._flight)
 
@@ -91,8 +99,7 @@ class Coordinator(Generic[T]):
     def _backing_off(self) -> bool:
         return self.retry_in() > 0
 
-    async def _run(self) -> T:
-        generation = self._generation
+    async def _run(self, generation: int) -> T:
         try:
             value = await self._fetch()
         except Exception as exc:
