@@ -4,7 +4,9 @@ beside it (`.json`: when, size, sha256, TOC entries).
 A dump is written under a temporary name (`.<name>.dump.partial`), verified with
 `pg_restore --list` and checksummed, fsynced, and only then renamed into place, so a
 failed, killed or partial dump never replaces or hides a good one. The record is written
-before the rename: a dump without a record is never listed.
+before the rename: a dump without a record is never listed. A temporary file a run could
+not remove (the agent was killed mid-dump) is removed when the plugin starts and by the
+next retention pass of its database.
 
 Backups are as secret as the databases: the folders are 0700 and every file 0600 whatever
 the agent's umask, and at start `secure` takes group and other bits off what an older
@@ -75,11 +77,12 @@ class BackupError(RuntimeError):
 
 class Backups:
     def __init__(self, server: Server, root: str | Path, keep_daily: int,
-                 keep_weekly: int) -> None:
+                 keep_weekly: int, lock_wait_timeout: float = 60) -> None:
         self.server = server
         self.root = Path(root).expanduser()
         self.keep_daily = keep_daily
         self.keep_weekly = keep_weekly
+        self.lock_wait_timeout = lock_wait_timeout
         self._locks: dict[str, asyncio.Lock] = {}
 
     def folder(self, database: str) -> Path:
@@ -113,7 +116,8 @@ class Backups:
     # --- writing --------------------------------------------------------------------------
 
     async def run(self, database: str) -> dict[str, Any]:
-        """Dump one database; returns the new backup and the names retention removed."""
+        """Dump one database; returns the new backup, the names retention removed, and the
+        temporary files interrupted runs left ("leftovers", removed too)."""
         folder = self.folder(database)
         lock = self._locks.setdefault(database, asyncio.Lock())
         async with lock:
@@ -123,7 +127,7 @@ class Backups:
             name = f"{database}-{stamp:%Y%m%dT%H%M%S%f}Z{SUFFIX}"
             final, temp = folder / name, folder / f".{name}{PARTIAL}"
             try:
-                await dumps.dump(self.server, database, temp)
+                await dumps.dump(self.server, database, temp, self.lock_wait_timeout)
                 entries = await dumps.toc_entries(self.server, temp)
                 digest = await asyncio.to_thread(dumps.sha256, temp)
                 await asyncio.to_thread(dumps.fsync, temp)
@@ -138,7 +142,10 @@ class Backups:
                                       f"{exc}") from None
                 raise
             removed = await asyncio.to_thread(self.prune, database)
-        return {"backup": backup.public(), "removed": removed}
+            # Under the database's lock: no run of this agent is writing one now.
+            leftovers = await asyncio.to_thread(self._remove_partials, folder)
+        return {"backup": backup.public(), "removed": removed,
+                "leftovers": [path.name for path, _ in leftovers]}
 
     def _publish(self, backup: Backup, temp: Path, final: Path) -> None:
         record = final.with_name(final.name + ".json")
@@ -186,6 +193,33 @@ class Backups:
             except OSError as exc:
                 failed.append((path, exc.strerror or str(exc)))
         return fixed, failed
+
+    # --- leftovers --------------------------------------------------------------------------
+
+    async def remove_leftovers(self, log: Any) -> None:
+        """At start, before any backup runs: the temporary files of runs that ended with
+        the agent (`kill -9`, power loss) go, with one warning each."""
+        for path, size in await asyncio.to_thread(self._leftovers):
+            log.warning("postgres.backup_leftover_removed", path=str(path), size=size,
+                        why="left by a backup that was interrupted")
+
+    def _leftovers(self) -> list[tuple[Path, int]]:
+        if not self.root.is_dir():
+            return []
+        return [found for folder in sorted(self.root.iterdir())
+                if folder.is_dir() and not folder.is_symlink()
+                for found in self._remove_partials(folder)]
+
+    @staticmethod
+    def _remove_partials(folder: Path) -> list[tuple[Path, int]]:
+        """Removes the temporary files in a database's folder; returns them with sizes."""
+        removed = []
+        for path in sorted(folder.glob(f".*{PARTIAL}")):
+            with contextlib.suppress(FileNotFoundError):
+                size = path.lstat().st_size
+                path.unlink()
+                removed.append((path, size))
+        return removed
 
     def prune(self, database: str) -> list[str]:
         """Applies retention to one database's backups; returns the names removed."""

@@ -1,4 +1,5 @@
-"""The health checks, as pure functions of one reading and the plugin's config."""
+"""The health checks, as pure functions of one reading and the plugin's config (the
+reachability check: of a probe on a connection of its own)."""
 
 from __future__ import annotations
 
@@ -6,28 +7,59 @@ from collections.abc import Callable, Mapping
 
 from nebula.api import CheckResult, Status
 from nebula.helpers.checks import CheckSpec, Config, level
-from nebula_postgres.snapshot import Session, Snapshot
+from nebula_postgres.snapshot import ConnectionLimit, Probe, Session, Snapshot
 
 GB = 1024 ** 3
 
 
-def reachable(snap: Snapshot, config: Config) -> CheckResult:
-    role = "replica" if snap.in_recovery else "primary"
-    return CheckResult(Status.OK, f"PostgreSQL {snap.version} ({role}), round trip "
-                                  f"{snap.latency_ms:.1f} ms",
-                       {"latency_ms": snap.latency_ms, "server_version_num": snap.version_num})
+def reachable(probe: Probe, config: Config) -> CheckResult:
+    role = "replica" if probe.in_recovery else "primary"
+    return CheckResult(Status.OK, f"PostgreSQL {probe.version} ({role}), connected in "
+                                  f"{probe.connect_ms:.1f} ms, round trip "
+                                  f"{probe.latency_ms:.1f} ms",
+                       {"latency_ms": probe.latency_ms, "connect_ms": probe.connect_ms,
+                        "server_version_num": probe.version_num})
+
+
+def _limit_problem(entry: ConnectionLimit, config: Config) -> tuple[Status, str] | None:
+    """A database or role near or at its CONNECTION LIMIT, judged by the same percent
+    limits as the server's; at the limit its new connections are refused."""
+    what = f"{entry.kind} {entry.name}"
+    if entry.used >= entry.limit:
+        return Status.CRITICAL, (f"{what} is at its CONNECTION LIMIT: {entry.used} of "
+                                 f"{entry.limit} connections, new ones are refused")
+    percent = 100.0 * entry.used / entry.limit
+    status = level(percent, config["connections_warning"], config["connections_critical"])
+    if status is Status.OK:
+        return None
+    return status, (f"{what} uses {entry.used} of its CONNECTION LIMIT {entry.limit} "
+                    f"({percent:.0f}%)")
 
 
 def connections(snap: Snapshot, config: Config) -> CheckResult:
+    """Against max_connections, against the slots left to roles other than superusers
+    (superuser_reserved_connections), and against every database's and role's own
+    CONNECTION LIMIT: each refuses applications with its own error."""
     percent = 100.0 * snap.connections / snap.max_connections
     status = level(percent, config["connections_warning"], config["connections_critical"])
-    return CheckResult(status, f"{snap.connections} of {snap.max_connections} connections in "
-                               f"use ({percent:.0f}%; warning at "
-                               f"{config['connections_warning']:g}%, critical at "
-                               f"{config['connections_critical']:g}%)",
+    parts = [f"{snap.connections} of {snap.max_connections} connections in use "
+             f"({percent:.0f}%; warning at {config['connections_warning']:g}%, critical at "
+             f"{config['connections_critical']:g}%)"]
+    if snap.reserved_connections and snap.connections >= snap.app_connections:
+        status = Status.CRITICAL
+        parts.append(f"only the {snap.reserved_connections} slots reserved for superusers "
+                     f"are left (superuser_reserved_connections): other roles are refused "
+                     f"from {snap.app_connections} connections on")
+    for entry in snap.limits:
+        if problem := _limit_problem(entry, config):
+            status = max(status, problem[0], key=lambda s: s.severity)
+            parts.append(problem[1])
+    return CheckResult(status, "; ".join(parts),
                        {"connections": float(snap.connections),
                         "max_connections": float(snap.max_connections),
-                        "connections_percent": round(percent, 2)})
+                        "connections_percent": round(percent, 2),
+                        "reserved_connections": float(snap.reserved_connections),
+                        "limits_reached": float(sum(e.used >= e.limit for e in snap.limits))})
 
 
 def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
@@ -47,38 +79,48 @@ def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
 
 
 def _sessions(sessions: list[Session], what: str, seconds: Callable[[Session], float | None],
-              limit: float) -> CheckResult:
-    over = sorted(sessions, key=lambda s: seconds(s) or 0, reverse=True)
+              config: Config, key: str) -> CheckResult:
+    """Sessions over the `<key>` limit warn; one over `<key>_critical` is critical."""
+    warning, critical = config[key], config.get(f"{key}_critical")
+    over = sorted((s for s in sessions if (seconds(s) or 0) > warning),
+                  key=lambda s: seconds(s) or 0, reverse=True)
     metrics = {"count": float(len(over)),
                "longest_seconds": round(seconds(over[0]) or 0, 1) if over else 0.0}
     if not over:
-        return CheckResult(Status.OK, f"No {what} over {limit:g}s", metrics)
+        return CheckResult(Status.OK, f"No {what} over {warning:g}s", metrics)
     worst = over[0]
-    return CheckResult(Status.WARNING, f"{len(over)} {what} over {limit:g}s; longest pid "
-                                       f"{worst.pid} ({worst.user}@{worst.database}) "
-                                       f"{seconds(worst) or 0:.0f}s: {worst.query[:120]}",
-                       metrics)
+    longest = seconds(worst) or 0
+    status, note = Status.WARNING, ""
+    if critical is not None:
+        if longest > critical:
+            status = Status.CRITICAL
+            count = sum((seconds(s) or 0) > critical for s in over)
+            note = f" ({count} over {critical:g}s, critical)"
+        else:
+            note = f" (critical over {critical:g}s)"
+    return CheckResult(status, f"{len(over)} {what} over {warning:g}s{note}; longest pid "
+                               f"{worst.pid} ({worst.user}@{worst.database}) "
+                               f"{longest:.0f}s: {worst.query[:120]}", metrics)
 
 
 def long_queries(snap: Snapshot, config: Config) -> CheckResult:
-    limit = config["long_query_seconds"]
-    found = [s for s in snap.sessions if s.state == "active"
-             and (s.query_seconds or 0) > limit]
-    return _sessions(found, "running queries", lambda s: s.query_seconds, limit)
+    found = [s for s in snap.sessions if s.state == "active"]
+    return _sessions(found, "running queries", lambda s: s.query_seconds, config,
+                     "long_query_seconds")
 
 
 def idle_in_transaction(snap: Snapshot, config: Config) -> CheckResult:
-    limit = config["idle_in_transaction_seconds"]
-    found = [s for s in snap.sessions if s.idle_in_transaction
-             and (s.state_seconds or 0) > limit]
-    return _sessions(found, "sessions idle in transaction", lambda s: s.state_seconds, limit)
+    found = [s for s in snap.sessions if s.idle_in_transaction]
+    return _sessions(found, "sessions idle in transaction", lambda s: s.state_seconds,
+                     config, "idle_in_transaction_seconds")
 
 
 def lock_waits(snap: Snapshot, config: Config) -> CheckResult:
-    limit = config["lock_wait_seconds"]
     # state_change is when the waiting statement started, for an active session.
-    found = [s for s in snap.sessions if s.blocked_by and (s.state_seconds or 0) > limit]
-    result = _sessions(found, "lock waits", lambda s: s.state_seconds, limit)
+    found = [s for s in snap.sessions if s.blocked_by
+             and (s.state_seconds or 0) > config["lock_wait_seconds"]]
+    result = _sessions(found, "lock waits", lambda s: s.state_seconds, config,
+                       "lock_wait_seconds")
     if found:
         blockers = sorted({pid for s in found for pid in s.blocked_by})
         return CheckResult(result.status,
@@ -97,13 +139,28 @@ def wraparound(snap: Snapshot, config: Config) -> CheckResult:
 
 
 def cache_hit(snap: Snapshot, config: Config) -> CheckResult:
-    ratio = snap.cache_hit_percent
+    """Over the time since the previous reading: a big read (a dump) shows while it
+    happens and is gone from the next window, where the ratio since the statistics were
+    reset would stay down until the next reset. The first reading has no window: its
+    ratio since the reset is shown, not judged (after a restart that followed a dump, it
+    would warn about the past)."""
+    window = snap.cache
+    ratio = window.percent
+    if window.seconds is None:
+        shown = "no block accesses" if ratio is None else f"cache hit ratio {ratio:.2f}%"
+        return CheckResult(Status.OK, f"First reading: {shown} since the statistics were "
+                                      f"reset; judged between readings from the next one on")
+    since = f"over the last {window.seconds:.0f}s"
     if ratio is None:
-        return CheckResult(Status.OK, "No block reads yet")
+        return CheckResult(Status.OK, f"No shared-buffer accesses {since}")
     limit = config["cache_hit_warning"]
     status = Status.WARNING if ratio < limit else Status.OK
-    return CheckResult(status, f"Cache hit ratio {ratio:.2f}% (warning below {limit:g}%)",
-                       {"cache_hit_percent": round(ratio, 3)})
+    return CheckResult(status, f"Cache hit ratio {ratio:.2f}% {since}, {window.reads:,} of "
+                               f"{window.hits + window.reads:,} blocks read from disk "
+                               f"(warning below {limit:g}%)",
+                       {"cache_hit_percent": round(ratio, 3),
+                        "blocks_read": float(window.reads),
+                        "blocks_hit": float(window.hits)})
 
 
 def replication(snap: Snapshot, config: Config) -> CheckResult:
@@ -128,26 +185,31 @@ def replication(snap: Snapshot, config: Config) -> CheckResult:
                        {"replicas": float(len(snap.replicas)), "max_lag_seconds": lag})
 
 
+REACHABLE = CheckSpec[Probe](
+    "reachable", "PostgreSQL reachable",
+    "A new connection (connect_timeout) and one query on it (statement_timeout): version, "
+    "connect time and round trip; critical with the server's message when it cannot "
+    "connect or answer.", reachable)
+
 CHECKS: tuple[CheckSpec[Snapshot], ...] = (
-    CheckSpec("reachable", "PostgreSQL reachable",
-              "Connects, round-trip latency, server version; critical with the server's "
-              "message when it cannot connect.", reachable),
-    CheckSpec("connections", "Connections", "Client connections against max_connections.",
-              connections),
+    CheckSpec("connections", "Connections",
+              "Client connections against max_connections, the slots reserved for "
+              "superusers, and every database's and role's CONNECTION LIMIT.", connections),
     CheckSpec("database_sizes", "Database sizes", "Size and growth per day of every "
                                                   "database.", database_sizes),
-    CheckSpec("long_queries", "Long-running queries", "Active queries running longer than "
-                                                      "long_query_seconds.", long_queries),
+    CheckSpec("long_queries", "Long-running queries",
+              "Active queries running longer than long_query_seconds (critical past "
+              "long_query_seconds_critical).", long_queries),
     CheckSpec("idle_in_transaction", "Idle in transaction",
-              "Sessions idle inside a transaction longer than idle_in_transaction_seconds.",
-              idle_in_transaction),
+              "Sessions idle inside a transaction longer than idle_in_transaction_seconds "
+              "(critical past idle_in_transaction_seconds_critical).", idle_in_transaction),
     CheckSpec("lock_waits", "Blocked lock waits",
-              "Sessions waiting on a lock longer than lock_wait_seconds, with their blockers.",
-              lock_waits),
+              "Sessions waiting on a lock longer than lock_wait_seconds, with their blockers "
+              "(critical past lock_wait_seconds_critical).", lock_waits),
     CheckSpec("wraparound", "Transaction-ID wraparound",
               "Age of the oldest unfrozen transaction ID of any database.", wraparound),
-    CheckSpec("cache_hit", "Cache hit ratio", "Shared-buffer hits over all block reads since "
-                                              "the statistics were reset.", cache_hit),
+    CheckSpec("cache_hit", "Cache hit ratio", "Shared-buffer hits over all block accesses "
+                                              "between two readings.", cache_hit),
     CheckSpec("replication", "Replication", "Replay lag of each replica (or of this server, "
                                             "when it is one).", replication),
 )

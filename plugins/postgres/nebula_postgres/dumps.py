@@ -1,22 +1,43 @@
-"""Running pg_dump and pg_restore as child processes.
+"""Running pg_dump and pg_restore as child processes (that end with the agent: see
+`children`).
 
 The password reaches them only as PGPASSWORD in the child's environment. Output goes
 straight to a file (pg_dump -f) or is read line by line, so the agent's memory stays flat
 whatever the database's size.
+
+pg_dump first takes a share lock on every table it dumps; one session holding a
+conflicting lock (an ALTER TABLE left in an open transaction) would stall it for as long
+as that session lives, so it waits at most `--lock-wait-timeout` and the failure names the
+table and the sessions holding its lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
+import re
 from pathlib import Path
 
+import psycopg
+
+from nebula_postgres import children
 from nebula_postgres.server import Server
 
 CHUNK = 1024 * 1024
 STDERR_KEPT = 2000
+
+
+# How pg_dump reports a lock it did not get within --lock-wait-timeout.
+_LOCK_TIMEOUT = re.compile(r"canceling statement due to statement timeout.*"
+                           r"Query was: LOCK TABLE (?P<table>.+?) IN ACCESS SHARE MODE")
+HOLDERS_SQL = """
+SELECT a.pid, a.usename, a.state, extract(epoch FROM now() - a.xact_start)::float,
+       left(a.query, 200)
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.relation = %s::regclass AND l.granted AND l.mode = 'AccessExclusiveLock'
+ORDER BY a.xact_start
+"""
 
 
 class DumpError(RuntimeError):
@@ -28,17 +49,14 @@ async def _run(server: Server, program: str, *args: str | Path,
     """Run a client program to its end; returns the lines of its output it counted (TOC
     entries for `pg_restore --list`). A failure raises with the program's own words; a
     cancelled caller kills the child."""
-    proc = await asyncio.create_subprocess_exec(
-        server.program(program), *map(str, args), env=server.child_env(),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE if count_lines else asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+    proc = await children.start(
+        server.program(program), [str(a) for a in args], server.child_env(),
+        stdout=asyncio.subprocess.PIPE if count_lines else asyncio.subprocess.DEVNULL)
     try:
         counted, stderr = await asyncio.gather(_count(proc.stdout), proc.stderr.read())
         code = await proc.wait()
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        children.kill(proc)
         await proc.wait()
         raise
     if code != 0:
@@ -58,12 +76,38 @@ async def _count(stream: asyncio.StreamReader | None) -> int:
     return count
 
 
-async def dump(server: Server, database: str, path: Path) -> None:
+async def dump(server: Server, database: str, path: Path, lock_wait_timeout: float) -> None:
     """Dump into `path`, made owner-only first: pg_dump keeps the mode of a file it
     overwrites, so the dump is never readable by others, even while it is written."""
     await asyncio.to_thread(private_file, path)
-    await _run(server, "pg_dump", "--format=custom", "--no-password", "--dbname", database,
-               "--file", path)
+    milliseconds = max(1, round(lock_wait_timeout * 1000))
+    try:
+        await _run(server, "pg_dump", "--format=custom", "--no-password",
+                   f"--lock-wait-timeout={milliseconds}", "--dbname", database,
+                   "--file", path)
+    except DumpError as exc:
+        if locked := _LOCK_TIMEOUT.search(str(exc)):
+            table = locked.group("table")
+            raise DumpError(f"pg_dump could not lock table {table} within "
+                            f"{lock_wait_timeout:g} s (backup_lock_wait_timeout): "
+                            f"{await _holders(server, database, table)}") from None
+        raise
+
+
+async def _holders(server: Server, database: str, table: str) -> str:
+    """Who holds a lock on `table` that pg_dump's share lock waits behind, in words."""
+    try:
+        async with server.connect(database) as conn:
+            cur = await conn.execute(HOLDERS_SQL, [table])
+            rows = await cur.fetchall()
+    except psycopg.Error as exc:
+        return f"could not tell who holds it ({' '.join(str(exc).split())})"
+    if not rows:
+        return "its lock was held by a session that has ended since"
+    return "held by " + ", ".join(
+        f"pid {pid} ({user}, {state}"
+        f"{f', transaction open {seconds:.0f} s' if seconds is not None else ''}: {query})"
+        for pid, user, state, seconds, query in rows)
 
 
 async def toc_entries(server: Server, path: Path) -> int:

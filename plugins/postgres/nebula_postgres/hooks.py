@@ -24,9 +24,9 @@ from nebula.helpers.checks import CheckSpec, require_ordered_limits
 from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import admin, rows
 from nebula_postgres.actions import actions
-from nebula_postgres.checks import CHECKS, backup_age
+from nebula_postgres.checks import CHECKS, REACHABLE, backup_age
 from nebula_postgres.runtime import Runtime
-from nebula_postgres.schema import LIMITS
+from nebula_postgres.schema import LIMITS, SESSION_LIMITS
 from nebula_postgres.snapshot import Snapshot, Unreachable
 
 # --- lifecycle ---------------------------------------------------------------------------
@@ -35,6 +35,8 @@ from nebula_postgres.snapshot import Snapshot, Unreachable
 @hookimpl
 async def nebula_startup(ctx: PluginContext) -> Runtime:
     require_ordered_limits(ctx.config, LIMITS)
+    require_ordered_limits(ctx.config, SESSION_LIMITS, warning="{key}",
+                           critical="{key}_critical")
     return await Runtime.start(ctx.config, ctx.kv, ctx.log)
 
 
@@ -46,11 +48,20 @@ def _check(rt: Runtime, spec: CheckSpec[Snapshot]) -> Callable[[], Awaitable[Che
         try:
             snap = await rt.monitor.read()
         except Unreachable as exc:
-            if spec.name == "reachable":
-                return CheckResult(Status.CRITICAL, f"Cannot connect to {rt.server.host}:"
-                                                    f"{rt.server.port}: {exc}")
             return CheckResult(Status.UNKNOWN, f"Server unreachable: {exc}")
         return spec.evaluate(snap, rt.config)
+
+    return run
+
+
+def _reachable_check(rt: Runtime) -> Callable[[], Awaitable[CheckResult]]:
+    async def run() -> CheckResult:
+        try:
+            probe = await rt.server.probe()
+        except Unreachable as exc:
+            return CheckResult(Status.CRITICAL, f"Cannot connect to {rt.server.host}:"
+                                                f"{rt.server.port}: {exc}")
+        return REACHABLE.evaluate(probe, rt.config)
 
     return run
 
@@ -78,9 +89,14 @@ def _backup_check(rt: Runtime) -> Callable[[], Awaitable[CheckResult]]:
 def nebula_checks(runtime: Runtime) -> list[Check]:
     interval = runtime.config["interval"]
     timeout = runtime.config["connect_timeout"] + 5
-    checks = [Check(name=spec.name, run=_check(runtime, spec), title=spec.title,
-                    description=spec.description, interval=interval, timeout=timeout)
-              for spec in CHECKS]
+    # The probe gives up by itself past both of its timeouts; the core's limit is later.
+    probe_timeout = timeout + runtime.config["statement_timeout"] + 1
+    checks = [Check(name=REACHABLE.name, run=_reachable_check(runtime), title=REACHABLE.title,
+                    description=REACHABLE.description, interval=interval,
+                    timeout=probe_timeout)]
+    checks += [Check(name=spec.name, run=_check(runtime, spec), title=spec.title,
+                     description=spec.description, interval=interval, timeout=timeout)
+               for spec in CHECKS]
     checks.append(Check(name="backup_age", run=_backup_check(runtime), title="Last backup",
                         description="Age of the newest complete backup of every database "
                                     "backed up; critical past backup_max_age_hours.",

@@ -31,19 +31,21 @@ class Runtime:
 
     @classmethod
     async def start(cls, config: Mapping[str, Any], kv: KeyValue, log: Any) -> Runtime:
-        """The server, its monitor and the backups, with the backup modes fixed and a
-        first reading taken. A server that is down is a check result, not a failed
-        plugin: the first reading only learns the server's version (for picking pg_dump)
-        when it can."""
+        """The server, its monitor and the backups, with the backup modes fixed, what
+        interrupted backups left removed, and a first reading taken. A server that is
+        down is a check result, not a failed plugin: the first reading only learns the
+        server's version (for picking pg_dump) when it can."""
         server = Server(config)
         backup_dir = config.get("backup_dir")
-        backups = (Backups(server, backup_dir, config["keep_daily"], config["keep_weekly"])
+        backups = (Backups(server, backup_dir, config["keep_daily"], config["keep_weekly"],
+                           config["backup_lock_wait_timeout"])
                    if backup_dir else None)
         monitor = Monitor(server, kv, max_age=float(config["interval"]) / 2,
                           sizes_max_age=float(config["sizes_interval"]), log=log)
         runtime = cls(config, server, monitor, backups, log)
         try:
             if backups is not None:
+                await backups.remove_leftovers(log)
                 await backups.secure(log)
             await asyncio.wait_for(monitor.read(), config["connect_timeout"] + 1)
         except (Unreachable, asyncio.TimeoutError) as exc:

@@ -16,6 +16,9 @@ from nebula.helpers.schema import (
 # Keys that come as a `<key>_warning` / `<key>_critical` pair, warning below critical
 # (`limit_pair` in the schema, checked at start).
 LIMITS = ("connections", "replication_lag_seconds", "wraparound")
+# Session ages whose warning limit is `<key>` (its name from before they had a critical
+# one) and critical limit `<key>_critical`; also checked at start.
+SESSION_LIMITS = ("long_query_seconds", "idle_in_transaction_seconds", "lock_wait_seconds")
 PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
 
 
@@ -61,6 +64,8 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
     "sslcert": string(None, "Client certificate file."),
     "sslkey": string(None, "Client key file."),
     "connect_timeout": integer(5, "Seconds to wait for a connection.", 1),
+    "statement_timeout": number(5, "Seconds the reachability check's query may take.",
+                                0.1),
     "pool_size": integer(4, "Connections the agent keeps open at most.", 1, 20),
     "bin_dir": string(None, "Where pg_dump and pg_restore are; default: the installed "
                             "client matching the server's major version."),
@@ -70,9 +75,14 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
                                   "every database's files."),
     **limit_pair("connections", 80, 95, "Connections in use, percent of max_connections,"),
     "long_query_seconds": number(300, "An active query running longer warns."),
+    "long_query_seconds_critical": number(1800, "An active query running longer is "
+                                                "critical."),
     "idle_in_transaction_seconds": number(300, "A session idle in a transaction longer "
                                                "warns."),
+    "idle_in_transaction_seconds_critical": number(1800, "A session idle in a transaction "
+                                                         "longer is critical."),
     "lock_wait_seconds": number(30, "A lock wait longer than this warns."),
+    "lock_wait_seconds_critical": number(300, "A lock wait longer than this is critical."),
     **limit_pair("wraparound", 500_000_000, 1_500_000_000,
                  "Transaction-ID age (the server stops at 2^31)"),
     "cache_hit_warning": number(90, "Cache hit percent below which the check warns."),
@@ -91,6 +101,9 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
     "keep_weekly": integer(4, "Newest backup of each of the last M weeks kept."),
     "backup_max_age_hours": number(26, "Newest backup older than this is critical."),
     "backup_timeout": number(21600, "Seconds one database's dump may take.", 1),
+    "backup_lock_wait_timeout": number(60, "Seconds pg_dump waits for each table's lock "
+                                           "(--lock-wait-timeout) before the backup fails "
+                                           "naming the table and who holds it.", 0.1),
 })
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}

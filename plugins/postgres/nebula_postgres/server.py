@@ -8,10 +8,12 @@ or the agent's own environment.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import psycopg
 
 from nebula_postgres.pool import Pool
+from nebula_postgres.snapshot import Probe, Unreachable, unreachable
 
 APPLICATION = "nebula"
 # libpq settings that pass through to connections and child processes alike.
@@ -35,6 +38,7 @@ class Server:
         self._password: str | None = config.get("password") or None
         self._tls = {key: config[key] for key in _TLS if config.get(key)}
         self._timeout: int = config["connect_timeout"]
+        self._statement_timeout: float = config.get("statement_timeout", 5)
         self._bin_dir: str | None = config.get("bin_dir") or None
         self.pool = Pool(self._connect_default, config["pool_size"])
         self.version_num: int | None = None
@@ -64,6 +68,42 @@ class Server:
             yield conn
         finally:
             await conn.close()
+
+    async def probe(self) -> Probe:
+        """Connects anew and runs one query: the pool would say a server is fine that
+        takes no new connections (a stopped postmaster, every slot taken), as long as its
+        old connections work. The connection has `connect_timeout`, the query
+        `statement_timeout`, and the whole probe a deadline past both, for a server whose
+        backend stops answering after it accepted the query."""
+        deadline = self._timeout + self._statement_timeout + 1
+        try:
+            return await asyncio.wait_for(self._probe(), deadline)
+        except asyncio.TimeoutError:
+            raise Unreachable(f"no answer within {deadline:g} s") from None
+        except (psycopg.Error, OSError) as exc:
+            raise unreachable(exc) from exc
+
+    async def _probe(self) -> Probe:
+        started = time.perf_counter()
+        conn = await self._open(self.dbname)
+        try:
+            connected = time.perf_counter()
+            # SET rather than the `options` startup parameter, which poolers such as
+            # PgBouncer refuse.
+            await conn.execute("SELECT set_config('statement_timeout', %s, false)",
+                               [f"{max(1, round(self._statement_timeout * 1000))}ms"])
+            sent = time.perf_counter()
+            cur = await conn.execute(
+                "SELECT current_setting('server_version'), "
+                "current_setting('server_version_num')::int, pg_is_in_recovery()")
+            version, version_num, in_recovery = await cur.fetchone()
+            answered = time.perf_counter()
+        finally:
+            await conn.close()
+        self.version_num = version_num
+        return Probe(version, version_num, in_recovery,
+                     connect_ms=round((connected - started) * 1000, 3),
+                     latency_ms=round((answered - sent) * 1000, 3))
 
     def dsn_for(self, user: str, password: str, dbname: str) -> str:
         """A DSN to hand to a person once (the password URL-quoted)."""

@@ -1,6 +1,7 @@
 """What one reading of the server holds: its settings and counters, the client sessions,
-the replicas and the database sizes. Read by `coordinator.Monitor`, judged by `checks`,
-shaped for panels and tools by `rows`."""
+the connection limits, the replicas and the database sizes. Read by `coordinator.Monitor`,
+judged by `checks`, shaped for panels and tools by `rows`. `Probe` is what the
+reachability check learns on a connection of its own."""
 
 from __future__ import annotations
 
@@ -39,6 +40,33 @@ class Replica:
 
 
 @dataclass(frozen=True)
+class ConnectionLimit:
+    """A database's or a role's CONNECTION LIMIT and the client sessions counted against
+    it (superusers are exempt from both limits, but counted)."""
+
+    kind: str  # "database" or "role"
+    name: str
+    limit: int
+    used: int
+
+
+@dataclass(frozen=True)
+class CacheWindow:
+    """Shared-buffer hits and reads between two readings (`seconds` apart), or since the
+    statistics were reset when `seconds` is None (the first reading has nothing before
+    it)."""
+
+    hits: int
+    reads: int
+    seconds: float | None
+
+    @property
+    def percent(self) -> float | None:
+        total = self.hits + self.reads
+        return 100.0 * self.hits / total if total else None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     taken: float
     latency_ms: float
@@ -46,22 +74,46 @@ class Snapshot:
     version_num: int
     in_recovery: bool
     max_connections: int
+    # Slots only superusers may take (superuser_reserved_connections, plus
+    # reserved_connections from PostgreSQL 16): other roles are refused before
+    # max_connections is reached.
+    reserved_connections: int
     connections: int
     xid_age: int
     xid_age_database: str
-    blks_hit: int
-    blks_read: int
+    cache: CacheWindow
     replay_lag_seconds: float | None
     sizes: Mapping[str, int]
     growth: Mapping[str, float | None]  # bytes per day, None without an older point
     sessions: tuple[Session, ...] = ()
     replicas: tuple[Replica, ...] = ()
+    limits: tuple[ConnectionLimit, ...] = ()
 
     @property
     def cache_hit_percent(self) -> float | None:
-        total = self.blks_hit + self.blks_read
-        return 100.0 * self.blks_hit / total if total else None
+        return self.cache.percent
+
+    @property
+    def app_connections(self) -> int:
+        """Client connections at which roles other than superusers are refused."""
+        return self.max_connections - self.reserved_connections
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A fresh connection to the server and one query on it."""
+
+    version: str
+    version_num: int
+    in_recovery: bool
+    connect_ms: float
+    latency_ms: float
 
 
 class Unreachable(Exception):
     """The server could not be read; the message is the server's (or libpq's)."""
+
+
+def unreachable(exc: BaseException) -> Unreachable:
+    """An Unreachable with the server's own words, on one line."""
+    return Unreachable(" ".join(str(exc).split()) or type(exc).__name__)

@@ -1,5 +1,6 @@
 """Fixtures for the postgres plugin: the session's real throwaway cluster, a fresh database
-name per test, and an agent running the plugin against the cluster."""
+name per test, a big database (made once), and an agent running the plugin against the
+cluster."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ def dbname(cluster: Cluster) -> Iterator[str]:
         for row in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
                                 [f"{name}%"]).fetchall():
             conn.execute(f'DROP ROLE IF EXISTS "{row[0]}"')
+
+
+@pytest.fixture(scope="session")
+def big_database(cluster: Cluster) -> Iterator[str]:
+    """A database of about 170 MB in one table: pg_dump takes seconds over it, and reading
+    it all takes more blocks than shared_buffers holds (a sequential scan that big reads
+    through a small ring of buffers, so nearly every block is a read, not a hit)."""
+    name = "nebula_big"
+    cluster.execute(f"DROP DATABASE IF EXISTS {name}")
+    cluster.execute(f"CREATE DATABASE {name}")
+    cluster.execute("CREATE TABLE big WITH (autovacuum_enabled = off) AS "
+                    "SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b, "
+                    "repeat(md5(g::text), 2) AS c FROM generate_series(1, 1000000) g", name)
+    yield name
+    cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ AgentFactory = Callable[..., contextlib.AbstractAsyncContextManager[Agent]]
 
 
 async def run_action(agent: Agent, name: str, params: dict | None = None) -> dict[str, Any]:
-    """The action's outcome: {"status": "ok", "result": ...}, an error, or a pending
-    approval."""
+    """The action's outcome: {"status": "ok", "result": ...}, an error (502: it ran and
+    failed), or a pending approval."""
     status, body = await agent.post(f"/api/v1/actions/postgres.{name}/run",
                                     {"params": params or {}})
-    assert status in (200, 202), body
+    assert status in (200, 202, 502), body
     return body
 
 
@@ -46,3 +46,11 @@ async def panel(agent: Agent, name: str) -> Any:
     status, body = await agent.get(f"/api/v1/panels/postgres.{name}")
     assert status == 200, body
     return body["data"]
+
+
+async def in_state(agent: Agent, name: str, expected: str,
+                   saying: str = "") -> dict[str, Any] | None:
+    """The check, run now, when its verdict is `expected` and its summary says `saying`;
+    else None (for `tests.waiting.eventually`)."""
+    check = (await run_checks(agent, name))[name]
+    return check if check["last_status"] == expected and saying in check["summary"] else None

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import time
 from pathlib import Path
 
 import psutil
@@ -115,6 +116,29 @@ async def test_a_dump_killed_half_way_leaves_the_previous_backup(pg_agent: Agent
     assert _files(folder) == [good["backup"]["name"], good["backup"]["name"] + ".json"]
     assert checks["backup_age"]["last_status"] == "ok"
     assert restored["tables"][0]["rows"] == ROWS
+
+
+async def test_a_held_lock_fails_the_backup_after_the_lock_wait_timeout(
+        pg_agent: AgentFactory, cluster: Cluster, filled: str, tmp_path: Path) -> None:
+    """pg_dump waits for each table's share lock at most backup_lock_wait_timeout, and the
+    failure names the table and the session holding its lock."""
+    with cluster.connect(filled) as holder:
+        holder.execute("BEGIN; LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+        holder_pid = holder.info.backend_pid
+        async with pg_agent(backup_dir=str(tmp_path), backup_lock_wait_timeout=1) as agent:
+            started = time.monotonic()
+            # Without a lock-wait timeout pg_dump would wait as long as the holder lives.
+            failed = await asyncio.wait_for(run_action(agent, "backup", {"database": filled}),
+                                            30)
+            took = time.monotonic() - started
+            listed = await result_of(agent, "backups", {"database": filled})
+    assert failed["status"] == "error"
+    assert (f"backup of {filled} failed, previous backups kept: pg_dump could not lock table "
+            f"public.notes within 1 s (backup_lock_wait_timeout): held by pid {holder_pid} "
+            f"(postgres, idle in transaction, transaction open ") in failed["error"]
+    assert "LOCK TABLE notes IN ACCESS EXCLUSIVE MODE" in failed["error"]
+    assert took < 15
+    assert listed == [] and _files(tmp_path / filled) == []
 
 
 def _pg_dump_child() -> psutil.Process | None:

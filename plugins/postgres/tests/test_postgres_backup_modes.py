@@ -1,6 +1,7 @@
 """Backups are as secret as the databases: under the usual umask (022) a real pg_dump
 backup lands 0600 in 0700 folders, and backups an older version left readable are fixed
-when the plugin starts, with a warning naming each path."""
+when the plugin starts, with a warning naming each path (a half-written dump is removed
+instead)."""
 
 from __future__ import annotations
 
@@ -52,10 +53,11 @@ async def test_backups_left_readable_are_fixed_at_start_and_logged(
     name = made["backup"]["name"]
     folder = root / database
     # As an older version left them: readable by everyone, and a half-written dump too.
-    (folder / f".{name}.partial").write_bytes(b"PGDMP")
+    leftover = folder / f".{name}.partial"
+    leftover.write_bytes(b"PGDMP")
     (folder / "README").write_text("the operator's own notes, not the plugin's")
-    ours = [folder / name, folder / f"{name}.json", folder / f".{name}.partial"]
-    for path in ours:
+    ours = [folder / name, folder / f"{name}.json"]
+    for path in (*ours, leftover):
         path.chmod(0o644)
     for path in (root, folder):
         path.chmod(0o755)
@@ -65,11 +67,14 @@ async def test_backups_left_readable_are_fixed_at_start_and_logged(
         listed = await result_of(agent, "backups")
     logs = "".join(capsys.readouterr())
     assert [b["name"] for b in listed] == [name]
+    # The half-written dump is an interrupted run's leftover: removed, not fixed.
     assert _tree(root) == {".": "0700", database: "0700", f"{database}/{name}": "0600",
                            f"{database}/{name}.json": "0600",
-                           f"{database}/.{name}.partial": "0600",
                            f"{database}/README": "0644"}  # not the plugin's file
-    fixed = {found.group(1) for line in logs.splitlines()
-             if "postgres.backup_mode_fixed" in line
-             and (found := re.search(r"path=(\S+)", line))}
-    assert fixed == {str(p) for p in (root, folder, *ours)}
+
+    def logged(event: str) -> set[str]:
+        return {found.group(1) for line in logs.splitlines()
+                if event in line and (found := re.search(r"path=(\S+)", line))}
+
+    assert logged("postgres.backup_mode_fixed") == {str(p) for p in (root, folder, *ours)}
+    assert logged("postgres.backup_leftover_removed") == {str(leftover)}
