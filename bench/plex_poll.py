@@ -1,7 +1,7 @@
 """Target: one poll of a busy Plex server (30 sessions, 12 libraries of 5,000 items) takes
 under 250 ms at p95, and dashboard reads between polls cost the server no extra poll.
 
-The Plex stand-in (tests/plugins/plex/plex_server.py) runs in its own process (`--serve`),
+The Plex stand-in (plugins/plex/tests/plex_server.py) runs in its own process (`--serve`),
 so its JSON encoding is not charged to the agent. A poll is `POST /api/v1/checks/run` of the
 three plex checks (they share one poll: /identity, /, sessions, sections, one or two counts
 per library, recently added, updater); a read is one GET of each of the five panels."""
@@ -29,11 +29,13 @@ from common import (
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins/plex/tests"))  # the stand-in, beside the plugin's tests
+
+from plex_server import PlexStandIn, serving  # noqa: E402
 
 from nebula.config import load  # noqa: E402
 from nebula.testing import run_agent, write_config  # noqa: E402
 from nebula_plex import plugin  # noqa: E402
-from tests.plugins.plex.plex_server import PlexStandIn, serving  # noqa: E402
 
 LIMIT_MS = 250.0
 TOKEN = "bench-token-not-a-secret"

@@ -12,29 +12,6 @@ from typing import Any
 
 from nebula_plex.client import PlexClient
 
-LIBRARY_PARAM = {"type": "string", "minLength": 1, "title": "Library",
-                 "description": "The library's name (case-insensitive) or section key; "
-                                "leave empty for every library."}
-SCAN_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {
-        "library": LIBRARY_PARAM,
-        "path": {"type": "string", "minLength": 1, "title": "Folder",
-                 "description": "Only this folder inside the library (as the server sees it), "
-                                "for example the one new files just landed in."},
-    },
-}
-EMPTY_TRASH_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"library": LIBRARY_PARAM},
-}
-OPTIMIZE_PARAMS: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"force": {"type": "boolean", "default": False, "title": "Even while playing",
-                             "description": "Optimise even while someone is watching (their "
-                                            "stream may stall while the database is busy)."}},
-}
-
 
 class UnknownLibrary(ValueError):
     pass

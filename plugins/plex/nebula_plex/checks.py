@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from nebula.api import CheckResult, Status
+from nebula.helpers.checks import CheckSpec, Config
 from nebula_plex.model import DIRECT_PLAY, DIRECT_STREAM, Snapshot
-
-Config = Mapping[str, Any]
 
 
 def reachable(snap: Snapshot, config: Config) -> CheckResult:
@@ -60,15 +55,7 @@ def transcodes(snap: Snapshot, config: Config) -> CheckResult:
                                   f"(limit {limit}); {streams}", metrics)
 
 
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    title: str
-    description: str
-    evaluate: Callable[[Snapshot, Config], CheckResult]
-
-
-CHECKS = (
+CHECKS: tuple[CheckSpec[Snapshot], ...] = (
     CheckSpec("reachable", "Plex reachable",
               "The server answers /identity (no token needed); shows its version and whether "
               "an update is available.", reachable),

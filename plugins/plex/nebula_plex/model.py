@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nebula_plex.client import Failure, PlexError
+from nebula.helpers.net import FailureKind
+from nebula_plex.client import PlexError
 
 DIRECT_PLAY, DIRECT_STREAM, TRANSCODE = "direct play", "direct stream", "transcode"
 # `/library/sections/{key}/all?type=N` counts the leaves of a library whose top level are
@@ -185,11 +186,11 @@ class Snapshot:
     def unreachable(self) -> bool:
         """Nothing usable came back: /identity failed, or the server went away mid-poll."""
         return self.version is None or (self.error is not None
-                                        and self.error.failure.unreachable)
+                                        and self.error.kind.unreachable)
 
     @property
     def token_rejected(self) -> bool:
-        return self.error is not None and self.error.failure is Failure.TOKEN
+        return self.error is not None and self.error.kind is FailureKind.AUTH
 
     @property
     def complete(self) -> bool:

@@ -1,17 +1,19 @@
-"""Entry point of the plex plugin: its manifest and config schema.
+"""Entry point of the plex plugin: its manifest only.
 
-The hook bodies (and aiohttp, which they need) live in `nebula_plex.hooks`, imported only
-when a hook runs, so a disabled plugin costs the agent nothing (see nebula.api.lazy_hooks).
+The agent reads the manifest without importing the plugin's code; the hooks module it
+names (and aiohttp's client code with it) is imported when the plugin first starts, so an
+installed but disabled plugin costs the agent nothing.
 """
 
-from nebula.api import Manifest, lazy_hooks
+from nebula.api import Manifest
 from nebula_plex.schema import CONFIG_SCHEMA
 
 manifest = Manifest(
-    api_version="1.1",
+    api_version="1.2",
     description="Plex Media Server: reachability, token, version and updates, now playing "
                 "(direct play or transcode), libraries, recently added; library scans, "
                 "empty trash, optimise database.",
+    hooks="nebula_plex.hooks",
+    config_schema=CONFIG_SCHEMA,
+    enabled_by_default=False,
 )
-
-globals().update(lazy_hooks("nebula_plex.hooks", CONFIG_SCHEMA))

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from nebula.api import Field
+from nebula_plex.coordinator import Point
 from nebula_plex.model import Snapshot
-from nebula_plex.poller import Point
 
 SERVER_FIELDS = (
     Field("name", "Server", "", "The server's friendly name."),

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import trustme
+from plex_server import PlexStandIn, Serving, serving
 
 from nebula_plex import plugin
-from tests.plugins.plex.plex_server import PlexStandIn, Serving, serving
 
 
 @pytest.fixture

@@ -177,7 +177,10 @@ class PlexStandIn:
             "method": request.method, "path": request.path,
             "query": {k: v for k, v in request.query.items() if k != "X-Plex-Token"},
             "token": "header" if header else "query" if query else None,
-            "authorized": token == self.token, "accept": request.headers.get("Accept", "")})
+            "authorized": token == self.token, "accept": request.headers.get("Accept", ""),
+            # The client's end of the connection, to tell whether the client let it go.
+            "client_port": (request.transport.get_extra_info("peername") or (None, None))[1]
+            if request.transport else None})
         if self.delay:
             await asyncio.sleep(self.delay)
         if request.path != "/identity" and token != self.token:

@@ -8,12 +8,12 @@ from typing import Any
 
 import aiohttp
 import structlog
+from plex_api import panel, run_action
 
 from nebula_plex import actions
 from nebula_plex.client import PlexClient
+from nebula_plex.coordinator import Poller
 from nebula_plex.model import Snapshot
-from nebula_plex.poller import Poller
-from tests.plugins.plex.plex_api import panel, run_action
 from tests.waiting import eventually
 
 
@@ -66,3 +66,26 @@ async def test_a_poll_in_flight_during_an_action_is_not_taken_as_fresh(start_ple
         # ...so the next read must not reuse it as if it were taken after the scan.
         after = {lib["title"]: lib["items"] for lib in await panel(agent, "libraries")}
         assert after["Movies"] == 4
+
+
+async def test_a_read_after_an_action_waits_for_a_poll_started_after_it(
+        plex, plex_site, plex_token) -> None:
+    plex.land_file("1", "Tears of Steel", "movie", "/data/movies/Tears.of.Steel.mkv")
+    released = plex.holds["/library/sections/1/all"] = asyncio.Event()
+    async with aiohttp.ClientSession() as http:
+        client = PlexClient(lambda: http, plex_site.url, plex_token, timeout=2, tls=False)
+        poller = Poller(client, _no_events, max_age=1800, recent=5, history=10,
+                        log=structlog.get_logger())
+        # A check's poll has counted the Movies and is still on its way back...
+        before = asyncio.create_task(poller.snapshot())
+        await eventually(lambda: any(r["path"] == "/library/sections/1/all"
+                                     for r in plex.requests))
+        # ...when the scan runs, and the dashboard reads right after it.
+        await actions.scan(client, {"library": "Movies"})
+        poller.invalidate()
+        after = asyncio.create_task(poller.snapshot())
+        await asyncio.sleep(0)  # one turn of the loop: the read is waiting on the poller
+        released.set()
+        assert _movies(await before) == 3
+        # Not the poll that was out during the scan: one started after it.
+        assert _movies(await after) == 4

@@ -3,7 +3,8 @@ the agent's HTTP API: health, now playing, libraries, session events, an outage.
 
 from __future__ import annotations
 
-from tests.plugins.plex.plex_api import events, panel, run_checks
+from plex_api import events, panel, run_checks
+
 from tests.waiting import eventually
 
 
@@ -118,7 +119,7 @@ async def test_server_down_mid_cycle_is_critical_then_recovers(start_plex, plex,
         checks = await eventually(lambda: _reachable(agent, "critical"), timeout=5)
         assert checks["reachable"]["summary"] == (
             f"Plex unreachable: connection refused by 127.0.0.1:{plex_site.port}: Plex is not "
-            "running there, or url has the wrong host or port")
+            "listening there; check the URL's host and port, and that it is running")
         assert checks["token"]["status"] == "unknown"
         assert checks["transcodes"]["status"] == "unknown"
         # The panels say why instead of showing an empty "nothing playing".

@@ -1,4 +1,5 @@
-"""One poll of the server at a time, shared by every check, panel and tool.
+"""The plugin's runtime: one poll of the server at a time, shared by every check, panel and
+tool, on `nebula.helpers.coordinator.Coordinator`.
 
 "Poll once, read many": a snapshot is reused while younger than `max_age`, and callers that
 arrive during a poll wait for it instead of starting their own, so the checks that fire
@@ -7,7 +8,11 @@ is compared with the one before to publish `plex.session_started` / `plex.sessio
 
 An action that changes what the server shows calls `invalidate()`: the next read polls again,
 and a poll that was already in flight (it may have read the server before the action changed
-it) is kept as `latest` but not taken as fresh.
+it) is kept as `latest` but not taken as fresh, nor joined by a read that came after.
+
+A failed poll is a snapshot too (`Snapshot.error`, with what came before the failure), so it
+is kept for `max_age` like any other: the checks of one round make one attempt at a server
+that is down.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nebula_plex.client import Failure, PlexClient, PlexError
+from nebula.helpers.coordinator import Coordinator
+from nebula_plex.client import PlexClient, PlexError
 from nebula_plex.model import (
     LEAF_TYPES,
     Library,
@@ -47,50 +53,34 @@ class Poller:
     def __init__(self, client: PlexClient, emit: Emit, *, max_age: float, recent: int,
                  history: int, log: Any, clock: Clock = time.monotonic) -> None:
         self.client = client
-        self._clock = clock
         self._emit = emit
-        self.max_age = max_age
         self._recent = recent
         self._log = log
-        self.latest: Snapshot | None = None
-        # Clock time of the latest poll, None once invalidated. Not 0.0: the monotonic clock
-        # counts from boot, so on a machine up for less than max_age "0.0" is still fresh.
-        self._taken: float | None = None
-        self._generation = 0  # bumped by invalidate(): a poll spanning it is not fresh
-        self._lock = asyncio.Lock()
+        self.poll: Coordinator[Snapshot] = Coordinator(
+            self._poll, max_age=max_age, name="plex", log=log, clock=clock)
         # Sessions of the last complete poll; None until the first one, which is the
         # baseline (streams already running when the agent starts did not just start).
         self._known: dict[str, Session] | None = None
         self.history: deque[Point] = deque(maxlen=history)
 
     async def snapshot(self, max_age: float | None = None) -> Snapshot:
-        age = self.max_age if max_age is None else max_age
-        if self._fresh(age):
-            assert self.latest is not None
-            return self.latest
-        async with self._lock:
-            if self._fresh(age):
-                assert self.latest is not None
-                return self.latest
-            return await self.poll()
-
-    def _fresh(self, max_age: float) -> bool:
-        return (self.latest is not None and self._taken is not None
-                and self._clock() - self._taken < max_age)
+        return await self.poll.get(max_age)
 
     def invalidate(self) -> None:
         """The next read polls again (after an action changed what the server shows)."""
-        self._taken = None
-        self._generation += 1
+        self.poll.invalidate()
 
-    async def poll(self) -> Snapshot:
-        generation = self._generation
+    async def aclose(self) -> None:
+        """Called by the core when the plugin stops: a poll in flight is cancelled (its
+        readers with it) and its connection to the server closed."""
+        await self.poll.aclose()
+
+    async def _poll(self) -> Snapshot:
+        previous = self.poll.latest
         snap = await self._collect()
-        taken = self._clock() if generation == self._generation else None
-        previous, self.latest, self._taken = self.latest, snap, taken
         if snap.error and (previous is None or previous.error is None
                            or str(previous.error) != str(snap.error)):
-            self._log.warning("plex.poll_failed", failure=snap.error.failure.value,
+            self._log.warning("plex.poll_failed", failure=snap.error.kind.value,
                               error=str(snap.error))
         elif not snap.error and previous is not None and previous.error:
             self._log.info("plex.poll_recovered", version=snap.version)
@@ -139,7 +129,9 @@ class Poller:
             try:
                 found = await self.client.get(f"/library/sections/{key}/all", params)
             except PlexError as exc:
-                if exc.failure is not Failure.HTTP:
+                # A count the server answered with an error status (other than refusing the
+                # token) is that library's problem; anything else fails the poll.
+                if exc.status is None or exc.status == 401:
                     raise
                 problems.append(str(exc))
                 return None
@@ -160,7 +152,7 @@ class Poller:
             return Release.first(await self.client.get("/updater/status")), None
         except PlexError as exc:
             # Only the owner's token may read the updater; that is no reason to fail a poll.
-            if exc.failure.unreachable:
+            if exc.kind.unreachable:
                 raise
             return None, str(exc)
 
