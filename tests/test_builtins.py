@@ -310,21 +310,3 @@ async def test_a_malformed_endpoint_fails_its_plugin_alone(nebula_agent, bad, re
         state = await a.plugin("bad")
         assert state["state"] == "failed" and reason in state["error"], state["error"]
         assert (await a.plugin("switchable"))["state"] == "loaded"
-
-
-def test_plugins_on_lazy_hooks_still_register_beside_hooks_without_a_context():
-    """A 1.1 plugin built with lazy_hooks forwards every hook taking a context; one for
-    nebula_cli_commands (which takes none) made pluggy refuse the whole plugin."""
-    import types
-
-    import pluggy
-
-    from nebula import hookspecs
-    from nebula.lazy_hooks import lazy_hooks
-
-    pm = pluggy.PluginManager("nebula")
-    pm.add_hookspecs(hookspecs)
-    pm.register(types.SimpleNamespace(**lazy_hooks("json", {})), name="lazy")
-    pm.check_pending()
-    assert not pm.hook.nebula_cli_commands.get_hookimpls()
-    assert pm.hook.nebula_api_endpoints.get_hookimpls()

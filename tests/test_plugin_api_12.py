@@ -38,7 +38,7 @@ async def test_the_runtime_is_kept_handed_to_hooks_and_closed(nebula_agent):
         config = a.agent.config
         await a.agent.reload(replace(config, plugins={**config.plugins,
                                                        "greeter": {"greeting": "hey"}}))
-        assert hooks.CLOSED == [runtime]
+        assert [runtime] == hooks.CLOSED
         assert (await a.run_check("greeter.greet"))["summary"] == "hey #1"
     assert len(hooks.CLOSED) == 2
 
@@ -49,3 +49,22 @@ async def test_a_misspelt_hook_is_refused_with_the_name_it_meant(nebula_agent):
     assert plugin["state"] == "failed"
     assert "nebula_chekcs" in plugin["error"]
     assert "did you mean 'nebula_checks'?" in plugin["error"]
+
+
+def test_a_plugin_written_for_1_1_with_lazy_hooks_is_told_what_replaced_it():
+    from nebula.plugins import PluginManager
+
+    class EntryPoint:
+        name, dist = "old", None
+
+        @staticmethod
+        def load() -> object:
+            from nebula.api import lazy_hooks
+
+            return lazy_hooks
+
+    manager = PluginManager(discover=False)
+    (record,) = manager.load_entry_points([EntryPoint()])
+    assert record.state == "failed"
+    assert "nebula.api.lazy_hooks moved out of nebula.api in plugin API 1.2" in record.error
+    assert "Manifest(hooks=" in record.error

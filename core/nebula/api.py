@@ -28,7 +28,6 @@ from nebula.contributions import (
     report_progress,
     reveal,
 )
-from nebula.lazy_hooks import lazy_hooks
 from nebula.secret_store import SecretStore, SecretStoreError
 from nebula.secrets import StreamRedactor
 from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Endpoint, WebPage
@@ -62,7 +61,6 @@ __all__ = [
     "WebPage",
     "Webhook",
     "hookimpl",
-    "lazy_hooks",
     "report_progress",
     "reveal",
 ]
@@ -76,12 +74,14 @@ _MOVED_IN_1_2 = {
     "AppWatch": "nebula.helpers.appwatch.AppWatch",
     "appwatch_hooks": "a hooks module whose nebula_startup returns "
                       "nebula.helpers.appwatch.AppWatch(ctx, spec)",
+    # 1.2 reads the manifest without importing the plugin, so nothing needs forwarding.
+    "lazy_hooks": "Manifest(hooks=\"<package>.hooks\", config_schema=...) in plugin.py and "
+                  "real @hookimpl functions in that hooks module",
 }
 
 
 def __getattr__(name: str) -> object:
     if name in _MOVED_IN_1_2:
         raise ImportError(f"nebula.api.{name} moved out of nebula.api in plugin API 1.2: use "
-                          f"{_MOVED_IN_1_2[name]} (docs/plugins.md, \"Watching a self-hosted "
-                          f"app\")", name="nebula.api")
+                          f"{_MOVED_IN_1_2[name]} (docs/plugins.md)", name="nebula.api")
     raise AttributeError(f"module 'nebula.api' has no attribute {name!r}")
