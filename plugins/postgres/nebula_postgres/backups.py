@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import stat
@@ -126,6 +127,7 @@ class Backups:
             stamp = dt.datetime.fromtimestamp(started, dt.timezone.utc)
             name = f"{database}-{stamp:%Y%m%dT%H%M%S%f}Z{SUFFIX}"
             final, temp = folder / name, folder / f".{name}{PARTIAL}"
+            claim = await asyncio.to_thread(_claim, temp)
             try:
                 await dumps.dump(self.server, database, temp, self.lock_wait_timeout)
                 entries = await dumps.toc_entries(self.server, temp)
@@ -141,8 +143,9 @@ class Backups:
                     raise BackupError(f"backup of {database} failed, previous backups kept: "
                                       f"{exc}") from None
                 raise
+            finally:
+                os.close(claim)
             removed = await asyncio.to_thread(self.prune, database)
-            # Under the database's lock: no run of this agent is writing one now.
             leftovers = await asyncio.to_thread(self._remove_partials, folder)
         return {"backup": backup.public(), "removed": removed,
                 "leftovers": [path.name for path, _ in leftovers]}
@@ -212,13 +215,25 @@ class Backups:
 
     @staticmethod
     def _remove_partials(folder: Path) -> list[tuple[Path, int]]:
-        """Removes the temporary files in a database's folder; returns them with sizes."""
+        """Removes the temporary files in a database's folder that no run is writing (see
+        `_claim`); returns them with their sizes."""
         removed = []
         for path in sorted(folder.glob(f".*{PARTIAL}")):
-            with contextlib.suppress(FileNotFoundError):
-                size = path.lstat().st_size
-                path.unlink()
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:  # gone since, or a symlink (not the plugin's own file)
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # a run (of this agent or another on the same folder) writes it
+            try:
+                size = os.fstat(fd).st_size
+                path.unlink(missing_ok=True)
                 removed.append((path, size))
+            finally:
+                os.close(fd)
         return removed
 
     def prune(self, database: str) -> list[str]:
@@ -244,6 +259,19 @@ class Backups:
             raise BackupError(f"backup {backup.name} does not match its checksum "
                               f"(recorded {backup.sha256[:12]}…, now {digest[:12]}…)")
         await dumps.toc_entries(self.server, path)
+
+
+def _claim(path: Path) -> int:
+    """Creates a run's temporary file (0600) and holds an exclusive lock on it for the
+    run: the sweeps for leftovers pass over a file someone holds. The kernel drops the
+    lock with the process, so what a killed agent left is free to remove. Blocking."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _fsync_dir(path: Path) -> None:

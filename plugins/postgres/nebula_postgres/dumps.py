@@ -29,7 +29,7 @@ STDERR_KEPT = 2000
 
 
 # How pg_dump reports a lock it did not get within --lock-wait-timeout.
-_LOCK_TIMEOUT = re.compile(r"canceling statement due to statement timeout.*"
+_LOCK_TIMEOUT = re.compile(r"canceling statement due to (?:statement|lock) timeout.*"
                            r"Query was: LOCK TABLE (?P<table>.+?) IN ACCESS SHARE MODE")
 HOLDERS_SQL = """
 SELECT a.pid, a.usename, a.state, extract(epoch FROM now() - a.xact_start)::float,

@@ -166,6 +166,42 @@ async def test_retention_keeps_the_newest_and_a_corrupt_dump_is_refused(
     assert refused["status"] == "error" and "does not match its checksum" in refused["error"]
 
 
+async def test_retention_removes_what_an_interrupted_backup_left(
+        pg_agent: AgentFactory, filled: str, tmp_path: Path) -> None:
+    folder = tmp_path / filled
+    async with pg_agent(backup_dir=str(tmp_path)) as agent:
+        [first] = await result_of(agent, "backup", {"database": filled})
+        # As a run of an agent killed mid-dump leaves it (the start removes those too).
+        leftover = folder / f".{filled}-20260101T000000000000Z.dump.partial"
+        leftover.write_bytes(b"PGDMP" + bytes(1000))
+        [second] = await result_of(agent, "backup", {"database": filled})
+    name = second["backup"]["name"]
+    assert _files(folder) == [name, name + ".json"]  # the first went by retention too
+    assert second["leftovers"] == [leftover.name]
+    assert first["leftovers"] == []
+
+
+async def test_a_sweep_for_leftovers_passes_over_a_backup_being_written(
+        pg_agent: AgentFactory, cluster: Cluster, filled: str, tmp_path: Path) -> None:
+    """The file a run is writing is held (flock) until the run ends: a sweep, as a second
+    agent on the same folder makes at its start, leaves it to the run."""
+    folder = tmp_path / filled
+    async with pg_agent(backup_dir=str(tmp_path)) as agent:
+        runtime = agent.agent.manager.records["postgres"].ctx.runtime
+        with cluster.connect(filled) as holder:
+            # pg_dump waits for its share lock behind this one, so it is caught mid-run.
+            holder.execute("BEGIN; LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+            running = asyncio.create_task(result_of(agent, "backup", {"database": filled}))
+            await eventually(_pg_dump_child, timeout=10)
+            [partial] = await eventually(lambda: list(folder.glob(".*.partial")))
+            await runtime.backups.remove_leftovers(runtime.log)
+            assert partial.exists()
+        [made] = await asyncio.wait_for(running, 30)  # the lock went with the session
+    assert f".{made['backup']['name']}.partial" == partial.name
+    assert made["leftovers"] == []
+    assert _files(folder) == [made["backup"]["name"], made["backup"]["name"] + ".json"]
+
+
 async def test_backup_age_is_critical_without_any_backup(pg_agent: AgentFactory, filled: str,
                                                          tmp_path: Path) -> None:
     async with pg_agent(backup_dir=str(tmp_path), databases=[{"name": filled}],
