@@ -30,7 +30,7 @@ from nebula_homeassistant.webhook import Inbox
 CURRENT_USER = "auth/current_user"
 # The longest the start waits for the first WebSocket attempt (to judge panel_area): the
 # core gives a whole start `[agent] startup_timeout`, 10 s by default.
-START_WAIT = 3.0
+START_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,11 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Ends the WebSocket task, any poll in flight and a pending dashboard event (the
-        HTTP session is the agent's)."""
-        await asyncio.gather(self._poll.aclose(), self._config_check.aclose(),
-                             self.feed.aclose())
+        HTTP session is the agent's). The socket first: its events would queue more."""
         if self.live is not None:
             await self.live.stop()
+        await asyncio.gather(self._poll.aclose(), self._config_check.aclose(),
+                             self.feed.aclose())
 
     @property
     def live_connected(self) -> bool:

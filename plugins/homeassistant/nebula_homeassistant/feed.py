@@ -78,6 +78,11 @@ class ChangeFeed:
                 await self._send("states_changed", {"entities": ids[:LISTED],
                                                     "count": len(ids)})
 
+    @property
+    def sending(self) -> bool:
+        """An event is due or being sent."""
+        return self._task is not None and not self._task.done()
+
     async def _send(self, topic: str, data: dict[str, Any]) -> None:
         try:
             await self.emit(topic, data)

@@ -111,6 +111,7 @@ class Live:
         # state_changed events held back while the full state list loads.
         self._hold: list[Mapping[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="homeassistant.websocket")
@@ -126,12 +127,16 @@ class Live:
             self._wake.set()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
+            # Closing the socket ends the session even when the cancellation was lost: a
+            # `wait_for` whose inner await finishes as the cancellation arrives returns
+            # its result instead (Python < 3.12), and the task would read on for good.
+            if self._ws is not None:
+                await self._ws.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._ws is not None:
-            await self._ws.close()
 
     async def command(self, kind: str, **fields: Any) -> Any:
         """Send one command on the live connection and return its result."""
@@ -154,7 +159,7 @@ class Live:
 
     async def _run(self) -> None:
         delay = self.min_backoff
-        while True:
+        while not self._stopping:
             try:
                 await self._session()
             except asyncio.CancelledError:
@@ -167,6 +172,8 @@ class Live:
                 self._close_pending()
                 self._set_connected(False)
                 self.settled.set()
+            if self._stopping:
+                return
             if self.error is not None and self.error.kind is FailureKind.AUTH:
                 self.access.reject(self.error)  # a proxy's 401 on the upgrade, say
             if self.access.rejected is not None:
@@ -208,7 +215,10 @@ class Live:
                     await self._set_up()
                     await reader
                 finally:
+                    # Ended before the socket closes: a close that races a reader waits
+                    # for the reader, which made stopping hang.
                     reader.cancel()
+                    await asyncio.wait([reader])
             finally:
                 self._ws = None
         raise HAError(FailureKind.DISCONNECTED,

@@ -141,7 +141,7 @@ async def next_event(ws, topic: str, timeout: float = 5) -> dict:
 
 async def test_a_state_change_the_panels_show_is_published_for_the_dashboard(
         start_ha, ha) -> None:
-    async with start_ha(panel_entities=["light.kitchen"], change_window=0.3) as agent:
+    async with start_ha(panel_entities=["light.kitchen"], change_window=1) as agent:
         await live(agent)
         published = _published(agent)  # the states loading on connect was one
         async with events(agent) as ws:
@@ -156,10 +156,14 @@ async def test_a_state_change_the_panels_show_is_published_for_the_dashboard(
                 await ha.set_state("light.kitchen", state)
             await ha.set_state("switch.coffee_maker", "unavailable")  # the problems panel
             await ha.set_state("automation.night_lock", "on")         # the automations panel
-            event = await next_event(ws, "homeassistant.states_changed")
-            assert event["data"] == {"count": 3, "entities": [
-                "automation.night_lock", "light.kitchen", "switch.coffee_maker"]}
-        assert _published(agent) == published + 2
+            burst: list[list[str]] = []
+            while {e for ids in burst for e in ids} != {
+                    "automation.night_lock", "light.kitchen", "switch.coffee_maker"}:
+                burst.append((await next_event(ws, "homeassistant.states_changed")
+                              )["data"]["entities"])
+            assert len(burst) <= 2, burst  # seven changes, a window or two (a slow machine)
+            assert all(len(ids) == len(set(ids)) for ids in burst)
+        assert _published(agent) == published + 1 + len(burst)
         assert await states_by_id(agent) == {"light.kitchen": "off"}
 
 
@@ -168,7 +172,8 @@ def _published(agent) -> int:
 
 
 async def test_the_connection_coming_and_going_is_published(start_ha, ha) -> None:
-    async with Server(ha.app) as server, start_ha(url=server.url) as agent:
+    async with Server(ha.app) as server, start_ha(url=server.url,
+                                                  change_window=0.1) as agent:
         await live(agent)
         async with events(agent) as ws:
             await server.stop()
@@ -216,7 +221,7 @@ async def test_home_assistant_back_means_the_websocket_is_back_at_once(start_ha,
         await server.stop()
         await eventually(lambda: _websocket_is(agent, "down"), timeout=5)
         await server.start()
-        await eventually(lambda: _websocket_is(agent, "live"), timeout=5)
+        await eventually(lambda: _websocket_is(agent, "live"), timeout=10)
         await ha.set_state("light.kitchen", "on")
         await eventually(lambda: _is(agent, "light.kitchen", "on"), timeout=5)
 
