@@ -17,12 +17,13 @@ checkout's venv, so an older commit can be measured with this script):
   what they do not run yet has it.
 
 Each repetition starts the three processes one after another (order rotated between
-repetitions; each is timed alone to its first 200: /healthz for Nebula, /api/4/status for
-Glances), lets all three settle for `--settle` s, then measures all three over the same
-`--idle` s window: VmRSS sampled every second (median reported), utime+stime from
-/proc/<pid>/stat (% of one core), context switches of all threads (wakeups/s). Ratios are
-taken within a repetition, so machine load hits both sides alike; the load average is
-recorded with every repetition. One unmeasured start of each fills the bytecode caches.
+repetitions; each is timed to its first 200, /healthz for Nebula and /api/4/status for
+Glances, once the ones already started have gone quiet), lets all three settle for
+`--settle` s, then measures all three over the same `--idle` s window: VmRSS sampled
+every second (median reported), utime+stime from /proc/<pid>/stat (% of one core), context
+switches of all threads (wakeups/s). Ratios are taken within a repetition, so machine load
+hits both sides alike; the load average is recorded with every repetition. One unmeasured
+start of each fills the bytecode caches.
 
     .venv/bin/python bench/footprint.py [--nebula PATH/bin/nebula] [--reps 3] [--idle 60]
         [--settle 30] [--configs system,all] [--per-plugin] [--glances-version 4.5.8]
@@ -50,6 +51,7 @@ from typing import Any
 
 from common import Report, arguments, say
 from processes import (
+    CLOCK_TICKS,
     cpu_seconds,
     free_port,
     get_json,
@@ -343,6 +345,18 @@ class Window:
 # --- one repetition ------------------------------------------------------------------------
 
 
+def wait_quiet(pids: list[int], span: float = 0.5, ticks: int = 2, limit: float = 20.0) -> None:
+    """Until the processes together used fewer than `ticks` clock ticks of CPU over `span`
+    seconds (or `limit` seconds have passed)."""
+    deadline = time.perf_counter() + limit
+    threshold = ticks / CLOCK_TICKS
+    while pids and time.perf_counter() < deadline:
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(span)
+        if sum(cpu_seconds(p) for p in pids) - before < threshold:
+            return
+
+
 def plugin_states(agent: Running) -> dict[str, str]:
     with contextlib.suppress(Exception):
         return {p["name"]: p["state"] + (f": {p['error']}" if p.get("error") else "")
@@ -367,6 +381,9 @@ def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], ro
     running: dict[str, Running] = {}
     try:
         for name in order:
+            # Each start is timed on a machine its predecessors no longer keep busy: right
+            # after its first 200 an agent still runs its first checks for a while.
+            wait_quiet([r.proc.pid for r in running.values()])
             here = root / f"rep-{n}" / name
             running[name] = (start_glances(glances, here) if name == "glances"
                              else start_nebula(build, name, here, env, absent))
