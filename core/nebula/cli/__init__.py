@@ -102,6 +102,16 @@ class NebulaGroup(click.Group):
                 lambda name: self._taken(name) or name in self.builtin())
         return self._installed
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # no traceback reaches the user: one line, an exit code
+            from nebula.cli.common import fail_unexpected
+
+            fail_unexpected(exc)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.builtin()})
 
@@ -132,9 +142,9 @@ def _register(modules: Iterable[Any]) -> None:
 
 
 def _core_modules() -> list[Any]:
-    from nebula.cli import action_cmds, agent_cmds, plugin_cmds, token_cmds, user_cmds
+    from nebula.cli import action_cmds, agent_cmds, plugin_cmds, token_cmds
 
-    return [agent_cmds, action_cmds, plugin_cmds, token_cmds, user_cmds]
+    return [agent_cmds, action_cmds, plugin_cmds, token_cmds]
 
 
 _register(_core_modules())

@@ -8,8 +8,10 @@ nothing, listens on a random loopback port and stops when the command ends.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -18,6 +20,8 @@ from typing import Any
 
 from nebula.config import Config
 
+# Seconds one request may take before the CLI gives up on the agent; NEBULA_TIMEOUT sets
+# another. Nothing long rests on one request (an action's run is followed by polling).
 TIMEOUT = 120.0
 # The status of an action's answer when it ran and failed (the body is its outcome).
 FAILED_RUN = 502
@@ -29,6 +33,74 @@ class ApiError(Exception):
         super().__init__(body.get("detail") or body.get("title") or f"HTTP {status}")
 
 
+class TransportError(Exception):
+    """The agent was not reached, or no whole answer came back. `str()` is the one line
+    the user reads; `exit_code` (from sysexits.h) tells a script which of these it was."""
+
+    exit_code = 69
+
+
+class Unreachable(TransportError):
+    """Nothing answered at the address: refused, no such host, no route (EX_UNAVAILABLE)."""
+
+    exit_code = 69
+
+
+class NoAnswer(TransportError):
+    """Connected, or trying to, but no answer within the timeout (EX_TEMPFAIL)."""
+
+    exit_code = 75
+
+
+class ConnectionLost(TransportError):
+    """The connection closed or was reset before a whole answer came, or what came is not
+    the API's (EX_PROTOCOL): the agent died mid-request, or NEBULA_URL is something else."""
+
+    exit_code = 76
+
+
+def request_timeout() -> float:
+    """NEBULA_TIMEOUT when set to a positive number of seconds, else TIMEOUT."""
+    raw = os.environ.get("NEBULA_TIMEOUT", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return TIMEOUT
+    return value if value > 0 else TIMEOUT
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name ({exc.strerror or exc})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def transport_error(exc: BaseException, url: str, timeout: float) -> TransportError:
+    """What urllib raised for a request to `url`, as the error the user reads."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return NoAnswer(f"the agent at {url} did not answer within {timeout:g}s "
+                        "(NEBULA_TIMEOUT sets how long to wait)")
+    if isinstance(exc, urllib.error.URLError):  # before any byte was sent
+        return Unreachable(f"cannot reach the agent at {url}: {_cause(reason)}; is it "
+                           "running (`nebula run`), and is NEBULA_URL right?")
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return ConnectionLost(f"the agent at {url} closed the connection without answering "
+                              "(did it stop or crash?)")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return ConnectionLost(f"the agent at {url} reset the connection before answering "
+                              "(did it stop or crash?)")
+    if isinstance(exc, http.client.IncompleteRead):
+        return ConnectionLost(f"the agent at {url} closed the connection halfway through "
+                              "its answer (did it stop or crash?)")
+    if isinstance(exc, http.client.HTTPException | ValueError):
+        return ConnectionLost(f"the answer from {url} is not the agent's API "
+                              f"({type(exc).__name__}); is NEBULA_URL right?")
+    return ConnectionLost(f"the connection to the agent at {url} failed: {_cause(exc)}")
+
+
 class Client:
     def __init__(self, url: str, token: str) -> None:
         self.url, self.token = url.rstrip("/"), token
@@ -37,17 +109,22 @@ class Client:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers={
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        timeout = request_timeout()
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             try:
                 detail = json.loads(exc.read())
-            except ValueError:
+            except (ValueError, OSError, http.client.HTTPException):
+                detail = {"title": exc.reason}
+            if not isinstance(detail, dict):
                 detail = {"title": exc.reason}
             if exc.code == FAILED_RUN and detail.get("status") == "error":
                 return detail  # an action that ran and failed: its outcome, not an API error
             raise ApiError(exc.code, detail) from None
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise transport_error(exc, self.url, timeout) from None
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
@@ -92,8 +169,8 @@ class OneShotAgent:
         from aiohttp import web
 
         from nebula.agent import Agent
-        from nebula.http.app import create_app
         from nebula.runtime import data_dir_lock
+        from nebula.server import create_app
         from nebula.tokens import LOCAL_ADMIN, Principal, new_token
 
         self._loop = asyncio.get_running_loop()

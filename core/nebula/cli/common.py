@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -63,13 +63,39 @@ def agent_client(state: State) -> Iterator[Client]:
             "NEBULA_TOKEN") from None
 
 
-def fail_api(exc: Any) -> None:
+def fail_api(exc: Any) -> NoReturn:
     body = exc.body
     click.echo(f"error: {body.get('title', 'error')}: {body.get('detail', '')}".rstrip(": "),
                err=True)
     for item in body.get("errors", []):
         click.echo(f"  - {item if isinstance(item, str) else _fmt_error(item)}", err=True)
     sys.exit(2 if 400 <= exc.status < 500 else 1)
+
+
+# sysexits.h: a bug (anything the CLI did not expect) is EX_SOFTWARE; the agent's absence,
+# silence or broken answer have their own codes (nebula.cli.client.TransportError).
+EXIT_INTERNAL = 70
+
+
+def fail_unexpected(exc: Exception) -> NoReturn:
+    """End the command on an error nothing else handled, with one line on stderr: the
+    agent unreachable, silent or gone mid-answer (each its own exit code), or a bug,
+    whose traceback NEBULA_DEBUG=1 shows."""
+    import os
+
+    from nebula.cli.client import ApiError, TransportError
+    from nebula.secrets import SECRETS
+
+    if isinstance(exc, TransportError):
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    if isinstance(exc, ApiError):
+        fail_api(exc)
+    if os.environ.get("NEBULA_DEBUG"):
+        raise exc
+    click.echo(SECRETS.redact(f"error: unexpected {type(exc).__name__}: {exc} (set "
+                              "NEBULA_DEBUG=1 for the traceback)"), err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _fmt_error(item: dict[str, Any]) -> str:
