@@ -42,10 +42,15 @@ def test_check_exit_codes_follow_the_worst_status(tmp_path, env, thresholds, cod
     assert body["checks"][0]["name"] == "system.memory"
 
 
-def test_check_unknown_name_is_a_clear_error(tmp_path, env):
-    result = nebula("--config", config_with(tmp_path), "check", "system.nope", env=env)
-    assert result.returncode == 2
-    assert "no check named 'system.nope'" in result.stderr
+def test_check_unknown_name_is_unknown_with_the_nearest_name(tmp_path, env):
+    # 3 (UNKNOWN), never 2: a monitor reading the exit code must not page for a typo.
+    result = nebula("--config", config_with(tmp_path), "check", "system.memry",
+                    "system.nope", "nosuch.check", env=env)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        "error: no check named 'system.memry'; did you mean 'system.memory'?",
+        "error: no check named 'system.nope'",
+        "error: no check named 'nosuch.check'"]
 
 
 def test_init_writes_config_and_a_working_token(tmp_path, env):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -93,16 +93,38 @@ def status(state: State, as_json: bool) -> None:
 @pass_state
 def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
     """Run checks now (all, or NAMES) and exit 0/1/2/3 for ok/warning/critical/unknown."""
+    from nebula.cli.client import ApiError
     from nebula.contributions import Status
 
     with agent_client(state) as client:
-        checks = client.post("/api/v1/checks/run", {"names": list(names)})["checks"]
+        try:
+            checks = client.post("/api/v1/checks/run", {"names": list(names)})["checks"]
+        except ApiError as exc:
+            if exc.status != 404 or "known" not in exc.body:
+                raise
+            _unknown_checks(names, exc.body["known"])
     worst = max((Status(c["last_status"]) for c in checks), key=lambda s: s.severity,
                 default=Status.OK)
     output({"status": worst.value, "checks": checks}, as_json, lambda _: table(
         [(c["name"], STATUS_MARK[c["last_status"]], c["summary"]) for c in checks],
         ("CHECK", "STATUS", "SUMMARY")))
     sys.exit(worst.exit_code)
+
+
+def _unknown_checks(names: tuple[str, ...], known: list[str]) -> NoReturn:
+    """Names of no check: UNKNOWN (3), as a monitoring system reads it, never the exit code
+    of a status the check does not have; with the nearest real name for each."""
+    import difflib
+
+    from nebula.contributions import Status
+
+    for name in names:
+        if name not in known:
+            # Names share their plugin's prefix: a lower cutoff suggests any check of it.
+            near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            click.echo(f"error: no check named {name!r}{hint}", err=True)
+    sys.exit(Status.UNKNOWN.exit_code)
 
 
 @click.group()
