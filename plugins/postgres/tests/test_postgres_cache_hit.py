@@ -40,7 +40,8 @@ async def test_a_big_read_warns_in_its_window_and_the_next_window_recovers(
         since_reset = _ratio_since_reset(cluster)
     assert during["metrics"]["blocks_read"] > 15_000, during["summary"]
     assert during["metrics"]["cache_hit_percent"] < WARNING
-    # Only the agent's own catalog reads, if any reached the statistics yet.
     assert "over the last" in after["summary"]
-    assert after["metrics"].get("blocks_read", 0) < 100, after["summary"]
+    # A window may hold no access at all yet (a backend's counters reach the statistics
+    # at most once a second), so no ratio.
+    assert after["metrics"].get("cache_hit_percent", 100) >= WARNING
     assert since_reset < WARNING  # what the check would still say, since the reset
