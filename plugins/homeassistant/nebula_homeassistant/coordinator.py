@@ -73,6 +73,9 @@ class Runtime:
     def __init__(self, ctx: PluginContext) -> None:
         self.log = ctx.log
         self.config = ctx.config
+        # ctx.run_check: the reachability check follows the connection at once instead of
+        # at its next interval (getattr: the core that has it is landing alongside).
+        self._run_check = getattr(ctx, "run_check", None)
         self.access = Access()
         self.client = Client(ctx.http, ctx.config, self.access)
         self.feed = ChangeFeed(ctx.emit, float(ctx.config["change_window"]), ctx.log)
@@ -138,6 +141,8 @@ class Runtime:
             "websocket": "live" if self.live.connected else "down",
             "error": None if self.live.connected or self.live.error is None
             else str(self.live.error)})
+        if self._run_check is not None:
+            self._run_check("api")  # its poll is out of date now: it polls again
 
     async def _on_connect(self) -> None:
         """On each WebSocket connect: who the token's user is, and the areas."""

@@ -70,9 +70,10 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
         return checks.automations(await runtime.observe(), runtime.cache)
 
     found = [
-        # One result is enough to move it: a poll that fails after the WebSocket dropped
-        # are two observations already, and "reachable" must follow the connection at
-        # once, not one interval later.
+        # One result is enough to move it: a failed poll after the WebSocket dropped is
+        # a second observation already, and "reachable" must follow the connection at
+        # once, not one interval later (the runtime runs it when the socket comes or
+        # goes).
         Check(name="api", run=api, title="Home Assistant reachable",
               description="GET /api/config answers with the token: reachability, version, "
                           "recovery mode, response time, and whether states arrive live "

@@ -207,6 +207,25 @@ async def test_a_down_home_assistant_is_critical_at_the_first_check(start_ha, ha
         assert status == "ok" and "states live over the WebSocket" in summary
 
 
+async def test_the_reachability_check_runs_when_the_connection_drops(start_ha, ha) -> None:
+    # Checks scheduled an hour apart: only the connection dropping can run it (an outage
+    # shorter than the interval raised nothing).
+    async with Server(ha.app) as server, start_ha(url=server.url, agent=DAMPED,
+                                                  schedule=True) as agent:
+        await live(agent)
+        await eventually(lambda: _api_tile(agent, "ok"), timeout=5)
+        await server.stop()
+        await eventually(lambda: _api_tile(agent, "critical"), timeout=5)
+        await server.start()
+        await eventually(lambda: _api_tile(agent, "ok"), timeout=10)
+
+
+async def _api_tile(agent, status):
+    _, body = await agent.get("/api/v1/checks")
+    tile = next(c for c in body["checks"] if c["name"] == "homeassistant.api")
+    return tile["status"] == status
+
+
 async def _websocket_is(agent, word):
     return (await panel(agent, "overview"))["websocket"].startswith(word)
 
