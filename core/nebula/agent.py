@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -65,6 +65,7 @@ class Agent:
         self.version = __version__
         self._session: aiohttp.ClientSession | None = None
         self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._checks_now: dict[str, asyncio.Task[Any]] = {}  # run_check, by check
         self._reload_lock = asyncio.Lock()
 
     # --- services a plugin context reaches ----------------------------------------------
@@ -93,6 +94,23 @@ class Agent:
             return None
         return copy.deepcopy(dict(record.config))
 
+    def run_check(self, name: str) -> None:
+        """A plugin asks for one of its checks now (see PluginContext.run_check); one run
+        at a time per check, while its schedule runs."""
+        job = self.scheduler.jobs.get(f"check:{name}")
+        if job is None or job.task is None or name in self._checks_now:
+            return
+        task = asyncio.get_running_loop().create_task(self.health.run(name),
+                                                      name=f"check-now:{name}")
+        self._checks_now[name] = task
+        task.add_done_callback(lambda _: self._checks_now.pop(name, None))
+
+    async def _cancel_checks_now(self, names: Iterable[str]) -> None:
+        tasks = [t for n in names if (t := self._checks_now.get(n))]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self, schedule: bool = True) -> None:
@@ -118,6 +136,7 @@ class Agent:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self._cancel_checks_now(list(self._checks_now))
         await self.actions.stop()  # before the plugins whose actions still run
         # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
         await asyncio.gather(*(self._stop_plugin(r) for r in self.manager.records.values()
@@ -212,6 +231,7 @@ class Agent:
 
     async def _stop_plugin(self, record: PluginRecord) -> None:
         c = record.contributions
+        await self._cancel_checks_now(check.name for check in c.checks)
         for check in c.checks:
             await self.scheduler.remove(f"check:{check.name}")
             self.health.remove(check.name)

@@ -31,6 +31,8 @@ class Services(Protocol):
 
     def peer_config(self, plugin: str) -> Mapping[str, Any] | None: ...
 
+    def run_check(self, name: str) -> None: ...
+
 
 class KeyValue:
     """A plugin's own corner of the store: JSON values under string keys."""
@@ -108,6 +110,14 @@ class PluginContext:
         if self.services is None:
             return None
         return self.services.peer_config(plugin)
+
+    def run_check(self, name: str) -> None:
+        """Run this plugin's check `name` now, in the background, besides its schedule: for a
+        plugin that learns of a change the moment it happens (a stream to its service
+        drops) and whose check should follow at once rather than at its next interval.
+        Nothing happens while checks are not scheduled (a one-shot CLI agent)."""
+        if self.services is not None:
+            self.services.run_check(f"{self.name}.{name}")
 
     def redact(self, value: Any) -> Any:
         """`value` (a string or nested JSON-like data) with every known secret masked."""
