@@ -13,7 +13,9 @@ OVERVIEW_FIELDS = (
     Field("connections", "Connections", description="client connections in use"),
     Field("max_connections", "Max connections"),
     Field("databases", "Databases"), Field("total_size_bytes", "Total size", "bytes"),
-    Field("cache_hit_percent", "Cache hit", "%"), Field("xid_age", "Oldest XID age"),
+    Field("cache_hit_percent", "Cache hit", "%",
+          "between the last two readings (the first: since the statistics were reset)"),
+    Field("xid_age", "Oldest XID age"),
 )
 SIZE_FIELDS = (
     Field("database", "Database"), Field("size_bytes", "Size", "bytes"),
