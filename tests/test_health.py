@@ -122,6 +122,26 @@ async def test_state_changes_only_after_n_agreeing_results_with_one_event_each()
     assert event["source"] == "test" and event["data"]["summary"] == "critical"
 
 
+async def test_a_shown_status_and_its_summary_come_from_the_same_result():
+    """The config tile once said "critical" over "configuration valid": the damped status
+    beside the newest summary. The words shown are those of the result that set the
+    status; a newer, unconfirmed one is `pending`."""
+    probe = Probe(Status.CRITICAL, "configuration invalid: 2 errors")
+    engine, _ = engine_with(Check("t.config", probe), flap_threshold=2)
+    cs = await engine.run("t.config")
+    await engine.run("t.config")
+    probe.set(Status.OK, "configuration valid")
+    await engine.run("t.config")
+    shown = cs.public()
+    assert (shown["status"], shown["summary"]) == ("critical", "configuration invalid: 2 errors")
+    assert shown["pending"] == {"status": "ok", "summary": "configuration valid",
+                                "results": 1, "needed": 2}
+    await engine.run("t.config")
+    shown = cs.public()
+    assert (shown["status"], shown["summary"], shown["pending"]) == (
+        "ok", "configuration valid", None)
+
+
 async def test_a_checks_own_flap_threshold_overrides_the_engines():
     strict, loose = Probe(), Probe()
     engine, bus = engine_with(Check("t.strict", strict, flap_threshold=1),

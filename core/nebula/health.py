@@ -33,6 +33,8 @@ class CheckState:
     state: Status | None = None
     since: float | None = None
     last: CheckResult | None = None
+    # The latest result that agrees with `state`: what the shown status says, in words.
+    state_result: CheckResult | None = None
     last_ts: float | None = None
     duration_ms: float = 0.0
     candidate: Status | None = None
@@ -58,7 +60,15 @@ class CheckState:
         return old
 
     def public(self) -> dict[str, Any]:
+        """The check as served. `status` is the damped state and `summary` the words of the
+        result that set it, so the two never disagree; a newer result that disagrees (not
+        yet confirmed by flap_threshold results in a row) is `pending`."""
         check, last = self.check, self.last
+        shown = self.state_result or last
+        pending = None
+        if last is not None and shown is not last:
+            pending = {"status": last.status.value, "summary": last.summary,
+                       "results": self.streak, "needed": self.flap_threshold}
         return {
             "name": check.name,
             "plugin": self.plugin,
@@ -66,7 +76,8 @@ class CheckState:
             "description": check.description,
             "status": (self.state or Status.UNKNOWN).value,
             "last_status": last.status.value if last else None,
-            "summary": last.summary if last else "not run yet",
+            "summary": shown.summary if shown else "not run yet",
+            "pending": pending,
             "metrics": dict(last.metrics) if last else {},
             "last_run": self.last_ts,
             "since": self.since,
@@ -155,6 +166,8 @@ class HealthEngine:
                 cs.state, cs.since, cs.last_ts = Status(row["state"]), row["ts"], row["ts"]
                 cs.last = CheckResult(Status(row["status"]), row["summary"],
                                       json.loads(row["metrics"]))
+                if cs.last.status == cs.state:
+                    cs.state_result = cs.last
         self.version += 1
 
     async def run(self, name: str) -> CheckState:
@@ -181,6 +194,8 @@ class HealthEngine:
         cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
         old = cs.observe(result.status, now)
         assert cs.state is not None
+        if result.status == cs.state:
+            cs.state_result = result
         self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
                               result.summary, json.dumps(result.metrics), duration_ms))
         self.version += 1
