@@ -35,7 +35,6 @@ from nebula.secrets import SECRETS
 from nebula.store import Store
 from nebula.tokens import Tokens
 from nebula.tools import ToolRunner
-from nebula.users import FAILED_LOGINS, LoginGuard, Users
 
 FLUSH_INTERVAL = 1.0
 RETENTION_INTERVAL = 3600.0
@@ -132,7 +131,8 @@ class Agent:
         await self.health.restore()
         if schedule:
             self.scheduler.start()
-        log.info("agent.started", plugins={r.name: r.state for r in self.manager.records.values()})
+        log.info("agent.started",
+                 plugins={r.name: str(r.state) for r in self.manager.records.values()})
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -288,23 +288,6 @@ class Agent:
             ("DELETE FROM audit WHERE ts < ?", now - audit_days),
         ):
             await self.store.execute(sql, (cutoff,))
-
-    async def watch_failed_logins(self, guard: LoginGuard) -> None:
-        """`core.failed_logins` runs while someone can log in to the web panel: added with
-        the first user, withdrawn with the last."""
-        wanted = await Users(self.store).exist()
-        if wanted == (FAILED_LOGINS in self.health.checks):
-            return
-        job = f"check:{FAILED_LOGINS}"
-        if wanted:
-            check = guard.as_check()
-            self.health.add(check, "core")
-            self.scheduler.add(ScheduledJob(job, lambda: self.health.run(FAILED_LOGINS),
-                                            interval=check.interval, timeout=check.timeout + 5,
-                                            initial_spread=1.0))
-        else:
-            await self.scheduler.remove(job)
-            self.health.remove(FAILED_LOGINS)
 
     # --- read models for the API --------------------------------------------------------
 

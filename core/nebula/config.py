@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 
+from nebula.errors import NebulaError
 from nebula.manifests import BuiltinManifest, section_claims
 from nebula.secrets import MASK, SECRETS, is_secret_key
 from nebula.toml_lines import KeyLines
@@ -43,12 +44,9 @@ AGENT_SCHEMA: dict[str, Any] = {
         "startup_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10},
         # Seconds a pending approval stays valid; past it, it can only be filed again.
         "approval_ttl": {"type": "number", "exclusiveMinimum": 0, "default": 3600},
-        # The web panel's login and sessions (docs/web.md).
+        # Reverse proxies whose forwarding headers are believed (docs/web.md); the web
+        # panel's sign-in settings are the auth plugin's, in [auth].
         "trusted_proxies": {"type": "array", "items": {"type": "string"}, "default": []},
-        "session_ttl": {"type": "number", "exclusiveMinimum": 0, "default": 43200},
-        "login_window": {"type": "number", "exclusiveMinimum": 0, "default": 900},
-        "login_max_failures": {"type": "integer", "minimum": 1, "default": 5},
-        "login_max_failures_ip": {"type": "integer", "minimum": 1, "default": 20},
         # What the HTTP server accepts (nebula.http.hosts, nebula.http.limits).
         "public_url": {"type": "string", "pattern": "^(https?://[^/?#]+.*)?$", "default": ""},
         "allowed_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
@@ -62,7 +60,9 @@ CORE_KEYS = ("agent", "plugins")
 
 
 @dataclass(frozen=True)
-class Problem:
+class ConfigProblem:
+    """One thing wrong in the config, where it is (file, line, key path) and why."""
+
     path: str
     message: str
     file: str = ""
@@ -73,8 +73,8 @@ class Problem:
         return f"{where}: {self.path or '(top)'}: {self.message}"
 
 
-class ConfigError(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
+class ConfigError(NebulaError):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
 
@@ -96,20 +96,25 @@ class Config:
     def plugin_section(self, name: str) -> dict[str, Any]:
         return self.plugins.get(name, {})
 
-    def problem(self, path: str, message: str) -> Problem:
-        return Problem(path, message, str(self.path or ""), self.lines.line_of(path))
+    def problem(self, path: str, message: str) -> ConfigProblem:
+        return ConfigProblem(path, message, str(self.path or ""), self.lines.line_of(path))
 
 
 def default_config_path() -> Path | None:
     """`NEBULA_CONFIG`, then `./nebula.toml`, then the user's config dir; None if none exists."""
     if env := os.environ.get("NEBULA_CONFIG"):
         return Path(env)
-    from platformdirs import user_config_dir
-
-    for candidate in (Path("nebula.toml"), Path(user_config_dir("nebula")) / "nebula.toml"):
+    for candidate in config_candidates():
         if candidate.is_file():
             return candidate
     return None
+
+
+def config_candidates() -> list[Path]:
+    """Where a config file is looked for when neither --config nor NEBULA_CONFIG names one."""
+    from platformdirs import user_config_dir
+
+    return [Path("nebula.toml"), Path(user_config_dir("nebula")) / "nebula.toml"]
 
 
 def default_data_dir() -> str:
@@ -127,21 +132,27 @@ def load(path: Path | None) -> Config:
     return config
 
 
-def read(path: Path | None) -> tuple[Config | None, list[Problem]]:
+def read(path: Path | None, *, agent_only: bool = False,
+         ) -> tuple[Config | None, list[ConfigProblem]]:
     """The config and every problem found in it, not just the first, so `config validate`
     can go on to check the plugin sections of a file whose `[agent]` is wrong too. The
-    config is None only when the file cannot be read or is not TOML at all."""
+    config is None only when the file cannot be read or is not TOML at all.
+
+    `agent_only` reads `[agent]` alone (the CLI finding a running agent by its data dir):
+    the other sections, and the `${ENV}` and `*_file` secrets in them, are left unread."""
     if path is None:
         return _build(None, {}, KeyLines(""))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return None, [Problem("", f"cannot read config: {exc.strerror}", str(path))]
+        return None, [ConfigProblem("", f"cannot read config: {exc.strerror}", str(path))]
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        return None, [Problem("", f"invalid TOML: {exc}", str(path), line)]
+        return None, [ConfigProblem("", f"invalid TOML: {exc}", str(path), line)]
+    if agent_only:
+        raw = {key: value for key, value in raw.items() if key == "agent"}
     return _build(path, raw, KeyLines(text))
 
 
@@ -152,9 +163,9 @@ def _line_from_message(message: str) -> int | None:
 
 def _build(
     path: Path | None, raw: dict[str, Any], lines: KeyLines
-) -> tuple[Config, list[Problem]]:
+) -> tuple[Config, list[ConfigProblem]]:
     config = Config(path, {}, {}, lines)
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     claims = section_claims()
     for key in raw:
         if key not in CORE_KEYS and key not in claims:
@@ -164,6 +175,9 @@ def _build(
     if not isinstance(agent, dict):
         problems.append(config.problem("agent", "must be a table"))
         agent = {}
+    for key, manifest in claims.items():
+        resolved[key] = _moved_from_agent(config, key, agent, resolved.get(key), manifest,
+                                          problems)
     problems += validate_section(config, "agent", agent, AGENT_SCHEMA)
     config.agent = with_defaults(agent, AGENT_SCHEMA)
     config.agent.setdefault("data_dir", default_data_dir())
@@ -178,8 +192,29 @@ def _build(
     return config, problems
 
 
+def _moved_from_agent(config: Config, key: str, agent: dict[str, Any], value: Any,
+                      manifest: BuiltinManifest, problems: list[ConfigProblem]) -> Any:
+    """Keys of `[agent]` that a built-in took into its own section (`[auth] session_ttl`,
+    once `[agent] session_ttl`): taken out of `agent` and read as if written in the
+    section, so files from before still mean what they meant; a problem with one points
+    at the line in `[agent]`. Set in both places is a problem."""
+    moved = [name for name in manifest.moved_agent_keys if name in agent]
+    if not moved or not isinstance(value, dict | None):
+        return value
+    section = dict(value or {})
+    for name in moved:
+        if name in section:
+            problems.append(config.problem(f"agent.{name}", f"moved to [{key}] {name}, "
+                                           "which is set too; keep that one"))
+            agent.pop(name)
+            continue
+        section[name] = agent.pop(name)
+        config.lines.alias(f"{key}.{name}", f"agent.{name}")
+    return section
+
+
 def _claimed(config: Config, key: str, value: Any, manifest: BuiltinManifest,
-             problems: list[Problem]) -> Any:
+             problems: list[ConfigProblem]) -> Any:
     """A section a built-in plugin claims, checked against the plugin's own schema (and
     its extra rules), with defaults filled in; an absent section reads as empty."""
     schema: Mapping[str, Any] = manifest.config_schema or {"type": "object"}
@@ -205,7 +240,7 @@ def _claimed(config: Config, key: str, value: Any, manifest: BuiltinManifest,
     return with_defaults(value, schema)
 
 
-def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> Any:
+def _resolve(value: Any, path: str, config: Config, problems: list[ConfigProblem]) -> Any:
     """Interpolate `${ENV}` / `${ENV:-default}` and read `*_file` secrets, recursively."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -233,7 +268,7 @@ def _resolve(value: Any, path: str, config: Config, problems: list[Problem]) -> 
     return value
 
 
-def _env(match: re.Match[str], path: str, config: Config, problems: list[Problem]) -> str:
+def _env(match: re.Match[str], path: str, config: Config, problems: list[ConfigProblem]) -> str:
     name, default = match.group(1), match.group(2)
     if name in os.environ:
         value = os.environ[name]
@@ -248,7 +283,7 @@ def _env(match: re.Match[str], path: str, config: Config, problems: list[Problem
     return ""
 
 
-def _read_secret_file(file: str, path: str, config: Config, problems: list[Problem]) -> str:
+def _read_secret_file(file: str, path: str, config: Config, problems: list[ConfigProblem]) -> str:
     try:
         secret = Path(file).expanduser().read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -266,7 +301,7 @@ def _unknown(key: str, valid: Iterator[str] | tuple[str, ...] | list[str]) -> st
 
 def validate_section(
     config: Config, prefix: str, section: Mapping[str, Any], schema: Mapping[str, Any]
-) -> list[Problem]:
+) -> list[ConfigProblem]:
     """Every schema violation in `section`, each with its line and key path."""
     problems = []
     validator = jsonschema.Draft202012Validator(schema)

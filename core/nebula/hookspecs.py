@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         Tool,
         Webhook,
     )
-    from nebula.surfaces import Endpoint, WebPage
+    from nebula.surfaces import Authenticator, Endpoint, WebPage
 
 hookspec = pluggy.HookspecMarker("nebula")
 # The core's built-in plugins mark their hooks with this (plugins use nebula.api.hookimpl,
@@ -159,13 +159,21 @@ def nebula_api_endpoints(ctx: PluginContext, runtime: Any) -> Iterable[Endpoint]
 
 
 @hookspec
-def nebula_web_pages(ctx: PluginContext, runtime: Any) -> Iterable[WebPage]:
+def nebula_web_pages(ctx: PluginContext, runtime: Any) -> Iterable[WebPage | Endpoint]:
     """Pages of the web panel, at `/<plugin><path>`, rendered inside the panel's frame (and
     listed in its navigation with `nav=True`), or sections of the overview's side column
-    (`slot="overview"`)."""
+    (`slot="overview"`). An `Endpoint` among them is a panel route that makes its own
+    answer (a form post, a page that sets a cookie or redirects)."""
 
 
 @hookspec
 def nebula_web_assets(ctx: PluginContext, runtime: Any) -> Iterable[Path]:
     """Scripts (`.js`) and stylesheets (`.css`) of the plugin's package, served at
     `/static/<plugin>/<file name>` and linked from every page of the panel."""
+
+
+@hookspec
+def nebula_authenticator(ctx: PluginContext, runtime: Any) -> Authenticator | None:
+    """A way for browsers to sign in to the panel and the API (`nebula.surfaces.
+    Authenticator`): asked, after bearer tokens, who a request's own credential (a session
+    cookie) belongs to. The built-in `auth` plugin's users and sessions are one."""

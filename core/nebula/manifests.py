@@ -1,12 +1,14 @@
 """The plugins built into the core, and what their manifests may claim that others may not.
 
-Built-in plugins (Jarvis, remediation) ship inside the `nebula` package, shaped like any 1.2
-plugin (`plugin.py` holding the manifest, `schema.py`, `hooks.py`), and are always
-registered, like Datasette's default plugins: found by this list rather than by entry
-points, then loaded, configured, started, failed and reported exactly as any other plugin.
+Built-in plugins (web panel sign-in, Jarvis, remediation) ship inside the `nebula` package,
+shaped like any 1.2 plugin (`plugin.py` holding the manifest, `schema.py`, `hooks.py`), and
+are always registered, like Datasette's default plugins: found by this list rather than by
+entry points, then loaded, configured, started, failed and reported exactly as any other
+plugin.
 
-Their one privilege: a built-in's manifest may claim a top-level section of nebula.toml
-(`[jarvis]`, `[[remediation]]`), so users' files from before they were plugins stay valid.
+Their privilege: a built-in's manifest may claim a top-level section of nebula.toml
+(`[auth]`, `[jarvis]`, `[[remediation]]`), so users' files from before they were plugins stay
+valid, and top-level paths (`/login`, `/api/v1/users`), so their addresses stay too.
 The config reads a claimed section against the plugin's own schema; nothing here imports a
 plugin's code, only its manifest module (plain data).
 """
@@ -22,6 +24,7 @@ from nebula.contributions import Manifest
 
 # name -> the module holding its `manifest`; the order is the order they are registered.
 BUILTIN_PLUGINS: Mapping[str, str] = {
+    "auth": "nebula.builtins.auth.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
 }
@@ -35,7 +38,8 @@ class BuiltinManifest(Manifest):
     """A built-in plugin's manifest.
 
     `config_section` claims that top-level key of nebula.toml as the plugin's config
-    (instead of `[plugins.<name>]`, which then takes only `enabled`). `config_schema`
+    (instead of `[plugins.<name>]`, which then takes only `enabled`); `moved_agent_keys`
+    and `claimed_paths` keep older config files and addresses working. `config_schema`
     describes the claimed value: a table, which becomes the plugin's `ctx.config`, or an
     array of tables, handed over as `{<config_section>: [...]}`. `config_check` adds the
     rules a JSON Schema cannot state (unique names across the items), as (path, message)
@@ -43,6 +47,13 @@ class BuiltinManifest(Manifest):
 
     config_section: str | None = None
     config_check: Callable[[Any], SectionProblems] | None = None
+    # Keys of [agent] that older versions read and this built-in's section now holds
+    # (auth: session_ttl, login_*): still accepted there, read as if in the section.
+    moved_agent_keys: tuple[str, ...] = ()
+    # First path segments the built-in serves its endpoints and pages at, right under
+    # /api/v1/ and / instead of under its name (auth: /api/v1/users, /login, /security),
+    # so the addresses from before it was a plugin stay; no other plugin may use them.
+    claimed_paths: tuple[str, ...] = ()
 
 
 def load_manifest(module: str) -> Any:

@@ -27,7 +27,7 @@ from nebula import __version__, hookspecs
 from nebula.api import PLUGIN_API_VERSION
 from nebula.config import (
     Config,
-    Problem,
+    ConfigProblem,
     masked,
     plugin_schema,
     validate_section,
@@ -47,6 +47,8 @@ from nebula.contributions import (
     Webhook,
     qualify,
 )
+from nebula.enums import StrEnum
+from nebula.errors import NebulaError
 from nebula.manifests import (
     BUILTIN_PLUGINS,
     BuiltinManifest,
@@ -54,9 +56,10 @@ from nebula.manifests import (
     load_manifest,
     section_claims,
 )
+from nebula.roles import Role
 from nebula.scheduler import ScheduledJob
 from nebula.secrets import SECRETS
-from nebula.surfaces import PAGE, ROLES, SLOTS, Endpoint, WebPage
+from nebula.surfaces import Authenticator, Endpoint, Slot, WebPage
 
 if sys.version_info >= (3, 11):
     from importlib.metadata import entry_points
@@ -66,7 +69,17 @@ else:  # pragma: no cover
 ENTRY_POINT_GROUP = "nebula.plugins"
 HOOK_NAMES = frozenset(n for n in vars(hookspecs) if n.startswith("nebula_"))
 
-LOADED, NOT_READY, FAILED, DISABLED = "loaded", "not_ready", "failed", "disabled"
+
+
+class PluginState(StrEnum):
+    """Where a plugin stands (docs/plugins.md, "Plugin states")."""
+
+    LOADED = "loaded"  # started; its contributions are live
+    FAILED = "failed"  # `error` says why
+    DISABLED = "disabled"  # switched off, stopped, or never started
+
+
+LOADED, FAILED, DISABLED = PluginState.LOADED, PluginState.FAILED, PluginState.DISABLED
 
 CONTRIBUTION_HOOKS: dict[str, type] = {
     "nebula_checks": Check,
@@ -86,7 +99,7 @@ SWITCH_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False
                                  "properties": {"enabled": {"type": "boolean"}}}
 
 
-class PluginError(Exception):
+class PluginError(NebulaError):
     """A plugin misbehaved; the message is what its `failed` state shows."""
 
 
@@ -100,10 +113,13 @@ class Contributions:
     subscriptions: list[Subscription] = field(default_factory=list)
     webhooks: list[Webhook] = field(default_factory=list)
     routes: Any = None
-    # What it adds to the interfaces: API endpoints, panel pages and their assets.
+    # What it adds to the interfaces: API endpoints, panel pages (and routes that make
+    # their own answers: form posts), their assets, and a way to sign browsers in.
     endpoints: list[Endpoint] = field(default_factory=list)
     pages: list[WebPage] = field(default_factory=list)
+    page_routes: list[Endpoint] = field(default_factory=list)
     assets: list[Path] = field(default_factory=list)
+    authenticator: Authenticator | None = None
 
 
 _FIELD_OF_HOOK = {
@@ -120,7 +136,7 @@ _FIELD_OF_HOOK = {
 @dataclass
 class PluginRecord:
     name: str
-    state: str = DISABLED
+    state: PluginState = PluginState.DISABLED
     error: str | None = None
     obj: Any = None
     manifest: Manifest | None = None
@@ -147,6 +163,13 @@ class PluginRecord:
         if self.builtin and isinstance(manifest, BuiltinManifest) and manifest.config_section:
             return manifest
         return None
+
+    @property
+    def claimed_paths(self) -> tuple[str, ...]:
+        """The top-level path names a built-in serves its endpoints and pages at."""
+        manifest = self.manifest
+        return manifest.claimed_paths if self.builtin and isinstance(
+            manifest, BuiltinManifest) else ()
 
     @property
     def loadable(self) -> bool:
@@ -358,7 +381,7 @@ class PluginManager:
 
     # --- configuration ----------------------------------------------------------------
 
-    def configure(self, record: PluginRecord, config: Config) -> list[Problem]:
+    def configure(self, record: PluginRecord, config: Config) -> list[ConfigProblem]:
         """Validate the plugin's section; returns the problems (and fails the plugin)."""
         section = config.plugin_section(record.name)
         claim = record.claim
@@ -477,30 +500,55 @@ class PluginManager:
                 _validate(qualified[-1])
             setattr(found, _FIELD_OF_HOOK[hook], qualified)
         found.routes = self.call(record, "nebula_routes", ctx=ctx)
-        found.endpoints = self._surface(record, ctx, "nebula_api_endpoints", Endpoint, "api")
-        found.pages = self._surface(record, ctx, "nebula_web_pages", WebPage, "pages")
+        found.endpoints = self._surface(record, ctx, "nebula_api_endpoints", (Endpoint,),
+                                        "api")
+        pages = self._surface(record, ctx, "nebula_web_pages", (WebPage, Endpoint), "pages")
+        found.pages = [p for p in pages if isinstance(p, WebPage)]
+        found.page_routes = [p for p in pages if isinstance(p, Endpoint)]
         found.assets = self._assets(record, ctx)
+        authenticator = self.call(record, "nebula_authenticator", ctx=ctx)
+        if authenticator is not None and not isinstance(authenticator, Authenticator):
+            raise PluginError(f"nebula_authenticator returned a "
+                              f"{type(authenticator).__name__}, not an Authenticator")
+        found.authenticator = authenticator
         return found
 
     def _surface(self, record: PluginRecord, ctx: Any, hook: str,
-                 kind: type[Endpoint] | type[WebPage],
+                 kinds: tuple[type[Endpoint] | type[WebPage], ...],
                  surface: str) -> list[Any]:
-        """Endpoints or pages: well-formed, each path once, under a name the core leaves
-        free (the HTTP layer mounts them under the plugin's name)."""
+        """Endpoints or pages: well-formed, each path once, under a name the core (or a
+        built-in's claim) leaves free (the HTTP layer mounts them under the plugin's
+        name)."""
         items = list(self.call(record, hook, ctx=ctx) or [])
         if items and record.name in self.reserved[surface]:
             raise PluginError(f"{hook}: the core serves the paths under the name "
                               f"{record.name!r}; rename the plugin to add {surface}")
+        if items and (owner := self.path_owner(record.name)) != record.name:
+            raise PluginError(f"{hook}: the built-in plugin {owner} serves the paths under "
+                              f"the name {record.name!r}; rename the plugin to add {surface}")
         seen = set()
         for item in items:
-            if not isinstance(item, kind):
+            if not isinstance(item, kinds):
                 raise PluginError(f"{hook} returned a {type(item).__name__}, not a "
-                                  f"{kind.__name__}")
+                                  f"{' or '.join(k.__name__ for k in kinds)}")
             key = _surface_key(hook, item)
             if key in seen:
                 raise PluginError(f"{hook} returned {' '.join(key)!r} twice")
             seen.add(key)
         return items
+
+    def path_owner(self, name: str) -> str:
+        """The plugin serving the endpoints and pages under this first path segment: the
+        built-in claiming it, else the plugin of that name."""
+        for record in self.records.values():
+            if name in record.claimed_paths:
+                return record.name
+        return name
+
+    def authenticators(self) -> list[Authenticator]:
+        """The running plugins' ways to sign browsers in, built-ins last."""
+        return [r.contributions.authenticator for r in self.ordered
+                if r.state == LOADED and r.contributions.authenticator is not None]
 
     def _assets(self, record: PluginRecord, ctx: Any) -> list[Path]:
         found: dict[str, Path] = {}
@@ -536,16 +584,20 @@ def _surface_key(hook: str, item: Endpoint | WebPage) -> tuple[str, str]:
     path, or title for a section); raises PluginError for a malformed one."""
     if item.path and not item.path.startswith("/"):
         raise PluginError(f"{hook}: path {item.path!r} must start with /")
-    if item.role not in ROLES:
-        raise PluginError(f"{hook}: role {item.role!r} is not one of {', '.join(ROLES)}")
+    if item.role not in tuple(Role):
+        raise PluginError(f"{hook}: role {item.role!r} is not one of "
+                          f"{', '.join(map(str, Role))}")
     if isinstance(item, Endpoint):
         if item.method not in HTTP_METHODS:
             raise PluginError(f"{hook}: method {item.method!r} is not one of "
                               f"{', '.join(sorted(HTTP_METHODS))}")
+        if hook == "nebula_web_pages" and item.method == "GET":
+            return Slot.PAGE, item.path  # the same address as a WebPage there
         return item.method, item.path
-    if item.slot not in SLOTS:
-        raise PluginError(f"{hook}: slot {item.slot!r} is not one of {', '.join(SLOTS)}")
-    return item.slot, item.path if item.slot == PAGE else item.title
+    if item.slot not in tuple(Slot):
+        raise PluginError(f"{hook}: slot {item.slot!r} is not one of "
+                          f"{', '.join(map(str, Slot))}")
+    return item.slot, item.path if item.slot == Slot.PAGE else item.title
 
 
 def _claimed_schema(claim: BuiltinManifest) -> dict[str, Any]:
@@ -574,7 +626,7 @@ def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
 
 def validate_plugins(
     config: Config, manager: PluginManager, *, unknown_plugins: bool = True
-) -> list[Problem]:
+) -> list[ConfigProblem]:
     """Every problem in the `[plugins.*]` sections, checked against each plugin's schema.
     With `unknown_plugins=False`, sections of plugins that are not installed or cannot load
     pass: a running agent keeps the section of a plugin uninstalled under it, and runs on

@@ -24,8 +24,8 @@ from aiohttp import web
 from nebula.agent import Agent
 from nebula.config import Config, ConfigError
 from nebula.filemodes import FILE_MODE, private_dir, restrict_umask, write_private
-from nebula.http.app import create_app
 from nebula.logs import get_logger
+from nebula.server import create_app
 from nebula.tokens import LOCAL_ADMIN, Principal, new_token
 
 SHUTDOWN_GRACE = 5.0

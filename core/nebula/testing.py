@@ -28,7 +28,7 @@ from aiohttp import web
 
 from nebula.agent import Agent
 from nebula.config import Config, load
-from nebula.http.app import create_app
+from nebula.server import create_app
 from nebula.tokens import LOCAL_ADMIN, Principal, new_token
 
 

@@ -9,26 +9,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from nebula.errors import NebulaError
+from nebula.roles import ACCOUNT_ROLES, Principal, Role
 from nebula.store import Store
 
+__all__ = ["LOCAL_ADMIN", "Principal", "TokenNotFound", "Tokens", "hash_token", "new_token"]
+
 PREFIX = "nbl_"
-ROLES = ("admin", "viewer")
 # The principal of the per-run token in the agent's runtime file: whoever can read that
 # file is an admin on this host, so its requests may pre-approve (`action run --yes`).
 LOCAL_ADMIN = "local-admin"
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def hash_token(token: str) -> str:
@@ -39,7 +31,7 @@ def new_token() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-class TokenNotFound(KeyError):
+class TokenNotFound(NebulaError, KeyError):
     pass
 
 
@@ -53,13 +45,14 @@ class Tokens:
         """Accept a token that lives only in memory (the local admin token of this run)."""
         self._extra[hash_token(token)] = principal
 
-    async def create(self, name: str, role: str = "admin") -> dict[str, Any]:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    async def create(self, name: str, role: str = Role.ADMIN) -> dict[str, Any]:
+        if role not in ACCOUNT_ROLES:
+            raise ValueError(f"role must be one of {', '.join(ACCOUNT_ROLES)}")
+        role = Role(role)
         token = new_token()
         token_id = await self._store.execute(
             "INSERT INTO tokens (name, hash, role, created) VALUES (?, ?, ?, ?)",
-            (name, hash_token(token), role, time.time()))
+            (name, hash_token(token), str(role), time.time()))
         return {"id": token_id, "name": name, "role": role, "token": token}
 
     async def list(self) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from nebula.agent import Agent
 from nebula.config import Config, load
-from nebula.http.app import create_app
+from nebula.server import create_app
 from nebula.testing import write_config
 from nebula.tokens import LOCAL_ADMIN, Principal, new_token
 from tests.agent_process import free_port

@@ -17,7 +17,6 @@ import pyotp
 import pytest
 from structlog.testing import capture_logs
 
-from nebula.http.security import USERS
 from tests.sample_plugins import Switchable
 from tests.web.conftest import PASSWORD
 from tests.web.test_auth_http import add_user, login_form, session_of, sign_in
@@ -124,7 +123,7 @@ async def test_one_recovery_code_used_twice_at_once_signs_in_once(nebula_agent):
         # Straight to the running agent's users rather than over HTTP: started together,
         # the two checks interleave at every await, so reading the codes and writing them
         # back are sure to overlap (over HTTP that depends on arrival times).
-        users = a.app[USERS]
+        users = a.agent.runtime("auth").users
         user = await users.get("admin")
         results = await asyncio.gather(users.verify_second_factor(user, code),
                                        users.verify_second_factor(user, code))

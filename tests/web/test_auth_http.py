@@ -11,7 +11,7 @@ import aiohttp
 import pyotp
 import pytest
 
-from nebula.http.security import CSP, GUARD
+from nebula.http.security import CSP
 from tests.sample_plugins import Switchable
 from tests.waiting import eventually
 from tests.web.conftest import PASSWORD
@@ -189,25 +189,25 @@ async def test_lockout_per_user_then_per_address_with_the_failed_login_log(nebul
         reasons = [r["reason"] for r in body["failed_logins"]]
         assert reasons.count("locked") == 2 and len(reasons) == 7
         assert body["failed_logins"][0]["ip"] == "127.0.0.1"
-        # The core check sees the attack.
+        # The auth plugin's check sees the attack.
         check = await eventually(lambda: _failed_logins_check(a))
         assert check["status"] == "critical"
         assert check["summary"].startswith("5 failed logins in the last hour")
 
 
 async def _failed_logins_check(a):
-    _, body = await a.get("/api/v1/checks/core.failed_logins")
+    _, body = await a.get("/api/v1/checks/auth.failed_logins")
     return body if body.get("status") == "critical" else None
 
 
 async def test_failed_logins_check_exists_while_users_do(nebula_agent):
     async with nebula_agent({"switchable": Switchable()}) as a:
-        assert (await a.get("/api/v1/checks/core.failed_logins"))[0] == 404
+        assert (await a.get("/api/v1/checks/auth.failed_logins"))[0] == 404
         await add_user(a)
-        status, body = await a.post("/api/v1/checks/run", {"names": ["core.failed_logins"]})
+        status, body = await a.post("/api/v1/checks/run", {"names": ["auth.failed_logins"]})
         assert status == 200 and body["checks"][0]["status"] == "ok"
         assert (await a.request("DELETE", "/api/v1/users/admin"))[0] == 200
-        assert (await a.get("/api/v1/checks/core.failed_logins"))[0] == 404
+        assert (await a.get("/api/v1/checks/auth.failed_logins"))[0] == 404
 
 
 async def test_lockout_ends_when_the_window_passes(nebula_agent):
@@ -216,7 +216,7 @@ async def test_lockout_ends_when_the_window_passes(nebula_agent):
     window, now = 60.0, [time.time()]
     async with nebula_agent({"switchable": Switchable()},
                             agent={**LIMITS, "login_window": window}) as a:
-        a.app[GUARD].clock = lambda: now[0]
+        a.agent.runtime("auth").guard.clock = lambda: now[0]
         await add_user(a)
         first = now[0]
         for _ in range(3):

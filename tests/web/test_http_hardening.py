@@ -18,7 +18,6 @@ import pytest
 import structlog
 
 from nebula.config import ConfigError, load
-from nebula.http.security import SESSIONS, USERS
 from nebula.logs import configure
 from nebula.testing import RunningAgent, write_config
 from tests.sample_plugins import Switchable
@@ -310,14 +309,14 @@ async def test_websockets_are_capped_per_token_and_per_session(nebula_agent):
         await eventually(accepted)
 
         # A signed-in browser session counts on its own, whoever the user is.
-        user = await a.app[USERS].add("alice", PASSWORD)
-        cookie, _ = await a.app[SESSIONS].create(user.id, "127.0.0.1", "test")
+        user = await a.agent.runtime("auth").users.add("alice", PASSWORD)
+        cookie, _ = await a.agent.runtime("auth").sessions.create(user.id, "127.0.0.1", "test")
         browser = {"Cookie": f"nebula_session={cookie}", "Origin": a.url}
         held = [await connect(browser), await connect(browser)]  # open while referenced
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await connect(browser)
         assert refused.value.status == 429
-        other, _ = await a.app[SESSIONS].create(user.id, "127.0.0.1", "test")
+        other, _ = await a.agent.runtime("auth").sessions.create(user.id, "127.0.0.1", "test")
         await connect({"Cookie": f"nebula_session={other}", "Origin": a.url})
         assert not any(ws.closed for ws in held)
 
@@ -393,8 +392,8 @@ async def test_odd_headers_on_a_session_request_are_refused_not_a_crash(nebula_a
     """A non-ASCII CSRF token (hmac.compare_digest raises TypeError on such a str) and an
     Origin that is not a URL (urlsplit raises ValueError) are a 403, not a 500."""
     async with nebula_agent() as a:
-        user = await a.app[USERS].add("alice", PASSWORD)
-        cookie, _ = await a.app[SESSIONS].create(user.id, "127.0.0.1", "test")
+        user = await a.agent.runtime("auth").users.add("alice", PASSWORD)
+        cookie, _ = await a.agent.runtime("auth").sessions.create(user.id, "127.0.0.1", "test")
         session = b"Cookie: nebula_session=" + cookie.encode()
         answer = await exchange(a, http("POST", "/logout", body=b"",
                                         headers=(session, "X-CSRF-Token: é".encode())))

@@ -1,6 +1,7 @@
 """Every registered route refuses a request without a session or token, except `/healthz`,
-the way in (the sign-in page and its static assets) and plugin webhooks, which refuse a
-wrong secret instead. A new route is covered the moment it is registered."""
+the way in (the auth plugin's sign-in page and forms, and the static assets they need) and
+plugin webhooks, which refuse a wrong secret instead. A new route is covered the moment it
+is registered: the core's, and those of the running plugins (the auth plugin's included)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import pytest
 
 from nebula.api import Manifest, Webhook, hookimpl
+from nebula.http.app import SURFACES, open_routes
 from tests.sample_plugins import Switchable
 from tests.web.showcase import WEBHOOK_SECRET, Showcase
 
@@ -20,6 +22,8 @@ OPEN = {
     ("GET", "/login"): "the sign-in form",
     ("GET", "/static/{file}"): "the stylesheet and script the sign-in page needs",
 }
+# Open too, and refusing without the sign-in form's double-submit token.
+SIGN_IN_FORMS = {("POST", "/login"), ("POST", "/login/totp")}
 WEBHOOK = "/plugins/{plugin}/hooks/{hook}"
 
 
@@ -29,9 +33,13 @@ def concrete(path: str) -> str:
 
 async def test_every_route_refuses_an_unauthenticated_request(nebula_agent):
     async with nebula_agent({"switchable": Switchable(), "showcase": Showcase()}) as a:
-        routes = sorted({(r.method, r.resource.canonical) for r in a.app.router.routes()
-                         if r.method != "HEAD"})
-        assert len(routes) > 40
+        core = {(r.method, r.resource.canonical) for r in a.app.router.routes()
+                if r.method != "HEAD"}
+        plugins = {(ep.method, ep.path) for surface in set(a.app[SURFACES].values())
+                   for ep in surface.running()}
+        assert ("POST", "/security/totp") in plugins and ("GET", "/api/v1/users") in plugins
+        routes = sorted(core | plugins)
+        assert len(routes) > 55
         checked = 0
         for method, path in routes:
             for verb in (("GET", "POST", "DELETE") if method == "*" else (method,)):
@@ -41,6 +49,8 @@ async def test_every_route_refuses_an_unauthenticated_request(nebula_agent):
                     where = f"{verb} {path}"
                     if (verb, path) in OPEN:
                         assert resp.status == 200, where
+                    elif (verb, path) in SIGN_IN_FORMS:
+                        assert resp.status == 403, where
                     elif path == WEBHOOK:
                         assert resp.status == 401, where
                     elif resp.status == 303:  # a page: off to sign in, showing nothing
@@ -49,15 +59,13 @@ async def test_every_route_refuses_an_unauthenticated_request(nebula_agent):
                     else:
                         assert resp.status in (401, 403), (where, resp.status, text)
                 checked += 1
-        assert checked > 45
+        assert checked > 60
 
 
 async def test_the_open_routes_are_exactly_the_declared_ones(nebula_agent):
-    from nebula.http.app import PUBLIC_PATHS
-
     async with nebula_agent({"switchable": Switchable()}) as a:
-        expected = {path for _, path in OPEN} | {WEBHOOK, "/login/totp"}
-        assert a.app[PUBLIC_PATHS] == expected
+        expected = {*OPEN, *SIGN_IN_FORMS, *(("*", WEBHOOK),)}
+        assert open_routes(a.app) == expected
         # /login/totp and POST /login are open so a browser can sign in, but without the
         # form's double-submit token they refuse.
         for path in ("/login", "/login/totp"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+from nebula.roles import ACCOUNT_ROLES, Role
 
 
 @click.group()
@@ -14,7 +15,8 @@ def token() -> None:
 
 @token.command()
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin",
+@click.option("--role", type=click.Choice([str(r) for r in ACCOUNT_ROLES]),
+              default=str(Role.ADMIN),
               show_default=True, help="viewer tokens can only read.")
 @json_option
 @pass_state

@@ -14,23 +14,16 @@ from nebula.actions import (
     InvalidParams,
 )
 from nebula.approvals import ApprovalStatus
-from nebula.contributions import Action
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
 from nebula.runs import RunNotFound, RunStatus
 from nebula.tokens import LOCAL_ADMIN
+from nebula.views import describe_action as describe
 
 # Long enough for every quick action to answer at once; a backup or restore answers 202 and
 # is followed through its run.
 DEFAULT_WAIT = 60.0
-
-
-def describe(action: Action) -> dict[str, Any]:
-    return {"name": action.name, "plugin": action.name.split(".")[0],
-            "title": action.title or action.name, "description": action.description,
-            "params": action.params, "destructive": action.destructive,
-            "timeout": action.timeout}
 
 
 @endpoint("GET", "/api/v1/actions", "Every action, with its parameter schema", tag="actions")

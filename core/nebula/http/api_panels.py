@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
-from typing import Any
 
 from aiohttp import web
 
-from nebula.contributions import Panel
 from nebula.http.endpoints import endpoint, ok
 from nebula.http.keys import agent_of
 from nebula.http.problems import Problem
 from nebula.secrets import SECRETS
-
-PANEL_TIMEOUT = 10.0
-
-
-def describe(panel: Panel) -> dict[str, Any]:
-    return {"name": panel.name, "plugin": panel.name.split(".")[0], "kind": panel.kind,
-            "title": panel.title or panel.name, "description": panel.description,
-            "fields": [asdict(f) for f in panel.fields]}
+from nebula.views import PANEL_TIMEOUT
+from nebula.views import describe_panel as describe
 
 
 @endpoint("GET", "/api/v1/panels", "Every panel's declaration (fields with units)",

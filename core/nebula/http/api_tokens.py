@@ -7,7 +7,8 @@ from aiohttp import web
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok
 from nebula.http.keys import agent_of
 from nebula.http.problems import Problem
-from nebula.tokens import ROLES, TokenNotFound
+from nebula.roles import ACCOUNT_ROLES, Role
+from nebula.tokens import TokenNotFound
 
 CREATE_SCHEMA = {
     "type": "object",
@@ -15,7 +16,7 @@ CREATE_SCHEMA = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "role": {"enum": list(ROLES), "default": "admin"},
+        "role": {"enum": [str(r) for r in ACCOUNT_ROLES], "default": str(Role.ADMIN)},
     },
 }
 
@@ -29,7 +30,7 @@ async def list_tokens(request: web.Request) -> web.Response:
           role=ADMIN, body=CREATE_SCHEMA, tag="tokens")
 async def create_token(request: web.Request) -> web.Response:
     body = await json_body(request, CREATE_SCHEMA)
-    return ok(await agent_of(request).tokens.create(body["name"], body.get("role", "admin")),
+    return ok(await agent_of(request).tokens.create(body["name"], body.get("role", Role.ADMIN)),
               201)
 
 

@@ -1,9 +1,13 @@
-"""The one app factory: `create_app(config, plugins=...)` builds the agent and its server."""
+"""The agent's HTTP server: the /api/v1 JSON API, /healthz, /metrics, plugin routes and
+endpoints, and the authentication in front of all of them (bearer tokens, then the
+running plugins' authenticators). The web panel's pages are handed in by
+`nebula.server.create_app`, which composes the two: this package never imports the panel.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -17,12 +21,11 @@ from nebula.http import (
     api_panels,
     api_tokens,
     api_tools,
-    api_users,
 )
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
-from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, principal_of
+from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, SIGNED_IN, principal_of
 from nebula.http.limits import (
     LIMITS,
     OPEN_STREAMS,
@@ -38,31 +41,38 @@ from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
 from nebula.http.security import (
     CALLER,
-    GUARD,
     PROXIES,
     SAFE_METHODS,
-    SESSIONS,
-    USERS,
     Proxies,
     add_security_headers,
-    login_redirect,
-    session_principal,
 )
-from nebula.http.sessions import Sessions
 from nebula.http.webhooks import WEBHOOKS, Webhooks
 from nebula.logs import get_logger
-from nebula.tokens import Principal, hash_token
-from nebula.users import LoginGuard, Users
-from nebula.web import SESSION_TAG, TAG, account, login, pages, plugin_pages
-from nebula.web.history import SPARKLINES, Sparklines
-from nebula.web.live import FirstResults
+from nebula.plugins import PluginRecord
+from nebula.roles import Principal
+from nebula.surfaces import PAGE_TAG, SESSION_TAG
+from nebula.tokens import hash_token
 
 # Importing the handler modules fills ENDPOINTS; the tuple keeps that dependency visible.
 _HANDLER_MODULES = (api_actions, api_agent, api_checks, api_events, api_panels, api_tokens,
-                    api_tools, api_users, account, login, pages, plugin_pages)
+                    api_tools)
 API = "/api/v1/"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the web panel hands the HTTP app (nebula.server): its pages are `ENDPOINTS`
+    tagged `PAGE_TAG`; these say how a running plugin's pages are served and what a
+    signed-out browser asking for a page gets (sent to sign in, or told how to enable it)."""
+
+    plugin_pages: Callable[[PluginRecord], list[Endpoint]]
+    signed_out: Handler
+
+
+PANEL: web.AppKey[Panel] = web.AppKey("panel")
 # Routes (canonical paths) reachable without a token or session, the panel's pages (an
-# unauthenticated browser is sent to the login page), and writes any role may make.
+# unauthenticated browser is sent to sign in), and writes any role may make. Plugins'
+# endpoints and pages say the same of themselves (their role and tag).
 PUBLIC_PATHS: web.AppKey[frozenset[str]] = web.AppKey("public_paths")
 PAGE_PATHS: web.AppKey[frozenset[str]] = web.AppKey("page_paths")
 ANY_ROLE_WRITES: web.AppKey[frozenset[str]] = web.AppKey("any_role_writes")
@@ -117,9 +127,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     principal = await _principal(request)
     if principal is None:
-        if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == TAG)) \
+        if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":
-            raise login_redirect(request)
+            return await request.app[PANEL].signed_out(request)
         raise Problem(401, "a bearer token is required (nebula token create)")
     any_role = path in request.app[ANY_ROLE_WRITES] or (
         inner is not None and inner.tag == SESSION_TAG)
@@ -130,14 +140,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def _principal(request: web.Request) -> Principal | None:
-    """A bearer token when the request has an Authorization header (scripts), else the
-    panel's session cookie (browsers)."""
+    """A bearer token when the request has an Authorization header (scripts), else whatever
+    credential of its own (the panel's session cookie) a running plugin's authenticator
+    honours (browsers)."""
+    agent = request.app[AGENT]
     if "Authorization" not in request.headers:
-        return await session_principal(request)
+        for authenticator in agent.manager.authenticators():
+            found = await authenticator.authenticate(request)
+            if found is not None:
+                request[SIGNED_IN] = (authenticator, found)
+                request[CALLER] = found.caller or f"principal:{found.principal.name}"
+                return found.principal
+        return None
     scheme, _, token = request.headers["Authorization"].partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "a bearer token is required (nebula token create)")
-    principal = await request.app[AGENT].tokens.authenticate(token.strip())
+    principal = await agent.tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
     request[CALLER] = f"token:{hash_token(token.strip())}"
@@ -160,12 +178,10 @@ async def healthz(_request: web.Request) -> web.Response:
     return ok({"status": "ok"})
 
 
-def create_app(
-    config: Config, plugins: Mapping[str, Any] | None = None, *, discover: bool = True,
-    agent: Agent | None = None, schedule: bool = True,
-) -> web.Application:
-    """The agent's web application; the agent starts and stops with it."""
-    agent = agent or Agent(config, plugins, discover=discover)
+def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = True
+              ) -> web.Application:
+    """The agent's web application, serving `ENDPOINTS` (the API's and the panel's) and the
+    plugins' surfaces; the agent starts and stops with it."""
     limits = Limits.from_config(config.agent)
     # Host first: a request for another name gets no further, not even to the login form.
     app = web.Application(
@@ -177,12 +193,9 @@ def create_app(
     app[OPEN_STREAMS] = {}
     app.on_shutdown.append(close_streams)
     app[AGENT] = agent
+    app[PANEL] = panel
     app[RESPONSE_CACHE] = {}
-    app[USERS] = Users(agent.store, config.data_dir / "secret.key")
-    app[SESSIONS] = Sessions(agent.store, config.agent["session_ttl"])
-    app[GUARD] = LoginGuard(agent.store, config.agent)
     app[PROXIES] = Proxies(config.agent["trusted_proxies"])
-    app[SPARKLINES] = Sparklines(agent.store, agent.health)
     app[WEBHOOKS] = Webhooks(agent)
     app.on_response_prepare.append(add_security_headers)
     metrics = Metrics(agent)
@@ -210,32 +223,45 @@ def create_app(
     reserved = {"api": first_segments(core_paths, API), "pages": first_segments(core_paths, "/")}
     agent.manager.reserved = reserved
     api = PluginEndpoints(agent, API, lambda r: full_paths(API, r, r.contributions.endpoints))
-    panel = PluginEndpoints(agent, "/", pages.plugin_page_endpoints)
-    surfaces = (api, panel)
+    pages = PluginEndpoints(agent, "/", panel.plugin_pages)
+    surfaces = (api, pages)
     endpoints += [
         Endpoint("*", api.route_path(reserved["api"]), api.handle,
                  "A plugin's API endpoints (each is documented under its own path)",
                  tag="plugins"),
-        Endpoint("GET", panel.route_path(reserved["pages"]), panel.handle,
-                 "A plugin's pages in the web panel", tag=TAG),
+        Endpoint("*", pages.route_path(reserved["pages"]), pages.handle,
+                 "A plugin's pages in the web panel (and their forms)", tag=PAGE_TAG),
     ]
     app[SURFACES] = {}
-    app[PUBLIC_PATHS] = frozenset(ep.path for ep in endpoints if ep.role == PUBLIC)
-    app[PAGE_PATHS] = frozenset(ep.path for ep in endpoints if ep.tag == TAG)
-    app[ANY_ROLE_WRITES] = frozenset(ep.path for ep in endpoints if ep.tag == SESSION_TAG)
+    # By the canonical path the router matches, which for a path with a regex (the
+    # surfaces' catch-alls) is not the path as written.
+    canonical: list[tuple[Endpoint, str]] = []
     for ep in endpoints:
         route = app.router.add_route(ep.method, ep.path, _guard(ep))
+        assert route.resource is not None
+        canonical.append((ep, route.resource.canonical))
         for surface in surfaces:
-            if ep.handler == surface.handle and route.resource is not None:
+            if ep.handler == surface.handle:
                 app[SURFACES][route.resource.canonical] = surface
+    app[PUBLIC_PATHS] = frozenset(p for ep, p in canonical if ep.role == PUBLIC)
+    app[PAGE_PATHS] = frozenset(p for ep, p in canonical if ep.tag == PAGE_TAG)
+    app[ANY_ROLE_WRITES] = frozenset(p for ep, p in canonical if ep.tag == SESSION_TAG)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await agent.start(schedule=schedule)
-        await app[USERS].encrypt_plain_totp()  # earlier versions kept them in clear
-        FirstResults(agent).start()
-        await agent.watch_failed_logins(app[GUARD])
         yield
         await agent.stop()
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def open_routes(app: web.Application) -> set[tuple[str, str]]:
+    """(method, path) of every route answered without a credential now: the core's and
+    the running plugins' (the sign-in pages)."""
+    core = {(r.method, r.resource.canonical) for r in app.router.routes()
+            if r.resource is not None and r.resource.canonical in app[PUBLIC_PATHS]
+            and r.method != "HEAD"}
+    plugins = {(ep.method, ep.path) for surface in set(app[SURFACES].values())
+               for ep in surface.running() if ep.role == PUBLIC}
+    return core | plugins

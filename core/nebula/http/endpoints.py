@@ -17,6 +17,7 @@ from aiohttp import web
 
 from nebula.http.decoding import parse_json
 from nebula.http.problems import Problem
+from nebula.roles import Role
 from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Endpoint, Handler
 
 __all__ = ["ADMIN", "ENDPOINTS", "PUBLIC", "VIEWER", "Endpoint", "Handler", "dumps",
@@ -26,7 +27,7 @@ ENDPOINTS: list[Endpoint] = []
 
 
 def endpoint(
-    method: str, path: str, summary: str, *, role: str = VIEWER,
+    method: str, path: str, summary: str, *, role: Role = VIEWER,
     body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None,
     tag: str = "agent",
 ) -> Callable[[Handler], Handler]:

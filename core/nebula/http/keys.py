@@ -8,12 +8,15 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
-    from nebula.tokens import Principal
+    from nebula.roles import Principal
+    from nebula.surfaces import Authenticator, SignedIn
 
 AGENT: web.AppKey[Agent] = web.AppKey("agent")
 # Serialised answers keyed by name, each with the version of the data it was made from.
 RESPONSE_CACHE: web.AppKey[dict[str, tuple[int, bytes]]] = web.AppKey("response_cache")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+# A browser's credential, when a plugin's authenticator (not a bearer token) let it in.
+SIGNED_IN: web.RequestKey[tuple[Authenticator, SignedIn]] = web.RequestKey("signed_in")
 
 
 def agent_of(request: web.Request) -> Agent:
@@ -22,3 +25,8 @@ def agent_of(request: web.Request) -> Agent:
 
 def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
+
+
+def signed_in(request: web.Request) -> tuple[Authenticator, SignedIn] | None:
+    """How a browser signed in (its authenticator and credential); None for a token."""
+    return request.get(SIGNED_IN)

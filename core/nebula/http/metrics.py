@@ -15,13 +15,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from nebula.contributions import Status
-from nebula.plugins import DISABLED, FAILED, LOADED, NOT_READY
+from nebula.plugins import PluginState
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
     from nebula.health import CheckState
 
-PLUGIN_STATES = (LOADED, NOT_READY, FAILED, DISABLED)
+PLUGIN_STATES = tuple(PluginState)
 
 
 class AgentCollector(Collector):

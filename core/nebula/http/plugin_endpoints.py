@@ -1,5 +1,6 @@
 """Endpoints plugins contribute — API endpoints under `/api/v1/<plugin>/...`, panel pages
-under `/<plugin>/...` — resolved per request.
+under `/<plugin>/...` (or, for a built-in, under the top-level names it claims: the auth
+plugin's `/login`, `/api/v1/users`) — resolved per request.
 
 aiohttp freezes its router when the server starts, but plugins come and go on reload; so one
 route per surface takes every path under a name the core does not use itself, and hands the
@@ -80,9 +81,13 @@ class PluginEndpoints:
         found = request[MATCH]
         return found[0] if found else None
 
+    def _record(self, request: web.Request) -> PluginRecord | None:
+        manager = self._agent.manager
+        return manager.records.get(manager.path_owner(request.match_info["plugin"]))
+
     async def _resolve(self, request: web.Request
                        ) -> tuple[Endpoint, web.UrlMappingMatchInfo] | None:
-        record = self._agent.manager.records.get(request.match_info["plugin"])
+        record = self._record(request)
         if record is None or record.state != LOADED:
             return None
         _, router, served = self._table(record)
@@ -113,10 +118,10 @@ class PluginEndpoints:
     async def _missing(self, request: web.Request) -> Exception:
         """Why nothing serves this request: no such plugin (404), a plugin that is not
         running (503, with its state and error), or no such path or method in it."""
-        name = request.match_info["plugin"]
-        record = self._agent.manager.records.get(name)
+        record = self._record(request)
         if record is None:
-            return Problem(404, f"no plugin named {name!r}")
+            return Problem(404, f"no plugin named {request.match_info['plugin']!r}")
+        name = record.name
         if record.state != LOADED:
             why = f": {record.error}" if record.error else ""
             return Problem(503, f"plugin {name} is {record.state}{why}", plugin=name,
@@ -125,9 +130,18 @@ class PluginEndpoints:
         return match.http_exception or Problem(404, f"plugin {name} serves no such path")
 
 
+def mounted(prefix: str, record: PluginRecord, path: str) -> str:
+    """Where a plugin's endpoint or page `path` is served: under `prefix` + its name, or
+    right under `prefix` when the plugin is a built-in claiming its first segment."""
+    first = path.lstrip("/").split("/", 1)[0]
+    if first and first in record.claimed_paths:
+        return prefix + path.lstrip("/")
+    return f"{prefix}{record.name}{path}"
+
+
 def full_paths(prefix: str, record: PluginRecord, endpoints: Iterable[Endpoint],
                **changes: Any) -> list[Endpoint]:
-    """A plugin's endpoints under `prefix` + its name, tagged with it unless they say."""
-    return [replace(ep, path=f"{prefix}{record.name}{ep.path}",
+    """A plugin's endpoints where they are served, tagged with its name unless they say."""
+    return [replace(ep, path=mounted(prefix, record, ep.path),
                     tag=record.name if ep.tag == "agent" else ep.tag, **changes)
             for ep in endpoints]

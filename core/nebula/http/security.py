@@ -1,29 +1,21 @@
-"""Who is asking, and is the request safe to honour: bearer tokens or the panel's session
-cookie, CSRF and Origin checks for cookie-authenticated requests, trusted reverse proxies,
-and the security headers every answer carries.
-
-A bearer token is never sent by a browser on its own, so requests carrying one need no
-CSRF defence; a cookie is, so every state-changing request made with it must also carry
-the session's CSRF token, and a WebSocket opened with it must come from our own origin
-(cross-site WebSocket hijacking is otherwise open: browsers do not apply CORS to it).
+"""What every request is judged by: trusted reverse proxies (the client's address and
+scheme), the same-origin test and CSRF header a browser credential needs (checked by the
+plugin whose authenticator honours that credential: the auth plugin's sessions), the flags
+of the panel's cookies, and the security headers every answer carries.
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from nebula.http.problems import Problem
-from nebula.http.sessions import COOKIE, Session, Sessions
 from nebula.logs import get_logger
-from nebula.tokens import Principal
-from nebula.users import LoginGuard, Users
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The header the panel's script sends a page's CSRF token in (`<meta name="csrf-token">`).
 CSRF_HEADER = "X-CSRF-Token"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -79,11 +71,7 @@ class Proxies:
         return proto == "https" and self.trusts(request.remote)
 
 
-USERS: web.AppKey[Users] = web.AppKey("users")
-SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
-GUARD: web.AppKey[LoginGuard] = web.AppKey("login_guard")
 PROXIES: web.AppKey[Proxies] = web.AppKey("proxies")
-SESSION: web.RequestKey[Session] = web.RequestKey("session")
 # Whom per-client limits count against: one session, or one bearer token (by its hash).
 CALLER: web.RequestKey[str] = web.RequestKey("caller")
 
@@ -98,37 +86,6 @@ def same_origin(request: web.Request) -> bool:
         return False
     # The header, not request.host, which falls back to a blocking DNS lookup without one.
     return netloc.lower() == request.headers.get("Host", "").lower()
-
-
-async def session_principal(request: web.Request) -> Principal | None:
-    """The principal of the request's session cookie, after the checks a cookie needs;
-    None when there is no valid session."""
-    value = request.cookies.get(COOKIE)
-    if not value:
-        return None
-    session = await request.app[SESSIONS].lookup(value)
-    if session is None:
-        return None
-    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
-    if "Origin" in request.headers and not same_origin(request):
-        raise Problem(403, "cross-origin request refused")
-    if upgrade and not same_origin(request):
-        raise Problem(403, "a WebSocket opened with a session cookie needs our own Origin")
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER)
-        if sent is None and request.content_type == "application/x-www-form-urlencoded":
-            sent = (await request.post()).get("csrf")
-        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
-        if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(),
-                                                                session.csrf.encode()):
-            raise Problem(403, "missing or wrong CSRF token")
-    request[SESSION] = session
-    request[CALLER] = f"session:{session.id}"
-    return session.principal
-
-
-def login_redirect(request: web.Request) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
 
 
 def cookie_flags(request: web.Request) -> dict[str, object]:

@@ -171,7 +171,7 @@ def action_form(action: Mapping[str, Any], admin: bool) -> str:
 # --- the page frame -------------------------------------------------------------------------
 
 NAV = (("/", "Overview"), ("/approvals", "Approvals"), ("/audit", "Audit"),
-       ("/events", "Events"), ("/security", "Security"))
+       ("/events", "Events"))
 
 
 def assets_html(urls: Sequence[str]) -> str:
@@ -181,11 +181,12 @@ def assets_html(urls: Sequence[str]) -> str:
 
 
 def page(title: str, body: str, *, current: str = "", user: str | None = None,
-         csrf: str = "", plugins: Sequence[str] = (), pending: int = 0,
+         csrf: str = "", logout: str = "", plugins: Sequence[str] = (), pending: int = 0,
          aside: str = "", links: Sequence[tuple[str, str]] = (),
          assets: Sequence[str] = ()) -> str:
     """The panel's frame. `links` are the pages plugins list in the navigation (href,
-    label); `assets` the URLs of their scripts and stylesheets."""
+    label: the auth plugin's Security page is one); `assets` the URLs of their scripts and
+    stylesheets; `logout` where the "Log out" button posts (a signed-in browser's)."""
     here = ' aria-current="page"'
     nav = "".join(
         f'<li><a href="{e(href)}"{here if href == current else ""}>{e(label)}'
@@ -197,10 +198,11 @@ def page(title: str, body: str, *, current: str = "", user: str | None = None,
         f"{e(p)}</a></li>" for p in plugins)
     account = ""
     if user:
-        account = (f'<div class="account"><span class="who">{e(user)}</span>'
-                   f'<form method="post" action="/logout"><input type="hidden" name="csrf" '
-                   f'value="{e(csrf)}"><button class="btn small" type="submit">Log out</button>'
-                   "</form></div>")
+        out = (f'<form method="post" action="{e(logout)}"><input type="hidden" name="csrf" '
+               f'value="{e(csrf)}"><button class="btn small" type="submit">Log out</button>'
+               "</form>" if logout else "")
+        account = f'<div class="account"><span class="who">{e(user)}</span>{out}</div>'
+
     side = f'<aside class="side" aria-label="live">{aside}</aside>' if aside else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

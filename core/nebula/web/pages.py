@@ -1,26 +1,25 @@
-"""The panel's pages: overview, plugin pages, approvals, audit, events and security."""
+"""The panel's pages: overview, plugin pages, approvals, audit and events; the frame every
+page is drawn in, and how a running plugin's pages are served inside it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from nebula.http.api_actions import describe as describe_action
-from nebula.http.api_panels import PANEL_TIMEOUT
-from nebula.http.api_panels import describe as describe_panel
+from nebula.approvals import ApprovalStatus
 from nebula.http.endpoints import PUBLIC, Endpoint, endpoint
-from nebula.http.keys import agent_of, principal_of
+from nebula.http.keys import agent_of, principal_of, signed_in
 from nebula.http.plugin_endpoints import full_paths
 from nebula.http.problems import Problem
-from nebula.http.security import SESSION
 from nebula.plugins import LOADED, PluginRecord
 from nebula.secrets import SECRETS
-from nebula.surfaces import PAGE, WebPage
-from nebula.web import TAG
+from nebula.surfaces import PAGE, PAGE_TAG, SESSION_TAG, WebPage
+from nebula.views import PANEL_TIMEOUT, describe_action, describe_panel
 from nebula.web.history import SPARKLINES
 from nebula.web.html import (
     action_form,
@@ -55,20 +54,22 @@ def html(body: str, status: int = 200) -> web.Response:
 async def frame(request: web.Request, title: str, body: str, *, current: str = "",
                 aside: str = "") -> web.Response:
     agent = agent_of(request)
-    session = request.get(SESSION)
-    pending = len(await agent.actions.approvals("pending", 1000))
+    browser = signed_in(request)
+    pending = len(await agent.actions.approvals(ApprovalStatus.PENDING.value, 1000))
     # Built-ins list their own pages (nav links) rather than a generic plugin page.
     plugins = sorted(r.name for r in agent.manager.records.values()
                      if r.state == LOADED and not r.builtin)
     return html(page(title, body, current=current,
                      user=principal_of(request).name.removeprefix("user:"),
-                     csrf=session.csrf if session else "", plugins=plugins, pending=pending,
-                     aside=aside, links=nav_links(agent), assets=asset_urls(agent)))
+                     csrf=browser[1].csrf if browser else "",
+                     logout=browser[0].logout_path if browser else "", plugins=plugins,
+                     pending=pending, aside=aside, links=nav_links(agent),
+                     assets=asset_urls(agent)))
 
 
 def plugin_page_endpoints(record: PluginRecord) -> list[Endpoint]:
     """A running plugin's pages as the routes that serve them, inside the frame (a public
-    page in the signed-out one)."""
+    page in the signed-out one), and its page routes (forms) as they are."""
 
     def serve(item: WebPage) -> Any:
         async def handler(request: web.Request) -> web.Response:
@@ -82,8 +83,11 @@ def plugin_page_endpoints(record: PluginRecord) -> list[Endpoint]:
         handler.__name__ = f"{record.name}_page"
         return handler
 
-    return full_paths("/", record, [Endpoint("GET", p.path, serve(p), p.title, p.role, tag=TAG)
-                                    for p in record.contributions.pages if p.slot == PAGE])
+    pages = [Endpoint("GET", p.path, serve(p), p.title, p.role, tag=PAGE_TAG)
+             for p in record.contributions.pages if p.slot == PAGE]
+    routes = [replace(ep, tag=SESSION_TAG if ep.tag == SESSION_TAG else PAGE_TAG)
+              for ep in record.contributions.page_routes]
+    return full_paths("/", record, [*pages, *routes])
 
 
 async def _tiles(request: web.Request, plugin: str | None = None) -> str:
@@ -116,7 +120,8 @@ def _event_item(ev: dict[str, Any]) -> str:
             f'<span class="detail">{e(detail)}</span></li>')
 
 
-@endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin", tag=TAG)
+@endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin",
+          tag=PAGE_TAG)
 async def overview(request: web.Request) -> web.Response:
     agent = agent_of(request)
     body = (f'<h1>Overview</h1>{counts(agent.health.summary())}'
@@ -137,7 +142,8 @@ async def _panel_body(panel: Any) -> str:
     return render(describe_panel(panel), SECRETS.redact(data))
 
 
-@endpoint("GET", "/plugin/{name}", "A plugin's page: its checks, panels and actions", tag=TAG)
+@endpoint("GET", "/plugin/{name}", "A plugin's page: its checks, panels and actions",
+          tag=PAGE_TAG)
 async def plugin_page(request: web.Request) -> web.Response:
     agent = agent_of(request)
     name = request.match_info["name"]
@@ -167,7 +173,7 @@ async def plugin_page(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/plugin/{name}/panel/{panel}", "One panel's body, for live refresh",
-          tag=TAG)
+          tag=PAGE_TAG)
 async def panel_fragment(request: web.Request) -> web.Response:
     panel = agent_of(request).panels.get(request.match_info["panel"])
     if panel is None or panel.name.split(".")[0] != request.match_info["name"]:
@@ -175,12 +181,16 @@ async def panel_fragment(request: web.Request) -> web.Response:
     return html(await _panel_body(panel))
 
 
+APPROVAL_BADGES = {ApprovalStatus.PENDING: "warning", ApprovalStatus.APPROVED: "ok",
+                   ApprovalStatus.DENIED: "critical", ApprovalStatus.EXPIRED: "unknown"}
+
+
 async def _approvals_table(request: web.Request) -> str:
     admin = principal_of(request).is_admin
     rows = []
     for a in await agent_of(request).actions.approvals(None, 200):
         buttons = ""
-        if a["status"] == "pending" and admin:
+        if a["status"] == ApprovalStatus.PENDING and admin:
             rid = e(f"reason-{a['id']}")
             buttons = (
                 f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/approve" '
@@ -194,8 +204,7 @@ async def _approvals_table(request: web.Request) -> str:
                 f'<input id="{rid}" name="reason" maxlength="1000" autocomplete="off" '
                 'placeholder="optional, shown in the audit log">'
                 '<button class="btn small danger" type="submit">Deny</button></form>')
-        state = {"pending": "warning", "approved": "ok", "denied": "critical",
-                 "expired": "unknown"}[a["status"]]
+        state = APPROVAL_BADGES[ApprovalStatus(a["status"])]
         shown = code(a["params"]) + (
             f'<div class="plan"><strong>Will act on</strong>{code(a["plan"])}</div>'
             if a["plan"] is not None else "")
@@ -208,14 +217,15 @@ async def _approvals_table(request: web.Request) -> str:
 
 
 @endpoint("GET", "/approvals", "Approvals: pending destructive actions and decisions",
-          tag=TAG)
+          tag=PAGE_TAG)
 async def approvals_page(request: web.Request) -> web.Response:
     body = ('<h1>Approvals</h1><div data-refresh="/approvals/list" data-topics="approval.*">'
             f"{await _approvals_table(request)}</div>")
     return await frame(request, "Approvals", body, current="/approvals")
 
 
-@endpoint("GET", "/approvals/list", "The approvals table, for live refresh", tag=TAG)
+@endpoint("GET", "/approvals/list", "The approvals table, for live refresh",
+          tag=PAGE_TAG)
 async def approvals_fragment(request: web.Request) -> web.Response:
     return html(await _approvals_table(request))
 
@@ -239,7 +249,7 @@ async def _audit_table(request: web.Request) -> str:
 AUDIT_QUERY = {"actor": "exact actor", "action": "exact action", "outcome": "outcome"}
 
 
-@endpoint("GET", "/audit", "The audit log with filters", query=AUDIT_QUERY, tag=TAG)
+@endpoint("GET", "/audit", "The audit log with filters", query=AUDIT_QUERY, tag=PAGE_TAG)
 async def audit_page(request: web.Request) -> web.Response:
     actor, action, outcome = _audit_filters(request)
     options = "".join(f'<option value="{o}"{" selected" if o == (outcome or "") else ""}>'
@@ -258,19 +268,19 @@ async def audit_page(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/audit/list", "The audit table, for live refresh", query=AUDIT_QUERY,
-          tag=TAG)
+          tag=PAGE_TAG)
 async def audit_fragment(request: web.Request) -> web.Response:
     return html(await _audit_table(request))
 
 
-@endpoint("GET", "/events", "The live events feed", tag=TAG)
+@endpoint("GET", "/events", "The live events feed", tag=PAGE_TAG)
 async def events_page(request: web.Request) -> web.Response:
     body = f"<h1>Events</h1>{_feed(list(agent_of(request).bus.recent), 200)}"
     return await frame(request, "Events", body, current="/events")
 
 
 @endpoint("GET", "/static/{file}", "The panel's stylesheet and script (public)",
-          role=PUBLIC, tag=TAG)
+          role=PUBLIC, tag=PAGE_TAG)
 async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["file"]
     if name not in ASSETS:

@@ -12,11 +12,13 @@ from aiohttp import web
 
 from nebula.http.endpoints import endpoint
 from nebula.http.keys import agent_of, principal_of
+from nebula.http.plugin_endpoints import mounted
 from nebula.http.problems import Problem
 from nebula.logs import get_logger
 from nebula.plugins import LOADED, PluginRecord
+from nebula.roles import Role
 from nebula.secrets import SECRETS
-from nebula.surfaces import ADMIN, OVERVIEW, PAGE, WebPage
+from nebula.surfaces import OVERVIEW, PAGE, WebPage
 from nebula.web.html import e
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ def _running(agent: Agent) -> list[PluginRecord]:
 
 
 def page_path(record: PluginRecord, page: WebPage) -> str:
-    return f"/{record.name}{page.path}"
+    return mounted("/", record, page.path)
 
 
 def nav_links(agent: Agent) -> list[tuple[str, str]]:
@@ -56,7 +58,7 @@ def asset_urls(agent: Agent) -> list[str]:
 
 
 def allowed(request: web.Request, page: WebPage) -> bool:
-    return page.role != ADMIN or principal_of(request).is_admin
+    return page.role != Role.ADMIN or principal_of(request).is_admin
 
 
 async def overview_sections(request: web.Request) -> str:

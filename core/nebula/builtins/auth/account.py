@@ -2,7 +2,7 @@
 failed-login log.
 
 Enrolling in TOTP takes two steps so a typo in the authenticator cannot lock anyone out:
-the new secret is shown (a QR code drawn by `qr.py`, a link, a key to type) and held in
+the new secret is shown (a QR code, a link, a key to type) and held in
 memory for this session only; it is saved (encrypted, with fresh recovery codes shown
 once) when a code made from it is entered, and that code cannot then sign in. Turning TOTP
 on or off asks for the password again (`login.password_again`): someone at a browser left
@@ -12,24 +12,28 @@ signed in cannot put their own authenticator on the account, or take the owner's
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from nebula.http.endpoints import endpoint
+from nebula.builtins.auth import qr
+from nebula.builtins.auth.login import Recheck, password_again
+from nebula.builtins.auth.sessions import Session, session_of
 from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
-from nebula.http.security import GUARD, SESSION, SESSIONS, USERS
-from nebula.http.sessions import Session
-from nebula.web import SESSION_TAG, TAG, qr
+from nebula.surfaces import SESSION_TAG, Endpoint, WebPage
 from nebula.web.html import badge, e, table, when
-from nebula.web.login import Recheck, password_again
 from nebula.web.pages import frame
 
+if TYPE_CHECKING:
+    from nebula.builtins.auth.runtime import Auth
+
 ENROL_TTL = 600.0
+SECURITY = "/security"
 
 
 def _session(request: web.Request) -> Session:
-    session = request.get(SESSION)
+    session = session_of(request)
     if session is None:
         raise Problem(400, "this needs a web panel session, not an API token")
     return session
@@ -49,8 +53,8 @@ def _password_field() -> str:
             'autocomplete="current-password" required>')
 
 
-async def _two_factor(request: web.Request, session: Session, message: str = "") -> str:
-    user = await request.app[USERS].get(session.user)
+async def _two_factor(auth: Auth, session: Session, message: str = "") -> str:
+    user = await auth.users.get(session.user)
     if user.totp:
         return (
             '<section class="glass card" aria-labelledby="tfa-h"><h2 id="tfa-h">'
@@ -73,15 +77,12 @@ def _on_badge() -> str:
     return badge("ok", "on")
 
 
-@endpoint("GET", "/security", "Your sessions, your second factor and the failed-login log",
-          tag=TAG)
-async def security_page(request: web.Request, message: str = "",
-                        status: int = 200) -> web.Response:
-    session = request.get(SESSION)
+async def _security(auth: Auth, request: web.Request, message: str = "") -> str:
+    session = session_of(request)
     parts = ["<h1>Security</h1>"]
     if session is not None:
-        sessions = await request.app[SESSIONS].of_user(session.user_id)
-        parts.append(await _two_factor(request, session, message))
+        sessions = await auth.sessions.of_user(session.user_id)
+        parts.append(await _two_factor(auth, session, message))
         parts.append(
             "<h2>Your sessions</h2>"
             + table(("Since", "Expires", "Address", "Browser"),
@@ -90,12 +91,19 @@ async def security_page(request: web.Request, message: str = "",
             + f'<form method="post" action="/logout/everywhere">{_csrf(session)}'
               '<button class="btn danger" type="submit">Log out everywhere</button></form>')
     if principal_of(request).is_admin:
-        failed = await request.app[GUARD].recent(100)
+        failed = await auth.guard.recent(100)
         parts.append("<h2>Failed logins</h2>" + table(
             ("When", "Address", "User", "Reason"),
             ((when(r["ts"]), e(r["ip"]), e(r["username"]), e(r["reason"])) for r in failed),
             "failed logins", "No failed logins."))
-    response = await frame(request, "Security", "".join(parts), current="/security")
+    return "".join(parts)
+
+
+async def security_page(auth: Auth, request: web.Request, message: str = "",
+                        status: int = 200) -> web.Response:
+    """The page again, after a form on it, with what became of it."""
+    response = await frame(request, "Security", await _security(auth, request, message),
+                           current=SECURITY)
     response.set_status(status)
     return response
 
@@ -104,9 +112,9 @@ def _grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-async def _setup_page(request: web.Request, session: Session, secret: str,
+async def _setup_page(auth: Auth, request: web.Request, session: Session, secret: str,
                       message: str = "", status: int = 200) -> web.Response:
-    uri = request.app[USERS].totp_uri(session.user, secret)
+    uri = auth.users.totp_uri(session.user, secret)
     body = (
         "<h1>Set up two-factor authentication</h1>"
         '<section class="glass card" aria-labelledby="step1"><h2 id="step1">1. Add this '
@@ -127,54 +135,50 @@ async def _setup_page(request: web.Request, session: Session, secret: str,
         'required>'
         '<button class="btn primary" type="submit">Turn on</button> '
         '<a class="btn" href="/security">Cancel</a></form></section>')
-    response = await frame(request, "Two-factor setup", body, current="/security")
+    response = await frame(request, "Two-factor setup", body, current=SECURITY)
     response.set_status(status)
     return response
 
 
-async def _refused(request: web.Request, session: Session, doing: str
+async def _refused(auth: Auth, request: web.Request, session: Session, doing: str
                    ) -> web.Response | None:
     """The security page with why, unless the form's password is the user's."""
     password = str((await request.post()).get("password", ""))
-    refused = await password_again(request, session.user, password, doing)
+    refused = await password_again(auth, request, session.user, password, doing)
     if refused is Recheck.LOCKED:
-        return await security_page(request, "Too many failed attempts; try again later.", 429)
+        return await security_page(auth, request, "Too many failed attempts; try again "
+                                                  "later.", 429)
     if refused is Recheck.WRONG:
-        return await security_page(request, "Wrong password.", 401)
+        return await security_page(auth, request, "Wrong password.", 401)
     return None
 
 
-@endpoint("POST", "/security/totp",
-          "Start setting up your TOTP second factor (needs your password)", tag=SESSION_TAG)
-async def totp_start(request: web.Request) -> web.Response:
+async def totp_start(auth: Auth, request: web.Request) -> web.Response:
     session = _session(request)
-    if (await request.app[USERS].get(session.user)).totp:
-        return await security_page(request, "Two-factor authentication is already on.", 409)
-    if (refused := await _refused(request, session, "setting up TOTP")) is not None:
+    if (await auth.users.get(session.user)).totp:
+        return await security_page(auth, request, "Two-factor authentication is already on.",
+                                   409)
+    if (refused := await _refused(auth, request, session, "setting up TOTP")) is not None:
         return refused
-    secret = request.app[USERS].new_totp(session.user)["secret"]
-    enrolments, now = request.app[SESSIONS].enrolments, time.time()
+    secret = auth.users.new_totp(session.user)["secret"]
+    enrolments, now = auth.sessions.enrolments, time.time()
     for stale in [sid for sid, (_, expires) in enrolments.items() if expires < now]:
         del enrolments[stale]
     enrolments[session.id] = (secret, now + ENROL_TTL)
-    return await _setup_page(request, session, secret)
+    return await _setup_page(auth, request, session, secret)
 
 
-@endpoint("POST", "/security/totp/confirm",
-          "Confirm your TOTP setup with a code; shows the recovery codes once",
-          tag=SESSION_TAG)
-async def totp_confirm(request: web.Request) -> web.Response:
+async def totp_confirm(auth: Auth, request: web.Request) -> web.Response:
     session = _session(request)
-    secret, expires = request.app[SESSIONS].enrolments.get(session.id, ("", 0.0))
+    secret, expires = auth.sessions.enrolments.get(session.id, ("", 0.0))
     if not secret or expires < time.time():
-        return await security_page(request, "That setup expired; start again.", 410)
+        return await security_page(auth, request, "That setup expired; start again.", 410)
     code = str((await request.post()).get("code", ""))
-    users = request.app[USERS]
-    if (step := users.totp_step(secret, code)) is None:
-        return await _setup_page(request, session, secret,
+    if (step := auth.users.totp_step(secret, code)) is None:
+        return await _setup_page(auth, request, session, secret,
                                  "Wrong code: check the app's clock and try the new code.", 422)
-    del request.app[SESSIONS].enrolments[session.id]
-    result = await users.enable_totp(session.user, secret, used_step=step)
+    del auth.sessions.enrolments[session.id]
+    result = await auth.users.enable_totp(session.user, secret, used_step=step)
     codes = "".join(f"<li><code>{e(c)}</code></li>" for c in result["recovery_codes"])
     body = (
         "<h1>Two-factor authentication is on</h1>"
@@ -183,14 +187,40 @@ async def totp_confirm(request: web.Request) -> web.Response:
         "<strong>they are shown only now.</strong></p>"
         f'<ol class="recovery" aria-label="recovery codes">{codes}</ol>'
         '<p><a class="btn primary" href="/security">Done</a></p></section>')
-    return await frame(request, "Recovery codes", body, current="/security")
+    return await frame(request, "Recovery codes", body, current=SECURITY)
 
 
-@endpoint("POST", "/security/totp/disable",
-          "Turn off your TOTP second factor (needs your password)", tag=SESSION_TAG)
-async def totp_disable(request: web.Request) -> web.StreamResponse:
+async def totp_disable(auth: Auth, request: web.Request) -> web.StreamResponse:
     session = _session(request)
-    if (refused := await _refused(request, session, "turning off TOTP")) is not None:
+    if (refused := await _refused(auth, request, session, "turning off TOTP")) is not None:
         return refused
-    await request.app[USERS].disable_totp(session.user)
-    raise web.HTTPSeeOther("/security")
+    await auth.users.disable_totp(session.user)
+    raise web.HTTPSeeOther(SECURITY)
+
+
+def account_pages(auth: Auth) -> list[WebPage | Endpoint]:
+    """/security (in the navigation) and its forms, which any signed-in role may post."""
+
+    async def security(request: web.Request) -> str:
+        return await _security(auth, request)
+
+    async def setup_totp(request: web.Request) -> web.StreamResponse:
+        return await totp_start(auth, request)
+
+    async def confirm_totp(request: web.Request) -> web.StreamResponse:
+        return await totp_confirm(auth, request)
+
+    async def disable_totp(request: web.Request) -> web.StreamResponse:
+        return await totp_disable(auth, request)
+
+    return [
+        WebPage("Security", security, path=SECURITY, nav=True),
+        Endpoint("POST", "/security/totp", setup_totp,
+                 "Start setting up your TOTP second factor (needs your password)",
+                 tag=SESSION_TAG),
+        Endpoint("POST", "/security/totp/confirm", confirm_totp,
+                 "Confirm your TOTP setup with a code; shows the recovery codes once",
+                 tag=SESSION_TAG),
+        Endpoint("POST", "/security/totp/disable", disable_totp,
+                 "Turn off your TOTP second factor (needs your password)", tag=SESSION_TAG),
+    ]

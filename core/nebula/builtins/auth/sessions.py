@@ -1,23 +1,34 @@
 """Web panel sessions: a random cookie value, stored only as a hash, with its CSRF token.
 
 Each session carries its own CSRF token; pages embed it and every state-changing request
-made with the cookie must send it back (`X-CSRF-Token` or a `csrf` form field). Sessions
-end at their expiry, at logout, or for every device at once ("log out everywhere", a
-password change, the user's removal).
+made with the cookie must send it back (`X-CSRF-Token` or a `csrf` form field), and a
+WebSocket opened with it must come from our own origin (cross-site WebSocket hijacking is
+otherwise open: browsers do not apply CORS to it). Sessions end at their expiry, at logout,
+or for every device at once ("log out everywhere", a password change, the user's removal).
+
+A bearer token is never sent by a browser on its own, so requests carrying one need no such
+defence; the core checks those before asking this plugin (`Sessions.authenticate`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from nebula.http.problems import Problem
+from nebula.http.security import CSRF_HEADER, SAFE_METHODS, same_origin
+from nebula.roles import Principal, Role
 from nebula.store import Store
-from nebula.tokens import Principal
+from nebula.surfaces import SignedIn
 
 COOKIE = "nebula_session"
+SESSION: web.RequestKey[Session] = web.RequestKey("auth_session")
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,7 @@ class Session:
     id: str  # the hash of the cookie value
     user_id: int
     user: str
-    role: str
+    role: Role
     csrf: str
     expires: float
 
@@ -68,7 +79,7 @@ class Sessions:
             (_hash(value), time.time()))
         if row is None:
             return None
-        return Session(row["id"], row["user_id"], row["name"], row["role"], row["csrf"],
+        return Session(row["id"], row["user_id"], row["name"], Role(row["role"]), row["csrf"],
                        row["expires"])
 
     async def end(self, session: Session) -> None:
@@ -85,3 +96,34 @@ class Sessions:
 
     async def purge_expired(self) -> None:
         await self._store.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))
+
+    async def authenticate(self, request: web.Request) -> SignedIn | None:
+        """The request's session, after the checks a cookie needs; None when it carries
+        no valid session. The session is kept on the request (`session_of`)."""
+        value = request.cookies.get(COOKIE)
+        if not value:
+            return None
+        session = await self.lookup(value)
+        if session is None:
+            return None
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if "Origin" in request.headers and not same_origin(request):
+            raise Problem(403, "cross-origin request refused")
+        if upgrade and not same_origin(request):
+            raise Problem(403, "a WebSocket opened with a session cookie needs our own Origin")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if sent is None and request.content_type == "application/x-www-form-urlencoded":
+                sent = (await request.post()).get("csrf")
+            # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+            if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(),
+                                                                    session.csrf.encode()):
+                raise Problem(403, "missing or wrong CSRF token")
+        request[SESSION] = session
+        return SignedIn(session.principal, session.csrf, f"session:{session.id}")
+
+
+
+def session_of(request: web.Request) -> Session | None:
+    """The panel session a request was authenticated by; None for a bearer token."""
+    return request.get(SESSION)

@@ -12,33 +12,28 @@ stolen is not enough to take the account over.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import hmac
 import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from nebula.http.endpoints import PUBLIC, endpoint
-from nebula.http.keys import agent_of
+from nebula.builtins.auth.sessions import COOKIE, session_of
+from nebula.builtins.auth.users import User
 from nebula.http.problems import Problem
-from nebula.http.security import (
-    GUARD,
-    PROXIES,
-    SESSION,
-    SESSIONS,
-    USERS,
-    cookie_flags,
-)
-from nebula.http.sessions import COOKIE
-from nebula.users import FAILED_LOGINS, User
-from nebula.web import SESSION_TAG, TAG
+from nebula.http.security import PROXIES, cookie_flags
+from nebula.roles import Role
+from nebula.surfaces import SESSION_TAG, Endpoint
 from nebula.web.html import bare_page, e
 from nebula.web.pages import html
+
+if TYPE_CHECKING:
+    from nebula.builtins.auth.runtime import Auth
 
 LOGIN_COOKIE = "nebula_login"
 # RFC 3986's reserved characters and "%" (the unreserved ones `quote` keeps anyway).
@@ -53,8 +48,8 @@ class Pending:
     next: str
 
 
-def _pending(request: web.Request) -> dict[str, Pending]:
-    table = request.app[SESSIONS].pending
+def _pending(auth: Auth) -> dict[str, Pending]:
+    table = auth.sessions.pending
     now = time.time()
     for token in [t for t, p in table.items() if p.expires < now]:
         del table[token]
@@ -116,11 +111,6 @@ def _render(request: web.Request, message: str = "", status: int = 200, **kw: st
     return response
 
 
-@endpoint("GET", "/login", "The sign-in page", role=PUBLIC, tag=TAG)
-async def login_form(request: web.Request) -> web.Response:
-    return _render(request)
-
-
 async def _form_fields(request: web.Request) -> dict[str, str]:
     form = await request.post()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -130,19 +120,6 @@ async def _form_fields(request: web.Request) -> dict[str, str]:
     return fields
 
 
-async def record_failure(request: web.Request, ip: str, username: str, reason: str) -> None:
-    await request.app[GUARD].record(ip, username, reason)
-    agent = agent_of(request)
-    if FAILED_LOGINS in agent.health.checks:
-        # Fresh at once, so the tile (and any alert on it) does not wait for the interval.
-        task = asyncio.get_running_loop().create_task(agent.health.run(FAILED_LOGINS))
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
-
-
-_BACKGROUND: set[asyncio.Task[object]] = set()
-
-
 class Recheck(enum.Enum):
     """Why `password_again` refused."""
 
@@ -150,82 +127,80 @@ class Recheck(enum.Enum):
     WRONG = "wrong"
 
 
-async def password_again(request: web.Request, name: str, password: str, doing: str
-                         ) -> Recheck | None:
+async def password_again(auth: Auth, request: web.Request, name: str, password: str,
+                         doing: str) -> Recheck | None:
     """Check a signed-in user's password again before `doing` something to their
     credentials; None when it is right. It is a sign-in as far as lockouts go: a locked
     account is refused without checking and a wrong password counts as a failed sign-in,
     so this is no faster a way to guess a password than the sign-in form."""
-    guard, ip = request.app[GUARD], request.app[PROXIES].client_ip(request)
-    if await guard.locked_until(ip, name) is not None:
+    ip = request.app[PROXIES].client_ip(request)
+    if await auth.guard.locked_until(ip, name) is not None:
         return Recheck.LOCKED
-    if await request.app[USERS].verify_password(name, password) is None:
-        await record_failure(request, ip, name, f"wrong password ({doing})")
+    if await auth.users.verify_password(name, password) is None:
+        await auth.record_failure(ip, name, f"wrong password ({doing})")
         return Recheck.WRONG
     return None
 
 
-async def _locked(request: web.Request, ip: str, username: str, next_: str
+async def _locked(auth: Auth, request: web.Request, ip: str, username: str, next_: str
                   ) -> web.Response | None:
-    until = await request.app[GUARD].locked_until(ip, username)
+    until = await auth.guard.locked_until(ip, username)
     if until is None:
         return None
-    await request.app[GUARD].record(ip, username, request.app[GUARD].LOCKED)
+    await auth.guard.record(ip, username, auth.guard.LOCKED)
     stamp = time.strftime("%H:%M:%S", time.gmtime(until))
     return _render(request, f"Too many failed sign-ins. Try again after {stamp} UTC.", 429,
                    next=next_)
 
 
-async def _sign_in(request: web.Request, user: User, next_: str) -> web.Response:
+async def _sign_in(auth: Auth, request: web.Request, user: User, next_: str
+                   ) -> web.Response:
     proxies = request.app[PROXIES]
-    await request.app[SESSIONS].purge_expired()  # sign-ins are rare: a fine time to tidy
-    value, _ = await request.app[SESSIONS].create(
+    await auth.sessions.purge_expired()  # sign-ins are rare: a fine time to tidy
+    value, _ = await auth.sessions.create(
         user.id, proxies.client_ip(request), request.headers.get("User-Agent", ""))
-    await request.app[USERS].logged_in(user)
+    await auth.users.logged_in(user)
     response = _see_other(next_)
     flags = cookie_flags(request)
-    response.set_cookie(COOKIE, value, max_age=int(request.app[SESSIONS].ttl), **flags)
+    response.set_cookie(COOKIE, value, max_age=int(auth.sessions.ttl), **flags)
     response.del_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
-@endpoint("POST", "/login", "Sign in with a username and password", role=PUBLIC, tag=TAG)
-async def login(request: web.Request) -> web.StreamResponse:
+async def _password_step(auth: Auth, request: web.Request) -> web.StreamResponse:
     fields = await _form_fields(request)
     username, next_ = fields.get("username", "").strip(), _safe_next(fields.get("next"))
     ip = request.app[PROXIES].client_ip(request)
-    if (locked := await _locked(request, ip, username, next_)) is not None:
+    if (locked := await _locked(auth, request, ip, username, next_)) is not None:
         return locked
-    user = await request.app[USERS].verify_password(username, fields.get("password", ""))
+    user = await auth.users.verify_password(username, fields.get("password", ""))
     if user is None:
-        await record_failure(request, ip, username, "wrong username or password")
+        await auth.record_failure(ip, username, "wrong username or password")
         return _render(request, "Wrong username or password.", 401, next=next_)
     if user.totp:
         token = secrets.token_urlsafe(32)
-        _pending(request)[token] = Pending(user, time.time() + PENDING_TTL, next_)
+        _pending(auth)[token] = Pending(user, time.time() + PENDING_TTL, next_)
         return _render(request, pending=token, user=user.name, next=next_)
-    return await _sign_in(request, user, next_)
+    return await _sign_in(auth, request, user, next_)
 
 
-@endpoint("POST", "/login/totp", "The second step of signing in: a TOTP or recovery code",
-          role=PUBLIC, tag=TAG)
-async def login_totp(request: web.Request) -> web.StreamResponse:
+async def _code_step(auth: Auth, request: web.Request) -> web.StreamResponse:
     fields = await _form_fields(request)
     token = fields.get("pending", "")
-    pending = _pending(request).get(token)
+    pending = _pending(auth).get(token)
     if pending is None:
         return _render(request, "That sign-in expired; start again.", 401)
     ip = request.app[PROXIES].client_ip(request)
     name = pending.user.name
-    if (locked := await _locked(request, ip, name, pending.next)) is not None:
-        _pending(request).pop(token, None)
+    if (locked := await _locked(auth, request, ip, name, pending.next)) is not None:
+        _pending(auth).pop(token, None)
         return locked
-    if not await request.app[USERS].verify_second_factor(pending.user, fields.get("code", "")):
-        await record_failure(request, ip, name, "wrong authentication code")
+    if not await auth.users.verify_second_factor(pending.user, fields.get("code", "")):
+        await auth.record_failure(ip, name, "wrong authentication code")
         return _render(request, "Wrong code.", 401, pending=token, user=name,
                        next=pending.next)
-    _pending(request).pop(token, None)
-    return await _sign_in(request, pending.user, pending.next)
+    _pending(auth).pop(token, None)
+    return await _sign_in(auth, request, pending.user, pending.next)
 
 
 def _see_other(location: str) -> web.Response:
@@ -238,15 +213,36 @@ def _signed_out() -> web.Response:
     return response
 
 
-@endpoint("POST", "/logout", "Sign out of this browser", tag=SESSION_TAG)
-async def logout(request: web.Request) -> web.StreamResponse:
-    if (session := request.get(SESSION)) is not None:
-        await request.app[SESSIONS].end(session)
-    return _signed_out()
+def login_routes(auth: Auth) -> list[Endpoint]:
+    """The sign-in pages and forms (open to anyone: they are the way in), and signing out
+    (a write any signed-in role may make)."""
 
+    async def login_form(request: web.Request) -> web.StreamResponse:
+        return _render(request)
 
-@endpoint("POST", "/logout/everywhere", "Sign out of every browser", tag=SESSION_TAG)
-async def logout_everywhere(request: web.Request) -> web.StreamResponse:
-    if (session := request.get(SESSION)) is not None:
-        await request.app[SESSIONS].end_all(session.user_id)
-    return _signed_out()
+    async def login(request: web.Request) -> web.StreamResponse:
+        return await _password_step(auth, request)
+
+    async def login_totp(request: web.Request) -> web.StreamResponse:
+        return await _code_step(auth, request)
+
+    async def logout(request: web.Request) -> web.StreamResponse:
+        if (session := session_of(request)) is not None:
+            await auth.sessions.end(session)
+        return _signed_out()
+
+    async def logout_everywhere(request: web.Request) -> web.StreamResponse:
+        if (session := session_of(request)) is not None:
+            await auth.sessions.end_all(session.user_id)
+        return _signed_out()
+
+    return [
+        Endpoint("GET", "/login", login_form, "The sign-in page", Role.PUBLIC),
+        Endpoint("POST", "/login", login, "Sign in with a username and password",
+                 Role.PUBLIC),
+        Endpoint("POST", "/login/totp", login_totp,
+                 "The second step of signing in: a TOTP or recovery code", Role.PUBLIC),
+        Endpoint("POST", "/logout", logout, "Sign out of this browser", tag=SESSION_TAG),
+        Endpoint("POST", "/logout/everywhere", logout_everywhere, "Sign out of every browser",
+                 tag=SESSION_TAG),
+    ]

@@ -7,6 +7,7 @@ import sys
 import click
 
 from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+from nebula.roles import ACCOUNT_ROLES, Role
 
 
 def _password(from_stdin: bool) -> str:
@@ -22,7 +23,8 @@ def user() -> None:
 
 @user.command()
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin",
+@click.option("--role", type=click.Choice([str(r) for r in ACCOUNT_ROLES]),
+              default=str(Role.ADMIN),
               show_default=True, help="viewers can look but not act.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @json_option
@@ -99,5 +101,3 @@ def totp(state: State, name: str, off: bool, as_json: bool) -> None:
 
     output(data, as_json, human)
 
-
-COMMANDS = (user,)

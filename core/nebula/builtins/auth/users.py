@@ -1,5 +1,5 @@
 """Web panel users: argon2 password hashes, optional TOTP with recovery codes, and the
-failed-login log that drives lockouts and the `core.failed_logins` check.
+failed-login log that drives lockouts and the `auth.failed_logins` check.
 
 Hashing and verifying run in a worker thread: argon2 is deliberately slow, and the event
 loop must not stall while someone logs in.
@@ -37,17 +37,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.errors import NebulaError
 from nebula.logs import get_logger
+from nebula.roles import ACCOUNT_ROLES, Role
 from nebula.secret_store import SecretStore
 from nebula.store import Store
 
 log = get_logger(component="users")
 
-ROLES = ("admin", "viewer")
-FAILED_LOGINS = "core.failed_logins"
+FAILED_LOGINS = "auth.failed_logins"
 RECOVERY_CODES = 10
 RECOVERY_BYTES = 10  # 80 bits: 16 base32 characters, shown in groups of four
-# Where the recovery codes' HMAC key lives in the secret store (plugin "core").
+# Where the recovery codes' HMAC key lives in the secret store (area "core", where versions
+# before the auth plugin put it, as they put the TOTP secrets).
 RECOVERY_KEY = "recovery-key"
 # How a stored recovery code starts: an HMAC of the code, or (codes made by versions that
 # stored bare SHA-256 digests) an HMAC of that digest.
@@ -65,11 +67,11 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_hex(16))
 
 
-class UserError(ValueError):
+class UserError(NebulaError, ValueError):
     """A request about users that cannot be honoured; the message says why."""
 
 
-class UserNotFound(KeyError):
+class UserNotFound(NebulaError, KeyError):
     pass
 
 
@@ -77,7 +79,7 @@ class UserNotFound(KeyError):
 class User:
     id: int
     name: str
-    role: str
+    role: Role
     totp: bool
 
 
@@ -111,7 +113,7 @@ def _totp_key(user_id: int) -> str:
 
 
 def _user(row: Mapping[str, Any]) -> User:
-    return User(row["id"], row["name"], row["role"], bool(row["totp_secret"]))
+    return User(row["id"], row["name"], Role(row["role"]), bool(row["totp_secret"]))
 
 
 class Users:
@@ -145,16 +147,16 @@ class Users:
             raise UserNotFound(name)
         return _user(row)
 
-    async def add(self, name: str, password: str, role: str = "admin") -> User:
-        if role not in ROLES:
-            raise UserError(f"role must be one of {', '.join(ROLES)}")
+    async def add(self, name: str, password: str, role: str = Role.ADMIN) -> User:
+        if role not in ACCOUNT_ROLES:
+            raise UserError(f"role must be one of {', '.join(ACCOUNT_ROLES)}")
         _check_password(password)
         digest = await asyncio.to_thread(_HASHER.hash, password)
         if await self._store.fetchone("SELECT 1 AS one FROM users WHERE name = ?", (name,)):
             raise UserError(f"user {name!r} already exists")
         await self._store.execute(
             "INSERT INTO users (name, hash, role, created) VALUES (?, ?, ?, ?)",
-            (name, digest, role, time.time()))
+            (name, digest, str(role), time.time()))
         return await self.get(name)
 
     async def set_password(self, name: str, password: str) -> None:
@@ -365,13 +367,17 @@ class LoginGuard:
 
     LOCKED = "locked"
 
-    def __init__(self, store: Store, agent_config: Mapping[str, Any]) -> None:
+    def __init__(self, store: Store, settings: Mapping[str, Any]) -> None:
         self._store = store
-        self.window = float(agent_config["login_window"])
-        self.max_user = int(agent_config["login_max_failures"])
-        self.max_ip = int(agent_config["login_max_failures_ip"])
+        self.configure(settings)
         # Wall-clock seconds; replaceable so a test can let the window pass without waiting.
         self.clock = time.time
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        """The limits of the `[auth]` section (a reload changes them in place)."""
+        self.window = float(settings["login_window"])
+        self.max_user = int(settings["login_max_failures"])
+        self.max_ip = int(settings["login_max_failures_ip"])
 
     async def record(self, ip: str, username: str, reason: str) -> None:
         now = self.clock()

@@ -1,0 +1,18 @@
+"""`StrEnum`: states and kinds the core names in words (plugin states, roles), whose members
+compare equal to, serialise as and print as their value ("loaded", not
+"PluginState.LOADED"), so answers, logs and messages read the same as plain strings did."""
+
+from __future__ import annotations
+
+import enum
+import sys
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - exercised on 3.10 only
+
+    class StrEnum(str, enum.Enum):
+        __str__ = str.__str__
+        __format__ = str.__format__
+
+__all__ = ["StrEnum"]
