@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -88,7 +89,16 @@ def same_origin(request: web.Request) -> bool:
     return netloc.lower() == request.headers.get("Host", "").lower()
 
 
-def cookie_flags(request: web.Request) -> dict[str, object]:
+class CookieFlags(TypedDict):
+    httponly: bool
+    samesite: str
+    path: str
+    secure: bool
+
+
+def cookie_flags(request: web.Request) -> CookieFlags:
+    """The flags of a cookie the panel sets: never readable by scripts, never sent by
+    another site, `Secure` over HTTPS (directly or through a trusted proxy)."""
     return {"httponly": True, "samesite": "Strict", "path": "/",
             "secure": request.app[PROXIES].is_https(request)}
 

@@ -112,7 +112,7 @@ class Sessions:
         if upgrade and not same_origin(request):
             raise Problem(403, "a WebSocket opened with a session cookie needs our own Origin")
         if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER)
+            sent: object = request.headers.get(CSRF_HEADER)
             if sent is None and request.content_type == "application/x-www-form-urlencoded":
                 sent = (await request.post()).get("csrf")
             # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).

@@ -27,7 +27,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -304,12 +304,12 @@ class Users:
                         hint="recovery codes from an older version are shorter than today's: "
                              "turn two-factor authentication off and on again for new ones")
 
-    async def _swap_recovery(self, user_id: int, expected: str, new: list[str]) -> bool:
+    async def _swap_recovery(self, user_id: int, expected: str, new: Sequence[str]) -> bool:
         """Replace the user's recovery codes only if they are still `expected` (their JSON
         as read): of two writers that read the same list, one wins."""
         changed = await self._store.call(lambda: self._store.conn.execute(
             "UPDATE users SET recovery = ? WHERE id = ? AND recovery = ?",
-            (json.dumps(new), user_id, expected)).rowcount)
+            (json.dumps(list(new)), user_id, expected)).rowcount)
         return changed == 1
 
     async def verify_second_factor(self, user: User, code: str) -> bool:
