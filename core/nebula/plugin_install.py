@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nebula.errors import NebulaError
+
 if sys.version_info >= (3, 11):
     from importlib.metadata import distributions, entry_points
 else:  # pragma: no cover
@@ -28,7 +30,7 @@ BUNDLED_DISTRIBUTION = "nebula-command"
 Progress = Callable[[str], None]
 
 
-class InstallError(Exception):
+class InstallError(NebulaError):
     """The install or uninstall was refused or failed; the message says why and what was
     undone."""
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nebula.errors import NebulaError
 from nebula.secrets import SECRETS
 from nebula.store import Store
 
@@ -33,7 +34,7 @@ def _load_key(path: Path) -> bytes:
         return key
 
 
-class SecretStoreError(Exception):
+class SecretStoreError(NebulaError):
     pass
 
 

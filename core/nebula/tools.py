@@ -23,6 +23,7 @@ from nebula.actions import (
     validate_params,
 )
 from nebula.contributions import Tool
+from nebula.errors import NebulaError
 from nebula.secrets import SECRETS
 
 SEPARATOR = "__"
@@ -31,7 +32,7 @@ DEFAULT_PARAMS = {"type": "object"}
 TOOL_TIMEOUT = 30.0
 
 
-class ToolNotFound(KeyError):
+class ToolNotFound(NebulaError, KeyError):
     pass
 
 

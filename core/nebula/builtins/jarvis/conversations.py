@@ -12,13 +12,14 @@ import secrets
 import time
 from typing import Any
 
+from nebula.errors import NebulaError
 from nebula.store import Store
 
 IDLE, RUNNING, WAITING, ERROR = "idle", "running", "waiting_approval", "error"
 TITLE_LEN = 80
 
 
-class ConversationNotFound(KeyError):
+class ConversationNotFound(NebulaError, KeyError):
     pass
 
 

@@ -21,6 +21,7 @@ from nebula.builtins.jarvis.engine import (
     wire_body,
 )
 from nebula.builtins.jarvis.prompt import RULES
+from nebula.errors import NebulaError
 from nebula.secrets import SECRETS
 from nebula.tools import function_name
 
@@ -42,7 +43,7 @@ fine):
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
-class CheckNotFound(KeyError):
+class CheckNotFound(NebulaError, KeyError):
     pass
 
 

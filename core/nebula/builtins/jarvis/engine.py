@@ -31,6 +31,7 @@ from nebula.builtins.jarvis.conversations import (
 )
 from nebula.builtins.jarvis.prompt import system_prompt
 from nebula.builtins.jarvis.settings import Settings, settings_from
+from nebula.errors import NebulaError
 from nebula.logs import get_logger
 from nebula.secrets import SECRETS
 from nebula.tools import ToolNotFound, function_name
@@ -51,21 +52,21 @@ EXTRA = "pip install 'nebula-command[jarvis]'"
 SDK_MISSING = f"Jarvis needs the openai package, which is not installed: {EXTRA}"
 
 
-class JarvisDisabled(Exception):
+class JarvisDisabled(NebulaError):
     """Jarvis is not configured (or turned off); the message says how to enable it."""
 
 
-class ConversationBusy(Exception):
+class ConversationBusy(NebulaError):
     """A turn is already running (or waiting for an approval) in this conversation."""
 
 
-class JarvisFailure(Exception):
+class JarvisFailure(NebulaError):
     """A turn ended without an answer: model unreachable, bound reached. Shown as is."""
 
     tokens = 0  # spent before the failure, still counted against the conversation
 
 
-class MissingExtra(Exception):
+class MissingExtra(NebulaError):
     """Jarvis is configured but its SDK is not installed; the message names the extra."""
 
 
