@@ -35,11 +35,15 @@ async def approve(agent: Agent, outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_checks(agent: Agent, *names: str) -> dict[str, dict[str, Any]]:
-    """name → the check's public state; `last_status` is this run's verdict."""
+    """name → the check's public state, judged by this run: `last_status` is this run's
+    verdict and `summary` here its words (the agent serves the words of the status it
+    shows, which changes only once `flap_threshold` results agree; until then this run's
+    are `pending`)."""
     status, body = await agent.post("/api/v1/checks/run",
                                     {"names": [f"postgres.{n}" for n in names]})
     assert status == 200, body
-    return {c["name"].removeprefix("postgres."): c for c in body["checks"]}
+    return {c["name"].removeprefix("postgres."):
+            {**c, "summary": (c.get("pending") or c)["summary"]} for c in body["checks"]}
 
 
 async def panel(agent: Agent, name: str) -> Any:

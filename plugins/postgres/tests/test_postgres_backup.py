@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -143,8 +144,9 @@ async def test_a_held_lock_fails_the_backup_after_the_lock_wait_timeout(
 
 def _pg_dump_child() -> psutil.Process | None:
     for child in psutil.Process().children(recursive=True):
-        if child.name() == "pg_dump":
-            return child
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that ended meanwhile
+            if child.name() == "pg_dump":
+                return child
     return None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -31,9 +32,30 @@ def _agent(root: Path, cluster: Cluster, backup_dir: Path) -> AgentProcess:
 def _pg_dump_of(agent: AgentProcess) -> psutil.Process | None:
     assert agent.proc is not None
     for child in psutil.Process(agent.proc.pid).children(recursive=True):
-        if child.name() == "pg_dump":
-            return child
+        # Other plugins' short-lived children may be gone by the time they are named.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.name() == "pg_dump":
+                return child
     return None
+
+
+def _started(folder: Path) -> list[Path]:
+    """The run's temporary file once pg_dump -Fc writes it (from the start of the data
+    on): mid-dump."""
+    found = []
+    for path in _partials(folder):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size > 0:
+                found.append(path)
+    return found
+
+
+def _waiting(agent: AgentProcess, what: str, predicate: Any, timeout: float) -> Any:
+    try:
+        return wait_for(predicate, timeout=timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout:g} s; the agent's log:\n"
+                             f"{agent.log()[-4000:]}") from None
 
 
 def _gone(proc: psutil.Process) -> bool:
@@ -65,10 +87,8 @@ def test_kill_9_of_the_agent_ends_its_pg_dump_and_the_next_start_removes_the_lef
     agent.start()
     try:
         _backup_in_background(agent, big_database)
-        dump = wait_for(lambda: _pg_dump_of(agent), timeout=20)
-        # pg_dump -Fc writes its file from the start of the data on: mid-dump.
-        [partial] = wait_for(lambda: [p for p in _partials(folder) if p.stat().st_size > 0],
-                             timeout=20)
+        dump = _waiting(agent, "pg_dump started", lambda: _pg_dump_of(agent), 20)
+        [partial] = _waiting(agent, "pg_dump writing", lambda: _started(folder), 20)
         assert agent.proc is not None
         agent.proc.kill()
         agent.proc.wait(10)
@@ -79,11 +99,12 @@ def test_kill_9_of_the_agent_ends_its_pg_dump_and_the_next_start_removes_the_lef
 
     agent.start()
     try:
-        wait_for(lambda: not _partials(folder), timeout=10)
+        _waiting(agent, "leftover removed", lambda: not _partials(folder), 10)
         status, body = agent.get("/api/v1/plugins")
     finally:
         agent.stop()
     assert status == 200
-    assert {p["name"]: p["state"] for p in body["plugins"]}["postgres"] == "loaded"
+    assert {p["name"]: p["state"] for p in body["plugins"]}["postgres"] == "loaded", \
+        agent.log()[-4000:]
     assert f'"path": "{partial}"' in agent.log()
     assert "postgres.backup_leftover_removed" in agent.log()
