@@ -4,9 +4,15 @@ panel and the API do with it disabled."""
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import unquote
 
+import pytest
+from aiohttp import web
+
+from nebula.api import Manifest, WebPage, hookimpl
 from nebula.config import ConfigError, load
+from nebula.roles import Principal, Role
+from nebula.surfaces import Authenticator, SignedIn
 from nebula.testing import run_agent, write_config
 from tests.sample_plugins import Switchable
 from tests.web.test_auth_http import add_user, session_of, sign_in
@@ -117,3 +123,55 @@ async def test_no_other_plugin_takes_the_paths_auth_claims(nebula_agent):
             state["error"]
         async with a.session.get(a.url + "/login") as resp:
             assert resp.status == 200 and "Sign in" in await resp.text()
+
+
+class Doorman:
+    """A third-party way in: a shared key in a header makes a viewer, a key for another
+    site is refused; its own sign-in page is public."""
+
+    manifest = Manifest(api_version="1.2", description="header sign-in")
+    KEY = "let-me-in"
+
+    @hookimpl
+    def nebula_authenticator(self) -> Authenticator:
+        async def authenticate(request: web.Request) -> SignedIn | None:
+            key = request.headers.get("X-Doorman")
+            if key is None:
+                return None
+            if key != self.KEY:
+                raise web.HTTPForbidden(text="not on the list")
+            return SignedIn(Principal("door:guest", Role.VIEWER), csrf="c", caller="door")
+
+        return Authenticator(authenticate, login_path="/doorman/in")
+
+    @hookimpl
+    def nebula_web_pages(self) -> list[WebPage]:
+        async def way_in(_request: web.Request) -> str:
+            return "<h1>Show your key</h1>"
+
+        return [WebPage("Way in", way_in, path="/in", role=Role.PUBLIC)]
+
+
+async def test_a_plugin_can_sign_browsers_in_with_its_own_authenticator(tmp_path):
+    path = write_config(tmp_path / "nebula.toml", None, {"auth": {"enabled": False}})
+    async with run_agent(load(path), {"doorman": Doorman(), "switchable": Switchable()}) as a:
+        key = {"X-Doorman": Doorman.KEY}
+        async with a.session.get(a.url + "/api/v1/status", headers=key) as resp:
+            assert resp.status == 200
+        async with a.session.get(a.url + "/", headers=key) as resp:
+            page = await resp.text()
+            assert resp.status == 200 and "door:guest" in page
+            assert 'content="c"' in page  # its CSRF token, for the panel's script
+            assert "Log out" not in page  # it has no logout path
+        async with a.session.post(a.url + "/api/v1/actions/switchable.echo/run",
+                                  json={"params": {"word": "x"}}, headers=key) as resp:
+            assert resp.status == 403  # a viewer
+        async with a.session.get(a.url + "/api/v1/status",
+                                 headers={"X-Doorman": "guess"}) as resp:
+            assert resp.status == 403 and (await resp.json())["detail"] == "not on the list"
+        # Signed out: sent to its page, which anyone may see.
+        async with a.session.get(a.url + "/audit", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert unquote(resp.headers["Location"]) == "/doorman/in?next=/audit"
+        async with a.session.get(a.url + "/doorman/in") as resp:
+            assert resp.status == 200 and "Show your key" in await resp.text()

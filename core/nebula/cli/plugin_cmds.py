@@ -41,7 +41,7 @@ def plugin() -> None:
 @json_option
 @pass_state
 def list_plugins(state: State, as_json: bool) -> None:
-    """Every installed plugin and its state (loaded, not_ready, failed, disabled)."""
+    """Every installed plugin and its state (loaded, failed, disabled)."""
     plugins, running = _states(state)
     output({"agent_running": running, "plugins": plugins}, as_json, lambda d: table(
         [(p["name"], p["state"], p["version"] or "", p["error"] or p["description"])
