@@ -175,3 +175,34 @@ async def test_a_plugin_can_sign_browsers_in_with_its_own_authenticator(tmp_path
             assert unquote(resp.headers["Location"]) == "/doorman/in?next=/audit"
         async with a.session.get(a.url + "/doorman/in") as resp:
             assert resp.status == 200 and "Show your key" in await resp.text()
+
+
+def test_an_idle_agent_with_sign_in_does_not_load_the_qr_library(tmp_path):
+    """segno is only for the TOTP setup page: an agent serving pages does not import it
+    (its import costs a few MB the idle footprint need not pay)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = write_config(tmp_path / "nebula.toml")
+    code = textwrap.dedent(f"""
+        import asyncio, sys
+        from pathlib import Path
+        from nebula.config import load
+        from nebula.testing import run_agent
+
+        async def main():
+            async with run_agent(load(Path({str(path)!r}))) as a:
+                user = {{"name": "x", "password": "x" * 12}}
+                assert (await a.post("/api/v1/users", user))[0] == 201
+                for page in ("/", "/security", "/login"):
+                    assert (await a.get(page))[0] == 200, page
+                loaded = "segno" in sys.modules
+            print("SEGNO", loaded)
+
+        asyncio.run(main())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "SEGNO False" in result.stdout.splitlines(), result.stdout

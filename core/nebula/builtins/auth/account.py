@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from nebula.builtins.auth import qr
 from nebula.builtins.auth.login import Recheck, password_again
 from nebula.builtins.auth.sessions import Session, session_of
 from nebula.http.keys import principal_of
@@ -114,6 +113,8 @@ def _grouped(secret: str) -> str:
 
 async def _setup_page(auth: Auth, request: web.Request, session: Session, secret: str,
                       message: str = "", status: int = 200) -> web.Response:
+    from nebula.builtins.auth import qr  # segno: only when someone sets up TOTP
+
     uri = auth.users.totp_uri(session.user, secret)
     body = (
         "<h1>Set up two-factor authentication</h1>"
