@@ -243,6 +243,9 @@ class Running:
     log: Path
     runtime_file: Path | None = None
     ready_s: float = float("nan")
+    # CPU the process had used by its first 200: unlike the wall time, it hardly depends
+    # on what else the machine runs.
+    ready_cpu_s: float = float("nan")
 
     def wait_ready(self, timeout: float = 60.0, poll: float = 0.005) -> float:
         deadline = self.started + timeout
@@ -252,6 +255,7 @@ class Running:
                                    f"{self.log.read_text(errors='replace')[-3000:]}")
             if http_status(self.ready_url, timeout=0.5) == 200:
                 self.ready_s = time.perf_counter() - self.started
+                self.ready_cpu_s = cpu_seconds(self.proc.pid)
                 return self.ready_s
             time.sleep(poll)
         raise RuntimeError(f"{self.name} not ready after {timeout:g} s:\n"
@@ -396,6 +400,7 @@ def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], ro
             if r.proc.poll() is not None:
                 raise RuntimeError(f"{name} died during the window")
             measured[name]["ready_s"] = round(r.ready_s, 3)
+            measured[name]["ready_cpu_s"] = round(r.ready_cpu_s, 3)
         if details:
             for c in configs:
                 measured[c]["jobs"] = jobs(running[c])
@@ -405,7 +410,8 @@ def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], ro
     g = measured["glances"]
     ratios = {c: {"rss": _ratio(measured[c]["rss_mb"], g["rss_mb"]),
                   "cpu": _ratio(measured[c]["cpu_pct_of_core"], g["cpu_pct_of_core"]),
-                  "ready": _ratio(measured[c]["ready_s"], g["ready_s"])}
+                  "ready": _ratio(measured[c]["ready_s"], g["ready_s"]),
+                  "ready_cpu": _ratio(measured[c]["ready_cpu_s"], g["ready_cpu_s"])}
               for c in configs}
     # What a configuration adds to the system-only agent measured in the same window.
     deltas = {c: {key: round(measured[c][key] - measured["system"][key], 3)
@@ -451,7 +457,8 @@ def summary(reps: list[dict[str, Any]], configs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ["glances", *configs]:
         out[name] = {}
-        for key in ("ready_s", "rss_mb", "cpu_pct_of_core", "wakeups_per_s", "threads"):
+        for key in ("ready_s", "ready_cpu_s", "rss_mb", "cpu_pct_of_core", "wakeups_per_s",
+                    "threads"):
             out[name][key] = _spread([r["processes"][name][key] for r in reps])
     for c in configs:
         if c != "system" and "system" in configs:
@@ -460,7 +467,7 @@ def summary(reps: list[dict[str, Any]], configs: list[str]) -> dict[str, Any]:
                 for key in ("rss_mb", "cpu_pct_of_core", "wakeups_per_s", "threads")}
         out[c]["ratios_to_glances"] = {
             key: _spread([r["ratios_to_glances"][c][key] for r in reps])
-            for key in ("rss", "cpu", "ready")}
+            for key in ("rss", "cpu", "ready", "ready_cpu")}
     return out
 
 
@@ -528,17 +535,20 @@ def main() -> int:
         s, t = r["summary"], r["nebula_under_test"]
         lines = [f"nebula {t['version']} at {t['commit']} vs glances {r['glances_version']}; "
                  f"{r['reps']} reps, settle {r['settle_s']:g} s, idle {r['idle_s']:g} s",
-                 f"{'':14} {'ready s':>8} {'RSS MB':>8} {'CPU %':>8} {'wake/s':>8} "
-                 f"{'thr':>4} {'xRSS':>6} {'xCPU':>6} {'xready':>6}"]
+                 f"{'':14} {'ready s':>8} {'cpu s':>6} {'RSS MB':>8} {'CPU %':>8} "
+                 f"{'wake/s':>8} {'thr':>4} {'xRSS':>6} {'xCPU':>6} {'xready':>6} "
+                 f"{'xrcpu':>6}"]
         for name, v in s.items():
             ratio = v.get("ratios_to_glances")
-            tail = "".join(f" {_fmt(ratio[k]['median']):>6}" for k in ("rss", "cpu", "ready")
-                           ) if ratio else ""
+            tail = "".join(f" {_fmt(ratio[k]['median']):>6}"
+                           for k in ("rss", "cpu", "ready", "ready_cpu")) if ratio else ""
             lines.append(f"{name:14} {v['ready_s']['median']:>8.3f} "
+                         f"{v['ready_cpu_s']['median']:>6.2f} "
                          f"{v['rss_mb']['median']:>8.1f} {v['cpu_pct_of_core']['median']:>8.3f} "
                          f"{v['wakeups_per_s']['median']:>8.1f} "
                          f"{v['threads']['median']:>4g}{tail}")
-        lines.append("(medians over repetitions; x = Nebula / Glances within one repetition)")
+        lines.append("(medians over repetitions; x = Nebula / Glances within one repetition; "
+                     "cpu s, xrcpu: CPU time used by the first 200)")
         if any("delta_to_system" in v for v in s.values()):
             lines.append(f"{'added to system':16} {'RSS MB':>8} {'CPU %':>8} {'wake/s':>8} "
                          f"{'thr':>4}")
@@ -547,7 +557,8 @@ def main() -> int:
                     lines.append(f"{name:16} {d['rss_mb']:>+8.1f} {d['cpu_pct_of_core']:>+8.3f} "
                                  f"{d['wakeups_per_s']:>+8.1f} {d['threads']:>+4g}")
         for i, rep in enumerate(r["repetitions"], 1):
-            ratios = "; ".join(f"{c} xRSS {x['rss']} xCPU {x['cpu']} xready {x['ready']}"
+            ratios = "; ".join(f"{c} xRSS {x['rss']} xCPU {x['cpu']} xready {x['ready']} "
+                               f"xready_cpu {x['ready_cpu']}"
                                for c, x in rep["ratios_to_glances"].items())
             lines.append(f"rep {i} (load {rep['loadavg_before'][0]}→"
                          f"{rep['loadavg_after'][0]}): {ratios}")
