@@ -25,11 +25,14 @@ def free_port() -> int:
 
 
 def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
-    """An environment whose home and XDG dirs live under `tmp`."""
+    """An environment whose home and XDG dirs live under `tmp` (the runtime dir too: an
+    agent publishes itself there, and tests must not find each other's agents)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEBULA_", "XDG_"))}
+    runtime = tmp / "xdg-runtime"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
                XDG_STATE_HOME=str(tmp / "xdg-state"), XDG_DATA_HOME=str(tmp / "xdg-data"),
-               PYTHONUNBUFFERED="1")
+               XDG_RUNTIME_DIR=str(runtime), PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
 

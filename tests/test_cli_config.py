@@ -240,7 +240,7 @@ def test_plugin_list_json_lists_system(tmp_path):
     assert listed["agent_running"] is False
     system = next(p for p in listed["plugins"] if p["name"] == "system")
     assert system["state"] == "loaded"
-    assert system["api_version"] == "1.0"
+    assert system["api_version"] == "1.2"
 
 
 def test_plugin_disable_without_any_config_writes_the_users_own(tmp_path):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import tomlkit
 
 from nebula.config import Config
 from nebula.filemodes import secure_data_dir, write_private
@@ -21,11 +24,26 @@ def default_config_text() -> str:
     return (Path(__file__).resolve().parents[2] / "nebula.toml").read_text(encoding="utf-8")
 
 
-def write_default_config(target: Path) -> None:
+# The example's commented data_dir line, which `init` replaces with the one it used.
+_DATA_DIR_LINE = re.compile(r"^# data_dir = .*$", re.MULTILINE)
+
+
+def config_text(data_dir: Path) -> str:
+    """The example config with `data_dir` set: the first token is stored there, so the file
+    must say so, or uncommenting the example's data_dir would lose the token."""
+    text, found = _DATA_DIR_LINE.subn(
+        lambda _: f"data_dir = {tomlkit.string(str(data_dir)).as_string()}",
+        default_config_text(), count=1)
+    if not found:
+        raise RuntimeError("the example config has no '# data_dir = ' line to set")
+    return text
+
+
+def write_default_config(target: Path, data_dir: Path) -> None:
     """0600 even when it replaces a file others could read: the file is where an operator
     writes passwords and tokens once it is set up."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_private(target, default_config_text())
+    write_private(target, config_text(data_dir))
 
 
 async def create_first_token(config: Config) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Running the agent as a server: the data-dir lock, the runtime file, signals.
+"""Running the agent as a server: the data-dir lock, the runtime files, signals.
 
 The runtime file (`<data_dir>/agent.json`, mode 0600) tells the CLI on this host where the
 agent listens and gives it a token valid for this run only: being able to read the file is
-what makes a local user an admin (and lets `nebula action run --yes` approve).
+what makes a local user an admin (and lets `nebula action run --yes` approve). A copy goes
+to the user's runtime dir (`$XDG_RUNTIME_DIR/nebula/agent.json`), so the CLI finds the
+agent this user started from any directory, with no config file at hand.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import fcntl
 import json
 import os
 import signal
+import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
@@ -32,23 +35,77 @@ SHUTDOWN_GRACE = 5.0
 log = get_logger(component="runtime")
 
 
+RUNTIME_FILE = "agent.json"
+
+
 @dataclass(frozen=True)
 class RuntimeInfo:
     url: str
     pid: int
     token: str
+    # Where the agent keeps its store, and the config it read (None: defaults).
+    data_dir: str | None = None
+    config: str | None = None
 
     @classmethod
     def read(cls, data_dir: Path) -> RuntimeInfo | None:
+        return cls.read_file(data_dir / RUNTIME_FILE)
+
+    @classmethod
+    def read_file(cls, path: Path) -> RuntimeInfo | None:
         try:
-            raw = json.loads((data_dir / "agent.json").read_text())
-            return cls(raw["url"], int(raw["pid"]), raw["token"])
+            raw = json.loads(path.read_text())
+            return cls(raw["url"], int(raw["pid"]), raw["token"], raw.get("data_dir"),
+                       raw.get("config"))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def write(self, data_dir: Path) -> None:
-        write_private(data_dir / "agent.json",
-                      json.dumps({"url": self.url, "pid": self.pid, "token": self.token}))
+        write_private(data_dir / RUNTIME_FILE, json.dumps(asdict(self)))
+
+
+def user_runtime_file() -> Path | None:
+    """`agent.json` in the user's runtime dir (platformdirs: `$XDG_RUNTIME_DIR/nebula` on
+    Linux), created owner-only; None when that dir cannot be made or is not private to
+    this user. The file points the CLI at an agent and hands it an admin token, so a dir
+    someone else made (the /tmp fallback without XDG_RUNTIME_DIR) is never trusted."""
+    import warnings
+
+    from platformdirs import user_runtime_dir
+
+    with warnings.catch_warnings():  # the /tmp fallback warns; it is checked below
+        warnings.simplefilter("ignore")
+        folder = Path(user_runtime_dir("nebula"))
+    try:
+        private_dir(folder)
+        for path in (folder.parent, folder):
+            info = path.lstat()
+            if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
+                    or info.st_mode & 0o022):
+                return None
+    except OSError:
+        return None
+    return folder / RUNTIME_FILE
+
+
+def _publish(info: RuntimeInfo) -> Path | None:
+    """Write the user's runtime file too; where it cannot be, the data dir's one is all."""
+    path = user_runtime_file()
+    if path is None:
+        return None
+    try:
+        write_private(path, json.dumps(asdict(info)))
+    except OSError as exc:
+        log.warning("agent.runtime_file_failed", path=str(path), error=exc.strerror)
+        return None
+    return path
+
+
+def _unpublish(path: Path | None, pid: int) -> None:
+    """Remove the user's runtime file if it is still this agent's (another agent of the
+    same user may have started since, and taken it over)."""
+    if path is not None and (info := RuntimeInfo.read_file(path)) and info.pid == pid:
+        path.unlink(missing_ok=True)
 
 
 class AlreadyRunning(Exception):
@@ -99,8 +156,11 @@ async def serve(config: Config) -> None:
         host, port = runner.addresses[0][:2]
         token = new_token()
         agent.tokens.allow(token, Principal(LOCAL_ADMIN, "admin"))
-        info = RuntimeInfo(_client_url(host, port), os.getpid(), token)
+        info = RuntimeInfo(_client_url(host, port), os.getpid(), token,
+                           str(config.data_dir.resolve()),
+                           str(config.path.resolve()) if config.path else None)
         info.write(config.data_dir)
+        published = _publish(info)
         log.info("agent.listening", url=info.url, ready_ms=round(
             (time.perf_counter() - started) * 1000, 1))
 
@@ -113,7 +173,8 @@ async def serve(config: Config) -> None:
             await stopping.wait()
         finally:
             log.info("agent.stopping")
-            (config.data_dir / "agent.json").unlink(missing_ok=True)
+            (config.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+            _unpublish(published, info.pid)
             await runner.cleanup()
 
 

@@ -128,11 +128,13 @@ class NebulaGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Nebula Command: watch, fix and run one self-hosted server."""
+    searched: list[Path] = []
     if config_path is None:
-        from nebula.config import default_config_path
+        from nebula.config import config_candidates, default_config_path
 
         config_path = default_config_path()
-    ctx.obj = State(config_path)
+        searched = config_candidates() if config_path is None else []
+    ctx.obj = State(config_path, searched)
 
 
 def _register(modules: Iterable[Any]) -> None:

@@ -15,6 +15,7 @@ from nebula.cli.common import (
     json_option,
     output,
     pass_state,
+    running_agent,
     table,
 )
 
@@ -22,26 +23,34 @@ from nebula.cli.common import (
 @click.command()
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the config (default: --config, else ./nebula.toml).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the agent keeps its store (default: the user's state dir); "
+                   "written into the config, with the token created there.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @json_option
 @pass_state
-def init(state: State, path: Path | None, force: bool, as_json: bool) -> None:
+def init(state: State, path: Path | None, data_dir: Path | None, force: bool,
+         as_json: bool) -> None:
     """Write a commented nebula.toml and create the first admin API token."""
     import asyncio
 
     from nebula.bootstrap import create_first_token, write_default_config
+    from nebula.config import default_data_dir
     from nebula.filemodes import restrict_umask
 
     restrict_umask()  # it writes the config and makes the data dir and the store
     target = path or state.config_path or Path("nebula.toml")
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; use --force to overwrite it")
-    write_default_config(target)
-    state.config_path = target
+    # Absolute: the agent may be started from anywhere with this file.
+    data_dir = (data_dir or Path(default_data_dir())).expanduser().absolute()
+    write_default_config(target, data_dir)
+    state.use(target)
     token = asyncio.run(create_first_token(state.config))
-    output({"config": str(target), "token": token}, as_json, lambda d: click.echo(
-        f"Wrote {d['config']}.\nFirst admin API token (shown once, store it now):\n"
-        f"  {d['token']['token']}"))
+    output({"config": str(target), "data_dir": str(state.config.data_dir), "token": token},
+           as_json, lambda d: click.echo(
+               f"Wrote {d['config']} (data dir {d['data_dir']}).\nFirst admin API token "
+               f"(shown once, store it now):\n  {d['token']['token']}"))
 
 
 @click.command(name="run")
@@ -70,9 +79,7 @@ def run(state: State) -> None:
 @pass_state
 def status(state: State, as_json: bool) -> None:
     """Is the agent running, and how are its plugins and checks?"""
-    from nebula.cli.client import running_agent
-
-    client = running_agent(state.config)
+    client = running_agent(state)
     if client is None:
         output({"running": False}, as_json, lambda _: click.echo("agent: not running"))
         sys.exit(1)

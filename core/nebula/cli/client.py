@@ -15,6 +15,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -79,19 +80,20 @@ def _cause(exc: BaseException) -> str:
 
 def transport_error(exc: BaseException, url: str, timeout: float) -> TransportError:
     """What urllib raised for a request to `url`, as the error the user reads."""
+    # urllib wraps what sending the request raised (connecting included) in a URLError.
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, TimeoutError | socket.timeout):
         return NoAnswer(f"the agent at {url} did not answer within {timeout:g}s "
                         "(NEBULA_TIMEOUT sets how long to wait)")
-    if isinstance(exc, urllib.error.URLError):  # before any byte was sent
-        return Unreachable(f"cannot reach the agent at {url}: {_cause(reason)}; is it "
-                           "running (`nebula run`), and is NEBULA_URL right?")
-    if isinstance(exc, http.client.RemoteDisconnected):
+    if isinstance(reason, http.client.RemoteDisconnected):
         return ConnectionLost(f"the agent at {url} closed the connection without answering "
                               "(did it stop or crash?)")
-    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+    if isinstance(reason, ConnectionResetError | BrokenPipeError):
         return ConnectionLost(f"the agent at {url} reset the connection before answering "
                               "(did it stop or crash?)")
+    if isinstance(exc, urllib.error.URLError):  # no connection at all
+        return Unreachable(f"cannot reach the agent at {url}: {_cause(reason)}; is it "
+                           "running (`nebula run`), and is NEBULA_URL right?")
     if isinstance(exc, http.client.IncompleteRead):
         return ConnectionLost(f"the agent at {url} closed the connection halfway through "
                               "its answer (did it stop or crash?)")
@@ -193,21 +195,25 @@ class OneShotAgent:
                 await runner.cleanup()
 
 
-def running_agent(config: Config) -> Client | None:
-    """A client for the agent serving this config's data dir, if one is up."""
+def agent_from_env() -> Client | None:
+    """The agent NEBULA_URL names (with NEBULA_TOKEN): another host's, or a script's."""
     if url := os.environ.get("NEBULA_URL"):
         return Client(url, os.environ.get("NEBULA_TOKEN", ""))
+    return None
+
+
+def agent_at(runtime_file: Path) -> Client | None:
+    """A client for the agent a runtime file describes, if that agent is up."""
     from nebula.runtime import RuntimeInfo
 
-    info = RuntimeInfo.read(config.data_dir)
+    info = RuntimeInfo.read_file(runtime_file)
     if info is None or not _alive(info.pid):
         return None
-    client = Client(info.url, info.token)
     try:
         urllib.request.urlopen(f"{info.url}/healthz", timeout=2).close()
     except OSError:
         return None
-    return client
+    return Client(info.url, info.token)
 
 
 def _alive(pid: int) -> bool:

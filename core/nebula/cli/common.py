@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,23 +19,61 @@ if TYPE_CHECKING:
 
 @dataclass
 class State:
+    """The config the command runs with: `config_path` as given (--config, NEBULA_CONFIG)
+    or found, else None with `searched` the places looked at (the defaults apply)."""
+
     config_path: Path | None
+    searched: list[Path] = field(default_factory=list)
     _config: Config | None = None
+    _agent_settings: Config | None = None
+    _noted: bool = False
 
     @property
     def config(self) -> Config:
+        """The whole config, every plugin section and its `${ENV}` secrets resolved: for
+        commands that run an agent in this process or check the config."""
         if self._config is None:
-            from nebula.config import ConfigError, load
-            from nebula.logs import configure
-
-            try:
-                self._config = load(self.config_path)
-            except ConfigError as exc:
-                for problem in exc.problems:
-                    click.echo(f"error: {problem}", err=True)
-                sys.exit(2)
-            configure("console" if sys.stderr.isatty() else "json", "warning")
+            self._config = self._load(agent_only=False)
         return self._config
+
+    @property
+    def agent_settings(self) -> Config:
+        """`[agent]` alone: enough to find a running agent (its data dir), so talking to
+        one needs none of the plugins' secrets in this shell."""
+        if self._config is not None:
+            return self._config
+        if self._agent_settings is None:
+            self._agent_settings = self._load(agent_only=True)
+        return self._agent_settings
+
+    def use(self, path: Path) -> None:
+        """From now on, the config at `path` (a command just wrote it)."""
+        self.config_path, self.searched = path, []
+        self._config = self._agent_settings = None
+
+    def _load(self, agent_only: bool) -> Config:
+        from nebula.config import read
+        from nebula.logs import configure
+
+        config, problems = read(self.config_path, agent_only=agent_only)
+        if problems or config is None:
+            for problem in problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(2)
+        configure("console" if sys.stderr.isatty() else "json", "warning")
+        self._note_defaults(config)
+        return config
+
+    def _note_defaults(self, config: Config) -> None:
+        """Say once that no config file was found, and where the CLI looked: run from
+        another directory, the defaults (another data dir) are rarely what was meant."""
+        if self.config_path is not None or self._noted:
+            return
+        self._noted = True
+        looked = ", ".join(str(p.absolute()) for p in self.searched)
+        click.echo(f"note: no config file found (looked for {looked}; --config or "
+                   f"NEBULA_CONFIG names one); using the defaults, data dir "
+                   f"{config.data_dir}", err=True)
 
 
 pass_state = click.make_pass_decorator(State)
@@ -43,14 +81,33 @@ pass_state = click.make_pass_decorator(State)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
+def running_agent(state: State) -> Client | None:
+    """The agent to talk to, if one is up: NEBULA_URL's; with no config file found, the
+    one this user started last (its runtime file in the user's runtime dir), wherever it
+    was started; else the one serving the config's data dir."""
+    from nebula.cli.client import agent_at, agent_from_env
+    from nebula.runtime import RUNTIME_FILE, RuntimeInfo, user_runtime_file
+
+    if (client := agent_from_env()) is not None:
+        return client
+    if state.config_path is None and (users := user_runtime_file()) is not None and (
+            client := agent_at(users)) is not None:
+        if info := RuntimeInfo.read_file(users):
+            click.echo(f"note: no config file found; using the agent this user started "
+                       f"(config {info.config or 'none, defaults'}, data dir "
+                       f"{info.data_dir})", err=True)
+        return client
+    return agent_at(state.agent_settings.data_dir / RUNTIME_FILE)
+
+
 @contextlib.contextmanager
 def agent_client(state: State) -> Iterator[Client]:
     """The running agent if there is one, else a one-shot agent for this command."""
-    from nebula.cli.client import ApiError, OneShotAgent, running_agent
+    from nebula.cli.client import ApiError, OneShotAgent
     from nebula.runtime import AlreadyRunning
 
     try:
-        if (client := running_agent(state.config)) is not None:
+        if (client := running_agent(state)) is not None:
             yield client
             return
         with OneShotAgent(state.config) as client:

@@ -11,15 +11,14 @@ from typing import Any
 
 import click
 
-from nebula.cli.common import State, json_option, output, pass_state, table
+from nebula.cli.common import State, json_option, output, pass_state, running_agent, table
 
 
 def _states(state: State) -> tuple[list[dict[str, Any]], bool]:
     """Plugin states from the running agent, or from discovery alone (nothing started)."""
-    from nebula.cli.client import running_agent
     from nebula.plugins import DISABLED, LOADED, PluginManager
 
-    if (client := running_agent(state.config)) is not None:
+    if (client := running_agent(state)) is not None:
         return client.get("/api/v1/plugins")["plugins"], True
     manager = PluginManager()
     records = []
@@ -86,7 +85,7 @@ def _set_enabled(state: State, name: str, enabled: bool, as_json: bool) -> None:
     path = state.config_path or _user_config_path()
     set_plugin_enabled(path, name, enabled)
     result: dict[str, Any] = {"plugin": name, "enabled": enabled, "config": str(path)}
-    state.config_path = path
+    state.use(path)
     _reload(state, result)
     output(result, as_json, lambda d: click.echo(
         f"{'enabled' if enabled else 'disabled'} {name} in {d['config']}"
@@ -99,10 +98,10 @@ def _reload(state: State, result: dict[str, Any], plugins: Sequence[str] = ()) -
     """Ask a running agent to reload (which discovers newly installed plugins); any of
     `plugins` it still does not know (an agent on another interpreter) go to
     `restart_needed`."""
-    from nebula.cli.client import ApiError, running_agent
+    from nebula.cli.client import ApiError
 
     result["agent_running"] = False
-    if (client := running_agent(state.config)) is None:
+    if (client := running_agent(state)) is None:
         return
     result["agent_running"] = True
     try:
@@ -201,7 +200,7 @@ def install(state: State, target: str, find_links: tuple[str, ...], no_index: bo
         return
     for name in done.plugins:
         set_plugin_enabled(path, name, True)
-    state.config_path, state._config = path, None
+    state.use(path)
     result: dict[str, Any] = {
         "ok": True, "distribution": done.distribution, "version": done.version,
         "plugins": done.plugins, "pip_installed": done.pip_installed, "config": str(path),
@@ -240,7 +239,7 @@ def uninstall(state: State, name: str, as_json: bool) -> None:
         return
     path = state.config_path or _user_config_path()
     removed = remove_plugin_section(path, name)
-    state.config_path, state._config = path, None
+    state.use(path)
     result: dict[str, Any] = {"ok": True, "plugin": name, "distribution": distribution,
                               "config": str(path), "config_section_removed": removed}
     _reload(state, result)
