@@ -233,7 +233,7 @@ def _claimed(config: Config, key: str, value: Any, manifest: BuiltinManifest,
     problems += found + validate_section(config, key, value, schema)
     for secret in write_only_values(value, schema):
         SECRETS.add(secret)
-    if is_array:
+    if isinstance(value, list):
         items = schema.get("items", {})
         return [with_defaults(item, items) if isinstance(item, dict) else item
                 for item in value]
@@ -300,7 +300,8 @@ def _unknown(key: str, valid: Iterator[str] | tuple[str, ...] | list[str]) -> st
 
 
 def validate_section(
-    config: Config, prefix: str, section: Mapping[str, Any], schema: Mapping[str, Any]
+    config: Config, prefix: str, section: Mapping[str, Any] | list[Any],
+    schema: Mapping[str, Any],
 ) -> list[ConfigProblem]:
     """Every schema violation in `section`, each with its line and key path."""
     problems = []

@@ -81,7 +81,8 @@ class PluginState(StrEnum):
 
 LOADED, FAILED, DISABLED = PluginState.LOADED, PluginState.FAILED, PluginState.DISABLED
 
-CONTRIBUTION_HOOKS: dict[str, type] = {
+Contribution = Check | Action | Panel | Tool | Job | Subscription | Webhook
+CONTRIBUTION_HOOKS: dict[str, type[Contribution]] = {
     "nebula_checks": Check,
     "nebula_actions": Action,
     "nebula_panels": Panel,
@@ -236,7 +237,7 @@ class PluginManager:
         for name, obj in (extra or {}).items():
             # A handed-in plugin of a built-in's name replaces it (tests, embedding).
             self.records.pop(name, None)
-            self._register(PluginRecord(name, handed_in=True), lambda obj=obj: obj)
+            self._register(PluginRecord(name, handed_in=True), partial(_same, obj))
 
     def _register_builtins(self) -> None:
         """Built-in plugins: found by name, not entry point, and otherwise read exactly as
@@ -389,11 +390,32 @@ class PluginManager:
         problems = validate_section(config, f"plugins.{record.name}", section, schema)
         for value in write_only_values(section, schema or {}):
             SECRETS.add(value)
+        if not problems:
+            record.config = self.section_of(record, config)
+            problems = self.own_problems(record, config)
         if problems:
             record.fail("invalid config: " + "; ".join(map(str, problems)))
-        else:
-            record.config = self.section_of(record, config)
         return problems
+
+    def own_problems(self, record: PluginRecord, config: Config) -> list[ConfigProblem]:
+        """What the plugin's `nebula_validate_config` finds in its schema-valid section,
+        each at its line: the one check both a start and `nebula config validate` run.
+        Nothing when its hooks cannot be imported (the start fails on that itself)."""
+        if not self.load_hooks(record):
+            return []
+        claim = record.claim
+        if claim is None:
+            prefix = f"plugins.{record.name}"
+        else:  # a claimed array is handed over as {section: [...]}: paths start with it
+            array = claim.config_schema and claim.config_schema.get("type") == "array"
+            prefix = "" if array else str(claim.config_section)
+        try:
+            found = list(self.call(record, "nebula_validate_config",
+                                   config=self.section_of(record, config)) or ())
+        except Exception as exc:
+            return [config.problem(prefix, f"nebula_validate_config raised {_describe(exc)}")]
+        return [config.problem(".".join(p for p in (prefix, str(path)) if p),
+                               SECRETS.redact(str(message))) for path, message in found]
 
     def section_of(self, record: PluginRecord, config: Config) -> dict[str, Any]:
         """The plugin's config as its context gets it: `[plugins.<name>]` with defaults,
@@ -486,7 +508,7 @@ class PluginManager:
             items = self.call(record, hook, ctx=ctx) or []
             if not isinstance(items, Iterable):
                 raise PluginError(f"{hook} returned {type(items).__name__}, not a list")
-            qualified = []
+            qualified: list[Any] = []
             for item in items:
                 if not isinstance(item, kind):
                     raise PluginError(f"{hook} returned a {type(item).__name__}, "
@@ -562,6 +584,11 @@ class PluginManager:
         return list(found.values())
 
 
+def _same(obj: Any) -> Any:
+    """What a plugin handed in as an object loads as: itself."""
+    return obj
+
+
 def _validate(item: Any) -> None:
     """Refuse here what the core would refuse later (the scheduler a bad schedule), so the
     fault is pinned on the plugin instead of stopping the agent."""
@@ -627,8 +654,9 @@ def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
 def validate_plugins(
     config: Config, manager: PluginManager, *, unknown_plugins: bool = True
 ) -> list[ConfigProblem]:
-    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema.
-    With `unknown_plugins=False`, sections of plugins that are not installed or cannot load
+    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema,
+    then by the plugin itself (`own_problems`, as before its start). With
+    `unknown_plugins=False`, sections of plugins that are not installed or cannot load
     pass: a running agent keeps the section of a plugin uninstalled under it, and runs on
     without one that cannot load (refusing every reload for it would lock the config)."""
     import difflib
@@ -656,5 +684,12 @@ def validate_plugins(
                     f"[{claim.config_section}] section, this one only switches it off")
                     if "unknown key" in problem.message else problem.message))
         else:
-            problems += validate_section(config, f"plugins.{name}", section, record.schema)
+            found = validate_section(config, f"plugins.{name}", section, record.schema)
+            if not found and section.get("enabled", True) is not False:
+                if manager.load_hooks(record):
+                    found = manager.own_problems(record, config)
+                elif unknown_plugins:
+                    found = [config.problem(f"plugins.{name}",
+                                            f"plugin cannot load: {record.error}")]
+            problems += found
     return problems
