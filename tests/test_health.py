@@ -124,8 +124,8 @@ async def test_state_changes_only_after_n_agreeing_results_with_one_event_each()
 
 async def test_a_shown_status_and_its_summary_come_from_the_same_result():
     """The config tile once said "critical" over "configuration valid": the damped status
-    beside the newest summary. The words shown are those of the result that set the
-    status; a newer, unconfirmed one is `pending`."""
+    beside the newest summary. The status comes with the words of the result that set it
+    (`status_summary`, what a tile shows); the latest run keeps its own pair."""
     probe = Probe(Status.CRITICAL, "configuration invalid: 2 errors")
     engine, _ = engine_with(Check("t.config", probe), flap_threshold=2)
     cs = await engine.run("t.config")
@@ -133,12 +133,14 @@ async def test_a_shown_status_and_its_summary_come_from_the_same_result():
     probe.set(Status.OK, "configuration valid")
     await engine.run("t.config")
     shown = cs.public()
-    assert (shown["status"], shown["summary"]) == ("critical", "configuration invalid: 2 errors")
+    assert (shown["status"], shown["status_summary"]) == (
+        "critical", "configuration invalid: 2 errors")
+    assert (shown["last_status"], shown["summary"]) == ("ok", "configuration valid")
     assert shown["pending"] == {"status": "ok", "summary": "configuration valid",
                                 "results": 1, "needed": 2}
     await engine.run("t.config")
     shown = cs.public()
-    assert (shown["status"], shown["summary"], shown["pending"]) == (
+    assert (shown["status"], shown["status_summary"], shown["pending"]) == (
         "ok", "configuration valid", None)
 
 
@@ -258,3 +260,18 @@ async def test_the_scheduler_runs_checks_on_their_own(nebula_agent):
                                          if e["topic"] == "check.changed"])
     assert [(e["data"]["old"], e["data"]["new"]) for e in seen] == [("ok", "critical")]
     assert seen[0]["data"]["check"] == "switchable.switch"
+
+
+async def test_the_overview_tile_shows_the_words_of_its_status(nebula_agent):
+    plugin = Switchable()
+    async with nebula_agent({"switchable": plugin}, agent={"flap_threshold": 2},
+                            schedule=False) as a:
+        await a.run_check("switchable.switch")
+        plugin.status = Status.CRITICAL
+        await a.run_check("switchable.switch")  # one critical: not confirmed yet
+        status, page = await a.get("/")
+        assert status == 200
+        tile = page[page.index('data-check="switchable.switch"'):]
+        tile = tile[:tile.index("</li>")]
+        assert 'data-status="ok"' in tile
+        assert "switch is ok" in tile and "switch is critical" not in tile

@@ -8,13 +8,15 @@ The callables inside are `async def` and are run by the core under a timeout.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -229,14 +231,20 @@ def report_progress(fraction: float | None = None, message: str = "") -> None:
         reporter(None if fraction is None else min(1.0, max(0.0, float(fraction))), message)
 
 
-REVEAL_KEY: web.ResponseKey[bool] = web.ResponseKey("nebula.reveal", bool)
+@functools.cache
+def reveal_key() -> web.ResponseKey[bool]:
+    """The response key `reveal` sets. Made on first use: this module is imported by every
+    plugin's manifest and by `nebula --help`, which need no aiohttp."""
+    from aiohttp import web
+
+    return web.ResponseKey("nebula.reveal", bool)
 
 
 def reveal(response: Any) -> Any:
     """Mark a plugin route's answer as a deliberate, one-time reveal of a secret (a new
     database's connection string): the core then sends its body unredacted, and only to an
     admin (anyone else gets 403). Every other answer is redacted."""
-    response[REVEAL_KEY] = True
+    response[reveal_key()] = True
     return response
 
 

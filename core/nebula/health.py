@@ -60,9 +60,11 @@ class CheckState:
         return old
 
     def public(self) -> dict[str, Any]:
-        """The check as served. `status` is the damped state and `summary` the words of the
-        result that set it, so the two never disagree; a newer result that disagrees (not
-        yet confirmed by flap_threshold results in a row) is `pending`."""
+        """The check as served, in two pairs that never mix: `status` (the damped state)
+        with `status_summary` (the words of the result that set it), which tiles show; and
+        `last_status` with `summary` (the latest run). A latest result that disagrees with
+        the status and is not yet confirmed by flap_threshold results in a row is also
+        `pending`."""
         check, last = self.check, self.last
         shown = self.state_result or last
         pending = None
@@ -76,7 +78,8 @@ class CheckState:
             "description": check.description,
             "status": (self.state or Status.UNKNOWN).value,
             "last_status": last.status.value if last else None,
-            "summary": shown.summary if shown else "not run yet",
+            "status_summary": shown.summary if shown else "not run yet",
+            "summary": last.summary if last else "not run yet",
             "pending": pending,
             "metrics": dict(last.metrics) if last else {},
             "last_run": self.last_ts,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from nebula.contributions import REVEAL_KEY
+from nebula.contributions import reveal_key
 from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED
@@ -58,7 +58,7 @@ def redacted(response: web.StreamResponse, admin: bool) -> web.StreamResponse:
     """A plugin's whole-body answer with every known secret masked, unless the plugin marked
     it a reveal (`nebula.api.reveal`), which only an admin receives. A streamed answer is
     already on the wire: a plugin streams through `StreamRedactor` (nebula.api)."""
-    if response.get(REVEAL_KEY):
+    if response.get(reveal_key()):
         if not admin:
             raise Problem(403, "this answer reveals a secret; it needs an admin")
         return response

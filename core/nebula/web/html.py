@@ -61,7 +61,9 @@ def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) 
     return (
         f'<li class="tile status-{e(status)}" data-check="{e(check["name"])}" '
         f'data-status="{e(status)}"><h3>{e(check["title"])}</h3>{badge(status)}'
-        f'<p class="summary">{e(check["summary"])}</p>{sparkline(history)}'
+        # The words of the result that set the status shown, not of a newer one that
+        # flap damping has not let change it yet.
+        f'<p class="summary">{e(check["status_summary"])}</p>{sparkline(history)}'
         f'<p class="meta">{e(check["name"])} · last run {when(check["last_run"], "last-run")}'
         "</p></li>")
 
