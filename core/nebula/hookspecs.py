@@ -56,6 +56,18 @@ def nebula_config_schema() -> Mapping[str, Any] | None:
     Raising marks the plugin failed."""
 
 
+@hookspec
+def nebula_validate_config(config: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """What is wrong in the plugin's config that its schema cannot say (a warning limit
+    past its critical one, a name that cannot be used, a file that cannot be read), as
+    `(key path inside the section, message)` pairs; an empty path means the section.
+
+    Called with the section as the plugin gets it (validated, with its defaults) before
+    every start, where a problem fails the start, and by `nebula config validate`, which
+    prints each with its file and line: both run this one function. Must not reach any
+    service (no I/O beyond reading files the config names)."""
+
+
 # --- lifecycle -----------------------------------------------------------------------------
 
 

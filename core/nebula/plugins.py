@@ -390,11 +390,33 @@ class PluginManager:
         problems = validate_section(config, f"plugins.{record.name}", section, schema)
         for value in write_only_values(section, schema or {}):
             SECRETS.add(value)
+        if not problems:
+            problems = self.own_problems(record, config)
         if problems:
             record.fail("invalid config: " + "; ".join(map(str, problems)))
         else:
             record.config = self.section_of(record, config)
         return problems
+
+    def own_problems(self, record: PluginRecord, config: Config) -> list[ConfigProblem]:
+        """What the plugin's `nebula_validate_config` finds in its schema-valid section,
+        each at its line: the one check both a start and `nebula config validate` run.
+        Nothing when its hooks cannot be imported (the start fails on that itself)."""
+        if not self.load_hooks(record):
+            return []
+        claim = record.claim
+        if claim is None:
+            prefix = f"plugins.{record.name}"
+        else:  # a claimed array is handed over as {section: [...]}: paths start with it
+            array = claim.config_schema and claim.config_schema.get("type") == "array"
+            prefix = "" if array else str(claim.config_section)
+        try:
+            found = list(self.call(record, "nebula_validate_config",
+                                   config=self.section_of(record, config)) or ())
+        except Exception as exc:
+            return [config.problem(prefix, f"nebula_validate_config raised {_describe(exc)}")]
+        return [config.problem(".".join(p for p in (prefix, str(path)) if p),
+                               SECRETS.redact(str(message))) for path, message in found]
 
     def section_of(self, record: PluginRecord, config: Config) -> dict[str, Any]:
         """The plugin's config as its context gets it: `[plugins.<name>]` with defaults,
@@ -633,8 +655,9 @@ def masked_config(config: Config, manager: PluginManager) -> dict[str, Any]:
 def validate_plugins(
     config: Config, manager: PluginManager, *, unknown_plugins: bool = True
 ) -> list[ConfigProblem]:
-    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema.
-    With `unknown_plugins=False`, sections of plugins that are not installed or cannot load
+    """Every problem in the `[plugins.*]` sections, checked against each plugin's schema,
+    then by the plugin itself (`own_problems`, as before its start). With
+    `unknown_plugins=False`, sections of plugins that are not installed or cannot load
     pass: a running agent keeps the section of a plugin uninstalled under it, and runs on
     without one that cannot load (refusing every reload for it would lock the config)."""
     import difflib
@@ -662,5 +685,12 @@ def validate_plugins(
                     f"[{claim.config_section}] section, this one only switches it off")
                     if "unknown key" in problem.message else problem.message))
         else:
-            problems += validate_section(config, f"plugins.{name}", section, record.schema)
+            found = validate_section(config, f"plugins.{name}", section, record.schema)
+            if not found and section.get("enabled", True) is not False:
+                if manager.load_hooks(record):
+                    found = manager.own_problems(record, config)
+                elif unknown_plugins:
+                    found = [config.problem(f"plugins.{name}",
+                                            f"plugin cannot load: {record.error}")]
+            problems += found
     return problems

@@ -127,13 +127,14 @@ def limit_order_problem(warning_name: str, warning: float | None, critical_name:
     return None
 
 
-def limit_problems(config: Config, keys: Sequence[str], *, below: bool = False,
+def ordered_limits(config: Config, keys: Sequence[str], *, below: bool = False,
                    warning: str = "{key}_warning",
-                   critical: str = "{key}_critical") -> list[str]:
-    """One phrase per limit pair of `config` whose warning lies past its critical limit.
+                   critical: str = "{key}_critical") -> list[tuple[str, str]]:
+    """`(warning key, phrase)` for each limit pair of `config` whose warning lies past its
+    critical limit: what a plugin's `nebula_validate_config` returns for its limits.
 
     The names default to `<key>_warning` / `<key>_critical`; other conventions are given
-    as patterns: `limit_problems(config, ["disk"], warning="{key}_warning_gb",
+    as patterns: `ordered_limits(config, ["disk"], warning="{key}_warning_gb",
     critical="{key}_critical_gb")`. A pair missing from the config is not checked."""
     found = []
     for key in keys:
@@ -141,8 +142,13 @@ def limit_problems(config: Config, keys: Sequence[str], *, below: bool = False,
         problem = limit_order_problem(w_name, config.get(w_name), c_name,
                                       config.get(c_name), below=below)
         if problem:
-            found.append(problem)
+            found.append((w_name, problem))
     return found
+
+
+def limit_problems(config: Config, keys: Sequence[str], **kwargs: Any) -> list[str]:
+    """The phrases of `ordered_limits`, without the keys."""
+    return [problem for _, problem in ordered_limits(config, keys, **kwargs)]
 
 
 def require_ordered_limits(config: Config, keys: Sequence[str], **kwargs: Any) -> None:

@@ -55,15 +55,21 @@ def parse(spec: str, default_port: int) -> Nameserver:
     return Nameserver(str(address), port or default_port, text)
 
 
-def problems(specs: Iterable[str], key: str = "resolvers") -> list[str]:
-    """One message per entry that `parse` refuses, for a plugin's start-up checks."""
+def entry_problems(specs: Iterable[str], key: str = "resolvers") -> list[tuple[str, str]]:
+    """`(key.<index>, why)` per entry that `parse` refuses: what a plugin's
+    `nebula_validate_config` returns for its list of servers."""
     found = []
-    for spec in specs:
+    for index, spec in enumerate(specs):
         try:
             parse(spec, 53)
         except ValueError as exc:
-            found.append(f"{key}: {exc}")
+            found.append((f"{key}.{index}", str(exc)))
     return found
+
+
+def problems(specs: Iterable[str], key: str = "resolvers") -> list[str]:
+    """One message per entry that `parse` refuses (`entry_problems` as phrases)."""
+    return [f"{key}: {why}" for _, why in entry_problems(specs, key)]
 
 
 def schema(default: list[str], description: str) -> dict[str, Any]:

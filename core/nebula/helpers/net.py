@@ -23,7 +23,8 @@ import enum
 import http
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -86,6 +87,18 @@ def tls_context(verify: bool = True, ca_bundle: str | None = None) -> ssl.SSLCon
     if not verify:
         return False
     return trust(ca_bundle) if ca_bundle else True
+
+
+def tls_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What `tls_context` refuses in a plugin's `verify_tls` / `ca_bundle` settings (a
+    bundle that cannot be read or used, one set with verification off), as the
+    `(key, message)` pairs `nebula_validate_config` returns: the start builds the same
+    context, so the two agree."""
+    try:
+        tls_context(config.get("verify_tls", True), config.get("ca_bundle"))
+    except ValueError as exc:
+        return [("ca_bundle", str(exc))]
+    return []
 
 
 # --- failures --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
-from nebula.helpers.checks import CheckSpec, require_ordered_limits
+from nebula.helpers.checks import CheckSpec
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_docker import checks, operations, routes, rows, storage
 from nebula_docker.coordinator import Snapshot
@@ -33,8 +33,8 @@ from nebula_docker.runtime import Runtime
 from nebula_docker.schema import (
     DATABASE_PARAMS,
     DEPLOY_PARAMS,
-    DISK_LIMITS,
     STOP_TIMEOUT,
+    config_problems,
     container_params,
     logs_params,
     prune_params,
@@ -47,8 +47,12 @@ Run = Callable[[Params], Awaitable[Any]]
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 async def nebula_startup(ctx: PluginContext) -> Runtime:
-    require_ordered_limits(ctx.config, **DISK_LIMITS)
     return await Runtime.start(ctx)
 
 

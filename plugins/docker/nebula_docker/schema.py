@@ -3,8 +3,10 @@ data: plugin.py imports this for the manifest)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from nebula.helpers.checks import ordered_limits
 from nebula.helpers.schema import config_schema, integer, number, params, string
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
@@ -56,6 +58,12 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
 # The limit pair checked at start: a warning above its critical limit would never warn.
 DISK_LIMITS = {"keys": ["disk"], "warning": "{key}_warning_gb",
                "critical": "{key}_critical_gb"}
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the schema cannot say (the plugin's `nebula_validate_config`: before every
+    start, and in `nebula config validate`)."""
+    return ordered_limits(config, **DISK_LIMITS)
 
 # Docker's own rule for names (ids are hex): anything else names no container, and a
 # slash would reach another engine endpoint through the SDK's URL.

@@ -20,7 +20,7 @@ from nebula.api import (
 )
 from nebula_domains import report
 from nebula_domains.coordinator import Monitor
-from nebula_domains.hosts import check_name, problems
+from nebula_domains.hosts import check_name, config_problems
 from nebula_domains.schema import HOST_PARAMS, WHY_PARAMS
 
 # How long the table waits for hosts never checked before showing them as pending.
@@ -28,9 +28,12 @@ TABLE_WAIT = 5.0
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 def nebula_startup(ctx: PluginContext) -> Monitor:
-    if found := problems(ctx.config):
-        raise ValueError("; ".join(found))
     return Monitor(ctx.config, ctx.call_action, ctx.peer_config, ctx.log)
 
 

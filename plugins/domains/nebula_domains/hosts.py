@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.helpers import nameservers
-from nebula.helpers.checks import limit_problems
+from nebula.helpers.checks import ordered_limits
+from nebula.helpers.net import tls_problems
 from nebula_domains import records
 from nebula_domains.schema import PUBLIC_IP, RECORD_TYPES
 
@@ -79,17 +80,20 @@ def check_name(host: str, taken: set[str]) -> str:
     return name
 
 
-def problems(config: Mapping[str, Any]) -> list[str]:
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(key path, why)` for what the schema cannot say (the plugin's
+    `nebula_validate_config`: before every start, and in `nebula config validate`)."""
     # Fewer days left is worse: a warning below the critical limit would never warn.
-    found = limit_problems(config, ["tls"], below=True, warning="{key}_warning_days",
+    found = ordered_limits(config, ["tls"], below=True, warning="{key}_warning_days",
                            critical="{key}_critical_days")
-    found += nameservers.problems(config["resolvers"])
+    found += tls_problems(config)
+    found += nameservers.entry_problems(config["resolvers"])
     names = []
-    for item in config["hosts"]:
+    for index, item in enumerate(config["hosts"]):
         try:
             names.append(host(item).name)
         except ValueError as exc:
-            found.append(str(exc))
+            found.append((f"hosts.{index}", str(exc)))
     if dupes := sorted({n for n in names if names.count(n) > 1}):
-        found.append(f"hosts listed twice: {', '.join(dupes)}")
+        found.append(("hosts", f"hosts listed twice: {', '.join(dupes)}"))
     return found

@@ -97,9 +97,11 @@ async def test_each_resolver_may_name_its_own_port(start_domains, zone, tmp_path
                              resolvers=["127.0.0.1:dns", "dns.google"]) as agent:
         body = await agent.plugin("domains")
     assert body["state"] == "failed"
-    assert ("resolvers: '127.0.0.1:dns': the port must be a number from 1 to 65535; "
-            "resolvers: 'dns.google' is not an IP address, address:port or [IPv6]:port"
-            ) in body["error"]
+    # Each entry at its own key path (and line), as `nebula config validate` shows them.
+    assert ("plugins.domains.resolvers.0: '127.0.0.1:dns': the port must be a number from "
+            "1 to 65535") in body["error"]
+    assert ("plugins.domains.resolvers.1: 'dns.google' is not an IP address, address:port "
+            "or [IPv6]:port") in body["error"]
 
 
 async def test_certificate_cases(start_domains) -> None:

@@ -18,20 +18,23 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
-from nebula.helpers.checks import require_ordered_limits
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_google import checks, views
 from nebula_google.errors import GoogleError
 from nebula_google.runtime import Google
-from nebula_google.schema import EVENTS_PARAMS, FINISH_PARAMS
+from nebula_google.schema import EVENTS_PARAMS, FINISH_PARAMS, config_problems
 from nebula_google.tokens import REVOKED
 
 # --- lifecycle -----------------------------------------------------------------------------
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 def nebula_startup(ctx: PluginContext) -> Google:
-    require_ordered_limits(ctx.config, ["quota"])
     return Google(ctx)
 
 

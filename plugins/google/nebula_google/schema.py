@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from nebula.helpers.checks import ordered_limits
 from nebula.helpers.schema import (
     config_schema,
     integer,
@@ -80,3 +82,9 @@ EVENTS_PARAMS = params({
     "today_only": {"type": "boolean", "default": False,
                    "description": "Only events happening today."},
     "limit": integer(20, "Most events returned.", minimum=1, maximum=100)})
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A quota warning past its critical limit would never warn (the plugin's
+    `nebula_validate_config`: before every start, and in `nebula config validate`)."""
+    return ordered_limits(config, ["quota"])

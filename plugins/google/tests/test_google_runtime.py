@@ -41,5 +41,6 @@ async def test_a_quota_warning_above_critical_fails_the_start_with_both(start_go
     async with start_google(quota_warning=96, quota_critical=95) as agent:
         plugin = await agent.plugin("google")
     assert plugin["state"] == "failed"
-    assert plugin["error"] == ("startup failed: ValueError: quota_warning (96) is above "
-                               "quota_critical (95)")
+    assert plugin["error"].startswith("invalid config: ")
+    assert plugin["error"].endswith("plugins.google.quota_warning: quota_warning (96) is "
+                                    "above quota_critical (95)")

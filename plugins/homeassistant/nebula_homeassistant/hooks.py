@@ -23,6 +23,7 @@ from nebula_homeassistant.coordinator import Runtime
 from nebula_homeassistant.schema import (
     ENTITY_IDS_PARAMS,
     SEARCH_PARAMS,
+    config_problems,
     harmless_domains,
     service_params,
 )
@@ -31,6 +32,11 @@ Params = Mapping[str, Any]
 
 
 # --- lifecycle ---------------------------------------------------------------------------
+
+
+@hookimpl
+def nebula_validate_config(config: Params) -> list[tuple[str, str]]:
+    return config_problems(config)
 
 
 @hookimpl

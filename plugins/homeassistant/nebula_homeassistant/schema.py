@@ -151,6 +151,14 @@ SEARCH_PARAMS: dict[str, Any] = {
 }
 
 
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A CA bundle that cannot be used, or one set with verification off (the plugin's
+    `nebula_validate_config`: before every start, and in `nebula config validate`)."""
+    from nebula.helpers.net import tls_problems  # aiohttp: not while reading the manifest
+
+    return tls_problems(config)
+
+
 def harmless_domains(config: Mapping[str, Any]) -> frozenset[str]:
     """The domains call_service may call (and whose entities it may name)."""
     return allowed_domains(config["harmless_domains"], config["sensitive_domains"])

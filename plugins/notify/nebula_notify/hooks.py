@@ -19,19 +19,16 @@ from nebula.api import (
 )
 from nebula_notify import rows
 from nebula_notify.runtime import Notifier, timer_interval
-from nebula_notify.schema import RECENT_PARAMS, send_test_params
+from nebula_notify.schema import RECENT_PARAMS, config_problems, send_test_params
 
 
-def _problems(config: Mapping[str, Any]) -> list[str]:
-    names = [c["name"] for c in config["channels"]]
-    return [f"channel name {n!r} is used twice" for n in sorted(set(names))
-            if names.count(n) > 1]
+@hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
 
 
 @hookimpl
 async def nebula_startup(ctx: PluginContext) -> Notifier:
-    if found := _problems(ctx.config):
-        raise ValueError("; ".join(found))
     notifier = Notifier(ctx)
     await notifier.start()
     return notifier

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nebula.helpers.schema import integer, params
@@ -120,3 +121,17 @@ def send_test_params(channel_names: list[str]) -> dict[str, Any]:
     return params({"channel": channel,
                    "message": {"type": "string", "title": "Message", "maxLength": 1000,
                                "description": "The text to send."}})
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(key path, why)` for what the schema cannot say: a channel name used twice, at
+    the second use (the plugin's `nebula_validate_config`: before every start, and in
+    `nebula config validate`)."""
+    seen: set[str] = set()
+    found = []
+    for index, channel in enumerate(config["channels"]):
+        if channel["name"] in seen:
+            found.append((f"channels.{index}.name",
+                          f"channel name {channel['name']!r} is used twice"))
+        seen.add(channel["name"])
+    return found

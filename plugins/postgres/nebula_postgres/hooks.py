@@ -20,23 +20,25 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
-from nebula.helpers.checks import CheckSpec, require_ordered_limits
+from nebula.helpers.checks import CheckSpec
 from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import admin, rows
 from nebula_postgres.actions import actions
 from nebula_postgres.checks import CHECKS, REACHABLE, backup_age
 from nebula_postgres.runtime import Runtime
-from nebula_postgres.schema import LIMITS, SESSION_LIMITS
+from nebula_postgres.schema import config_problems
 from nebula_postgres.snapshot import Snapshot, Unreachable
 
 # --- lifecycle ---------------------------------------------------------------------------
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 async def nebula_startup(ctx: PluginContext) -> Runtime:
-    require_ordered_limits(ctx.config, LIMITS)
-    require_ordered_limits(ctx.config, SESSION_LIMITS, warning="{key}",
-                           critical="{key}_critical")
     return await Runtime.start(ctx.config, ctx.kv, ctx.log)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
+from nebula.helpers.checks import ordered_limits
 from nebula.helpers.schema import (
     config_schema,
     integer,
@@ -12,6 +15,7 @@ from nebula.helpers.schema import (
     number,
     string,
 )
+from nebula_postgres import names
 
 # Keys that come as a `<key>_warning` / `<key>_critical` pair, warning below critical
 # (`limit_pair` in the schema, checked at start).
@@ -20,6 +24,35 @@ LIMITS = ("connections", "replication_lag_seconds", "wraparound")
 # one) and critical limit `<key>_critical`; also checked at start.
 SESSION_LIMITS = ("long_query_seconds", "idle_in_transaction_seconds", "lock_wait_seconds")
 PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(key path, why)` for what the schema cannot say: limits that could never warn, and
+    names that reach SQL but would be refused there (names.py). The plugin's
+    `nebula_validate_config`: before every start, and in `nebula config validate`."""
+    found = ordered_limits(config, LIMITS)
+    found += ordered_limits(config, SESSION_LIMITS, warning="{key}", critical="{key}_critical")
+
+    database = partial(names.identifier, what="database name")
+    role = partial(names.identifier, what="role name")
+
+    def check(path: str, valid: Callable[[str], str], name: str) -> None:
+        try:
+            valid(name)
+        except names.InvalidName as exc:
+            found.append((path, str(exc)))
+
+    for i, entry in enumerate(config["databases"]):
+        check(f"databases.{i}.name", database, entry["name"])
+        if entry.get("owner"):
+            check(f"databases.{i}.owner", role, entry["owner"])
+        for j, extension in enumerate(entry.get("extensions", ())):
+            check(f"databases.{i}.extensions.{j}", names.extension, extension)
+        for j, grant in enumerate(entry.get("grants", ())):
+            check(f"databases.{i}.grants.{j}.role", role, grant["role"])
+    for i, name in enumerate(config["backup_databases"]):
+        check(f"backup_databases.{i}", database, name)
+    return found
 
 
 DATABASE_SCHEMA: dict[str, Any] = {

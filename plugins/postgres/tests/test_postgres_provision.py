@@ -105,15 +105,20 @@ async def test_injection_shaped_names_are_refused(pg_agent: AgentFactory, cluste
     victim = f"{dbname}_victim"
     cluster.execute(f"CREATE DATABASE {victim}")
     declared = [{"name": bad.replace("victim", victim)}]
+    # Declared in the config: the plugin does not start (nor does `nebula config validate`
+    # pass it), so nothing is ever provisioned from it.
     async with pg_agent(databases=declared) as agent:
-        outcome = await run_action(agent, "provision")
+        plugin = await agent.plugin("postgres")
+    assert plugin["state"] == "failed"
+    assert "plugins.postgres.databases.0.name: invalid database name" in plugin["error"]
+    assert "use lowercase letters, digits and _" in plugin["error"]
+    async with pg_agent() as agent:
         created = await run_action(agent, "create_database", {"name": bad})
         owner = await run_action(agent, "create_database", {"name": f"{dbname}_x",
                                                              "owner": bad})
-    for refused in (outcome, created):
-        assert refused["status"] == "error"
-        assert "invalid database name" in refused["error"]
-        assert "use lowercase letters, digits and _" in refused["error"]
+    assert created["status"] == "error"
+    assert "invalid database name" in created["error"]
+    assert "use lowercase letters, digits and _" in created["error"]
     assert owner["status"] == "error" and "invalid role name" in owner["error"]
     assert cluster.execute(f"SELECT 1 FROM pg_database WHERE datname = '{victim}'") == [(1,)]
     assert cluster.execute(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}_x'") == []

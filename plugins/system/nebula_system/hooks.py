@@ -10,13 +10,12 @@ from typing import Any
 import jsonschema
 
 from nebula.api import Action, Check, Panel, PluginContext, Tool, hookimpl
-from nebula.helpers.checks import require_ordered_limits
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_system import rows
 from nebula_system.checks import CHECKS
 from nebula_system.coordinator import Sampler
 from nebula_system.readings import Sample
-from nebula_system.schema import LIMITS, top_processes_params
+from nebula_system.schema import config_problems, top_processes_params
 
 
 def _reading(sampler: Sampler, render: Callable[[Sample], Any]) -> Callable[[], Awaitable[Any]]:
@@ -56,8 +55,12 @@ def _top_processes(sampler: Sampler,
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 async def nebula_startup(ctx: PluginContext) -> Sampler:
-    require_ordered_limits(ctx.config, LIMITS)
     sampler = Sampler.from_config(ctx.config, log=ctx.log)
     # Primes the CPU, process and network baselines, and shows whether the host has
     # temperature sensors before the checks are declared.

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from nebula.helpers.checks import ordered_limits
 from nebula.helpers.schema import config_schema, integer, interval, limit_pair, params
 
 MAX_TOP = 50
 # Keys that come as a `<key>_warning` / `<key>_critical` pair.
 LIMITS = ("cpu", "memory", "swap", "disk", "load", "temperature")
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the schema cannot say: a warning limit past its critical one would never warn
+    (the plugin's `nebula_validate_config`: before every start, and in config validate)."""
+    return ordered_limits(config, LIMITS)
 
 
 def _globs(default: list[str], what: str) -> dict[str, Any]:

@@ -71,11 +71,10 @@ def test_schema_defaults_are_valid_and_unknown_keys_are_refused() -> None:
         jsonschema.validate({**DEFAULTS, "cpu_warning": 120}, SCHEMA)
 
 
-async def test_warning_above_critical_fails_startup_with_the_reason() -> None:
-    ctx = PluginContext(name="system", config={**DEFAULTS, "memory_warning": 99},
-                        kv=KeyValue(None, "system"))
-    with pytest.raises(ValueError, match=r"memory_warning \(99\) is above memory_critical"):
-        await hooks.nebula_startup(ctx)
+def test_warning_above_critical_is_a_config_problem_with_the_reason() -> None:
+    assert hooks.nebula_validate_config({**DEFAULTS, "memory_warning": 99}) == [
+        ("memory_warning", "memory_warning (99) is above memory_critical (95)")]
+    assert hooks.nebula_validate_config(DEFAULTS) == []
 
 
 # --- checks --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, To
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_zoneedit import checks, rows
 from nebula_zoneedit.coordinator import Updater
-from nebula_zoneedit.schema import HISTORY_PARAMS, UPDATE_PARAMS, problems
+from nebula_zoneedit.schema import HISTORY_PARAMS, UPDATE_PARAMS, config_problems
 
 
 def _cycle_timeout(config: Mapping[str, Any]) -> float:
@@ -20,9 +20,12 @@ def _cycle_timeout(config: Mapping[str, Any]) -> float:
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 def nebula_startup(ctx: PluginContext) -> Updater:
-    if found := problems(ctx.config):
-        raise ValueError("; ".join(found))
     return Updater(ctx)
 
 

@@ -83,14 +83,16 @@ def host_zones(config: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
-def problems(config: Mapping[str, Any]) -> list[str]:
-    """Settings that could never lead to an update."""
-    found = nameservers.problems(config["resolvers"])
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(key path, why)` for settings that could never lead to an update (the plugin's
+    `nebula_validate_config`: before every start, and in `nebula config validate`)."""
+    found = nameservers.entry_problems(config["resolvers"])
     families = [("ipv4", config["ipv4_services"])]
     if config["ipv6"]:
         families.append(("ipv6", config["ipv6_services"]))
     for family, services in families:
         if len(services) < config["min_agreeing"]:
-            found.append(f"min_agreeing is {config['min_agreeing']} but only {len(services)} "
-                         f"{family} echo service(s) are configured")
+            found.append(("min_agreeing", f"min_agreeing is {config['min_agreeing']} but only "
+                                          f"{len(services)} {family} echo service(s) are "
+                                          "configured"))
     return found

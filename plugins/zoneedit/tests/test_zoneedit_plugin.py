@@ -281,5 +281,5 @@ async def test_each_resolver_may_name_its_own_port(start_zoneedit, dns, tmp_path
     async with start_zoneedit(resolvers=["127.0.0.1:dns"]) as agent:
         body = await agent.plugin("zoneedit")
     assert body["state"] == "failed"
-    assert "resolvers: '127.0.0.1:dns': the port must be a number from 1 to 65535" in \
-        body["error"]
+    assert "plugins.zoneedit.resolvers.0: '127.0.0.1:dns': the port must be a number from " \
+        "1 to 65535" in body["error"]
