@@ -83,13 +83,13 @@ def test_n8n_example_installs_loads_passes_its_tests_and_uninstalls(
 
     n8n = listed(plugin_venv, tmp_path, config)["n8n"]
     assert (n8n["state"], n8n["error"], n8n["distribution"]) == ("loaded", None, "nebula-n8n")
-    assert n8n["api_version"] == "1.1"  # what the example declares
+    assert n8n["api_version"] == "1.2"  # what the example declares
 
     # Its own tests, against the installed wheel (the copy has no package beside them).
     suite = copy_tests(ROOT / "examples" / "n8n", tmp_path / "n8n-tests")
     result = plugin_venv.run_tests(suite / "tests", cwd=suite)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
     body = plugin_venv.nebula_json(tmp_path, "--config", config, "plugin", "uninstall", "n8n")
     assert (body["distribution"], body["config_section_removed"]) == ("nebula-n8n", True)
