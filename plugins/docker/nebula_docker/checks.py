@@ -1,6 +1,6 @@
 """The health checks, as pure functions of one snapshot (or df answer) and the config:
-`CHECKS` read the monitor's snapshot, `disk` the engine's df; the engine check is the
-engine's own answer (hooks.py)."""
+`CHECKS` read the monitor's snapshot, `disk` the engine's df and the containers' logs,
+`engine` the engine's version answer and the event stream's state."""
 
 from __future__ import annotations
 
@@ -11,11 +11,23 @@ from typing import Any
 
 from nebula.api import CheckResult, Status
 from nebula.helpers.checks import CheckSpec, Threshold
-from nebula_docker.coordinator import Snapshot
+from nebula_docker.coordinator import Monitor, Snapshot
+from nebula_docker.engine import product
 from nebula_docker.model import Container
 
 Config = Mapping[str, Any]
 GB = 1024**3
+
+
+def engine(version: Mapping[str, Any], base_url: str, monitor: Monitor) -> CheckResult:
+    """The engine answered `version`; the summary says whether its events stream (the
+    stream's state is what the monitor recorded when it last came or went)."""
+    if monitor.events_connected:
+        events = "events streaming"
+    else:
+        events = f"event stream down: {monitor.events_error or 'connecting'}"
+    return CheckResult(Status.OK, f"{product(version)} {version.get('Version')} (API "
+                                  f"{version.get('ApiVersion')}) at {base_url}; {events}")
 
 
 def _listing(items: list[str], limit: int = 5) -> str:
@@ -85,15 +97,24 @@ def exited(snapshot: Snapshot, config: Config) -> CheckResult:
     return CheckResult(Status.OK, "No container exited with an error", metrics)
 
 
-def disk(df: Mapping[str, int], config: Config) -> CheckResult:
-    total = sum(df[k] for k in ("images", "containers", "volumes", "build_cache"))
-    metrics = {f"disk.{k}_bytes": float(v) for k, v in df.items()}
+# What the disk check adds up, as its summary names each.
+DISK_KINDS = {"images": "images", "containers": "containers", "volumes": "volumes",
+              "build_cache": "build cache", "logs": "logs"}
+
+
+def disk(df: Mapping[str, int | None], config: Config) -> CheckResult:
+    """Images, containers' layers, volumes, build cache and containers' logs (`logs` is
+    None where the log files are not on this host: not counted, and said so)."""
+    total = sum(df.get(k) or 0 for k in DISK_KINDS)
+    metrics = {f"disk.{k}_bytes": float(v) for k, v in df.items() if v is not None}
     metrics["disk.total_bytes"] = float(total)
     limits = Threshold(config["disk_warning_gb"], config["disk_critical_gb"], " GB", 2)
     status, headline = limits.judge("Engine disk use", total / GB)
-    detail = (f"images {df['images'] / GB:.2f}, containers {df['containers'] / GB:.2f}, "
-              f"volumes {df['volumes'] / GB:.2f}, build cache {df['build_cache'] / GB:.2f} GB; "
-              f"{df['reclaimable'] / GB:.2f} GB reclaimable")
+    detail = ", ".join(f"{label} {(df.get(k) or 0) / GB:.2f}" for k, label in
+                       DISK_KINDS.items() if df.get(k) is not None) + " GB"
+    if df.get("logs") is None:
+        detail += " (container logs not measured: the engine is not on this host)"
+    detail += f"; {(df.get('reclaimable') or 0) / GB:.2f} GB reclaimable"
     return CheckResult(status, f"{headline}: {detail}", metrics)
 
 

@@ -20,7 +20,7 @@ import docker
 from docker.errors import ImageNotFound, NotFound
 
 from nebula.api import ParamError, PluginContext
-from nebula_docker.engine import Engine
+from nebula_docker.engine import Engine, cli
 from nebula_docker.model import TEMPLATE_LABEL
 from nebula_docker.operations import ContainerReplaced
 
@@ -120,8 +120,9 @@ def _create(client: docker.DockerClient, plan: Plan) -> dict[str, Any]:
     try:
         client.images.get(plan.image)
     except ImageNotFound:
+        tool = cli(client.version())
         raise DeployError(f"image {plan.image} is not present locally; pull it first "
-                          f"(docker pull {plan.image}) and deploy again") from None
+                          f"({tool} pull {plan.image}) and deploy again") from None
     try:
         existing = client.containers.get(plan.name)
     except NotFound:

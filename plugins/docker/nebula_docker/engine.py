@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import docker
 import requests
@@ -24,6 +24,21 @@ POOL_SIZE = 16
 
 class EngineUnavailable(Exception):
     """The engine cannot be reached; the message says where and why."""
+
+
+def product(version: Mapping[str, Any]) -> str:
+    """The engine's name from its version answer: Podman names itself as the first
+    component ("Podman Engine"), Docker as the platform ("Docker Engine - Community")."""
+    for component in version.get("Components") or []:
+        if str(component.get("Name", "")).startswith("Podman"):
+            return str(component["Name"])
+    platform = str((version.get("Platform") or {}).get("Name") or "")
+    return platform if platform.startswith("Docker") else "Docker Engine"
+
+
+def cli(version: Mapping[str, Any]) -> str:
+    """The engine's own command line tool, for hints an admin types (`podman pull ...`)."""
+    return "podman" if product(version).startswith("Podman") else "docker"
 
 
 class Engine:

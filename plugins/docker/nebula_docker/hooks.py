@@ -81,13 +81,7 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
             version = await runtime.version()
         except EngineUnavailable as exc:
             return CheckResult(Status.CRITICAL, str(exc))
-        product = next((c.get("Name") for c in version.get("Components") or []),
-                       "Docker Engine")
-        events = ("events streaming" if runtime.monitor.events_connected
-                  else f"event stream down: {runtime.monitor.events_error or 'connecting'}")
-        return CheckResult(Status.OK, f"{product} {version.get('Version')} (API "
-                                      f"{version.get('ApiVersion')}) at "
-                                      f"{runtime.engine.base_url}; {events}")
+        return checks.engine(version, runtime.engine.base_url, runtime.monitor)
 
     async def disk() -> CheckResult:
         try:
@@ -96,13 +90,16 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
             return CheckResult(Status.UNKNOWN, str(exc))
 
     return [
+        # Run as soon as the event stream drops or comes back (Runtime), and one result
+        # moves it: the stream's news and the call that confirms it are two observations.
         Check("engine", engine, "Docker engine",
               "The engine answers; critical with the reason when it does not.",
-              interval=interval),
+              interval=interval, flap_threshold=1),
         *(Check(spec.name, _snapshot_check(runtime, spec), spec.title, spec.description,
                 interval=interval) for spec in checks.CHECKS),
         Check("disk", disk, "Engine disk use",
-              "Images, containers, volumes and build cache against disk_*_gb.",
+              "Images, containers, volumes, build cache and containers' logs against "
+              "disk_*_gb.",
               interval=interval, timeout=30),
     ]
 
@@ -246,12 +243,13 @@ def nebula_panels(runtime: Runtime) -> list[Panel]:
     return [
         Panel("containers", "table", _containers(runtime), "Containers",
               "Every container with compose project/service, state, health, restarts, "
-              "uptime, ports, CPU and memory.", rows.CONTAINER_FIELDS),
+              "uptime, ports, CPU, memory and log size.", rows.CONTAINER_FIELDS),
         Panel("usage", "timeseries", usage, "Container CPU and memory",
               "CPU and memory summed over running containers; per container at "
               "/plugins/docker/containers/<name>/stats.", rows.STATS_FIELDS),
         Panel("disk", "keyvalue", runtime.disk, "Engine disk use",
-              "Images, containers, volumes and build cache (engine df).", rows.DISK_FIELDS),
+              "Images, containers, volumes and build cache (engine df), and containers' "
+              "logs.", rows.DISK_FIELDS),
         Panel("databases", "table", runtime.databases.list, "One-click databases",
               "Databases deployed from templates.", rows.DATABASE_FIELDS),
     ]
@@ -288,7 +286,7 @@ def nebula_tools(runtime: Runtime) -> list[Tool]:
     return [
         Tool("list_containers", "Every container: name, compose project/service, image, "
                                 "state, health, restart_count, uptime (s), ports, cpu_percent, "
-                                "memory_bytes, exit_code.", EMPTY_PARAMS, run=_query(
+                                "memory_bytes, exit_code, log_bytes.", EMPTY_PARAMS, run=_query(
                                     _containers(runtime))),
         Tool("inspect_container", "One container's configuration and state (secret-looking "
                                   "env values masked).", container_params(),
@@ -299,7 +297,7 @@ def nebula_tools(runtime: Runtime) -> list[Tool]:
         Tool("container_stats", "A container's recent CPU percent and memory bytes.",
              container_params(), run=_validated(container_params(), stats)),
         Tool("docker_disk_usage", "Engine disk use in bytes: images, containers, volumes, "
-                                  "build cache, reclaimable.", EMPTY_PARAMS,
+                                  "build cache, containers' logs, reclaimable.", EMPTY_PARAMS,
              run=_query(runtime.disk)),
         Tool("list_databases", "One-click databases: name, template, image, volume, host, "
                                "port.", EMPTY_PARAMS, run=_query(runtime.databases.list)),

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 TEMPLATE_LABEL = "nebula.docker.template"
+
+# Podman's state between a container's exit and its cleanup, which Docker does not have: the
+# process is gone and the exit code known, so it is shown as what it becomes. (A loaded
+# host takes seconds to clean up; the table said `stopped` and the exited check, which
+# knows Docker's words, left it out.)
+STATES = {"stopped": "exited", "configured": "created"}
+
+
+def state_of(status: str | None) -> str:
+    """An engine's container state in Docker's words."""
+    return STATES.get(status or "", status or "unknown")
 
 
 @dataclass(frozen=True)
@@ -35,9 +46,13 @@ class Container:
     restart_count: int
     started_at: float | None  # epoch seconds
     finished_at: float | None
+    created_at: float | None
     ports: tuple[str, ...]  # "127.0.0.1:8080->80/tcp"
     labels: Mapping[str, str]
     usage: Usage = NO_USAGE
+    log_path: str = ""  # the log file on the engine's host ("" for journald and the like)
+    log_bytes: int | None = None  # its size on disk; None when not measured
+
 
     @property
     def project(self) -> str | None:
@@ -57,7 +72,10 @@ class Container:
         return max(0.0, now - self.started_at)
 
     def with_usage(self, usage: Usage) -> Container:
-        return Container(**{**self.__dict__, "usage": usage})
+        return replace(self, usage=usage)
+
+    def with_log_bytes(self, size: int | None) -> Container:
+        return replace(self, log_bytes=size)
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
@@ -93,14 +111,16 @@ def from_inspect(data: Mapping[str, Any]) -> Container:
         id=data["Id"],
         name=(data.get("Name") or "").lstrip("/"),
         image=config.get("Image") or data.get("Image", ""),
-        state=state.get("Status", "unknown"),
+        state=state_of(state.get("Status")),
         health=health,
         exit_code=int(state.get("ExitCode") or 0),
         restart_count=int(data.get("RestartCount") or 0),
         started_at=_epoch(state.get("StartedAt")),
         finished_at=_epoch(state.get("FinishedAt")),
+        created_at=_epoch(data.get("Created")),
         ports=_ports((data.get("NetworkSettings") or {}).get("Ports")),
         labels=dict(config.get("Labels") or {}),
+        log_path=str(data.get("LogPath") or ""),
     )
 
 

@@ -19,13 +19,16 @@ CONTAINER_FIELDS = (
     Field("state", "State", "", "created, running, paused, restarting, exited or dead."),
     Field("health", "Health", "", "starting, healthy or unhealthy; empty without a "
                                   "healthcheck."),
-    Field("restart_count", "Restarts", "", "Restarts by the engine's restart policy."),
+    Field("restart_count", "Restarts", "", "Restarts by the engine's restart policy "
+                                           "(the engine's count)."),
     Field("uptime", "Uptime", "s", "Seconds since the container started; empty when not "
                                    "running."),
     Field("ports", "Ports", "", "Published ports, host:port->container port."),
     Field("cpu_percent", "CPU", "%", "Percent of one core between the last two readings."),
     Field("memory_bytes", "Memory", "bytes", "Memory in use, page cache excluded."),
     Field("exit_code", "Exit code", "", "Exit code of the last run."),
+    Field("log_bytes", "Log size", "bytes", "The container's log file on disk (rotated "
+                                            "files included); empty when not measured."),
 )
 
 STATS_FIELDS = (
@@ -39,6 +42,8 @@ DISK_FIELDS = (
     Field("containers", "Containers", "bytes", "Containers' writable layers."),
     Field("volumes", "Volumes", "bytes", "Volumes (where the engine reports a size)."),
     Field("build_cache", "Build cache", "bytes", "BuildKit cache."),
+    Field("logs", "Logs", "bytes", "Containers' log files (the engine's df leaves them "
+                                   "out); empty when the engine is not on this host."),
     Field("reclaimable", "Reclaimable", "bytes", "What unused images, stopped containers, "
                                                  "unused volumes and idle cache hold."),
     Field("image_count", "Image count", "", ""),
@@ -65,7 +70,8 @@ def container(c: Container, now: float) -> dict[str, Any]:
             "restart_count": c.restart_count,
             "uptime": round(uptime) if uptime is not None else None,
             "ports": list(c.ports), "cpu_percent": c.usage.cpu_percent,
-            "memory_bytes": c.usage.memory_bytes, "exit_code": c.exit_code}
+            "memory_bytes": c.usage.memory_bytes, "exit_code": c.exit_code,
+            "log_bytes": c.log_bytes}
 
 
 def containers(items: Iterable[Container], now: float) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ from docker.errors import APIError
 
 from nebula.api import PluginContext, StreamRedactor
 from nebula.helpers.coordinator import Coordinator
-from nebula_docker import storage
+from nebula_docker import logsize, storage
 from nebula_docker.coordinator import Monitor, Snapshot
 from nebula_docker.databases import Databases
 from nebula_docker.engine import Engine, EngineUnavailable
-from nebula_docker.events import EventStream
+from nebula_docker.events import EventStream, Unsupported
 from nebula_docker.operations import ContainerNotFound
 
 T = TypeVar("T")
@@ -34,14 +34,17 @@ class Runtime:
         self.ctx = ctx
         max_age = config["interval"] / 2
         self.engine = Engine(config["base_url"], config["timeout"])
+        # The engine check follows the event stream: it runs as soon as the stream drops
+        # or comes back, not at its next interval.
         self.monitor = Monitor(self.engine, ctx.emit, max_age=max_age,
-                               history=config["stats_history"], log=ctx.log)
+                               history=config["stats_history"], log=ctx.log,
+                               on_stream_change=lambda: ctx.run_check("engine"))
         self.events = EventStream(self.engine.base_url, self.monitor,
                                   connect_timeout=config["timeout"], log=ctx.log)
         self.databases = Databases(ctx, self.engine)
         # `df` is slow on a big Docker host (it sizes every layer): one reading serves a
         # whole check interval.
-        self.df: Coordinator[dict[str, int]] = Coordinator(
+        self.df: Coordinator[dict[str, int | None]] = Coordinator(
             self._read_df, max_age=max_age, backoff=max_age, max_backoff=max_age,
             name="docker.df", log=ctx.log)
         # Open log follows: each holds an engine connection until closed.
@@ -57,7 +60,10 @@ class Runtime:
         except BaseException:
             await runtime.aclose()
             raise
-        runtime.events.start()
+        try:
+            runtime.events.start()
+        except Unsupported as exc:
+            runtime.monitor.events_error = f"engine at {runtime.engine.base_url}: {exc}"
         return runtime
 
     async def aclose(self) -> None:
@@ -103,11 +109,17 @@ class Runtime:
         except EngineUnavailable as exc:
             raise web.HTTPServiceUnavailable(text=str(exc)) from None
 
-    async def disk(self) -> dict[str, int]:
+    async def disk(self) -> dict[str, int | None]:
         return await self.df.get()
 
-    async def _read_df(self) -> dict[str, int]:
-        return storage.usage(await self.call(lambda c: c.api.df()))
+    async def _read_df(self) -> dict[str, int | None]:
+        usage: dict[str, int | None] = {
+            **storage.usage(await self.call(lambda c: c.api.df())), "logs": None}
+        if logsize.local(self.engine.base_url):
+            # Measured with every listing; the engine's df does not count them.
+            snapshot = await self.monitor.snapshot()
+            usage["logs"] = sum(c.log_bytes or 0 for c in snapshot.containers)
+        return usage
 
     async def version(self) -> dict[str, Any]:
         return await self.engine.call(lambda c: c.version())

@@ -78,7 +78,11 @@ def container_params(**extra: Any) -> dict[str, Any]:
 STOP_TIMEOUT = integer(10, "seconds to wait after SIGTERM before killing", maximum=600)
 
 
-def logs_params(max_lines: int = 10000) -> dict[str, Any]:
+# The most lines one logs answer asks of the engine (action, route).
+MAX_LOG_LINES = 10000
+
+
+def logs_params(max_lines: int = MAX_LOG_LINES) -> dict[str, Any]:
     return container_params(tail=integer(100, "last N lines", minimum=1, maximum=max_lines))
 
 

@@ -29,7 +29,8 @@ from docker.errors import APIError, NotFound
 
 from nebula_docker.model import TEMPLATE_LABEL
 
-STOPPED = ("exited", "created", "dead")
+# Podman lists a container that exited but is not cleaned up yet as `stopped`.
+STOPPED = ("exited", "created", "dead", "stopped")
 
 
 def _size(value: Any) -> int:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
+
+import aiohttp
 
 import nebula_docker.plugin
 from tests.waiting import eventually
@@ -80,3 +85,35 @@ def since() -> float:
 def nano(seconds: float) -> int:
     """A healthcheck duration as the engine takes it."""
     return int(seconds * SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def published(agent: Any, topic: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every event on `topic` the agent publishes while inside, in a list kept current."""
+    seen: list[dict[str, Any]] = []
+    headers = {"Authorization": f"Bearer {agent.token}"}
+    async with agent.session.ws_connect(f"{agent.url}/api/v1/events?topic={topic}",
+                                        headers=headers) as ws:
+        async def read() -> None:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    seen.append(json.loads(msg.data))
+
+        reader = asyncio.create_task(read())
+        try:
+            yield seen
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+def of(events: list[dict[str, Any]], topic: str, name: str) -> list[dict[str, Any]]:
+    """The data of the events on `topic` about the container `name`, in order."""
+    return [e["data"] for e in events if e["topic"] == topic and e["data"].get("name") == name]
+
+
+async def streaming(agent: Any) -> None:
+    """Until the plugin follows the engine's event stream."""
+    runtime = agent.agent.manager.records["docker"].ctx.runtime
+    await eventually(lambda: runtime.monitor.events_connected, timeout=10)

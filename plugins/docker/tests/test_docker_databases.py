@@ -122,8 +122,9 @@ async def test_real_templates_name_the_missing_image(nebula_agent, podman, clien
             _, body = await run_action(agent, "deploy_database",
                                        {"template": template, "name": f"x{template}"})
             assert body["status"] == "error"
+            # The engine's own command (issue 15: it said `docker pull` on Podman).
             assert f"image {image} is not present locally; pull it first " \
-                   f"(docker pull {image})" in body["error"], body
+                   f"(podman pull {image})" in body["error"], body
         _, body = await run_action(agent, "deploy_database",
                                    {"template": "oracle", "name": "x"})
         assert "no template 'oracle'; known: mariadb, mongo, postgres, redis, testdb" \

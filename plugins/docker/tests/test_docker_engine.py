@@ -8,7 +8,7 @@ import asyncio
 
 import jsonschema
 import pytest
-from docker_agent import PLUGIN, docker_config, run_action, run_check
+from docker_agent import PLUGIN, docker_config, published, run_action, run_check
 
 import nebula_docker.plugin
 from nebula_docker.events import Unsupported, endpoint
@@ -52,6 +52,43 @@ async def test_an_unreachable_engine_is_critical_then_recovers(nebula_agent, pod
             assert sleeper.name in {r["name"] for r in body["data"]}
         finally:
             await asyncio.to_thread(podman.stop_service, service)
+
+
+async def test_the_engine_check_follows_the_event_stream_at_once(nebula_agent,
+                                                                  podman) -> None:
+    """Issue 15: an engine going down or coming back was noticed only at the next engine
+    check, though the event stream drops at once. With an hour between checks and the
+    agent's default damping, only the stream can move the check in time."""
+    socket = podman.dir / "flaky.sock"
+    service = await asyncio.to_thread(podman.serve, socket)
+    config = {"docker": {"base_url": f"unix://{socket}", "interval": 3600}}
+    try:
+        async with nebula_agent(PLUGIN, config=config) as agent:
+            async def check_is(status: str) -> dict | None:
+                _, body = await agent.get("/api/v1/checks/docker.engine")  # not run here
+                return body if body["status"] == status else None
+
+            # The first scheduled run (within 5 s of the start).
+            body = await eventually(lambda: check_is("ok"), timeout=15, interval=0.1)
+            assert body["summary"].endswith("; events streaming"), body
+            async with published(agent, "docker.engine") as events:
+                await asyncio.to_thread(podman.stop_service, service)
+                await eventually(lambda: events, timeout=10)
+                down = events[0]["data"]
+                assert down["state"] == "down", down
+                assert down["error"].startswith(f"engine at unix://{socket} unreachable: ")
+                body = await eventually(lambda: check_is("critical"), timeout=10,
+                                        interval=0.05)
+                assert "unreachable" in body["summary"], body
+
+                service = await asyncio.to_thread(podman.serve, socket)
+                # Reconnected within the stream's backoff (1 s doubling), not an hour.
+                await eventually(lambda: len(events) == 2, timeout=20)
+                assert events[1]["data"] == {"state": "up", "error": None}
+                body = await eventually(lambda: check_is("ok"), timeout=10, interval=0.05)
+                assert body["summary"].endswith("; events streaming"), body
+    finally:
+        await asyncio.to_thread(podman.stop_service, service)
 
 
 def test_the_schema_has_defaults_and_refuses_unknown_keys() -> None:

@@ -34,7 +34,9 @@ tmp_dir = "{dir}/tmp"
 
 
 class Podman:
-    def __init__(self) -> None:
+    def __init__(self, extra_conf: str = "") -> None:
+        """`extra_conf`: more `[engine]` settings, for an engine set up unlike the
+        session's (an events log that rotates often, a slow cleanup)."""
         missing = [tool for tool in ("podman", "runc") if shutil.which(tool) is None]
         if missing or not BUSYBOX.exists():
             raise RuntimeError(
@@ -45,6 +47,7 @@ class Podman:
         self.socket = self.dir / "podman.sock"
         self.base_url = f"unix://{self.socket}"
         self.env = {**os.environ, "CONTAINERS_CONF": str(self.dir / "containers.conf")}
+        self.extra_conf = extra_conf
         self._services: list[subprocess.Popen[bytes]] = []
 
     def podman(self, *args: str, check: bool = True,
@@ -58,7 +61,8 @@ class Podman:
         return result
 
     def start(self) -> Podman:
-        (self.dir / "containers.conf").write_text(CONTAINERS_CONF.format(dir=self.dir))
+        (self.dir / "containers.conf").write_text(CONTAINERS_CONF.format(dir=self.dir)
+                                                  + self.extra_conf)
         self._import_image()
         self.serve(self.socket)
         return self
