@@ -28,8 +28,9 @@ from nebula.agent import Agent
 from nebula.config import Config, ConfigError
 from nebula.filemodes import FILE_MODE, private_dir, restrict_umask, write_private
 from nebula.logs import get_logger
+from nebula.roles import Principal, Role
 from nebula.server import create_app
-from nebula.tokens import LOCAL_ADMIN, Principal, new_token
+from nebula.tokens import LOCAL_ADMIN, new_token
 
 SHUTDOWN_GRACE = 5.0
 log = get_logger(component="runtime")
@@ -155,7 +156,7 @@ async def serve(config: Config) -> None:
         await site.start()
         host, port = runner.addresses[0][:2]
         token = new_token()
-        agent.tokens.allow(token, Principal(LOCAL_ADMIN, "admin"))
+        agent.tokens.allow(token, Principal(LOCAL_ADMIN, Role.ADMIN))
         info = RuntimeInfo(_client_url(host, port), os.getpid(), token,
                            str(config.data_dir.resolve()),
                            str(config.path.resolve()) if config.path else None)

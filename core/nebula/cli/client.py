@@ -70,12 +70,12 @@ def request_timeout() -> float:
     return value if value > 0 else TIMEOUT
 
 
-def _cause(exc: BaseException) -> str:
+def _cause(exc: BaseException | str) -> str:
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve the host name ({exc.strerror or exc})"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
+    return str(exc) or type(exc).__name__  # URLError's reason may be text
 
 
 def transport_error(exc: BaseException, url: str, timeout: float) -> TransportError:
@@ -171,9 +171,10 @@ class OneShotAgent:
         from aiohttp import web
 
         from nebula.agent import Agent
+        from nebula.roles import Principal, Role
         from nebula.runtime import data_dir_lock
         from nebula.server import create_app
-        from nebula.tokens import LOCAL_ADMIN, Principal, new_token
+        from nebula.tokens import LOCAL_ADMIN, new_token
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -186,7 +187,7 @@ class OneShotAgent:
                 site = web.TCPSite(runner, "127.0.0.1", 0)
                 await site.start()
                 token = new_token()
-                agent.tokens.allow(token, Principal(LOCAL_ADMIN, "admin"))
+                agent.tokens.allow(token, Principal(LOCAL_ADMIN, Role.ADMIN))
                 host, port = runner.addresses[0][:2]
                 self.client = Client(f"http://{host}:{port}", token)
                 self._ready.set()
