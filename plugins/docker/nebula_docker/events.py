@@ -126,7 +126,12 @@ class Seen:
         return str(self.floor // 1_000_000_000)
 
     def _raise_floor(self) -> None:
-        self.floor = max(self.floor, self._newest - SLACK_NS)
+        floor = self._newest - SLACK_NS
+        if len(self._keys) > REMEMBERED:
+            # More events within SLACK than it keeps: the older half goes (at most one
+            # pass per REMEMBERED/2 events, however fast they come).
+            floor = max(floor, sorted(self._keys.values())[len(self._keys) // 2])
+        self.floor = max(self.floor, floor)
         self._keys = {k: at for k, at in self._keys.items() if at >= self.floor}
 
 
