@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -214,7 +215,7 @@ class Agent:
         for check in c.checks:
             self.health.add(check, record.name)
             self.scheduler.add(ScheduledJob(
-                f"check:{check.name}", lambda name=check.name: self.health.run(name),
+                f"check:{check.name}", functools.partial(self.health.run, check.name),
                 interval=check.interval, timeout=check.timeout + 5,
                 initial_spread=min(check.interval, 5.0)))
         for action in c.actions:

@@ -79,8 +79,9 @@ class PluginContext:
     kv: KeyValue
     services: Services | None = None
     log: Any = field(default=None)
-    # Encrypted at rest; values read or written are masked in every output.
-    secrets: SecretStore | None = None
+    # Encrypted at rest; values read or written are masked in every output. A context made
+    # without the agent's store (tests, an embedding program) keeps them in memory.
+    secrets: SecretStore = field(default_factory=lambda: SecretStore(None, Path(), ""))
     # What the plugin's `nebula_startup` returned: its running state (clients, pollers),
     # handed to every contribution hook as `runtime` and closed by the core on stop.
     runtime: Any = None
@@ -88,8 +89,6 @@ class PluginContext:
     def __post_init__(self) -> None:
         if self.log is None:
             self.log = get_logger(plugin=self.name)
-        if self.secrets is None:
-            self.secrets = SecretStore(None, Path(), self.name)
 
     async def emit(self, topic: str, data: dict[str, Any]) -> None:
         """Publish an event; its topic is prefixed with the plugin's name."""

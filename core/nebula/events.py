@@ -42,7 +42,8 @@ class EventBus:
         self.recent: deque[dict[str, Any]] = deque(maxlen=200)
         self._seq = 0
 
-    async def publish(self, topic: str, data: dict[str, Any], source: str = "core") -> dict:
+    async def publish(self, topic: str, data: dict[str, Any],
+                      source: str = "core") -> dict[str, Any]:
         event = {"id": 0, "ts": time.time(), "topic": topic, "source": source,
                  "data": SECRETS.redact(data)}
         if self._store is not None:

@@ -220,7 +220,8 @@ class HealthEngine:
                 "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
-    async def history(self, name: str, since: float = 0, limit: int = 500) -> list[dict]:
+    async def history(self, name: str, since: float = 0,
+                      limit: int = 500) -> list[dict[str, Any]]:
         if self._store is None:
             return []
         await self.flush()

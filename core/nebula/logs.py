@@ -46,7 +46,7 @@ class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The one root handler `configure` owns (calling it again replaces it); it writes to
     sys.stderr as it is at the time, like our own loggers."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -128,20 +128,20 @@ class Scheduler:
     def _launch(self, job: ScheduledJob) -> None:
         loop_now = asyncio.get_running_loop().time()
         if job.cron:
-            job.next_due = self._next_cron(job, loop_now)
+            job.next_due = self._next_cron(job.cron, job.jitter, loop_now)
         else:
             job.slot = job.next_due = loop_now + random.uniform(0, job.initial_spread)
         job.task = asyncio.create_task(self._loop(job), name=f"job:{job.name}")
 
-    def _next_cron(self, job: ScheduledJob, loop_now: float) -> float:
+    def _next_cron(self, cron: str, jitter: float, loop_now: float) -> float:
         # Cron reads the host's local time, as crontab does.
         now = datetime.now().astimezone()
-        following = _croniter()(job.cron, now).get_next(datetime)
-        return loop_now + (following - now).total_seconds() + random.uniform(0, job.jitter)
+        following = _croniter()(cron, now).get_next(datetime)
+        return loop_now + (following - now).total_seconds() + random.uniform(0, jitter)
 
     def _next_due(self, job: ScheduledJob, loop_now: float) -> float:
         if job.cron:
-            due = self._next_cron(job, loop_now)
+            due = self._next_cron(job.cron, job.jitter, loop_now)
         else:
             assert job.interval is not None
             job.slot += job.interval

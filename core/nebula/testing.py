@@ -28,8 +28,9 @@ from aiohttp import web
 
 from nebula.agent import Agent
 from nebula.config import Config, load
+from nebula.roles import Principal, Role
 from nebula.server import create_app
-from nebula.tokens import LOCAL_ADMIN, Principal, new_token
+from nebula.tokens import LOCAL_ADMIN, new_token
 
 
 def write_config(
@@ -172,7 +173,7 @@ async def run_agent(
         await site.start()
         host, port = runner.addresses[0][:2]
         token = new_token()
-        agent.tokens.allow(token, Principal(LOCAL_ADMIN, "admin"))
+        agent.tokens.allow(token, Principal(LOCAL_ADMIN, Role.ADMIN))
         async with aiohttp.ClientSession() as session:
             yield RunningAgent(f"http://{host}:{port}", token, agent, app, session)
     finally:

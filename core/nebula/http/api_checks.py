@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from nebula.http.endpoints import ADMIN, dumps, endpoint, json_body, ok, query_number
 from nebula.http.keys import RESPONSE_CACHE, agent_of
 from nebula.http.problems import Problem
+
+if TYPE_CHECKING:
+    from nebula.health import CheckState
 
 
 @endpoint("GET", "/api/v1/checks", "Every check with its current state", tag="checks")
@@ -24,7 +28,7 @@ async def list_checks(request: web.Request) -> web.Response:
     return web.Response(body=cached[1], content_type="application/json")
 
 
-def _state(request: web.Request):  # noqa: ANN202 - CheckState is internal
+def _state(request: web.Request) -> CheckState:
     name = request.match_info["name"]
     try:
         return agent_of(request).health.checks[name]

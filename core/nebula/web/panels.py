@@ -71,6 +71,10 @@ def _list(panel: Mapping[str, Any], data: Any) -> str:
             if items else '<p class="muted">Empty.</p>')
 
 
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(t))
+
+
 def _timeseries(panel: Mapping[str, Any], data: Any) -> str:
     rows = sorted((r for r in data if isinstance(r, Mapping) and "t" in r), key=lambda r: r["t"])
     if not rows:
@@ -91,14 +95,13 @@ def _timeseries(panel: Mapping[str, Any], data: Any) -> str:
         lines.append(f'<polyline class="series s{n}" points="{points}"/>')
         legend.append(f'<li class="s{n}"><span class="swatch" aria-hidden="true"></span>'
                       f"{e(_label(field))}: {_value(rows[-1].get(field['key']))}</li>")
-    stamp = lambda t: time.strftime("%H:%M", time.gmtime(t))  # noqa: E731
-    label = (f"{panel['title']}: {len(rows)} points from {stamp(t0)} to {stamp(t1)} UTC, "
+    label = (f"{panel['title']}: {len(rows)} points from {_clock(t0)} to {_clock(t1)} UTC, "
              f"range {low:.4g} to {high:.4g}")
     return (f'<svg class="chart" viewBox="0 0 300 120" preserveAspectRatio="none" role="img" '
             f'aria-label="{e(label)}"><line class="axis" x1="0" y1="110" x2="300" y2="110"/>'
             f'{"".join(lines)}</svg>'
             f'<p class="chart-scale muted"><span>{_value(low)} to {_value(high)}</span> '
-            f"<span>{stamp(t0)} to {stamp(t1)} UTC</span></p>"
+            f"<span>{_clock(t0)} to {_clock(t1)} UTC</span></p>"
             f'<ul class="legend">{"".join(legend)}</ul>')
 
 

@@ -10,7 +10,7 @@ import ssl
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 
 def inspecting_context() -> ssl.SSLContext:
@@ -43,7 +43,7 @@ class Certificate:
 def _parse(der: bytes) -> Certificate:
     cert = x509.load_der_x509_certificate(der)
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         names = tuple(san.value.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         names = ()

@@ -9,6 +9,7 @@ that ask for a host while its check runs share that run."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -39,7 +40,7 @@ class Monitor:
                           for spec in config["resolvers"]]
         self._call_action = call_action
         self._peer_config = peer_config
-        self._reports = {name: Coordinator(lambda host=host: self._check(host),
+        self._reports = {name: Coordinator(functools.partial(self._check, host),
                                            max_age=config["interval"] / 2,
                                            name=f"domains.{name}",
                                            log=log.bind(host=name) if log else None)
@@ -64,7 +65,8 @@ class Monitor:
 
     async def aclose(self) -> None:
         """Cancels the checks in flight, then closes the HTTP session and DNS sockets."""
-        await asyncio.gather(*(c.aclose() for c in (*self._reports.values(), self._public)))
+        await asyncio.gather(*(c.aclose() for c in self._reports.values()),
+                             self._public.aclose())
         if self._http is not None:
             await self._http.close()
         self._dns.close()

@@ -35,7 +35,7 @@ class Host:
 
 def host(item: str | Mapping[str, Any]) -> Host:
     """One entry of `hosts`; ValueError names the host and the setting that is wrong."""
-    spec = {"name": item} if isinstance(item, str) else dict(item)
+    spec: dict[str, Any] = {"name": item} if isinstance(item, str) else dict(item)
     name = spec["name"] = spec["name"].lower().rstrip(".")
     expect = spec.get("expect") or {}
     if "records" in spec:

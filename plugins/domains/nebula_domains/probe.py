@@ -11,11 +11,10 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from nebula.helpers.net import failure_from_exception
 from nebula_domains.certs import Certificate
@@ -33,7 +32,7 @@ class ConfiguredResolver(AbstractResolver):
         self._lookup = lookup
 
     async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[dict[str, Any]]:
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         ips = await self._lookup(host)
         if not ips:
             raise OSError(f"{host}: the configured resolvers gave no address")

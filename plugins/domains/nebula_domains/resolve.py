@@ -54,7 +54,7 @@ class Answer:
 def _follow(response: dns.message.Message, qname: dns.name.Name,
             rdtype: dns.rdatatype.RdataType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The values for `qname`, following CNAMEs inside the answer section."""
-    name, chain = qname, []
+    name, chain = qname, list[str]()
     for _ in range(16):  # a CNAME loop must not hang the check
         found = response.get_rrset(response.answer, name, dns.rdataclass.IN, rdtype)
         if found is not None:
@@ -178,7 +178,7 @@ def _answer(resolver: str, response: dns.message.Message, qname: dns.name.Name,
         return Answer(resolver, ERROR, detail=dns.rcode.to_text(rcode), ms=ms, rdtype=rdtype)
     if kind == dns.rdatatype.CNAME:
         alias = response.get_rrset(response.answer, qname, dns.rdataclass.IN, kind)
-        values = (records.value(alias[0]),) if alias is not None else ()
+        values: tuple[str, ...] = (records.value(alias[0]),) if alias is not None else ()
         chain: tuple[str, ...] = ()
     else:
         values, chain = _follow(response, qname, kind)

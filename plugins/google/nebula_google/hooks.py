@@ -11,6 +11,7 @@ from nebula.api import (
     Action,
     Check,
     CheckResult,
+    Field,
     Job,
     Panel,
     PluginContext,
@@ -163,7 +164,7 @@ def nebula_panels(ctx: PluginContext, runtime: Google) -> list[Panel]:
               fields=views.EVENT_FIELDS),
         Panel(name="unread", kind="stat", title="Unread mail", data=unread,
               description="Unread messages in the Gmail inbox.",
-              fields=(views.Field("value", "Unread", "messages"),)),
+              fields=(Field("value", "Unread", "messages"),)),
         Panel(name="newest_unread", kind="table", title="Newest unread mail", data=newest,
               description="Sender and subject of the newest unread messages (never their "
                           "content).", fields=views.MAIL_FIELDS),

@@ -255,9 +255,10 @@ class Runtime:
         """Whether the token's user is an administrator, asked once (`auth/current_user`
         on the live WebSocket, or on one of its own); None when it cannot be told."""
         if self.access.is_admin is None:
+            live = self.live
             try:
-                self.access.learn_user(await self.live.command(CURRENT_USER)
-                                       if self.live_connected
+                self.access.learn_user(await live.command(CURRENT_USER)
+                                       if live is not None and live.connected
                                        else await ask_once(self.client, CURRENT_USER))
             except HAError as exc:  # a proxy that refuses WebSockets, say
                 self.log.info("homeassistant.user_unknown", error=str(exc))

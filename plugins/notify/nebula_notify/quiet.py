@@ -8,8 +8,7 @@ from typing import Any
 
 
 def _clock(text: str) -> time:
-    parts = [int(p) for p in text.split(":")]
-    return time(*parts)
+    return time.fromisoformat(text)  # HH:MM or HH:MM:SS, as the schema's pattern says
 
 
 def is_quiet(window: Mapping[str, Any] | None, now: datetime | None = None) -> bool:

@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nebula.helpers.coordinator import Coordinator
@@ -98,9 +98,9 @@ class Poller:
         except PlexError as exc:
             return Snapshot(taken, error=exc)
         latency = round((time.monotonic() - started) * 1000, 1)
-        known = {"taken": taken, "latency_ms": latency,
-                 "version": str(identity.get("version", "")),
-                 "machine_identifier": str(identity.get("machineIdentifier", ""))}
+        known = Snapshot(taken=taken, latency_ms=latency,
+                         version=str(identity.get("version", "")),
+                         machine_identifier=str(identity.get("machineIdentifier", "")))
         try:
             server = Server.parse(await self.client.get("/"))
             sessions, libraries, recent, (update, update_error) = await asyncio.gather(
@@ -109,10 +109,10 @@ class Poller:
                     "X-Plex-Container-Start": 0, "X-Plex-Container-Size": self._recent}),
                 self._update())
         except PlexError as exc:
-            return Snapshot(**known, error=exc)
+            return replace(known, error=exc)
         libs, problems = libraries
-        return Snapshot(
-            **known, server=server,
+        return replace(
+            known, server=server,
             sessions=tuple(Session.parse(m) for m in sessions.get("Metadata") or ()),
             libraries=libs,
             recent=tuple(recent_item(m) for m in (recent.get("Metadata") or ())[:self._recent]),

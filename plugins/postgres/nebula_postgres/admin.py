@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from nebula_postgres import names, provision
-from nebula_postgres.server import Server
+from nebula_postgres.server import Server, one_row
 
 DATABASES_SQL = """
 SELECT d.datname AS name, r.rolname AS owner, pg_encoding_to_char(d.encoding) AS encoding,
@@ -71,11 +71,10 @@ async def signal_backend(server: Server, pid: int, terminate: bool) -> dict[str,
 async def vacuum(server: Server, database: str) -> dict[str, Any]:
     names.identifier(database, "database name")
     async with server.connect(database) as conn:
-        before = await (await conn.execute("SELECT pg_database_size(current_database())")
-                        ).fetchone()
+        before = await one_row(
+            await conn.execute("SELECT pg_database_size(current_database())"))
         await conn.execute("VACUUM (ANALYZE)")
-        after = await (await conn.execute("SELECT pg_database_size(current_database())")
-                       ).fetchone()
+        after = await one_row(await conn.execute("SELECT pg_database_size(current_database())"))
     return {"database": database, "vacuumed": True, "size_bytes_before": before[0],
             "size_bytes_after": after[0]}
 
@@ -91,7 +90,7 @@ async def create_database(server: Server, name: str, owner: str | None) -> dict[
         cur = await conn.execute("SELECT (SELECT count(*) FROM pg_database WHERE datname = %s),"
                                  " (SELECT count(*) FROM pg_roles WHERE rolname = %s)",
                                  [name, owner])
-        db_exists, role_exists = await cur.fetchone()
+        db_exists, role_exists = await one_row(cur)
     if db_exists or role_exists:
         raise ValueError(f"{'database ' + name if db_exists else 'role ' + owner} already "
                          "exists; this action only creates new ones")

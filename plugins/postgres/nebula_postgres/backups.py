@@ -16,6 +16,7 @@ version (or a hand) left readable, with one warning per path.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import datetime as dt
 import fcntl
@@ -62,7 +63,8 @@ def keep(backups: Iterable[Backup], daily: int, weekly: int) -> set[str]:
     weeks: set[tuple[int, int]] = set()
     for backup in sorted(backups, key=lambda b: b.created, reverse=True):
         when = dt.datetime.fromtimestamp(backup.created, dt.timezone.utc)
-        day, week = when.date(), tuple(when.isocalendar())[:2]
+        iso = when.isocalendar()
+        day, week = when.date(), (iso.year, iso.week)
         if day not in days and len(days) < daily:
             days.add(day)
             kept.add(backup.name)
@@ -175,7 +177,9 @@ class Backups:
         for path, error in failed:
             log.warning("postgres.backup_mode_not_fixed", path=str(path), error=error)
 
-    def _owner_only(self) -> tuple[list[tuple[Path, int, int]], list[tuple[Path, str]]]:
+    def _owner_only(
+        self,
+    ) -> tuple[builtins.list[tuple[Path, int, int]], builtins.list[tuple[Path, str]]]:
         if not self.root.is_dir():
             return [], []
         paths = [self.root]
@@ -206,7 +210,7 @@ class Backups:
             log.warning("postgres.backup_leftover_removed", path=str(path), size=size,
                         why="left by a backup that was interrupted")
 
-    def _leftovers(self) -> list[tuple[Path, int]]:
+    def _leftovers(self) -> builtins.list[tuple[Path, int]]:
         if not self.root.is_dir():
             return []
         return [found for folder in sorted(self.root.iterdir())
@@ -214,7 +218,7 @@ class Backups:
                 for found in self._remove_partials(folder)]
 
     @staticmethod
-    def _remove_partials(folder: Path) -> list[tuple[Path, int]]:
+    def _remove_partials(folder: Path) -> builtins.list[tuple[Path, int]]:
         """Removes the temporary files in a database's folder that no run is writing (see
         `_claim`); returns them with their sizes."""
         removed = []
@@ -236,7 +240,7 @@ class Backups:
                 os.close(fd)
         return removed
 
-    def prune(self, database: str) -> list[str]:
+    def prune(self, database: str) -> builtins.list[str]:
         """Applies retention to one database's backups; returns the names removed."""
         backups = self.list(database)
         kept = keep(backups, self.keep_daily, self.keep_weekly)

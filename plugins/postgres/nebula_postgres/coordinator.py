@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 
 from nebula.api import KeyValue
 from nebula.helpers.coordinator import Coordinator
-from nebula_postgres.server import Server
+from nebula_postgres.server import Server, one_row
 from nebula_postgres.snapshot import (
     CacheWindow,
     ConnectionLimit,
@@ -188,7 +188,7 @@ class Monitor:
                 latency_ms = (time.perf_counter() - started) * 1000
                 cur = conn.cursor(row_factory=dict_row)
                 await cur.execute(SERVER_SQL)
-                head = await cur.fetchone()
+                head = await one_row(cur)
                 await cur.execute(LIMITS_SQL)
                 limits = tuple(ConnectionLimit(**row) for row in await cur.fetchall())
                 await cur.execute(BLOCKS_SQL)

@@ -52,6 +52,7 @@ async def _run(server: Server, program: str, *args: str | Path,
     proc = await children.start(
         server.program(program), [str(a) for a in args], server.child_env(),
         stdout=asyncio.subprocess.PIPE if count_lines else asyncio.subprocess.DEVNULL)
+    assert proc.stderr is not None  # children.start always pipes stderr
     try:
         counted, stderr = await asyncio.gather(_count(proc.stdout), proc.stderr.read())
         code = await proc.wait()

@@ -70,7 +70,7 @@ class Step:
     kind: str
     target: str
     detail: str
-    statement: sql.Composable
+    statement: sql.Composed
     database: str | None = None  # run there; None: the maintenance database
 
     def public(self) -> dict[str, str]:
@@ -131,7 +131,8 @@ async def plan(conn: psycopg.AsyncConnection, wanted: list[DatabaseSpec],
     return steps
 
 
-def _role_steps(role: str, password: str | None, row: tuple | None) -> list[Step]:
+def _role_steps(role: str, password: str | None,
+                row: tuple[Any, ...] | None) -> list[Step]:
     ident = sql.Identifier(role)
     if row is None:
         statement = sql.SQL("CREATE ROLE {} LOGIN").format(ident)
@@ -153,7 +154,7 @@ def _role_steps(role: str, password: str | None, row: tuple | None) -> list[Step
 
 
 async def _rows(conn: psycopg.AsyncConnection, query: str,
-                args: list[Any] | None = None) -> list[tuple]:
+                args: list[Any] | None = None) -> list[tuple[Any, ...]]:
     cur = await conn.execute(query, args)
     return await cur.fetchall()
 

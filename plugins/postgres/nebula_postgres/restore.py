@@ -17,7 +17,7 @@ from psycopg import sql
 
 from nebula_postgres import dumps, names
 from nebula_postgres.backups import Backup, BackupError, Backups
-from nebula_postgres.server import Server
+from nebula_postgres.server import Server, one_row
 
 TABLES_REPORTED = 100
 TABLES_SQL = """
@@ -105,9 +105,8 @@ async def _report(server: Server, backup: Backup, target: str) -> dict[str, Any]
         for schema, table in await cur.fetchall():
             count = await db.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 sql.Identifier(schema, table)))
-            tables.append({"table": f"{schema}.{table}", "rows": (await count.fetchone())[0]})
-        size = await (await db.execute("SELECT pg_database_size(current_database())")
-                      ).fetchone()
+            tables.append({"table": f"{schema}.{table}", "rows": (await one_row(count))[0]})
+        size = await one_row(await db.execute("SELECT pg_database_size(current_database())"))
     return {"database": target, "from_backup": backup.name,
             "backup_created_at": backup.public()["created_at"],
             "toc_entries": backup.toc_entries, "size_bytes": size[0], "tables": tables}

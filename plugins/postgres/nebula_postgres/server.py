@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -27,6 +27,17 @@ APPLICATION = "nebula"
 # libpq settings that pass through to connections and child processes alike.
 _TLS = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
         "sslkey": "PGSSLKEY"}
+
+R = TypeVar("R")
+
+
+async def one_row(cursor: psycopg.AsyncCursor[R]) -> R:
+    """The row of a query that always answers exactly one (an aggregate, a SELECT without
+    FROM); none is the server breaking that promise, a psycopg error like any other."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("the query answered no row")
+    return row
 
 
 class Server:
@@ -96,7 +107,7 @@ class Server:
             cur = await conn.execute(
                 "SELECT current_setting('server_version'), "
                 "current_setting('server_version_num')::int, pg_is_in_recovery()")
-            version, version_num, in_recovery = await cur.fetchone()
+            version, version_num, in_recovery = await one_row(cur)
             answered = time.perf_counter()
         finally:
             await conn.close()

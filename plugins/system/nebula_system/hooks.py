@@ -4,12 +4,12 @@ read the one sampler `nebula_startup` returns (the plugin's runtime)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 import jsonschema
 
-from nebula.api import Action, Check, Panel, PluginContext, Tool, hookimpl
+from nebula.api import Action, Check, CheckResult, Panel, PluginContext, Tool, hookimpl
+from nebula.helpers.checks import CheckSpec
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_system import rows
 from nebula_system.checks import CHECKS
@@ -23,6 +23,14 @@ def _reading(sampler: Sampler, render: Callable[[Sample], Any]) -> Callable[[], 
         return render(await sampler.read())
 
     return data
+
+
+def _judge(sampler: Sampler, spec: CheckSpec[Sample],
+           config: Mapping[str, Any]) -> Callable[[], Awaitable[CheckResult]]:
+    async def run() -> CheckResult:
+        return spec.evaluate(await sampler.read(), config)
+
+    return run
 
 
 def _query(sampler: Sampler,
@@ -76,7 +84,7 @@ def nebula_checks(ctx: PluginContext, runtime: Sampler) -> list[Check]:
     latest = runtime.latest
     has_sensors = latest is not None and bool(latest.temperatures)
     return [
-        Check(name=spec.name, run=_reading(runtime, partial(spec.evaluate, config=ctx.config)),
+        Check(name=spec.name, run=_judge(runtime, spec, ctx.config),
               title=spec.title, description=spec.description, interval=ctx.config["interval"])
         for spec in CHECKS
         if spec.name != "temperature" or has_sensors

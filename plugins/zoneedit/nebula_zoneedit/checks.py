@@ -13,7 +13,10 @@ from nebula_zoneedit.coordinator import AUTH_RETRY, AuthFailure, Observation
 def records_match(obs: Observation, auth: AuthFailure | None,
                   states: Mapping[str, Mapping[str, Any]], min_interval: float) -> CheckResult:
     hosts = sorted({host for host, _ in obs.published})
-    matching, differing, unreadable, unknown_ip = [], [], [], []
+    matching: list[str] = []
+    differing: list[str] = []
+    unreadable: list[str] = []
+    unknown_ip: list[str] = []
     now = time.time()
     for family, consensus in sorted(obs.consensus.items()):
         if not consensus.agreed:

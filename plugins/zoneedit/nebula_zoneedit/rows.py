@@ -43,7 +43,7 @@ def records(obs: Observation, states: Mapping[str, Mapping[str, Any]],
         next_update = max(state.get("backoff_until", 0.0),
                           state.get("last_request", -min_interval) + min_interval)
         rows.append({"host": host, "family": f"ipv{family}", "public_ip": ip,
-                     "served": pub.describe(), "match": bool(ip) and pub.matches(ip),
+                     "served": pub.describe(), "match": pub.matches(ip) if ip else False,
                      "next_update": round(next_update, 1) if next_update > 0 else None})
     return rows
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -93,7 +94,7 @@ def totp(state: State, name: str, off: bool, as_json: bool) -> None:
             return
         data = client.post(f"/api/v1/users/{name}/totp")
 
-    def human(d: dict) -> None:
+    def human(d: dict[str, Any]) -> None:
         click.echo(f"TOTP on for {d['user']}. Add it to an authenticator app:\n  {d['uri']}\n"
                    f"  (secret {d['secret']})\nRecovery codes, each usable once:")
         for c in d["recovery_codes"]:

@@ -7,6 +7,7 @@ Messages are stored as the model saw them (already redacted), in OpenAI's shape:
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import time
@@ -49,7 +50,7 @@ class Conversations:
             "SELECT id, title, created, updated, state FROM jarvis_conversations "
             "ORDER BY updated DESC LIMIT ?", (limit,))
 
-    async def in_state(self, *states: str) -> list[dict[str, Any]]:
+    async def in_state(self, *states: str) -> builtins.list[dict[str, Any]]:
         marks = ", ".join("?" * len(states))
         rows = await self._store.fetchall(
             f"SELECT * FROM jarvis_conversations WHERE state IN ({marks})", states)
@@ -74,7 +75,7 @@ class Conversations:
              json.dumps(tool_calls) if tool_calls else None, message.get("tool_call_id"),
              message.get("name")))
 
-    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def messages(self, conversation_id: str) -> builtins.list[dict[str, Any]]:
         rows = await self._store.fetchall(
             "SELECT role, content, tool_calls, tool_call_id, name FROM jarvis_messages "
             "WHERE conversation_id = ? ORDER BY id", (conversation_id,))

@@ -95,7 +95,7 @@ def _read_only(jarvis: Jarvis, plugin: str) -> list[Tool]:
 async def _plugin_state(jarvis: Jarvis, plugin: str, actor: str, timeout: float,
                         limit: int) -> dict[str, str]:
     """What the plugin's argument-free read-only tools say now (its logs, its state)."""
-    out = {}
+    out: dict[str, str] = {}
     for tool in _read_only(jarvis, plugin):
         if len(out) >= EVIDENCE_TOOLS:
             break
@@ -183,11 +183,12 @@ async def _file(agent: Agent, proposals: Any, actor: str
         if action is None:
             dropped.append({**entry, "reason": f"no action named {name}"})
             continue
-        problems = (validate_params(action, params) if isinstance(params, Mapping)
-                    else ["params must be an object"])
-        if problems:
+        if not isinstance(params, Mapping):
+            dropped.append({**entry, "reason": "params must be an object"})
+            continue
+        if problems := validate_params(action, params):
             dropped.append({**entry, "reason": "; ".join(
-                f"{p.path}: {p.message}" if hasattr(p, "path") else str(p) for p in problems)})
+                f"{p.path}: {p.message}" for p in problems)})
             continue
         entry["destructive"] = action.destructive
         if action.destructive:
