@@ -26,6 +26,7 @@ from nebula.approvals import (
     Publish,
 )
 from nebula.contributions import Action, ParamError, Tool
+from nebula.errors import NebulaError
 from nebula.runs import RunNotFound, Runs, RunStatus
 from nebula.secret_store import Sealer
 from nebula.secrets import SECRETS, Secrets
@@ -40,11 +41,11 @@ __all__ = ["ActionNotFound", "ActionRunner", "ActionUnavailable", "ApprovalConfl
 PLUGIN_ACTOR = "plugin:"
 
 
-class ActionNotFound(KeyError):
+class ActionNotFound(NebulaError, KeyError):
     pass
 
 
-class ActionUnavailable(Exception):
+class ActionUnavailable(NebulaError):
     """The action could not resolve its request (its service is down, say): nothing was
     filed or run."""
 
@@ -173,7 +174,8 @@ class ActionRunner:
     async def approval(self, approval_id: str) -> dict[str, Any]:
         return await self.approvals_store.get(approval_id)
 
-    async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict]:
+    async def approvals(self, status: str | None = None,
+                        limit: int = 100) -> list[dict[str, Any]]:
         return await self.approvals_store.list(status, limit)
 
     async def approve(self, approval_id: str, admin: str, expect_digest: str | None = None,

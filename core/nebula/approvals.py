@@ -9,6 +9,7 @@ on record.
 
 from __future__ import annotations
 
+import builtins
 import enum
 import hashlib
 import json
@@ -17,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from nebula.errors import NebulaError
 from nebula.secret_store import Sealer
 from nebula.secrets import SECRETS
 from nebula.store import Store
@@ -31,11 +33,11 @@ class ApprovalStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-class ApprovalNotFound(KeyError):
+class ApprovalNotFound(NebulaError, KeyError):
     pass
 
 
-class ApprovalConflict(Exception):
+class ApprovalConflict(NebulaError):
     """The approval was already decided, has expired, or is not what the approver saw."""
 
 
@@ -84,7 +86,7 @@ class Approvals:
             raise ApprovalNotFound(approval_id)
         return row
 
-    async def expire_due(self) -> list[dict[str, Any]]:
+    async def expire_due(self) -> builtins.list[dict[str, Any]]:
         """Mark every pending approval past its time as expired (rows from before expiry
         existed get `created + ttl`) and announce each."""
         now = self.clock()

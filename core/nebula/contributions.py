@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nebula.errors import NebulaError
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -68,7 +70,7 @@ class Check:
     flap_threshold: int | None = None
 
 
-class ParamError(ValueError):
+class ParamError(NebulaError, ValueError):
     """Raised by an action's `prepare` (or `run`) when a request cannot be taken as asked:
     the target does not exist, or the call belongs to another action. The caller gets a 422
     naming `path` (a param, or "(params)") and the message; nothing is filed or run."""

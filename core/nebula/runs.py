@@ -9,6 +9,7 @@ a crash.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import enum
 import json
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.contributions import PROGRESS
+from nebula.errors import NebulaError
 from nebula.secrets import SECRETS
 from nebula.store import Store
 
@@ -34,7 +36,7 @@ class RunStatus(str, enum.Enum):
     INTERRUPTED = "interrupted"
 
 
-class RunNotFound(KeyError):
+class RunNotFound(NebulaError, KeyError):
     pass
 
 
@@ -135,7 +137,7 @@ class Runs:
         return [self.active[r["id"]].public() if r["id"] in self.active else _public_row(r)
                 for r in rows]
 
-    async def recover(self) -> list[dict[str, Any]]:
+    async def recover(self) -> builtins.list[dict[str, Any]]:
         """Runs left `running` by an agent that died: now `interrupted`; answers them."""
         rows = await self._store.fetchall(
             "SELECT * FROM runs WHERE status = ?", (RunStatus.RUNNING.value,))
