@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Exact versions of everything the tests run against (see scripts/update-pins.sh).
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test lint bench system-deps clean lock
+.PHONY: run test test-fast lint bench system-deps clean lock
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# One worker per core; each worker starts its own throwaway PostgreSQL and Podman.
 test: $(STAMP) system-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+# The quick loop while editing: everything but browser, subprocess and real-engine tests
+# (the `e2e` marker, conftest.py).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not e2e"
 
 bench: $(STAMP)
 	bench/run_all.sh
