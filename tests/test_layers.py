@@ -1,5 +1,6 @@
 """The core's layers import only downwards (docs/architecture.md): every `nebula` module is
-in a layer, and none imports a module of a layer above its own."""
+in a layer, and none imports a module of a layer above its own. Within the interfaces, the
+HTTP layer does not import the panel: tests/web/test_layers.py."""
 
 from __future__ import annotations
 
@@ -75,12 +76,3 @@ def test_a_module_imports_only_its_layer_and_those_below(module, path):
 def _is_module(name: str) -> bool:
     relative = Path(*name.split("."))
     return (CORE / relative).with_suffix(".py").is_file() or (CORE / relative).is_dir()
-
-
-def test_the_http_api_does_not_import_the_web_panel():
-    """The panel is built on the API's pieces, never the reverse: views both share live in
-    `nebula.views`, and the app that mounts both is assembled in `nebula.server`."""
-    offenders = sorted(module for module, path in modules()
-                       if module.startswith("nebula.http")
-                       and any(name.startswith("nebula.web") for name in imports(path)))
-    assert not offenders, f"these API modules import the web panel: {offenders}"
