@@ -23,6 +23,7 @@ from tests.plugins.docker.podman import IMAGE, Podman
 from tests.waiting import wait_for
 
 ROTATE_AT = "24k"
+ROTATE_BYTES = 24 * 1024
 CLEANUP_DELAY = 4  # seconds between a container's exit and its cleanup
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from docker_agent import PLUGIN, docker_config, of, published, row_of, run_check, streaming
+from docker_engines import ROTATE_BYTES
 
 from tests.waiting import eventually
 
@@ -43,7 +44,13 @@ class Noise:
 
 
 def _lines(path: Path) -> int:
-    return sum(1 for _ in path.open("rb"))
+    return path.read_bytes().count(b"\n")
+
+
+def _fillings(log: Path, made: int) -> float:
+    """About how many times `made` events filled the log up to its rotation size."""
+    data = log.read_bytes()
+    return made * len(data) / max(1, data.count(b"\n")) / ROTATE_BYTES
 
 
 async def test_events_podman_sends_again_after_rotating_its_log_count_once(
@@ -54,22 +61,31 @@ async def test_events_podman_sends_again_after_rotating_its_log_count_once(
     config = {"docker": {"base_url": rotating_podman.base_url, "interval": 3600,
                          "restart_loop_count": 100}}
     noisy = on_rotating.run(["sleep", "1000"])
+    log = rotating_podman.dir / "tmp" / "events" / "events.log"
     async with nebula_agent(PLUGIN, config=config, agent={"flap_threshold": 1}) as agent:
         await streaming(agent)
         async with published(agent, "docker.container.*") as events:
             with Noise(noisy) as noise:
+                def made() -> int:
+                    return 2 * noise.pairs + 4 * (RETRIES + 1)
+
                 looping = on_rotating.run(LOOPING, restart_policy={
                     "Name": "on-failure", "MaximumRetryCount": RETRIES})
 
                 await settled(looping, restarts=RETRIES)
-                # Some more noise after the loop: the rotations after it keep its events
-                # in the newer half, which Podman would send again.
-                start = noise.pairs
-                await eventually(lambda: noise.pairs >= start + 40, timeout=60)
+                # More noise after the loop, until the log filled up once more since and
+                # three times in all: the rotations keep its newer half, which Podman
+                # would send again.
+                looped = made()
+
+                def filled() -> bool:
+                    return _fillings(log, made() - looped) >= 1 and \
+                        _fillings(log, made()) >= 3
+
+                await eventually(lambda: asyncio.to_thread(filled), timeout=60,
+                                 interval=0.1)
             # The log did rotate: it holds fewer events than were made.
-            made = 2 * noise.pairs + 4 * (RETRIES + 1)
-            log = rotating_podman.dir / "tmp" / "events" / "events.log"
-            assert _lines(log) < made / 2, (_lines(log), made)
+            assert _lines(log) < made(), (_lines(log), made())
             # A last event behind everything else: once it is in, so is any old event
             # Podman sent again before it.
             marker = on_rotating.run(["true"])

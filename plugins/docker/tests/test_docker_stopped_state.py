@@ -22,7 +22,7 @@ async def test_a_killed_container_is_exited_at_once_and_counts_as_exited(
         async with published(agent, "docker.container.die") as events:
             await asyncio.to_thread(slow_cleanup_podman.podman, "kill", sleeper.name)
             await eventually(lambda: of(events, "docker.container.die", sleeper.name),
-                             timeout=CLEANUP_DELAY)
+                             timeout=20)
         # The die event's re-inspect found Podman's `stopped`: said as what it becomes.
         (die,) = of(events, "docker.container.die", sleeper.name)
         assert (die["state"], die["exit_code"]) == ("exited", 137), die
