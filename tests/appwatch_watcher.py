@@ -1,12 +1,12 @@
 """A plugin watching n8n with nebula.helpers.appwatch, written as a third party would; its
-manifest and its hooks share this one module (a package splits them into plugin.py and
-hooks.py, as plugins/discordbot does)."""
+manifest and its ready-made hooks share this one module (a package splits them into
+plugin.py and hooks.py, as plugins/discordbot does)."""
 
 from __future__ import annotations
 
-from nebula.api import Action, Check, Manifest, Panel, PluginContext, Tool, hookimpl
+from nebula.api import Manifest
 from nebula.helpers.appspec import AppMetric, AppSpec, appwatch_schema
-from nebula.helpers.appwatch import AppWatch
+from nebula.helpers.appwatch import AppWatchHooks
 
 FAILED_RUNS = AppMetric("failed_runs", "SELECT count(*) FROM runs WHERE status = 'error'",
                         "Failed runs", "runs", warning=3, critical=10)
@@ -15,29 +15,5 @@ WORKERS = AppMetric("workers", "SELECT count(*) FROM workers", "Workers", warnin
 SPEC = AppSpec(app="n8n", metrics=(FAILED_RUNS, WORKERS))
 
 manifest = Manifest(api_version="1.2", description="Watches n8n.",
-                    hooks="tests.appwatch_watcher", config_schema=appwatch_schema(SPEC))
-
-
-@hookimpl
-def nebula_startup(ctx: PluginContext) -> AppWatch:
-    return AppWatch(ctx, SPEC)
-
-
-@hookimpl
-def nebula_checks(runtime: AppWatch) -> list[Check]:
-    return runtime.checks()
-
-
-@hookimpl
-def nebula_actions(runtime: AppWatch) -> list[Action]:
-    return runtime.actions()
-
-
-@hookimpl
-def nebula_panels(runtime: AppWatch) -> list[Panel]:
-    return runtime.panels()
-
-
-@hookimpl
-def nebula_tools(runtime: AppWatch) -> list[Tool]:
-    return runtime.tools()
+                    hooks="tests.appwatch_watcher:hooks", config_schema=appwatch_schema(SPEC))
+hooks = AppWatchHooks(SPEC)

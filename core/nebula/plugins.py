@@ -356,16 +356,21 @@ class PluginManager:
         return record.loadable and self._import_hooks(record)
 
     def _import_hooks(self, record: PluginRecord) -> bool:
-        """A 1.2 plugin's hooks module, imported and registered at its first start."""
+        """A 1.2 plugin's hooks, imported and registered at its first start: a module
+        (`"pkg.hooks"`), or an object in one (`"pkg.hooks:hooks"`) whose methods are the
+        hook implementations."""
         if record.obj is not None:
             return True
         assert record.manifest is not None and record.manifest.hooks
+        path, _, attribute = record.manifest.hooks.partition(":")
         try:
-            module = importlib.import_module(record.manifest.hooks)
+            hooks = importlib.import_module(path)
+            if attribute:
+                hooks = getattr(hooks, attribute)
         except BaseException as exc:  # an import may raise anything, SystemExit included
             record.fail(f"import of {record.manifest.hooks} failed: {_describe(exc)}")
             return False
-        return self._adopt(record, module)
+        return self._adopt(record, hooks)
 
     # --- calling one plugin's hook ------------------------------------------------------
 

@@ -45,6 +45,7 @@ from typing import Any
 
 import aiohttp
 
+from nebula.api import hookimpl
 from nebula.context import PluginContext
 from nebula.contributions import Action, Check, CheckResult, Field, Panel, Status, Tool
 from nebula.helpers.appspec import (
@@ -518,3 +519,32 @@ def _value(row: Any) -> float | None:
         return value if isinstance(value, int) else float(value)
     except (TypeError, ValueError):
         raise ValueError(f"the query answered {type(value).__name__}, not a number") from None
+
+
+class AppWatchHooks:
+    """The hooks of a plugin that is one app watch, ready-made: its hooks module holds
+    `hooks = AppWatchHooks(SPEC)` and its manifest names it (`hooks="pkg.hooks:hooks"`).
+    The runtime is the `AppWatch`; the core closes it when the plugin stops."""
+
+    def __init__(self, spec: AppSpec) -> None:
+        self.spec = spec
+
+    @hookimpl
+    def nebula_startup(self, ctx: PluginContext) -> AppWatch:
+        return AppWatch(ctx, self.spec)  # a bad metric or threshold fails the start
+
+    @hookimpl
+    def nebula_checks(self, runtime: AppWatch) -> list[Check]:
+        return runtime.checks()
+
+    @hookimpl
+    def nebula_actions(self, runtime: AppWatch) -> list[Action]:
+        return runtime.actions()
+
+    @hookimpl
+    def nebula_panels(self, runtime: AppWatch) -> list[Panel]:
+        return runtime.panels()
+
+    @hookimpl
+    def nebula_tools(self, runtime: AppWatch) -> list[Tool]:
+        return runtime.tools()
