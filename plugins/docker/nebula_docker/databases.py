@@ -134,7 +134,9 @@ def _create(client: docker.DockerClient, plan: Plan) -> dict[str, Any]:
                           "nothing was created")
     client.volumes.create(plan.volume, labels=plan.labels)
     try:
-        container = client.containers.run(
+        # docker's stubs know neither the "unless-stopped" policy nor (host, None), a port
+        # the engine picks; docker-py takes both.
+        container = client.containers.run(  # type: ignore[call-overload]
             plan.image, plan.command, name=plan.name, detach=True, environment=plan.env,
             labels=plan.labels, healthcheck=plan.healthcheck,
             volumes={plan.volume: {"bind": plan.volume_path, "mode": "rw"}},
@@ -178,7 +180,7 @@ def _resolve(client: docker.DockerClient, name: str, record: Mapping[str, Any],
         if container.labels.get(DEPLOYMENT_LABEL) != name:
             raise DeployError(f"the container named {record['container']} is not the "
                               f"deployment {name} any more; nothing will be removed")
-        container_id = container.id
+        container_id = container.id or ""
     return {"name": name, "container": record["container"], "id": container_id,
             "volume": record["volume"],
             "volume_created": _volume_created(client, record["volume"])}

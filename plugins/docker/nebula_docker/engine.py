@@ -59,8 +59,10 @@ class Engine:
             if self._client is not None:
                 return self._client
         try:
-            # Connects and asks the engine for its API version.
-            made = docker.DockerClient(base_url=self.base_url, timeout=self.timeout,
+            # Connects and asks the engine for its API version. The timeout goes to
+            # requests, which takes a float (docker's stubs say int).
+            made = docker.DockerClient(base_url=self.base_url,
+                                       timeout=self.timeout,  # type: ignore[arg-type]
                                        max_pool_size=POOL_SIZE)
         except DockerException as exc:
             raise EngineUnavailable(self._reason(exc)) from None

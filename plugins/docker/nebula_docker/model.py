@@ -85,7 +85,7 @@ def _epoch(stamp: str | None) -> float | None:
     """Epoch seconds of an engine's RFC 3339 time (nanoseconds, which datetime cannot
     parse on 3.10); the zero time means "never"."""
     match = _STAMP.match(stamp or "")
-    if match is None or stamp.startswith("0001-"):
+    if match is None or match.string.startswith("0001-"):
         return None
     whole, frac, tz = match.groups()
     zone = "+00:00" if tz in (None, "Z") else tz

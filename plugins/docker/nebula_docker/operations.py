@@ -6,13 +6,16 @@ an admin approves is that container, not whatever carries its name when the appr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import docker
 from docker.errors import NotFound
 
 from nebula_docker.model import from_inspect
+
+if TYPE_CHECKING:
+    from docker.types.daemon import CancellableStream
 
 
 class ContainerNotFound(Exception):
@@ -52,7 +55,7 @@ def bound(client: docker.DockerClient, target: Mapping[str, Any]) -> Any:
         raise ContainerReplaced(f"container {name} (id {wanted[:12]}) no longer exists; "
                                 "nothing was done") from None
     raise ContainerReplaced(f"container {name} was id {wanted[:12]} when this was requested "
-                            f"and is id {now.id[:12]} now (recreated?); nothing was done: "
+                            f"and is id {now.short_id} now (recreated?); nothing was done: "
                             "request it again for the new container") from None
 
 
@@ -93,6 +96,6 @@ def tail(client: docker.DockerClient, ref: str, lines: int, max_bytes: int,
             "truncated": truncated}
 
 
-def follow(client: docker.DockerClient, ref: str, lines: int) -> Iterator[bytes]:
+def follow(client: docker.DockerClient, ref: str, lines: int) -> CancellableStream[bytes]:
     """A cancellable stream of log chunks (`.close()` ends it from another thread)."""
     return get(client, ref).logs(stream=True, follow=True, tail=lines)

@@ -55,15 +55,12 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
                   "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"}},
 })
 
-# The limit pair checked at start: a warning above its critical limit would never warn.
-DISK_LIMITS = {"keys": ["disk"], "warning": "{key}_warning_gb",
-               "critical": "{key}_critical_gb"}
-
-
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What the schema cannot say (the plugin's `nebula_validate_config`: before every
     start, and in `nebula config validate`)."""
-    return ordered_limits(config, **DISK_LIMITS)
+    # The limit pair checked at start: a warning above its critical limit would never warn.
+    return ordered_limits(config, ["disk"], warning="{key}_warning_gb",
+                          critical="{key}_critical_gb")
 
 # Docker's own rule for names (ids are hex): anything else names no container, and a
 # slash would reach another engine endpoint through the SDK's URL.
