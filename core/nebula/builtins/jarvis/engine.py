@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from nebula.approvals import ApprovalStatus
 from nebula.builtins.jarvis.catalogue import Catalogue, result_text
 from nebula.builtins.jarvis.conversations import (
     ERROR,
@@ -395,14 +396,14 @@ class Jarvis:
         try:
             while True:
                 approval = await self._agent.actions.approval(approval_id)
-                if approval["status"] == "denied":
-                    return {"status": "denied", "decided_by": approval["decided_by"],
-                            "reason": approval["reason"],
+                if approval["status"] == ApprovalStatus.DENIED:
+                    return {"status": ApprovalStatus.DENIED.value,
+                            "decided_by": approval["decided_by"], "reason": approval["reason"],
                             "note": "an admin denied this action; it did not run"}
-                if approval["status"] == "approved":
+                if approval["status"] == ApprovalStatus.APPROVED:
                     return await self._approved_result(approval_id)
-                if approval["status"] == "expired":
-                    return {"status": "expired", "expires": approval["expires"],
+                if approval["status"] == ApprovalStatus.EXPIRED:
+                    return {"status": ApprovalStatus.EXPIRED.value, "expires": approval["expires"],
                             "note": "nobody decided within the approval's time; it did not "
                                     "run"}
                 while (await subscriber.queue.get())["data"].get("id") != approval_id:
