@@ -1,5 +1,6 @@
-# `make run` starts the agent on defaults; `make test` runs everything CI runs;
-# `make lock` moves the pinned versions in constraints.txt to the newest releases.
+# `make run` starts the agent on defaults; `make test` runs everything CI runs (`make lint`
+# first: ruff and mypy); `make lock` moves the pinned versions in constraints.txt to the
+# newest releases.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,8 +26,10 @@ run: $(STAMP)
 system-deps:
 	scripts/system-deps.sh
 
+# mypy reads its settings and the files it checks from pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # One worker per core; each worker starts its own throwaway PostgreSQL and Podman.
 test: $(STAMP) system-deps lint
