@@ -31,7 +31,7 @@ import nebula_postgres.plugin
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from tests.appwatch_support import HealthEndpoint
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 LIMIT_MS = 500.0
 CHECKS = ("health", "database", "open_tickets", "tickets_last_hour", "go_live_last_hour")

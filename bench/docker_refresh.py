@@ -25,7 +25,7 @@ from common import Report, Target, arguments, arm_watchdog, say, spread
 import nebula_docker.plugin
 from nebula.config import load
 from nebula.testing import run_agent, write_config
-from tests.plugins.docker.podman import IMAGE, Podman
+from tests.engines.podman import IMAGE, Podman
 
 CONTAINERS = 100
 ROUNDS = 10

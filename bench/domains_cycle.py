@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from nebula.config import load  # noqa: E402
 from nebula.testing import run_agent, write_config  # noqa: E402
 from nebula_domains import plugin  # noqa: E402
-from tests.plugins.domains.dnsserver import running  # noqa: E402
+from tests.engines.dnsmasq import running  # noqa: E402
 
 LIMIT_S = 2.0
 LIMIT_RSS_MB = 20.0

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nebula_postgres.plugin
 from nebula.config import load
 from nebula.testing import RunningAgent, run_agent, write_config
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 __all__ = ["Cluster", "postgres_agent"]
 

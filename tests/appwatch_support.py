@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 _databases = itertools.count()

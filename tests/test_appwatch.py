@@ -23,7 +23,7 @@ from nebula.helpers.appwatch import AppWatch
 from tests import appwatch_support
 from tests.appwatch_support import WatchApi, app_database, assert_stopping_cancels_a_reading
 from tests.appwatch_watcher import FAILED_RUNS, SPEC, WORKERS, manifest
-from tests.plugins.postgres import conftest as postgres_fixtures
+from tests.engines import postgres_fixtures as postgres_fixtures
 
 # Fixtures shared with the plugin tests: the session's cluster, a loopback health endpoint.
 cluster = postgres_fixtures.cluster

@@ -3,8 +3,8 @@ PostgreSQL cluster (postgres tests), its Podman engine and containers (docker te
 loopback health endpoint (tests/appwatch_support.py)."""
 
 from tests import appwatch_support
-from tests.plugins.docker import conftest as docker_fixtures
-from tests.plugins.postgres import conftest as postgres_fixtures
+from tests.engines import podman_fixtures as docker_fixtures
+from tests.engines import postgres_fixtures as postgres_fixtures
 
 cluster = postgres_fixtures.cluster
 podman = docker_fixtures.podman

@@ -1,5 +1,5 @@
 """Fixtures of the docker plugin's tests: the session's Podman engine, a docker SDK client
-on it and per-test containers, shared with other plugins' tests (tests/plugins/docker);
+on it and per-test containers, shared with other plugins' tests (tests/engines/podman_fixtures.py);
 and engines set up as a busy host's (docker_engines.py), each with its own containers."""
 
 from collections.abc import Iterator
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import docker_engines
 import pytest
 
-from tests.plugins.docker import conftest as engine_fixtures
-from tests.plugins.docker.podman import Podman
+from tests.engines import podman_fixtures as engine_fixtures
+from tests.engines.podman import Podman
 
 podman = engine_fixtures.podman
 client = engine_fixtures.client

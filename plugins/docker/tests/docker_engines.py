@@ -19,7 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from tests.plugins.docker.podman import IMAGE, Podman
+from tests.engines.podman import IMAGE, Podman
 from tests.waiting import wait_for
 
 ROTATE_AT = "24k"

@@ -9,7 +9,7 @@ import os
 
 from docker_agent import PLUGIN, docker_config, panel, row_of, run_check
 
-from tests.plugins.docker.podman import BUSYBOX
+from tests.engines.podman import BUSYBOX
 from tests.waiting import eventually
 
 COPIES = 12  # of the busybox binary (~2 MB) written to stdout: a log of ~25 MB

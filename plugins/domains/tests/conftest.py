@@ -14,7 +14,7 @@ import pytest
 from domains_zone import LAGGARD, LAGGING, PRIMARY, RECORDS, SILENT, ZONE
 
 from nebula_domains import plugin
-from tests.plugins.domains.dnsserver import BlackHole, DnsServer, free_udp_port, running
+from tests.engines.dnsmasq import BlackHole, DnsServer, free_udp_port, running
 
 
 class Zone:

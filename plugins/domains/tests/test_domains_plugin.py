@@ -9,7 +9,7 @@ import time
 from domains_api import name, run_checks, table
 from domains_zone import LAGGARD, LAGGING, PRIMARY, SILENT
 
-from tests.plugins.domains.dnsserver import free_udp_port, running
+from tests.engines.dnsmasq import free_udp_port, running
 
 
 async def test_a_healthy_host_with_redirects_keyword_and_certificate(start_domains,

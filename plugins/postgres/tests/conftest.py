@@ -13,8 +13,8 @@ import pytest
 from postgres_api import Agent, AgentFactory
 
 import nebula_postgres.plugin
-from tests.plugins.postgres import conftest as engine_fixtures
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines import postgres_fixtures as engine_fixtures
+from tests.engines.postgres import Cluster
 
 cluster = engine_fixtures.cluster
 _names = itertools.count()

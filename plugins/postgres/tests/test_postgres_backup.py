@@ -15,7 +15,7 @@ import pytest
 from postgres_api import AgentFactory, approve, panel, result_of, run_action, run_checks
 
 from nebula_postgres.backups import Backup, keep
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 ROWS = 2000

@@ -13,7 +13,7 @@ import psutil
 
 from nebula.testing import write_config
 from tests.agent_process import AgentProcess, free_port, isolated_env
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import wait_for
 
 # pg_dump ends this soon after the agent (tens of ms measured: on SIGTERM it sends the

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from postgres_api import AgentFactory, result_of
 
+from tests.engines.postgres import Cluster
 from tests.filemodes_support import mode, umask_022  # noqa: F401 (fixture)
-from tests.plugins.postgres.pg_cluster import Cluster
 
 # Every test here runs, and starts its agents, under the usual umask.
 pytestmark = pytest.mark.usefixtures("umask_022")

@@ -8,7 +8,7 @@ import asyncio
 
 from postgres_api import AgentFactory, in_state
 
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 WARNING = 95.0

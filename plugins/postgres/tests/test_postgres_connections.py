@@ -15,7 +15,7 @@ import pytest
 from postgres_api import AgentFactory, in_state, run_checks
 
 import nebula_postgres.plugin
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 

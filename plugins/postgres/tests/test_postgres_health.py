@@ -21,7 +21,7 @@ from postgres_api import (
 from nebula.api import KeyValue
 from nebula_postgres.coordinator import DAY, SIZE_HISTORY_KEY, Monitor
 from nebula_postgres.server import Server
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 ALL_CHECKS = ("reachable", "connections", "database_sizes", "long_queries",

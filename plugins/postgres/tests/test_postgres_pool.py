@@ -8,7 +8,7 @@ import pytest
 
 from nebula_postgres.provision import PlanError, specs
 from nebula_postgres.server import APPLICATION, Server
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 
 def _server(cluster: Cluster, size: int) -> Server:

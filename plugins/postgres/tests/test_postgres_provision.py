@@ -11,7 +11,7 @@ import pytest
 from postgres_api import AgentFactory, result_of, run_action
 
 from nebula_postgres.provision import LOCK_KEY
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 
 def _declared(dbname: str, password: str = "app-pass-1234", **extra: Any) -> list[dict]:

@@ -10,7 +10,7 @@ import pytest
 from postgres_api import Agent, AgentFactory, run_checks
 
 from nebula_postgres.runtime import Runtime
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 

@@ -12,7 +12,7 @@ import pytest
 from postgres_api import AgentFactory, result_of, run_checks
 
 import nebula_postgres.plugin
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 APP_PASSWORD = "app-secret-Zq81pX0w"
 

@@ -8,7 +8,7 @@ import asyncio
 import psycopg
 from postgres_api import AgentFactory, run_checks
 
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
 SESSION_CHECKS = ("long_queries", "idle_in_transaction", "lock_waits")

@@ -3,7 +3,7 @@ PostgreSQL cluster (postgres tests) and a loopback health endpoint
 (tests/appwatch_support.py)."""
 
 from tests import appwatch_support
-from tests.plugins.postgres import conftest as postgres_fixtures
+from tests.engines import postgres_fixtures as postgres_fixtures
 
 cluster = postgres_fixtures.cluster
 health_endpoint = appwatch_support.health_endpoint

@@ -14,8 +14,8 @@ from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, ZoneEdit
 
 from nebula_zoneedit import plugin
 from tests.echo_services import EchoServices
+from tests.engines.dnsmasq import DnsServer, running
 from tests.loopback import serving
-from tests.plugins.domains.dnsserver import DnsServer, running
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import time
 
 from zoneedit_standins import HOSTS, NEW_IP, OLD_IP
 
-from tests.plugins.domains.dnsserver import free_udp_port, running
+from tests.engines.dnsmasq import free_udp_port, running
 from tests.waiting import eventually
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.plugins.postgres.pg_cluster import Cluster
+from tests.engines.postgres import Cluster
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.plugins.docker.podman import IMAGE, Podman
+from tests.engines.podman import IMAGE, Podman
 
 
 @pytest.fixture(scope="session")
