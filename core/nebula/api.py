@@ -28,9 +28,10 @@ from nebula.contributions import (
     report_progress,
     reveal,
 )
+from nebula.roles import Principal, Role
 from nebula.secret_store import SecretStore, SecretStoreError
 from nebula.secrets import StreamRedactor
-from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Endpoint, WebPage
+from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Authenticator, Endpoint, SignedIn, WebPage
 
 PLUGIN_API_VERSION = "1.2"
 
@@ -42,6 +43,7 @@ __all__ = [
     "PUBLIC",
     "VIEWER",
     "Action",
+    "Authenticator",
     "Check",
     "CheckResult",
     "Endpoint",
@@ -52,8 +54,11 @@ __all__ = [
     "Panel",
     "ParamError",
     "PluginContext",
+    "Principal",
+    "Role",
     "SecretStore",
     "SecretStoreError",
+    "SignedIn",
     "Status",
     "StreamRedactor",
     "Subscription",
