@@ -10,6 +10,7 @@ PACKAGES=(
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   chromium                     # web panel: headless browser tests
   zbar-tools                   # web panel: reads back the TOTP QR code we draw (zbarimg)
+  prometheus                   # /metrics: a real Prometheus scrapes the agent; promtool lints
 )
 
 missing=()
