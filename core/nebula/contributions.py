@@ -217,6 +217,10 @@ class Manifest:
     enabled_by_default: bool = False
     hooks: str | None = None
     config_schema: Mapping[str, Any] | None = None
+    # The extra of the plugin's distribution that installs what its hooks import (a bundled
+    # plugin's "docker"): an import of a missing package then fails it with
+    # "install <distribution>[<extra>]".
+    extra: str | None = None
 
 
 ProgressReporter = Callable[[float | None, str], None]

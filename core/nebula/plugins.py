@@ -216,6 +216,21 @@ def _hook_problem(exc: BaseException) -> str:
     return text
 
 
+def _missing_extra(record: PluginRecord, hooks: str, exc: BaseException) -> str | None:
+    """What to install, when the hooks' import failed on a package the plugin's extra
+    brings (not on a module of the plugin or the core, which no extra would fix)."""
+    extra = record.manifest.extra if record.manifest else None
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if not extra or not missing or missing.partition(".")[0] in {
+            hooks.partition(".")[0], "nebula"}:
+        return None
+    if record.distribution is None:  # handed in (tests, embedding): no name to give
+        return f"needs the {missing} package, which is not installed: install its [{extra}] extra"
+    target = f"{record.distribution}[{extra}]"
+    return (f"needs the {missing} package, which is not installed: install {target} "
+            f"(pip install '{target}')")
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timed out"
@@ -368,7 +383,8 @@ class PluginManager:
             if attribute:
                 hooks = getattr(hooks, attribute)
         except BaseException as exc:  # an import may raise anything, SystemExit included
-            record.fail(f"import of {record.manifest.hooks} failed: {_describe(exc)}")
+            record.fail(_missing_extra(record, path, exc)
+                        or f"import of {record.manifest.hooks} failed: {_describe(exc)}")
             return False
         return self._adopt(record, hooks)
 

@@ -13,6 +13,7 @@ manifest = Manifest(
     description="Containers on a Docker-API engine (Docker or Podman): state, health, "
                 "restarts, stats, logs, actions, prune, disk use and one-click databases.",
     hooks="nebula_docker.hooks",
+    extra="docker",  # its SDK: pyproject.toml's [project.optional-dependencies]
     config_schema=CONFIG_SCHEMA,
     enabled_by_default=False,
 )

@@ -10,5 +10,6 @@ manifest = Manifest(
     description="Domain health: DNS through several resolvers, HTTPS status, latency and "
                 "redirects, TLS certificate expiry and validity.",
     hooks="nebula_domains.hooks",
+    extra="dns",  # its SDK: pyproject.toml's [project.optional-dependencies]
     config_schema=CONFIG_SCHEMA,
 )

@@ -13,6 +13,7 @@ manifest = Manifest(
     description="PostgreSQL: health, provisioning of databases and roles, scheduled "
                 "pg_dump backups with retention, and restores.",
     hooks="nebula_postgres.hooks",
+    extra="postgres",  # its SDK: pyproject.toml's [project.optional-dependencies]
     config_schema=CONFIG_SCHEMA,
     enabled_by_default=False,
 )

@@ -10,5 +10,6 @@ manifest = Manifest(
     description="Keeps ZoneEdit dynamic-DNS records on the public IP that several echo "
                 "services agree on; checks that DNS serves it.",
     hooks="nebula_zoneedit.hooks",
+    extra="dns",  # its SDK: pyproject.toml's [project.optional-dependencies]
     config_schema=CONFIG_SCHEMA,
 )

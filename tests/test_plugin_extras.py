@@ -1,0 +1,109 @@
+"""A bundled plugin's SDK is an extra of nebula-command (`[docker]`, `[postgres]`, `[dns]`):
+installed without it, the plugin is `failed` saying which extra to install, and the others
+run. The manifest names the extra (`Manifest(extra=...)`), so the message is exact."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from nebula.api import Manifest
+from nebula.plugins import FAILED, PluginManager
+from nebula.testing import write_config
+from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
+
+pytestmark = pytest.mark.e2e
+
+# Installed from a sitecustomize on PYTHONPATH: `import docker` fails in that process as if
+# the package were not installed, whatever this venv holds.
+HIDE_DOCKER = """
+import importlib.abc
+import sys
+
+
+class HideDocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "docker" or name.startswith("docker."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, HideDocker())
+"""
+
+
+@pytest.fixture
+def env_without_docker(tmp_path):
+    site = tmp_path / "no-docker"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(textwrap.dedent(HIDE_DOCKER))
+    env = isolated_env(tmp_path, PYTHONPATH=str(site))
+    probe = subprocess.run([sys.executable, "-c", "import docker"], env=env,
+                           capture_output=True, text=True, check=False)
+    assert probe.returncode != 0 and "No module named 'docker'" in probe.stderr
+    return env
+
+
+def test_a_plugin_without_its_extra_fails_naming_it_and_the_others_run(
+        tmp_path, env_without_docker):
+    config = write_config(tmp_path / "nebula.toml", {"port": free_port()},
+                          {"docker": {"enabled": True}})
+    agent = AgentProcess(config, tmp_path / "data", env_without_docker)
+    try:
+        agent.start()
+        status, body = agent.get("/api/v1/plugins")
+        assert status == 200
+        plugins = {p["name"]: p for p in body["plugins"]}
+        docker = plugins["docker"]
+        assert docker["state"] == "failed"
+        assert "install nebula-command[docker]" in docker["error"], docker["error"]
+        assert "docker package" in docker["error"]
+        assert plugins["system"]["state"] == "loaded"
+        assert plugins["auth"]["state"] == "loaded"
+        assert agent.get("/api/v1/status")[0] == 200
+        # The CLI asks the running agent and shows the same reason.
+        listed = nebula("--config", str(config), "plugin", "list", env=env_without_docker)
+        assert listed.returncode == 0, listed.stderr
+        assert "install nebula-command[docker]" in listed.stdout
+    finally:
+        agent.stop()
+
+
+def _package(tmp_path, monkeypatch, name: str, hooks_code: str) -> None:
+    """A throwaway plugin package `name` on sys.path whose hooks module is `hooks_code`."""
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "hooks.py").write_text(hooks_code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def _failure(name: str, extra: str | None, distribution: str | None = None) -> str:
+    manager = PluginManager({name: Manifest(api_version="1.2", hooks=f"{name}.hooks",
+                                            extra=extra)}, discover=False)
+    record = manager.records[name]
+    record.distribution = distribution
+    assert not manager.load_hooks(record)
+    assert record.state == FAILED and record.error is not None
+    return record.error
+
+
+def test_only_a_missing_third_party_package_is_blamed_on_the_extra(tmp_path, monkeypatch):
+    _package(tmp_path, monkeypatch, "extras_probe_sdk",
+             "import extras_probe_missing_sdk  # noqa: F401\n")
+    assert _failure("extras_probe_sdk", "probe", "nebula-probe") == (
+        "needs the extras_probe_missing_sdk package, which is not installed: install "
+        "nebula-probe[probe] (pip install 'nebula-probe[probe]')")
+    # Handed in, it has no distribution to name.
+    assert _failure("extras_probe_sdk", "probe").endswith("install its [probe] extra")
+    # No extra declared: the import error as it was.
+    assert _failure("extras_probe_sdk", None).startswith(
+        "import of extras_probe_sdk.hooks failed: ModuleNotFoundError")
+
+    # A module of the plugin itself is missing: a bug, which no extra would fix.
+    _package(tmp_path, monkeypatch, "extras_probe_own",
+             "from extras_probe_own import gone  # noqa: F401\n")
+    assert "install" not in _failure("extras_probe_own", "probe", "nebula-probe")
