@@ -380,6 +380,8 @@ class LoginGuard:
         self.max_ip = int(settings["login_max_failures_ip"])
 
     async def record(self, ip: str, username: str, reason: str) -> None:
+        # One line per attempt, keys in this order, for fail2ban (docs/fail2ban.md).
+        log.warning("auth.login_failed", ip=ip, user=username[:200], reason=reason)
         now = self.clock()
         await self._store.execute(
             "INSERT INTO failed_logins (ts, ip, username, reason) VALUES (?, ?, ?, ?)",
