@@ -15,7 +15,8 @@ CORE = Path(__file__).resolve().parent.parent / "core"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("nebula", "nebula.secrets", "nebula.logs", "nebula.store",
                     "nebula.secret_store", "nebula.filemodes", "nebula.toml_lines",
-                    "nebula.write_only", "nebula.enums", "nebula.errors", "nebula.roles")),
+                    "nebula.write_only", "nebula.enums", "nebula.errors", "nebula.roles",
+                    "nebula.sdnotify")),
     ("contract", ("nebula.contributions", "nebula.context", "nebula.hookspecs",
                   "nebula.surfaces", "nebula.api")),
     ("helpers", ("nebula.helpers",)),
@@ -25,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "nebula.tools", "nebula.bootstrap", "nebula.plugin_install")),
     ("interfaces", ("nebula.views", "nebula.http", "nebula.web", "nebula.cli",
                     "nebula.server", "nebula.runtime", "nebula.testing", "nebula.scaffold",
-                    "nebula.__main__")),
+                    "nebula.__main__", "nebula.service")),
     ("builtins", ("nebula.builtins",)),
 )
 

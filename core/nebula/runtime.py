@@ -29,6 +29,7 @@ from nebula.config import Config, ConfigError
 from nebula.filemodes import FILE_MODE, private_dir, restrict_umask, write_private
 from nebula.logs import get_logger
 from nebula.roles import Principal, Role
+from nebula.sdnotify import keep_alive, notify
 from nebula.server import create_app
 from nebula.tokens import LOCAL_ADMIN, new_token
 
@@ -164,6 +165,9 @@ async def serve(config: Config) -> None:
         published = _publish(info)
         log.info("agent.listening", url=info.url, ready_ms=round(
             (time.perf_counter() - started) * 1000, 1))
+        # Under systemd (Type=notify): ready now that /healthz answers; then the watchdog.
+        notify("READY=1", f"STATUS=listening on {info.url}")
+        watchdog = asyncio.ensure_future(keep_alive())
 
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -174,13 +178,18 @@ async def serve(config: Config) -> None:
             await stopping.wait()
         finally:
             log.info("agent.stopping")
+            notify("STOPPING=1")
+            watchdog.cancel()
             (config.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
             _unpublish(published, info.pid)
             await runner.cleanup()
 
 
 async def _reload(agent: Agent) -> None:
+    notify("RELOADING=1")
     try:
         await agent.reload_from_disk()
     except ConfigError as exc:
         log.error("agent.reload_refused", problems=[str(p) for p in exc.problems])
+    finally:
+        notify("READY=1")
