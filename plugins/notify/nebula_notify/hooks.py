@@ -78,7 +78,7 @@ def nebula_actions(ctx: PluginContext, runtime: Notifier) -> list[Action]:
 @hookimpl
 def nebula_panels(runtime: Notifier) -> list[Panel]:
     async def history() -> list[dict[str, Any]]:
-        return runtime.recent(100)
+        return await runtime.recent(100)
 
     async def channels() -> list[dict[str, Any]]:
         return [c.public() for c in runtime.channels.values()]
@@ -96,7 +96,7 @@ def nebula_panels(runtime: Notifier) -> list[Panel]:
 @hookimpl
 def nebula_tools(runtime: Notifier) -> list[Tool]:
     async def recent(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return runtime.recent(int(params.get("limit", 20)))
+        return await runtime.recent(int(params.get("limit", 20)))
 
     return [Tool(name="recent_notifications", params=RECENT_PARAMS, run=recent,
                  description="The most recent notifications (problems, recoveries, "

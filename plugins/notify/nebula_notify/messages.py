@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +19,12 @@ class Message:
     title: str
     body: str
     severity: str
-    kind: str  # problem, reminder, recovery, event, test
+    kind: str  # problem, reminder, recovery, event, test, digest
     topic: str
     subject: str = ""  # the check, policy or approval it is about
     data: Mapping[str, Any] = field(default_factory=dict)
     ts: float = field(default_factory=time.time)
+    parts: tuple[Message, ...] = ()  # a digest's messages, each told by telling it
 
     def text(self) -> str:
         return f"{self.title}\n{self.body}" if self.body else self.title
@@ -113,6 +114,19 @@ def _remediation(what: str, data: Mapping[str, Any]) -> tuple[str, str]:
         return (f"Remediation {policy} skipped: {data.get('reason')}",
                 f"{check} is failing ({data.get('check_summary', '')}); {action} not run")
     return f"Remediation {policy}: {what}", json.dumps(data, sort_keys=True, default=str)
+
+
+def digest(parts: Sequence[Message], down_for: float, now: float) -> Message:
+    """One message for what a channel missed while it was down: a line per message, at
+    the severity of the worst."""
+    worst = max(parts, key=lambda part: RANK[part.severity]).severity
+    lines = [f"{part.title}: {part.body.splitlines()[0]}" if part.body else part.title
+             for part in parts]
+    items = [{"title": part.title, "severity": part.severity, "kind": part.kind,
+              "topic": part.topic, "subject": part.subject} for part in parts]
+    return Message(f"{len(parts)} notifications held while unreachable for {_ago(down_for)}",
+                   _clip("\n".join(lines)), worst, "digest", "notify.digest",
+                   data={"items": items}, ts=now, parts=tuple(parts))
 
 
 def fingerprint(message: Message) -> str:

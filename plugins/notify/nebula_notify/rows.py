@@ -7,7 +7,8 @@ from nebula.api import Field
 HISTORY_FIELDS = (
     Field("ts", "Time", "s", "Epoch seconds the message was made."),
     Field("channel", "Channel", "", "The channel it went to."),
-    Field("kind", "Kind", "", "problem, reminder, recovery, event or test."),
+    Field("kind", "Kind", "", "problem, reminder, recovery, event, test, or digest (what a "
+          "channel missed while it was down)."),
     Field("severity", "Severity", "", "info, ok, warning, unknown or critical."),
     Field("title", "Title", "", "The message's first line."),
     Field("outcome", "Outcome", "", "sent, failed or held (quiet hours)."),
@@ -22,4 +23,8 @@ CHANNEL_FIELDS = (
     Field("last_error", "Last error", "", "Why the last delivery failed."),
     Field("sent", "Sent", "", "Messages delivered since the plugin started."),
     Field("failed", "Failed", "", "Messages that could not be delivered since the start."),
+    Field("down_since", "Down since", "s",
+          "Epoch seconds of the failed delivery that took the channel down; empty while up."),
+    Field("retry_at", "Next try", "s",
+          "Epoch seconds when what it missed is next sent, as one digest; empty while up."),
 )

@@ -8,6 +8,8 @@ end if it still stands. The same reconciliation runs on each `check.changed` eve
 timer. Other events (approvals, remediation) are told once per fingerprint and window.
 
 Each channel has its own queue and worker, so a slow or failing service delays only itself.
+A channel whose message fails its retries is down (its Breaker): nothing more is computed or
+sent for it until a probe is due, and the probe is what it missed, as one digest.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import asyncio
 import fnmatch
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nebula.api import CheckResult, PluginContext, Status
 from nebula_notify import messages
+from nebula_notify.breaker import Breaker
 from nebula_notify.channels import DeliveryError, deliver
+from nebula_notify.history import History
 from nebula_notify.messages import Message
 from nebula_notify.quiet import is_quiet
 from nebula_notify.schema import CHANNEL
@@ -33,6 +37,7 @@ CHANGED = "check.changed"
 # word of a check that fails from its very first run, or recovered across a plugin restart.
 FIRST_RESULTS = "check.first_results"
 QUEUE_SIZE = 500
+MISSED_EVENTS = 50  # events kept for a down channel's digest; older ones are dropped
 
 
 def _channel_config(section: Mapping[str, Any], plugin: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,8 +61,13 @@ def _changes(event: Mapping[str, Any]) -> list[dict[str, Any]]:
 @dataclass(eq=False)
 class Channel:
     config: dict[str, Any]
+    breaker: Breaker
     queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     worker: asyncio.Task[None] | None = None
+    # While down: events to tell in the digest (check messages are worked out anew from
+    # the checks' states when the probe goes), and the probe on its way.
+    missed: deque[Message] = field(default_factory=lambda: deque(maxlen=MISSED_EVENTS))
+    probe: Message | None = None
     sent: int = 0
     failed: int = 0
     last_outcome: str | None = None
@@ -83,7 +93,9 @@ class Channel:
     def public(self) -> dict[str, Any]:
         return {"channel": self.name, "type": self.config["type"],
                 "last_outcome": self.last_outcome, "last_at": self.last_at,
-                "last_error": self.last_error, "sent": self.sent, "failed": self.failed}
+                "last_error": self.last_error, "sent": self.sent, "failed": self.failed,
+                "down_since": self.breaker.down_since,
+                "retry_at": self.breaker.retry_at if self.breaker.down else None}
 
 
 def timer_interval(repeat_interval: float) -> float:
@@ -97,13 +109,16 @@ class Notifier:
         self.ctx = ctx
         cfg = ctx.config
         self.repeat = float(cfg["repeat_interval"])
-        self.channels = {c["name"]: Channel(_channel_config(c, cfg)) for c in cfg["channels"]
-                         if c.get("enabled", True)}
+        # The first wait after a channel goes down: the timer that sends its probe runs
+        # this often anyway.
+        backoff = timer_interval(self.repeat)
+        self.channels = {c["name"]: Channel(_channel_config(c, cfg), Breaker(backoff))
+                         for c in cfg["channels"] if c.get("enabled", True)}
         self.checks: dict[str, dict[str, Any]] = {}  # check → last known state
         self.told: dict[str, dict[str, dict[str, Any]]] = {}  # channel → check → told
         self.recent_events: dict[tuple[str, str], float] = {}
-        self.history: deque[dict[str, Any]] = deque(maxlen=cfg["history_size"])
-        self._lock = asyncio.Lock()
+        self.history = History(ctx.kv, cfg["history_size"])
+        self.clock: Callable[[], float] = time.time  # tests drive the breaker's time
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -116,7 +131,6 @@ class Notifier:
         self.checks = await kv.get("checks", {})
         told = await kv.get("told", {})
         self.told = {name: told.get(name, {}) for name in self.channels}
-        self.history.extend(await kv.get("history", []))
         for channel in self.channels.values():
             channel.worker = asyncio.ensure_future(self._work(channel))
 
@@ -142,7 +156,7 @@ class Notifier:
             await self._pause(event["data"].get("plugin"))
         severity = messages.severity_of(topic, self.ctx.config["event_severity"])
         message = messages.event_message(event, severity)
-        now = time.time()
+        now = self.clock()
         window = self.repeat or 3600.0
         for channel in self.channels.values():
             if not (channel.routes(topic) and channel.wants(severity)):
@@ -154,7 +168,12 @@ class Notifier:
                 await self._record(channel, message, "suppressed", "quiet hours")
                 continue
             self.recent_events[key] = now
-            self._enqueue(channel, message)
+            if channel.breaker.down:
+                channel.missed.append(message)
+                if await self._probe(channel, now):
+                    await self.ctx.kv.set("told", self.told)
+            else:
+                self._enqueue(channel, message)
         if len(self.recent_events) > 1000:  # forget what is past its window
             self.recent_events = {k: t for k, t in self.recent_events.items()
                                   if now - t < window}
@@ -186,27 +205,60 @@ class Notifier:
 
     async def reconcile(self, names: Iterable[str] | None = None,
                         announce_held: bool = False) -> None:
-        """Tell each channel what it has not been told about these checks (all by default)."""
-        now = time.time()
+        """Tell each channel what it has not been told about these checks (all by default);
+        a down channel is told nothing until its probe is due, then everything at once."""
+        now = self.clock()
         names = list(self.checks if names is None else names)
         changed = False
         for channel in self.channels.values():
-            if not channel.routes(CHANGED):
+            if channel.breaker.down:
+                changed |= await self._probe(channel, now)
                 continue
-            told = self.told.setdefault(channel.name, {})
-            for name in names:
-                message = self._decide(channel, name, told.get(name), now)
-                if message is None:
-                    continue
-                if channel.quiet(message.severity):
-                    if announce_held:
-                        await self._record(channel, message, "held", "quiet hours")
-                    continue
-                told[name] = {"status": self.checks[name]["status"], "ts": now}
+            for message in await self._untold(channel, names, now, announce_held):
                 changed = True
                 self._enqueue(channel, message)
         if changed:
             await self.ctx.kv.set("told", self.told)
+
+    async def _untold(self, channel: Channel, names: Iterable[str], now: float,
+                      announce_held: bool) -> list[Message]:
+        """The messages about these checks the channel is due, each marked told."""
+        if not channel.routes(CHANGED):
+            return []
+        told = self.told.setdefault(channel.name, {})
+        due = []
+        for name in names:
+            message = self._decide(channel, name, told.get(name), now)
+            if message is None:
+                continue
+            if channel.quiet(message.severity):
+                if announce_held:
+                    await self._record(channel, message, "held", "quiet hours")
+                continue
+            told[name] = {"status": self.checks[name]["status"], "ts": now}
+            due.append(message)
+        return due
+
+    async def _probe(self, channel: Channel, now: float) -> bool:
+        """When a down channel's probe is due, send it what it missed. With nothing to tell
+        it stays due, and the next news is the probe. True when one was sent."""
+        if channel.probe is not None or not channel.breaker.due(now):
+            return False
+        down_for = now - (channel.breaker.down_since or now)
+        channel.probe = await self._catch_up(channel, now, down_for)
+        if channel.probe is None:
+            return False
+        self._enqueue(channel, channel.probe)
+        return True
+
+    async def _catch_up(self, channel: Channel, now: float, down_for: float) -> Message | None:
+        """What a channel missed while down, marked told: the one message, or a digest."""
+        parts = await self._untold(channel, list(self.checks), now, False)
+        parts += channel.missed
+        channel.missed.clear()
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else messages.digest(parts, down_for, now)
 
     def _decide(self, channel: Channel, name: str, told: Mapping[str, Any] | None,
                 now: float) -> Message | None:
@@ -236,7 +288,24 @@ class Notifier:
     async def _work(self, channel: Channel) -> None:
         while True:
             message = await channel.queue.get()
-            await self.deliver(channel, message)
+            if channel.breaker.down and message is not channel.probe:
+                # Queued before the channel went down: it waits for the digest.
+                self._hold(channel, message)
+                continue
+            try:
+                await self.deliver(channel, message)
+            finally:
+                if message is channel.probe:
+                    channel.probe = None
+
+    def _hold(self, channel: Channel, message: Message) -> None:
+        """Keep what a down channel was not told for its digest: check messages by
+        forgetting they were told (the probe works them out anew), events as they are."""
+        for part in message.parts or (message,):
+            if part.kind == "event":
+                channel.missed.append(part)
+            else:
+                self._untell(channel, part)
 
     def _redacted(self, message: Message) -> Message:
         redact = self.ctx.redact
@@ -252,18 +321,34 @@ class Notifier:
         except Exception as exc:  # a worker must outlive any failure
             detail = str(exc) if isinstance(exc, DeliveryError) else \
                 f"{type(exc).__name__}: {exc}"
+            now = self.clock()
             channel.failed += 1
             channel.last_outcome, channel.last_error = "failed", self.ctx.redact(detail)
+            # One line per failed delivery, and deliveries to a down channel are its
+            # probes: as many lines as the backoff allows.
             self.ctx.log.warning("notify.delivery_failed", channel=channel.name,
-                                 error=channel.last_error)
+                                 error=channel.last_error,
+                                 retry_in=round(channel.breaker.failed(now), 1))
             outcome = "failed"
             detail = channel.last_error
-            self._untell(channel, message)
+            if message.kind != "test":
+                self._hold(channel, message)
+                await self.ctx.kv.set("told", self.told)  # a restart must tell it too
         else:
+            now = self.clock()
             channel.sent += 1
             channel.last_outcome, channel.last_error = "sent", None
             outcome, detail = "sent", f"{attempts} attempt(s)"
-        channel.last_at = time.time()
+            down_for = channel.breaker.succeeded(now)
+            if down_for is not None:
+                self.ctx.log.info("notify.channel_up", channel=channel.name,
+                                  down_for=round(down_for, 1))
+                if message is not channel.probe:  # a test went through: catch up now
+                    catch_up = await self._catch_up(channel, now, down_for)
+                    if catch_up is not None:
+                        await self.ctx.kv.set("told", self.told)
+                        self._enqueue(channel, catch_up)
+        channel.last_at = now
         return await self._record(channel, safe, outcome, detail)
 
     def _untell(self, channel: Channel, message: Message) -> None:
@@ -274,7 +359,7 @@ class Notifier:
         if entry is None or entry["status"] != message.data.get("status"):
             return  # told something newer since
         if message.kind == "recovery":
-            told[message.subject] = {"status": message.data["was"], "ts": time.time()}
+            told[message.subject] = {"status": message.data["was"], "ts": self.clock()}
         elif message.kind in ("problem", "reminder"):
             del told[message.subject]
 
@@ -283,9 +368,7 @@ class Notifier:
         row = {"ts": message.ts, "channel": channel.name, "kind": message.kind,
                "severity": message.severity, "title": self.ctx.redact(message.title),
                "outcome": outcome, "detail": detail}
-        async with self._lock:
-            self.history.append(row)
-            await self.ctx.kv.set("history", list(self.history))
+        await self.history.append(row)
         return row
 
     async def send_test(self, only: str | None, text: str) -> list[dict[str, Any]]:
@@ -299,10 +382,15 @@ class Notifier:
         failing = [c for c in self.channels.values() if c.last_outcome == "failed"]
         metrics = {"channels": float(len(self.channels)), "failing": float(len(failing))}
         if failing:
-            summary = "; ".join(f"{c.name}: last send failed: {c.last_error}" for c in failing)
+            now = self.clock()
+            summary = "; ".join(
+                f"{c.name}: last send failed: {c.last_error}"
+                + (f" (next try in {max(0, c.breaker.retry_at - now):.0f}s)"
+                   if c.breaker.down else "")
+                for c in failing)
             return CheckResult(Status.WARNING, summary, metrics)
         return CheckResult(Status.OK, f"{len(self.channels)} channel(s), no failed delivery",
                            metrics)
 
-    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        return list(self.history)[::-1][:limit]
+    async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self.history.recent(limit)

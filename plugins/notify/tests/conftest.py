@@ -71,19 +71,19 @@ def switch_token() -> str:
 def start_notify(services: Services, switch_token: str, tmp_path: Path) -> Callable[..., Any]:
     """`async with start_notify(channels=[...], policies=[...], **notify_keys) as (agent,
     switch):`; channels default to all four services, policies to none. Each start has a
-    fresh data dir (a new host)."""
+    fresh data dir (a new host) unless given one (the same host started again)."""
     starts = itertools.count()
 
     def start(channels: list[dict[str, Any]] | None = None, schedule: bool = True,
               policies: list[dict[str, Any]] | None = None, first: Status = Status.OK,
-              **notify: Any) -> Any:
+              data_dir: Path | None = None, **notify: Any) -> Any:
         switch = Fixable()
         n = next(starts)
         path = policy_config(tmp_path / f"nebula{n}.toml", policies or [], plugins={
             "notify": {"channels": channels or list(services.channels().values()),
                        "timeout": 3, "retries": 0, **notify},
             "switchable": {"api_token": switch_token}},
-            agent={"data_dir": str(tmp_path / f"data{n}")})
+            agent={"data_dir": str(data_dir or tmp_path / f"data{n}")})
         return Started(run_agent(load(path), {"notify": plugin, "switchable": switch},
                                   schedule=schedule), switch, first)
 
