@@ -36,7 +36,12 @@ class Endpoint:
     `/<plugin>` for a page route (`nebula_web_pages`). `role` is who may call it (a write
     needs an admin whatever it says, unless it is tagged `SESSION_TAG`); `body` is the JSON
     Schema of its request body (the handler validates it,
-    `nebula.http.endpoints.json_body`); `query` documents its query parameters."""
+    `nebula.http.endpoints.json_body`); `query` documents its query parameters.
+    `response` is the JSON Schema of its answer's body (any JSON when None; a
+    `contentMediaType` in it names a media type other than JSON), answered with one of
+    `statuses`; `problems` lists the problem statuses it answers beyond those every route
+    may (400; 401 and 403 unless public; 404 with path parameters; 422 with a body; 503
+    for a plugin's), such as 409 or 502. All of it is what OpenAPI documents."""
 
     method: str
     path: str
@@ -46,6 +51,9 @@ class Endpoint:
     body: Mapping[str, Any] | None = None
     query: Mapping[str, str] = field(default_factory=dict)
     tag: str = "agent"
+    response: Mapping[str, Any] | None = None
+    statuses: tuple[int, ...] = (200,)
+    problems: tuple[int, ...] = ()
 
 
 class Slot(StrEnum):

@@ -17,6 +17,15 @@ from nebula.approvals import ApprovalStatus
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok, query_number
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
+from nebula.http.schemas import (
+    ACTION_LIST,
+    ACTION_OUTCOME,
+    APPROVAL,
+    APPROVAL_LIST,
+    OBJECT,
+    RUN,
+    RUN_LIST,
+)
 from nebula.runs import RunNotFound, RunStatus
 from nebula.tokens import LOCAL_ADMIN
 from nebula.views import describe_action as describe
@@ -26,7 +35,8 @@ from nebula.views import describe_action as describe
 DEFAULT_WAIT = 60.0
 
 
-@endpoint("GET", "/api/v1/actions", "Every action, with its parameter schema", tag="actions")
+@endpoint("GET", "/api/v1/actions", "Every action, with its parameter schema", tag="actions",
+          response=ACTION_LIST)
 async def list_actions(request: web.Request) -> web.Response:
     actions = agent_of(request).actions.actions.values()
     return ok({"actions": [describe(a) for a in sorted(actions, key=lambda a: a.name)]})
@@ -51,7 +61,8 @@ RUN_SCHEMA = {
 @endpoint("POST", "/api/v1/actions/{name}/run",
           "Run an action: 200 with its outcome, 502 when it ran and failed, 202 with the run "
           "when it goes on past `wait`, 202 with a pending approval for a destructive one",
-          role=ADMIN, body=RUN_SCHEMA, tag="actions")
+          role=ADMIN, body=RUN_SCHEMA, tag="actions", response=ACTION_OUTCOME,
+          statuses=(200, 202, 502), problems=(503,))
 async def run_action(request: web.Request) -> web.Response:
     body = await json_body(request, RUN_SCHEMA)
     principal = principal_of(request)
@@ -81,7 +92,7 @@ def outcome_status(outcome: dict[str, Any]) -> int:
 
 @endpoint("GET", "/api/v1/approvals", "Approvals, newest first",
           query={"status": "pending, approved, denied or expired", "limit": "1-1000"},
-          tag="approvals")
+          tag="approvals", response=APPROVAL_LIST)
 async def list_approvals(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in {s.value for s in ApprovalStatus}:
@@ -90,7 +101,8 @@ async def list_approvals(request: web.Request) -> web.Response:
     return ok({"approvals": await agent_of(request).actions.approvals(status, limit)})
 
 
-@endpoint("GET", "/api/v1/approvals/{id}", "One approval", tag="approvals")
+@endpoint("GET", "/api/v1/approvals/{id}", "One approval", tag="approvals",
+          response=APPROVAL)
 async def get_approval(request: web.Request) -> web.Response:
     try:
         return ok(await agent_of(request).actions.approval(request.match_info["id"]))
@@ -113,7 +125,8 @@ APPROVE_SCHEMA = {
 
 @endpoint("POST", "/api/v1/approvals/{id}/approve",
           "Approve a pending action and run exactly the plan filed with it",
-          role=ADMIN, body=APPROVE_SCHEMA, tag="approvals")
+          role=ADMIN, body=APPROVE_SCHEMA, tag="approvals", response=ACTION_OUTCOME,
+          statuses=(200, 202, 502), problems=(409,))
 async def approve(request: web.Request) -> web.Response:
     body = await json_body(request, APPROVE_SCHEMA)
     runner = agent_of(request).actions
@@ -124,7 +137,7 @@ async def approve(request: web.Request) -> web.Response:
 
 @endpoint("GET", "/api/v1/runs", "Action runs, newest first",
           query={"status": "running, ok, error or interrupted", "limit": "1-1000"},
-          tag="actions")
+          tag="actions", response=RUN_LIST)
 async def list_runs(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in {s.value for s in RunStatus}:
@@ -134,7 +147,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/api/v1/runs/{id}", "One action run: status, progress, outcome",
-          tag="actions")
+          tag="actions", response=RUN)
 async def get_run(request: web.Request) -> web.Response:
     try:
         return ok(await agent_of(request).actions.runs.get(request.match_info["id"]))
@@ -143,7 +156,7 @@ async def get_run(request: web.Request) -> web.Response:
 
 
 @endpoint("POST", "/api/v1/approvals/{id}/deny", "Deny a pending action", role=ADMIN,
-          body=DENY_SCHEMA, tag="approvals")
+          body=DENY_SCHEMA, tag="approvals", response=APPROVAL, problems=(409,))
 async def deny(request: web.Request) -> web.Response:
     reason = (await json_body(request, DENY_SCHEMA)).get("reason", "")
     runner = agent_of(request).actions
@@ -165,7 +178,8 @@ async def _decide(request: web.Request, decide: Any) -> dict[str, Any]:
 @endpoint("GET", "/api/v1/audit", "The audit log, newest first",
           query={"actor": "exact actor", "action": "exact action name",
                  "outcome": "ok, error, pending_approval or denied",
-                 "since": "epoch seconds", "limit": "1-1000"}, tag="audit")
+                 "since": "epoch seconds", "limit": "1-1000"}, tag="audit",
+          response=OBJECT)
 async def audit(request: web.Request) -> web.Response:
     q = request.query
     rows = await agent_of(request).actions.audit_log(

@@ -10,10 +10,12 @@ from nebula.config import ConfigError
 from nebula.http.endpoints import ADMIN, endpoint, ok
 from nebula.http.keys import agent_of
 from nebula.http.problems import Problem
+from nebula.http.schemas import AGENT_STATUS, OBJECT, PLUGIN_DETAIL, PLUGIN_LIST
 from nebula.plugins import masked_config
 
 
-@endpoint("GET", "/api/v1/status", "Agent version, uptime and counts of plugin and check states")
+@endpoint("GET", "/api/v1/status", "Agent version, uptime and counts of plugin and check states",
+          response=AGENT_STATUS)
 async def status(request: web.Request) -> web.Response:
     agent = agent_of(request)
     body = agent.status()
@@ -22,13 +24,13 @@ async def status(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/api/v1/plugins", "Every discovered plugin with its state and error",
-          tag="plugins")
+          tag="plugins", response=PLUGIN_LIST)
 async def list_plugins(request: web.Request) -> web.Response:
     return ok({"plugins": agent_of(request).plugin_states()})
 
 
 @endpoint("GET", "/api/v1/plugins/{name}", "One plugin: state, contributions, masked config",
-          tag="plugins")
+          tag="plugins", response=PLUGIN_DETAIL)
 async def get_plugin(request: web.Request) -> web.Response:
     agent = agent_of(request)
     record = agent.manager.records.get(request.match_info["name"])
@@ -39,7 +41,8 @@ async def get_plugin(request: web.Request) -> web.Response:
                "config_schema": record.schema})
 
 
-@endpoint("GET", "/api/v1/jobs", "Scheduled jobs with their next run time", tag="agent")
+@endpoint("GET", "/api/v1/jobs", "Scheduled jobs with their next run time", tag="agent",
+          response=OBJECT)
 async def list_jobs(request: web.Request) -> web.Response:
     now = asyncio.get_running_loop().time()
     jobs = agent_of(request).scheduler.jobs.values()
@@ -47,7 +50,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 
 @endpoint("POST", "/api/v1/reload", "Re-read the config file and apply it (as SIGHUP does)",
-          role=ADMIN)
+          role=ADMIN, response=OBJECT, problems=(422,))
 async def reload(request: web.Request) -> web.Response:
     try:
         changes = await agent_of(request).reload_from_disk()
@@ -57,7 +60,8 @@ async def reload(request: web.Request) -> web.Response:
     return ok({"changes": changes})
 
 
-@endpoint("GET", "/api/v1/config", "The running config, secrets masked", role=ADMIN)
+@endpoint("GET", "/api/v1/config", "The running config, secrets masked", role=ADMIN,
+          response=OBJECT)
 async def show_config(request: web.Request) -> web.Response:
     agent = agent_of(request)
     return ok(masked_config(agent.config, agent.manager))

@@ -10,12 +10,14 @@ from aiohttp import web
 from nebula.http.endpoints import ADMIN, dumps, endpoint, json_body, ok, query_number
 from nebula.http.keys import RESPONSE_CACHE, agent_of
 from nebula.http.problems import Problem
+from nebula.http.schemas import CHECK, CHECK_HISTORY, CHECK_LIST, CHECK_RUN
 
 if TYPE_CHECKING:
     from nebula.health import CheckState
 
 
-@endpoint("GET", "/api/v1/checks", "Every check with its current state", tag="checks")
+@endpoint("GET", "/api/v1/checks", "Every check with its current state", tag="checks",
+          response=CHECK_LIST)
 async def list_checks(request: web.Request) -> web.Response:
     health = agent_of(request).health
     # One serialisation per change, however many clients poll in between.
@@ -36,13 +38,15 @@ def _state(request: web.Request) -> CheckState:
         raise Problem(404, f"no check named {name!r}") from None
 
 
-@endpoint("GET", "/api/v1/checks/{name}", "One check's current state", tag="checks")
+@endpoint("GET", "/api/v1/checks/{name}", "One check's current state", tag="checks",
+          response=CHECK)
 async def get_check(request: web.Request) -> web.Response:
     return ok(_state(request).public())
 
 
 @endpoint("GET", "/api/v1/checks/{name}/history", "A check's recent results, newest first",
-          query={"since": "epoch seconds", "limit": "at most this many (1-5000)"}, tag="checks")
+          query={"since": "epoch seconds", "limit": "at most this many (1-5000)"}, tag="checks",
+          response=CHECK_HISTORY)
 async def check_history(request: web.Request) -> web.Response:
     cs = _state(request)
     since = query_number(request, "since", 0)
@@ -59,7 +63,7 @@ RUN_SCHEMA = {
 
 
 @endpoint("POST", "/api/v1/checks/run", "Run checks now (all, or those named)", role=ADMIN,
-          body=RUN_SCHEMA, tag="checks")
+          body=RUN_SCHEMA, tag="checks", response=CHECK_RUN)
 async def run_checks(request: web.Request) -> web.Response:
     body = await json_body(request, RUN_SCHEMA)
     health = agent_of(request).health

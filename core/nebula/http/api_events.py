@@ -10,12 +10,13 @@ from aiohttp import WSMsgType, web
 
 from nebula.http.endpoints import dumps, endpoint, ok, query_number
 from nebula.http.keys import agent_of
+from nebula.http.schemas import OBJECT
 
 
 @endpoint("GET", "/api/v1/events",
           "WebSocket stream of every event (or, without an Upgrade, the recent ones as JSON)",
           query={"topic": "fnmatch pattern, e.g. check.*", "limit": "recent events (1-200)"},
-          tag="events")
+          tag="events", response=OBJECT)
 async def events(request: web.Request) -> web.StreamResponse:
     bus = agent_of(request).bus
     pattern = request.query.get("topic", "*")

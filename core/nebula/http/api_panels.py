@@ -9,13 +9,15 @@ from aiohttp import web
 from nebula.http.endpoints import endpoint, ok
 from nebula.http.keys import agent_of
 from nebula.http.problems import Problem
+from nebula.http.schemas import OBJECT
 from nebula.secrets import SECRETS
 from nebula.views import PANEL_TIMEOUT
 from nebula.views import describe_panel as describe
 
 
 @endpoint("GET", "/api/v1/panels", "Every panel's declaration (fields with units)",
-          query={"plugin": "only this plugin's panels"}, tag="panels")
+          query={"plugin": "only this plugin's panels"}, tag="panels",
+          response=OBJECT)
 async def list_panels(request: web.Request) -> web.Response:
     plugin = request.query.get("plugin")
     panels = [describe(p) for p in agent_of(request).panels.values()
@@ -24,7 +26,7 @@ async def list_panels(request: web.Request) -> web.Response:
 
 
 @endpoint("GET", "/api/v1/panels/{name}", "One panel's declaration and current data",
-          tag="panels")
+          tag="panels", response=OBJECT, problems=(502, 504))
 async def get_panel(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     panel = agent_of(request).panels.get(name)
@@ -40,7 +42,8 @@ async def get_panel(request: web.Request) -> web.Response:
     return ok({**describe(panel), "data": SECRETS.redact(data)})
 
 
-@endpoint("GET", "/api/v1/tools", "Jarvis tools with their parameter schemas", tag="panels")
+@endpoint("GET", "/api/v1/tools", "Jarvis tools with their parameter schemas", tag="panels",
+          response=OBJECT)
 async def list_tools(request: web.Request) -> web.Response:
     tools = agent_of(request).tools.values()
     return ok({"tools": [

@@ -8,13 +8,14 @@ from aiohttp import web
 from nebula.http.endpoints import ADMIN, endpoint, json_body, ok
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
+from nebula.http.schemas import OBJECT
 from nebula.tools import ToolNotFound
 
 
 @endpoint("POST", "/api/v1/tools/{name}/run",
           "Run a tool with the body as its arguments; an action-backed destructive one "
           "answers 202 with a pending approval", role=ADMIN, body={"type": "object"},
-          tag="panels")
+          tag="panels", response=OBJECT, statuses=(200, 202))
 async def run_tool(request: web.Request) -> web.Response:
     params = await json_body(request, {"type": "object"})
     runner = agent_of(request).tool_runner

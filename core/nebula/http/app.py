@@ -39,6 +39,7 @@ from nebula.http.openapi import document
 from nebula.http.plugin_endpoints import PluginEndpoints, first_segments, full_paths
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
+from nebula.http.schemas import HEALTH, METRICS_TEXT, OBJECT
 from nebula.http.security import (
     CALLER,
     PROXIES,
@@ -200,8 +201,10 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     app.on_response_prepare.append(add_security_headers)
     metrics = Metrics(agent)
     endpoints = [
-        Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC),
-        Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics"),
+        Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC,
+                 response=HEALTH),
+        Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics",
+                 response=METRICS_TEXT),
         *ENDPOINTS,
         # Before the catch-all below, which would otherwise take these paths.
         Endpoint("*", "/plugins/{plugin}/hooks/{hook}", app[WEBHOOKS].handle,
@@ -213,10 +216,11 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
 
     async def openapi_handler(_request: web.Request) -> web.Response:
         # Plugins' endpoints come and go with them: the document says what is served now.
-        return ok(document([*endpoints, *(ep for s in surfaces for ep in s.running())]))
+        return ok(document(endpoints,
+                           [pair for s in surfaces for pair in s.running_by_plugin()]))
 
     endpoints.append(Endpoint("GET", "/api/v1/openapi.json", openapi_handler,
-                              "This document: every route of the agent"))
+                              "This document: every route of the agent", response=OBJECT))
     # Plugins' endpoints and pages sit under their names, so a name the core uses there
     # is not a plugin's (the manager fails a plugin of that name that contributes some).
     core_paths = [ep.path for ep in endpoints]
@@ -228,7 +232,7 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     endpoints += [
         Endpoint("*", api.route_path(reserved["api"]), api.handle,
                  "A plugin's API endpoints (each is documented under its own path)",
-                 tag="plugins"),
+                 tag="plugins", problems=(503,)),
         Endpoint("*", pages.route_path(reserved["pages"]), pages.handle,
                  "A plugin's pages in the web panel (and their forms)", tag=PAGE_TAG),
     ]

@@ -29,10 +29,14 @@ ENDPOINTS: list[Endpoint] = []
 def endpoint(
     method: str, path: str, summary: str, *, role: Role = VIEWER,
     body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None,
-    tag: str = "agent",
+    tag: str = "agent", response: Mapping[str, Any] | None = None,
+    statuses: tuple[int, ...] = (200,), problems: tuple[int, ...] = (),
 ) -> Callable[[Handler], Handler]:
+    """Register a core route; the keywords are `Endpoint`'s (nebula.surfaces)."""
+
     def register(handler: Handler) -> Handler:
-        ENDPOINTS.append(Endpoint(method, path, handler, summary, role, body, query or {}, tag))
+        ENDPOINTS.append(Endpoint(method, path, handler, summary, role, body, query or {}, tag,
+                                  response, statuses, problems))
         return handler
 
     return register

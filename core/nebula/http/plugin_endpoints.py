@@ -68,9 +68,13 @@ class PluginEndpoints:
         return endpoints, router, served
 
     def running(self) -> list[Endpoint]:
-        """Every endpoint of every running plugin, with its full path (for OpenAPI)."""
-        return [ep for record in sorted(self._agent.manager.records.values(),
-                                        key=lambda r: r.name)
+        """Every endpoint of every running plugin, with its full path."""
+        return [ep for _, ep in self.running_by_plugin()]
+
+    def running_by_plugin(self) -> list[tuple[str, Endpoint]]:
+        """(plugin, endpoint with its full path) for every running plugin (for OpenAPI)."""
+        return [(record.name, ep) for record in sorted(self._agent.manager.records.values(),
+                                                       key=lambda r: r.name)
                 if record.state == LOADED for ep in self._table(record)[0]]
 
     async def endpoint_for(self, request: web.Request) -> Endpoint | None:
