@@ -11,6 +11,7 @@ PACKAGES=(
   chromium                     # web panel: headless browser tests
   zbar-tools                   # web panel: reads back the TOTP QR code we draw (zbarimg)
   prometheus                   # /metrics: a real Prometheus scrapes the agent; promtool lints
+  systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
 )
 
