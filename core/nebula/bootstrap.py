@@ -1,8 +1,10 @@
-"""First-run set-up: the commented config file and the first API token."""
+"""First-run set-up: the commented config file, the first API token, and the address
+the panel is opened at."""
 
 from __future__ import annotations
 
 import re
+import socket
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -54,3 +56,22 @@ async def create_first_token(config: Config) -> dict[str, Any]:
         return await Tokens(store).create("admin", "admin")
     finally:
         await store.close()
+
+
+# As nebula.http.hosts reads them (a layer above: it cannot be imported here).
+_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def panel_url(config: Config, port: int | None = None) -> str:
+    """Where a browser opens the panel: `public_url` when set (the address people use
+    behind a proxy), else the bind address and port (`port`: the one the agent really
+    listens on, when known). Bound to every address, the agent answers to this machine's
+    host name (nebula.http.hosts), the likeliest name another machine reaches it by."""
+    agent = config.agent
+    if public := str(agent.get("public_url") or "").rstrip("/"):
+        return public
+    host = str(agent.get("bind", ""))
+    if host in _WILDCARD_BINDS:
+        host = socket.gethostname()
+    port = agent["port"] if port is None else port
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

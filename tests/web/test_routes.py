@@ -20,10 +20,11 @@ SAMPLE = {"plugin": "showcase", "hook": "ping", "name": "switchable.echo",
 OPEN = {
     ("GET", "/healthz"): "liveness for probes",
     ("GET", "/login"): "the sign-in form",
+    ("GET", "/setup"): "the first admin's form (while no user exists, else off to /login)",
     ("GET", "/static/{file}"): "the stylesheet and script the sign-in page needs",
 }
 # Open too, and refusing without the sign-in form's double-submit token.
-SIGN_IN_FORMS = {("POST", "/login"), ("POST", "/login/totp")}
+SIGN_IN_FORMS = {("POST", "/login"), ("POST", "/login/totp"), ("POST", "/setup")}
 WEBHOOK = "/plugins/{plugin}/hooks/{hook}"
 
 
@@ -68,7 +69,7 @@ async def test_the_open_routes_are_exactly_the_declared_ones(nebula_agent):
         assert open_routes(a.app) == expected
         # /login/totp and POST /login are open so a browser can sign in, but without the
         # form's double-submit token they refuse.
-        for path in ("/login", "/login/totp"):
+        for path in ("/login", "/login/totp", "/setup"):
             async with a.session.post(a.url + path, data={"username": "x"}) as resp:
                 assert resp.status == 403
 

@@ -12,6 +12,7 @@ from nebula.cli.common import (
     STATUS_MARK,
     State,
     agent_client,
+    fail_api,
     json_option,
     output,
     pass_state,
@@ -27,14 +28,19 @@ from nebula.cli.common import (
               help="Where the agent keeps its store (default: the user's state dir); "
                    "written into the config, with the token created there.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--user", "user_name", metavar="NAME",
+              help="Also create NAME, the web panel's first admin (asks for a password).")
+@click.option("--password-file", type=click.File("r"),
+              help="Read --user's password from this file's first line ('-': stdin).")
 @json_option
 @pass_state
 def init(state: State, path: Path | None, data_dir: Path | None, force: bool,
-         as_json: bool) -> None:
-    """Write a commented nebula.toml and create the first admin API token."""
+         user_name: str | None, password_file: Any, as_json: bool) -> None:
+    """Write a commented nebula.toml and create the first admin API token (and with
+    --user, the first admin who signs in to the web panel)."""
     import asyncio
 
-    from nebula.bootstrap import create_first_token, write_default_config
+    from nebula.bootstrap import create_first_token, panel_url, write_default_config
     from nebula.config import default_data_dir
     from nebula.filemodes import restrict_umask
 
@@ -42,15 +48,42 @@ def init(state: State, path: Path | None, data_dir: Path | None, force: bool,
     target = path or state.config_path or Path("nebula.toml")
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; use --force to overwrite it")
+    if password_file is not None and not user_name:
+        raise click.UsageError("--password-file is for --user's password")
+    password = None
+    if user_name:  # asked before anything is written, so a typo leaves nothing half done
+        password = (password_file.readline().rstrip("\r\n") if password_file else
+                    click.prompt(f"Password for {user_name}", hide_input=True,
+                                 confirmation_prompt=True))
     # Absolute: the agent may be started from anywhere with this file.
     data_dir = (data_dir or Path(default_data_dir())).expanduser().absolute()
     write_default_config(target, data_dir)
     state.use(target)
     token = asyncio.run(create_first_token(state.config))
-    output({"config": str(target), "data_dir": str(state.config.data_dir), "token": token},
-           as_json, lambda d: click.echo(
-               f"Wrote {d['config']} (data dir {d['data_dir']}).\nFirst admin API token "
-               f"(shown once, store it now):\n  {d['token']['token']}"))
+    data = {"config": str(target), "data_dir": str(state.config.data_dir), "token": token,
+            "panel_url": panel_url(state.config), "user": None}
+    refused = None
+    if user_name:
+        from nebula.cli.client import ApiError
+
+        with agent_client(state) as client:  # as `nebula user add` does
+            try:
+                data["user"] = client.post("/api/v1/users",
+                                           {"name": user_name, "password": password})["name"]
+            except ApiError as exc:  # a short password: the token is still shown below
+                refused = exc
+
+    def human(d: dict[str, Any]) -> None:
+        click.echo(f"Wrote {d['config']} (data dir {d['data_dir']}).\nFirst admin API token "
+                   f"(shown once, store it now):\n  {d['token']['token']}")
+        signing_in = (f"sign in as {d['user']}" if d["user"] else
+                      "with no user yet, create the first admin with the setup code "
+                      "`nebula run` prints (or `nebula user add NAME`)")
+        click.echo(f"Panel: {d['panel_url']} ({signing_in})")
+
+    output(data, as_json, human)
+    if refused is not None:
+        fail_api(refused)
 
 
 @click.command(name="run")
@@ -83,15 +116,37 @@ def status(state: State, as_json: bool) -> None:
     if client is None:
         output({"running": False}, as_json, lambda _: click.echo("agent: not running"))
         sys.exit(1)
-    data = {"running": True, **client.get("/api/v1/status")}
+    data = {"running": True, **client.get("/api/v1/status"), **_panel(state, client)}
 
     def human(d: dict[str, Any]) -> None:
         click.echo(f"agent: running {d['version']}, up {d['uptime']:.0f}s, data {d['data_dir']}")
+        first = ("; no user yet: see the setup code in the agent's log, or run "
+                 "`nebula user add NAME`" if d["users"] == 0 else "")
+        click.echo(f"panel: {d['panel_url']}{first}")
         click.echo("plugins: " + ", ".join(f"{n} {s}" for s, n in d["plugins"].items()))
         click.echo("checks: " + ", ".join(f"{n} {s}" for s, n in d["checks"].items()))
         click.echo(f"pending approvals: {d['pending_approvals']}")
 
     output(data, as_json, human)
+
+
+def _panel(state: State, client: Any) -> dict[str, Any]:
+    """Where the panel is (on the port the agent listens on), and how many can sign in to
+    it (None: unknown, sign-in is off)."""
+    import os
+    from urllib.parse import urlsplit
+
+    from nebula.bootstrap import panel_url
+    from nebula.cli.client import ApiError
+
+    try:
+        users: int | None = len(client.get("/api/v1/users")["users"])
+    except ApiError:
+        users = None
+    # Another host's agent (NEBULA_URL): its address is all this host knows of it.
+    url = client.url if os.environ.get("NEBULA_URL") else panel_url(
+        state.config, urlsplit(client.url).port)
+    return {"panel_url": url, "users": users}
 
 
 @click.command()

@@ -77,7 +77,7 @@ def endpoints(auth: Auth) -> list[Endpoint]:
         body = await json_body(request, CREATE_SCHEMA)
         user = await _guarded(request, lambda: users.add(
             body["name"], body["password"], body.get("role", Role.ADMIN)))
-        await auth.watch_failed_logins()
+        await auth.users_changed()
         return ok({"id": user.id, "name": user.name, "role": user.role}, 201)
 
     async def set_password(request: web.Request) -> web.Response:
@@ -90,7 +90,7 @@ def endpoints(auth: Auth) -> list[Endpoint]:
     async def remove_user(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         await _guarded(request, lambda: users.remove(name))
-        await auth.watch_failed_logins()
+        await auth.users_changed()
         return ok({"removed": name})
 
     async def enable_totp(request: web.Request) -> web.Response:

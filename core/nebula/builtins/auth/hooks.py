@@ -1,5 +1,6 @@
-"""The auth plugin's hooks: the runtime (users, sessions, lockouts) is what startup
-returns; its authenticator, pages, API and the `nebula user` commands. Nothing heavy is
+"""The auth plugin's hooks: the runtime (users, sessions, lockouts, the setup code) is what
+startup returns; its authenticator, pages (/login, /setup, /security), API and the
+`nebula user` commands. Nothing heavy is
 imported here: the CLI reads this module at every start for its commands."""
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def nebula_api_endpoints(runtime: Auth) -> Iterable[Endpoint]:
 def nebula_web_pages(runtime: Auth) -> Iterable[WebPage | Endpoint]:
     from nebula.builtins.auth.account import account_pages
     from nebula.builtins.auth.login import login_routes
+    from nebula.builtins.auth.setup import setup_routes
 
-    return [*login_routes(runtime), *account_pages(runtime)]
+    return [*login_routes(runtime), *setup_routes(runtime), *account_pages(runtime)]
 
 
 @hookimpl

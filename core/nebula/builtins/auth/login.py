@@ -17,6 +17,7 @@ import hmac
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -100,18 +101,40 @@ def _form(csrf: str, next_: str, message: str = "", *, pending: str = "",
         '<button class="btn primary" type="submit">Sign in</button></form>')
 
 
-def _render(request: web.Request, message: str = "", status: int = 200, **kw: str
-            ) -> web.Response:
+def _way_in(anyone: bool) -> str:
+    """How to get in when nobody can: no user yet, or a forgotten password."""
+    if not anyone:
+        return ('<p class="muted">Nobody can sign in yet: open <a href="/setup">/setup</a> '
+                "with the setup code from the agent's log (<code>nebula run</code> prints "
+                "it), or run <code>nebula user add NAME</code> on the agent's host.</p>")
+    return ('<p class="muted">Forgot your password? On the agent\'s host, '
+            "<code>nebula user passwd NAME</code> sets a new one.</p>")
+
+
+def double_submit_page(request: web.Request, title: str, body: Callable[[str], str],
+                       status: int = 200) -> web.Response:
+    """A page whose form is guarded by a double-submit token (there is no session yet to
+    bind one to): `body` gets the token for its hidden `csrf` field; the cookie holds it."""
     csrf = secrets.token_urlsafe(24)
-    # The form's own `next` (kept through a failed attempt) before the page's query.
-    next_ = _safe_next(kw.pop("next", None) or request.query.get("next"))
-    response = html(bare_page("Sign in", _form(csrf, next_, message, **kw)), status)
-    flags = cookie_flags(request)
-    response.set_cookie(LOGIN_COOKIE, csrf, max_age=int(PENDING_TTL * 2), **flags)
+    response = html(bare_page(title, body(csrf)), status)
+    response.set_cookie(LOGIN_COOKIE, csrf, max_age=int(PENDING_TTL * 2),
+                        **cookie_flags(request))
     return response
 
 
-async def _form_fields(request: web.Request) -> dict[str, str]:
+async def _render(auth: Auth, request: web.Request, message: str = "", status: int = 200,
+                  **kw: str) -> web.Response:
+    # The form's own `next` (kept through a failed attempt) before the page's query.
+    next_ = _safe_next(kw.pop("next", None) or request.query.get("next"))
+    # The code step is past the password: no word there about getting in otherwise.
+    hint = "" if kw.get("pending") else _way_in(await auth.users.exist())
+    return double_submit_page(
+        request, "Sign in", lambda csrf: _form(csrf, next_, message, **kw) + hint, status)
+
+
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """The posted form's text fields, once its double-submit token matches the cookie's;
+    from another site (or once the cookie lapsed) a 403."""
     form = await request.post()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     sent, cookie = fields.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")
@@ -149,12 +172,14 @@ async def _locked(auth: Auth, request: web.Request, ip: str, username: str, next
         return None
     await auth.guard.record(ip, username, auth.guard.LOCKED)
     stamp = time.strftime("%H:%M:%S", time.gmtime(until))
-    return _render(request, f"Too many failed sign-ins. Try again after {stamp} UTC.", 429,
-                   next=next_)
+    return await _render(auth, request,
+                         f"Too many failed sign-ins. Try again after {stamp} UTC.", 429,
+                         next=next_)
 
 
-async def _sign_in(auth: Auth, request: web.Request, user: User, next_: str
-                   ) -> web.Response:
+async def sign_in(auth: Auth, request: web.Request, user: User, next_: str
+                  ) -> web.Response:
+    """A new session for `user`: its cookie set, and off to `next_`."""
     proxies = request.app[PROXIES]
     await auth.sessions.purge_expired()  # sign-ins are rare: a fine time to tidy
     value, _ = await auth.sessions.create(
@@ -168,7 +193,7 @@ async def _sign_in(auth: Auth, request: web.Request, user: User, next_: str
 
 
 async def _password_step(auth: Auth, request: web.Request) -> web.StreamResponse:
-    fields = await _form_fields(request)
+    fields = await form_fields(request)
     username, next_ = fields.get("username", "").strip(), _safe_next(fields.get("next"))
     ip = request.app[PROXIES].client_ip(request)
     if (locked := await _locked(auth, request, ip, username, next_)) is not None:
@@ -176,20 +201,20 @@ async def _password_step(auth: Auth, request: web.Request) -> web.StreamResponse
     user = await auth.users.verify_password(username, fields.get("password", ""))
     if user is None:
         await auth.record_failure(ip, username, "wrong username or password")
-        return _render(request, "Wrong username or password.", 401, next=next_)
+        return await _render(auth, request, "Wrong username or password.", 401, next=next_)
     if user.totp:
         token = secrets.token_urlsafe(32)
         _pending(auth)[token] = Pending(user, time.time() + PENDING_TTL, next_)
-        return _render(request, pending=token, user=user.name, next=next_)
-    return await _sign_in(auth, request, user, next_)
+        return await _render(auth, request, pending=token, user=user.name, next=next_)
+    return await sign_in(auth, request, user, next_)
 
 
 async def _code_step(auth: Auth, request: web.Request) -> web.StreamResponse:
-    fields = await _form_fields(request)
+    fields = await form_fields(request)
     token = fields.get("pending", "")
     pending = _pending(auth).get(token)
     if pending is None:
-        return _render(request, "That sign-in expired; start again.", 401)
+        return await _render(auth, request, "That sign-in expired; start again.", 401)
     ip = request.app[PROXIES].client_ip(request)
     name = pending.user.name
     if (locked := await _locked(auth, request, ip, name, pending.next)) is not None:
@@ -197,10 +222,10 @@ async def _code_step(auth: Auth, request: web.Request) -> web.StreamResponse:
         return locked
     if not await auth.users.verify_second_factor(pending.user, fields.get("code", "")):
         await auth.record_failure(ip, name, "wrong authentication code")
-        return _render(request, "Wrong code.", 401, pending=token, user=name,
-                       next=pending.next)
+        return await _render(auth, request, "Wrong code.", 401, pending=token, user=name,
+                             next=pending.next)
     _pending(auth).pop(token, None)
-    return await _sign_in(auth, request, pending.user, pending.next)
+    return await sign_in(auth, request, pending.user, pending.next)
 
 
 def _see_other(location: str) -> web.Response:
@@ -218,7 +243,7 @@ def login_routes(auth: Auth) -> list[Endpoint]:
     (a write any signed-in role may make)."""
 
     async def login_form(request: web.Request) -> web.StreamResponse:
-        return _render(request)
+        return await _render(auth, request)
 
     async def login(request: web.Request) -> web.StreamResponse:
         return await _password_step(auth, request)

@@ -1,6 +1,7 @@
 """The auth plugin's runtime: users, sessions and the login guard over the agent's store,
-the authenticator the core asks about browsers, and the `auth.failed_logins` check, which
-runs while someone can sign in (added with the first user, withdrawn with the last)."""
+the authenticator the core asks about browsers, the `auth.failed_logins` check, which runs
+while someone can sign in (added with the first user, withdrawn with the last), and while
+nobody can, the setup code that lets the first admin in through `/setup`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from nebula.bootstrap import panel_url
 from nebula.builtins.auth.sessions import Sessions
+from nebula.builtins.auth.setup_code import SETUP_CODE_TTL, SetupCode
 from nebula.builtins.auth.users import FAILED_LOGINS, LoginGuard, Users
+from nebula.logs import get_logger
 from nebula.scheduler import ScheduledJob
 from nebula.surfaces import Authenticator
 
@@ -17,7 +21,9 @@ if TYPE_CHECKING:
     from nebula.agent import Agent
 
 PLUGIN = "auth"
-LOGIN_PATH, LOGOUT_PATH = "/login", "/logout"
+LOGIN_PATH, LOGOUT_PATH, SETUP_PATH = "/login", "/logout", "/setup"
+SETUP_JOB = "auth.setup_code"
+log = get_logger(component="auth")
 
 
 class Auth:
@@ -29,11 +35,12 @@ class Auth:
         self.guard = LoginGuard(agent.store, settings)
         self.authenticator = Authenticator(self.sessions.authenticate, LOGIN_PATH,
                                            LOGOUT_PATH)
+        self.setup = SetupCode()
         self._background: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         await self.users.encrypt_plain_totp()  # earlier versions kept them in clear
-        await self.watch_failed_logins()
+        await self.users_changed()
 
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.sessions.ttl = float(settings["session_ttl"])
@@ -45,15 +52,45 @@ class Auth:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._withdraw_check()
+        await self._withdraw_setup()
         self.sessions.pending.clear()
         self.sessions.enrolments.clear()
 
+    async def users_changed(self) -> None:
+        """After users were added or removed: with none, the setup code; with some, the
+        failed-login check."""
+        anyone = await self.users.exist()
+        await self._watch_failed_logins(anyone)
+        if anyone:
+            await self._withdraw_setup()
+        elif SETUP_JOB not in self._agent.scheduler.jobs:
+            # A job, so only a serving agent makes a code: the CLI's one-shot agent runs
+            # no jobs, and nobody could read a code it made.
+            self._agent.scheduler.add(ScheduledJob(
+                SETUP_JOB, self._announce_setup_code, interval=SETUP_CODE_TTL, timeout=30))
+
+    # --- the setup code -------------------------------------------------------------------
+
+    async def _announce_setup_code(self) -> None:
+        """A new code (the last one lapses), in one log line with where to enter it. This
+        line is meant to carry it: the code is the way in for whoever reads this agent's
+        log (its owner), good once, until a user exists or for SETUP_CODE_TTL."""
+        code = self.setup.issue()
+        log.warning("auth.setup_code", url=panel_url(self._agent.config) + SETUP_PATH,
+                    code=code, valid_hours=round(SETUP_CODE_TTL / 3600),
+                    hint="nobody can sign in yet: open the url and enter this code to "
+                         "create the first admin (or run `nebula user add NAME`)")
+
+    async def _withdraw_setup(self) -> None:
+        self.setup.forget()
+        if SETUP_JOB in self._agent.scheduler.jobs:
+            await self._agent.scheduler.remove(SETUP_JOB)
+
     # --- the failed-login check -----------------------------------------------------------
 
-    async def watch_failed_logins(self) -> None:
+    async def _watch_failed_logins(self, wanted: bool) -> None:
         """Add `auth.failed_logins` with the first user, withdraw it with the last: it is
         about who can sign in, and nobody can without a user."""
-        wanted = await self.users.exist()
         if wanted == (FAILED_LOGINS in self._agent.health.checks):
             return
         if not wanted:

@@ -21,5 +21,5 @@ AUTH_SCHEMA: dict[str, Any] = {
 # Versions before the plugin read these in [agent]; they are still accepted there.
 MOVED_AGENT_KEYS = tuple(AUTH_SCHEMA["properties"])
 # Its pages and endpoints keep the addresses they had in the core: /login, /logout,
-# /security, /api/v1/users, /api/v1/failed-logins.
-CLAIMED_PATHS = ("login", "logout", "security", "users", "failed-logins")
+# /security, /api/v1/users, /api/v1/failed-logins; and /setup, the first admin's.
+CLAIMED_PATHS = ("login", "logout", "security", "users", "failed-logins", "setup")
