@@ -144,9 +144,16 @@ def _register(modules: Iterable[Any]) -> None:
 
 
 def _core_modules() -> list[Any]:
-    from nebula.cli import action_cmds, agent_cmds, plugin_cmds, service_cmds, token_cmds
+    from nebula.cli import (
+        action_cmds,
+        agent_cmds,
+        backup_cmds,
+        plugin_cmds,
+        service_cmds,
+        token_cmds,
+    )
 
-    return [agent_cmds, action_cmds, plugin_cmds, token_cmds, service_cmds]
+    return [agent_cmds, action_cmds, plugin_cmds, token_cmds, backup_cmds, service_cmds]
 
 
 _register(_core_modules())

@@ -141,6 +141,7 @@ def fail_unexpected(exc: Exception) -> NoReturn:
     import os
 
     from nebula.cli.client import ApiError, TransportError
+    from nebula.errors import NebulaError
     from nebula.secrets import SECRETS
 
     if isinstance(exc, TransportError):
@@ -148,6 +149,9 @@ def fail_unexpected(exc: Exception) -> NoReturn:
         sys.exit(exc.exit_code)
     if isinstance(exc, ApiError):
         fail_api(exc)
+    if isinstance(exc, NebulaError):  # the core refused, saying why (a store too new, ...)
+        click.echo(SECRETS.redact(f"error: {exc}"), err=True)
+        sys.exit(1)
     if os.environ.get("NEBULA_DEBUG"):
         raise exc
     click.echo(SECRETS.redact(f"error: unexpected {type(exc).__name__}: {exc} (set "

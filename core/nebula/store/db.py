@@ -15,10 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nebula.errors import NebulaError
 from nebula.filemodes import create_private, private_dir
 from nebula.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
+
+# Snapshots taken before migrating (`pre-migration-<from>-<to>.db` beside the store): the
+# way back when an upgrade goes wrong. Only the latest few are kept; each is a whole store.
+SNAPSHOT_GLOB = "pre-migration-*.db"
+SNAPSHOTS_KEPT = 3
+
+
+class SchemaTooNew(NebulaError):
+    """The store was migrated by a newer Nebula: this code would misread it."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -31,12 +41,51 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
-    _migrate(conn)
+    try:
+        _migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def copy_store(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the open store `conn` in `target` (0600), through SQLite's
+    backup API: safe while other connections write (WAL), and one self-contained file."""
+    create_private(target)
+    copy = sqlite3.connect(target)
+    try:
+        conn.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # no -wal beside the copy
+    finally:
+        copy.close()
+
+
+def _snapshot(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    copy_store(conn, path.parent / f"pre-migration-{version}-{len(MIGRATIONS)}.db")
+    by_age = sorted(path.parent.glob(SNAPSHOT_GLOB), key=lambda p: p.stat().st_mtime)
+    for old in by_age[:-SNAPSHOTS_KEPT]:
+        old.unlink(missing_ok=True)
+
+
+def _too_new(path: Path, version: int) -> SchemaTooNew:
+    known = len(MIGRATIONS)
+    snapshots = sorted(path.parent.glob(f"pre-migration-{known}-*.db"))
+    back = (f"copy {snapshots[-1]} (taken before it migrated) over {path.name}, removing "
+            f"{path.name}-wal and {path.name}-shm" if snapshots
+            else "restore a backup made with this version (nebula restore)")
+    return SchemaTooNew(
+        f"the store {path} is at schema version {version}, newer than this Nebula's "
+        f"{known}: it was upgraded by a newer Nebula. Run that version, or to go back, "
+        f"stop the agent and {back}")
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise _too_new(path, version)
+    if 0 < version < len(MIGRATIONS):  # a new, empty store has nothing to keep
+        _snapshot(conn, path, version)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
