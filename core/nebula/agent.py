@@ -37,7 +37,6 @@ from nebula.store import Store
 from nebula.tokens import Tokens
 from nebula.tools import ToolRunner
 
-FLUSH_INTERVAL = 1.0
 RETENTION_INTERVAL = 3600.0
 APPROVAL_SWEEP_INTERVAL = 30.0
 STOP_TIMEOUT = 5.0  # per plugin; the whole shutdown must fit in 10 s
@@ -117,26 +116,32 @@ class Agent:
         secure_data_dir(self.config.data_dir)
         await self.store.open()
         await self.actions.recover_interrupted()
-        self.scheduler.add(ScheduledJob("core.flush", self.health.flush, interval=FLUSH_INTERVAL,
-                                        timeout=30))
         self.scheduler.add(ScheduledJob("core.retention", self.apply_retention,
                                         interval=RETENTION_INTERVAL, timeout=300))
         # Expired approvals are announced (approval.expired) even when nobody looks.
         self.scheduler.add(ScheduledJob("core.approvals", self.actions.approvals_store.expire_due,
                                         interval=APPROVAL_SWEEP_INTERVAL, timeout=30))
+        loadable = []
         for record in self.manager.ordered:
             if not record.loadable:
                 self.manager.settle_unloadable(record, self.config)
             else:
+                loadable.append(record)
+        # Built-ins after the others: they read every other plugin's contributions.
+        await self._start_together([r for r in loadable if not r.builtin])
+        for record in loadable:
+            if record.builtin:
                 await self._start_plugin(record)
         await self.health.restore()
         if schedule:
             self.scheduler.start()
+            self.health.start_flushing()
         log.info("agent.started",
                  plugins={r.name: str(r.state) for r in self.manager.records.values()})
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self.health.stop_flushing()
         await self._cancel_checks_now(list(self._checks_now))
         await self.actions.stop()  # before the plugins whose actions still run
         # Concurrently, so shutdown takes the slowest plugin's time, not the sum.
@@ -199,7 +204,27 @@ class Agent:
         interfaces reach what a built-in plugin, such as Jarvis, keeps."""
         return self.manager.runtime(plugin)
 
+    async def _start_together(self, records: list[PluginRecord]) -> None:
+        """Run these plugins' startups concurrently, so the start (and the first /healthz)
+        waits for the slowest one, not the sum; each keeps its own timeout. Their
+        contributions are then taken in the given order, so checks, panels and tools are
+        listed as a one-by-one start lists them."""
+        started = await asyncio.gather(*(self._run_startup(r) for r in records),
+                                       return_exceptions=True)
+        for record, outcome in zip(records, started, strict=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if outcome:
+                await self._adopt(record)
+
     async def _start_plugin(self, record: PluginRecord) -> bool:
+        if not await self._run_startup(record):
+            return False
+        await self._adopt(record)
+        return True
+
+    async def _run_startup(self, record: PluginRecord) -> bool:
+        """Configure the plugin and run its startup; whether it is now loaded."""
         record.state, record.error = DISABLED, None
         if not self.manager.wanted(record, self.config):
             return False
@@ -208,9 +233,11 @@ class Agent:
         ctx = PluginContext(record.name, record.config, KeyValue(self.store, record.name), self,
                             secrets=SecretStore(self.store, self.config.data_dir / "secret.key",
                                                 record.name))
-        timeout = self.config.agent["startup_timeout"]
-        if not await self.manager.start(record, ctx, timeout):
-            return False
+        return await self.manager.start(record, ctx, self.config.agent["startup_timeout"])
+
+    async def _adopt(self, record: PluginRecord) -> None:
+        """Take a started plugin's contributions: schedule its checks and jobs, register
+        its actions, panels and tools, subscribe its handlers."""
         c = record.contributions
         for check in c.checks:
             self.health.add(check, record.name)
@@ -228,7 +255,6 @@ class Agent:
         for sub in c.subscriptions:
             self._spawn_subscription(record, sub)
         await self._publish("plugin.started", {"plugin": record.name}, "core")
-        return True
 
     async def _stop_plugin(self, record: PluginRecord) -> None:
         c = record.contributions

@@ -4,7 +4,10 @@ A check that raises or hangs past its timeout gives an `unknown` result carrying
 Summaries are kept to one line and metrics to finite numbers.
 The reported state moves to a new status only after `flap_threshold` consecutive results
 agree on it; each move emits a `check.changed` event. Results are written to the store in
-batches (`flush`), so a thousand checks a second cost a handful of transactions.
+batches (`flush`), so a thousand checks a second cost a handful of transactions. Once
+`start_flushing` runs, the first result after a write wakes a task that waits up to
+FLUSH_DELAY for more and writes them in one batch; with nothing pending it waits on an
+event, not a timer, so an idle agent is not woken every second.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.logs import get_logger
 from nebula.scheduler import cancelling
 from nebula.secrets import SECRETS
 from nebula.store import Store
 
 Publish = Callable[[str, dict[str, Any], str], Awaitable[Any]]
+# How long the first pending result waits for others to share its transaction: also the
+# most a SIGKILL can lose.
+FLUSH_DELAY = 1.0
+FLUSH_TIMEOUT = 30.0
+log = get_logger(component="health")
 
 
 @dataclass
@@ -120,12 +129,16 @@ def _normalise(result: Any) -> CheckResult:
 
 
 class HealthEngine:
-    def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2) -> None:
+    def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2,
+                 flush_delay: float = FLUSH_DELAY) -> None:
         self._store = store
         self._publish = publish
         self.checks: dict[str, CheckState] = {}
         self._flap_threshold = flap_threshold
         self._pending: list[tuple[Any, ...]] = []
+        self.flush_delay = flush_delay
+        self._flush_wanted = asyncio.Event()  # set while results wait to be written
+        self._flusher: asyncio.Task[None] | None = None
         self.version = 0  # bumped on every change, for cached API answers
         self.on_result: Callable[[CheckState], None] | None = None
         # Called with every result, in order (remediation policies count streaks here);
@@ -201,6 +214,7 @@ class HealthEngine:
             cs.state_result = result
         self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
                               result.summary, json.dumps(result.metrics), duration_ms))
+        self._flush_wanted.set()
         self.version += 1
         if self.on_result:
             self.on_result(cs)
@@ -212,8 +226,40 @@ class HealthEngine:
                 "new": cs.state.value, "summary": result.summary,
             }, cs.plugin)
 
+    def start_flushing(self) -> None:
+        """Write results in the background from now on (see the module's docstring)."""
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_when_pending(), name="health.flush")
+
+    async def stop_flushing(self) -> None:
+        """Stop the background writer; what is still pending waits for a `flush`."""
+        task, self._flusher = self._flusher, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _flush_when_pending(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            await asyncio.sleep(self.flush_delay)  # let the batch fill
+            try:
+                await asyncio.wait_for(self.flush(), FLUSH_TIMEOUT)
+            except asyncio.CancelledError as exc:
+                if cancelling():
+                    raise
+                self._flush_failed(exc)
+            except Exception as exc:
+                self._flush_failed(exc)
+
+    @staticmethod
+    def _flush_failed(exc: BaseException) -> None:
+        error = (f"timed out after {FLUSH_TIMEOUT:g}s" if isinstance(exc, asyncio.TimeoutError)
+                 else SECRETS.redact(f"{type(exc).__name__}: {exc}".removesuffix(": ")))
+        log.warning("health.flush_failed", error=error)
+
     async def flush(self) -> int:
         rows, self._pending = self._pending, []
+        self._flush_wanted.clear()  # what arrives from here on sets it again
         if rows and self._store is not None:
             await self._store.executemany(
                 "INSERT INTO check_results (check_name, ts, status, state, summary, metrics, "

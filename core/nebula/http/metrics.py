@@ -11,42 +11,27 @@ from the key's last word (`_bytes`, `_ms`, `.percent`, ...), the value converted
 Prometheus base unit (seconds, bytes, a 0-1 ratio) and the word dropped from the label;
 keys without a known unit go to the unitless `nebula_check_metric`. docs/prometheus.md
 has the table.
+
+`prometheus_client` (about 1.5 MB resident) is imported on the first scrape, by
+`nebula.http.metrics_registry`; until then check durations are counted here, in the
+histogram's buckets.
 """
 
 from __future__ import annotations
 
-import math
+import bisect
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    GCCollector,
-    Histogram,
-    PlatformCollector,
-    ProcessCollector,
-    disable_created_metrics,
-    generate_latest,
-)
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
-from nebula.contributions import Status
-from nebula.plugins import PluginState
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from nebula.agent import Agent
     from nebula.health import CheckState
 
-# `_created` series double every counter and histogram and nothing of ours reads them.
-# The switch is process-wide in prometheus_client; the agent's process is ours.
-disable_created_metrics()
-
-PLUGIN_STATES = tuple(PluginState)
 CHECK_METRIC = "nebula_check_metric"
 CHECK_LABELS = ["plugin", "check", "metric"]
 
@@ -97,87 +82,38 @@ def family_name(unit: Unit | None) -> str:
     return f"{CHECK_METRIC}_{unit.suffix}" if unit else CHECK_METRIC
 
 
-def check_values(checks: Mapping[str, CheckState]) -> Iterator[Metric]:
-    """Every numeric value of every check's latest result, one family per unit."""
-    families: dict[str, GaugeMetricFamily] = {}
-    for cs in checks.values():
-        if cs.last is None:
-            continue
-        seen: set[tuple[str, str]] = set()
-        for key, raw in cs.last.metrics.items():
-            try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                continue
-            if not math.isfinite(value):
-                continue
-            label, unit, scale = unit_of(key)
-            name = family_name(unit)
-            if (name, label) in seen:  # `x_ms` next to `x_seconds`: keep both, unmerged
-                label = key
-            seen.add((name, label))
-            if name not in families:
-                what = unit.help if unit else "with no known unit"
-                families[name] = GaugeMetricFamily(
-                    name, f"A value a check reported, {what}; `metric` is its key",
-                    labels=CHECK_LABELS)
-            families[name].add_metric([cs.plugin, cs.check.name, label], value * scale)
-    yield from families.values()
+DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class AgentCollector(Collector):
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+@dataclass
+class Durations:
+    """Check run times by (check, plugin): a count per bucket of DURATION_BUCKETS (the last
+    one +Inf, not cumulative) and the sum, as a Prometheus histogram keeps them."""
 
-    def collect(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily("nebula_info", "Agent version", labels=["version"])
-        info.add_metric([self.agent.version], 1)
-        yield info
-        checks = self.agent.health.checks
-        status = GaugeMetricFamily(
-            "nebula_check_status",
-            "Damped check state: 0 ok, 1 warning, 2 critical, 3 unknown",
-            labels=["check", "plugin"])
-        last_run = GaugeMetricFamily(
-            "nebula_check_last_run_timestamp_seconds", "When the check last ran (Unix time)",
-            labels=["check", "plugin"])
-        for cs in checks.values():
-            status.add_metric([cs.check.name, cs.plugin], (cs.state or Status.UNKNOWN).exit_code)
-            if cs.last_ts is not None:
-                last_run.add_metric([cs.check.name, cs.plugin], cs.last_ts)
-        yield status
-        yield last_run
-        yield from check_values(checks)
-        plugins = GaugeMetricFamily("nebula_plugin_state", "1 for the plugin's current state",
-                                    labels=["plugin", "state"])
-        for record in self.agent.manager.records.values():
-            for state in PLUGIN_STATES:
-                plugins.add_metric([record.name, state], float(record.state == state))
-        yield plugins
-        actions = CounterMetricFamily("nebula_action_runs", "Action runs by outcome",
-                                      labels=["action", "outcome"])
-        for (action, outcome), count in sorted(self.agent.actions.counts.items()):
-            actions.add_metric([action, outcome], count)
-        yield actions
+    series: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    sums: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def observe(self, check: str, plugin: str, seconds: float) -> None:
+        key = (check, plugin)
+        counts = self.series.setdefault(key, [0.0] * (len(DURATION_BUCKETS) + 1))
+        counts[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1  # le: upper bound inclusive
+        self.sums[key] = self.sums.get(key, 0.0) + seconds
 
 
 class Metrics:
     def __init__(self, agent: Agent) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(AgentCollector(agent))
-        # What the default registry has (process_*, python_*), in ours.
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
-        self.durations = Histogram(
-            "nebula_check_duration_seconds", "Check run time", ["check", "plugin"],
-            registry=self.registry,
-            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30))
+        self.agent = agent
+        self.durations = Durations()
+        self._registry: CollectorRegistry | None = None
         agent.health.on_result = self.observe
 
     def observe(self, cs: CheckState) -> None:
-        self.durations.labels(cs.check.name, cs.plugin).observe(cs.duration_ms / 1000)
+        self.durations.observe(cs.check.name, cs.plugin, cs.duration_ms / 1000)
 
     async def handler(self, _request: web.Request) -> web.Response:
-        body = generate_latest(self.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        from nebula.http import metrics_registry  # prometheus_client: on the first scrape
+
+        if self._registry is None:
+            self._registry = metrics_registry.build(self.agent, self.durations)
+        body, content_type = metrics_registry.exposition(self._registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})

@@ -30,11 +30,9 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from nebula.contributions import Check, CheckResult, Status
 from nebula.errors import NebulaError
@@ -42,6 +40,9 @@ from nebula.logs import get_logger
 from nebula.roles import ACCOUNT_ROLES, Role
 from nebula.secret_store import SecretStore
 from nebula.store import Store
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 log = get_logger(component="users")
 
@@ -58,13 +59,22 @@ MIN_PASSWORD = 8
 KEEP_DAYS = 30  # of the failed-login log
 # What `users.totp_secret` holds once the secret itself is in the secret store.
 IN_VAULT = "secret-store"
-_HASHER = PasswordHasher()
+
+
+# argon2 (about 0.6 MB resident) loads on the first hash or sign-in, not at every start.
+@functools.cache
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong
 # password and the timing does not tell which names exist.
 # Made on first use, not at import: every CLI command and start would pay for it.
 @functools.cache
 def _dummy_hash() -> str:
-    return _HASHER.hash(secrets.token_hex(16))
+    return _hasher().hash(secrets.token_hex(16))
 
 
 class UserError(NebulaError, ValueError):
@@ -151,7 +161,7 @@ class Users:
         if role not in ACCOUNT_ROLES:
             raise UserError(f"role must be one of {', '.join(ACCOUNT_ROLES)}")
         _check_password(password)
-        digest = await asyncio.to_thread(_HASHER.hash, password)
+        digest = await asyncio.to_thread(_hasher().hash, password)
         if await self._store.fetchone("SELECT 1 AS one FROM users WHERE name = ?", (name,)):
             raise UserError(f"user {name!r} already exists")
         await self._store.execute(
@@ -163,7 +173,7 @@ class Users:
         """A new password also ends every session of the user (logout everywhere)."""
         _check_password(password)
         user = await self.get(name)
-        digest = await asyncio.to_thread(_HASHER.hash, password)
+        digest = await asyncio.to_thread(_hasher().hash, password)
         await self._store.execute("UPDATE users SET hash = ? WHERE id = ?", (digest, user.id))
         await self._store.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
 
@@ -177,8 +187,10 @@ class Users:
     async def verify_password(self, name: str, password: str) -> User | None:
         row = await self._store.fetchone("SELECT * FROM users WHERE name = ?", (name,))
         digest = row["hash"] if row else _dummy_hash()
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
-            await asyncio.to_thread(_HASHER.verify, digest, password)
+            await asyncio.to_thread(_hasher().verify, digest, password)
         except (VerificationError, InvalidHashError):
             return None
         return _user(row) if row else None

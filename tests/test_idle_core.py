@@ -1,0 +1,198 @@
+"""What the core costs while nothing happens, and how soon it is ready (bench/footprint.py
+measures both against Glances; these tests keep the causes fixed):
+
+- `prometheus_client` and `argon2` load on the first scrape and the first password, not at
+  every start;
+- check results are written when there are some, not by a timer waking the agent every
+  second;
+- plugins start concurrently, each within its own timeout, and their contributions are
+  still listed in the order a one-by-one start lists them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from nebula.api import Check, CheckResult, Manifest, PluginContext, Status, hookimpl
+from nebula.health import HealthEngine
+from nebula.http.metrics import DURATION_BUCKETS, Durations
+from nebula.http.metrics_registry import DurationCollector
+from nebula.store import Store
+from tests.agent_process import AgentProcess, free_port, isolated_env
+from tests.waiting import eventually, wait_for
+
+LAZY = ("prometheus_client", "argon2")
+
+
+def test_an_idle_agent_loads_neither_prometheus_client_nor_argon2(tmp_path):
+    """The built-ins (auth included) and the HTTP app start; only a scrape loads the
+    Prometheus client, and it then serves the check durations counted before it."""
+    code = f"""
+import asyncio, sys
+from pathlib import Path
+from nebula.config import load
+from nebula.testing import run_agent, write_config
+from tests.sample_plugins import Switchable
+
+async def main():
+    path = write_config(Path({str(tmp_path)!r}) / "nebula.toml", None, None)
+    async with run_agent(load(path), {{"t": Switchable()}}) as a:
+        assert (await a.get("/healthz"))[0] == 200
+        await a.run_check("t.switch")
+        print("=", sorted(m for m in {LAZY!r} if m in sys.modules))
+        status, text = await a.get("/metrics")
+        print("=", status, "prometheus_client" in sys.modules)
+        print("=", [line.split(" ")[0] for line in text.splitlines()
+               if line.startswith("nebula_check_duration_seconds_count")])
+
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    answers = [line[2:] for line in done.stdout.splitlines() if line.startswith("= ")]
+    assert answers == [
+        "[]", "200 True",
+        "['nebula_check_duration_seconds_count{check=\"t.switch\",plugin=\"t\"}']"]
+
+
+def test_check_durations_are_exposed_as_prometheus_clients_own_histogram():
+    """The durations counted without prometheus_client read exactly as its Histogram
+    would have written them, bounds included (`le` is inclusive)."""
+    observed = [0.0, 0.001, 0.0011, 0.3, 1.0, 2.5, 29.9, 30.0, 31.0, 1e6]
+    ours = Durations()
+    reference = CollectorRegistry()
+    histogram = Histogram("nebula_check_duration_seconds", "Check run time",
+                          ["check", "plugin"], registry=reference, buckets=DURATION_BUCKETS)
+    for n, seconds in enumerate(observed):
+        key = ("a.one", "a") if n % 3 else ("b.two", "b")
+        ours.observe(*key, seconds)
+        histogram.labels(*key).observe(seconds)
+    mine = CollectorRegistry()
+    mine.register(DurationCollector(ours))
+
+    def samples(registry):
+        return sorted((s.name, tuple(sorted(s.labels.items())), s.value)
+                      for family in text_string_to_metric_families(
+                          generate_latest(registry).decode())
+                      for s in family.samples if not s.name.endswith("_created"))
+
+    assert samples(mine) == samples(reference)
+
+
+# --- the results' writer -----------------------------------------------------------------
+
+class Probe:
+    def __init__(self) -> None:
+        self.status = Status.OK
+
+    async def __call__(self) -> CheckResult:
+        return CheckResult(self.status, "as set")
+
+
+async def _published(*_args) -> None:
+    return None
+
+
+async def test_results_are_written_in_one_batch_without_a_flush_call(tmp_path):
+    store = Store(tmp_path / "nebula.db")
+    await store.open()
+    engine = HealthEngine(store, _published, flush_delay=0.3)
+    engine.add(Check("t.db", Probe()), "t")
+    count = "SELECT count(*) AS n FROM check_results"
+
+    async def stored() -> int:
+        return (await store.fetchone(count))["n"]
+
+    try:
+        engine.start_flushing()
+        for _ in range(3):
+            await engine.run("t.db")
+        # The three arrived within the delay: the first write holds all of them.
+        assert await eventually(stored) == 3
+        await engine.run("t.db")  # a result after a write arms the writer again
+        await eventually(lambda: _equals(stored, 4))
+    finally:
+        await engine.stop_flushing()
+        await store.close()
+
+
+async def _equals(read, expected) -> bool:
+    return await read() == expected
+
+
+def _main_thread_wakeups(pid: int) -> int:
+    """Times the agent's main (event loop) thread went to sleep and was woken."""
+    status = Path(f"/proc/{pid}/task/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("voluntary_ctxt_switches")))
+
+
+def test_an_idle_agent_without_checks_is_not_woken_every_second(tmp_path):
+    """The results' writer waits on an event, not a 1 s timer: with no checks, an agent's
+    event loop sleeps through seconds at a time (the approval sweep runs every 30 s)."""
+    from nebula.testing import write_config
+
+    config = write_config(tmp_path / "nebula.toml", {"port": free_port()},
+                          {"system": {"enabled": False}})
+    agent = AgentProcess(config, tmp_path / "data", isolated_env(tmp_path))
+    agent.start()
+    try:
+        assert agent.proc is not None
+        pid = agent.proc.pid
+
+        def quiet() -> bool:  # the start's own work (first sweeps, log lines) is over
+            before = _main_thread_wakeups(pid)
+            time.sleep(0.5)
+            return _main_thread_wakeups(pid) == before
+
+        wait_for(quiet, timeout=30)
+        before = _main_thread_wakeups(pid)
+        # A measured window, not a wait for a condition: a 1 s writer wakes it 4 times.
+        time.sleep(4)
+        assert _main_thread_wakeups(pid) - before <= 1
+    finally:
+        agent.stop()
+
+
+# --- start order ---------------------------------------------------------------------------
+
+class Waits:
+    """Its startup waits for another plugin's startup, which a one-by-one start never
+    reaches while this one waits."""
+
+    manifest = Manifest(api_version="1.0", description="waits for its peer")
+
+    def __init__(self, name: str, peer_started: asyncio.Event) -> None:
+        self.name, self.peer_started = name, peer_started
+
+    @hookimpl
+    async def nebula_startup(self, ctx: PluginContext) -> None:
+        await self.peer_started.wait()
+
+    @hookimpl
+    def nebula_checks(self) -> list[Check]:
+        return [Check(f"{self.name}", Probe(), interval=60)]
+
+
+class Signals(Waits):
+    @hookimpl
+    async def nebula_startup(self, ctx: PluginContext) -> None:
+        self.peer_started.set()
+
+
+async def test_plugins_start_concurrently_and_keep_their_order(nebula_agent):
+    started = asyncio.Event()
+    plugins = {"first": Waits("one", started), "second": Signals("two", started)}
+    async with nebula_agent(plugins, agent={"startup_timeout": 5}) as a:
+        states = {p["name"]: p["state"] for p in a.agent.plugin_states()}
+        assert (states["first"], states["second"]) == ("loaded", "loaded")
+        # Registered in the start order, though the second finished first.
+        assert list(a.agent.health.checks) == ["first.one", "second.two"]
