@@ -1,24 +1,39 @@
-"""The plugin's actions, each a thin wrapper over admin, provision, backups or restore."""
+"""The plugin's actions, each a thin wrapper over admin, provision, backups or restore.
+
+admin, provision and restore speak psycopg (its SQL composition and error classes), so they
+are imported when an action first runs and the server answers: an agent whose server is
+absent never loads the driver (driver.py), not even to fail an action."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 from nebula.api import Action
 from nebula.helpers.schema import EMPTY_PARAMS, params
-from nebula_postgres import admin, restore, rows
-from nebula_postgres.provision import provision
+from nebula_postgres import rows
 from nebula_postgres.runtime import Runtime
 from nebula_postgres.schema import NAME, PID
+from nebula_postgres.server import Server
+
+
+async def speaking(server: Server, module: str) -> ModuleType:
+    """`nebula_postgres.<module>`, one of those that speak psycopg, once the server answers;
+    raises Unreachable when it does not."""
+    await server.ready()
+    return importlib.import_module(f"nebula_postgres.{module}")
 
 
 def actions(rt: Runtime) -> list[Action]:
     server = rt.server
 
     async def do_provision(p: Mapping[str, Any]) -> Any:
-        result = await provision(server, rt.config["databases"], p.get("dry_run", False))
+        provision = await speaking(server, "provision")
+        result = await provision.provision(server, rt.config["databases"],
+                                           p.get("dry_run", False))
         rt.log.info("postgres.provisioned", changed=result["changed"],
                     dry_run=not result["applied"])
         rt.monitor.forget()
@@ -34,11 +49,13 @@ def actions(rt: Runtime) -> list[Action]:
         return [b.public() for b in listed]
 
     async def do_restore(p: Mapping[str, Any]) -> Any:
+        restore = await speaking(server, "restore")
         result = await restore.into_new(rt.need_backups(), p["backup"], p["target"])
         rt.log.info("postgres.restored", backup=p["backup"], database=p["target"])
         return result
 
     async def do_restore_replace(p: Mapping[str, Any]) -> Any:
+        restore = await speaking(server, "restore")
         result = await restore.over_original(rt.need_backups(), p["backup"])
         rt.log.warning("postgres.restored_over_original", backup=p["backup"],
                        database=result["database"], kept=result["previous_kept_as"])
@@ -46,6 +63,14 @@ def actions(rt: Runtime) -> list[Action]:
 
     async def do_activity(p: Mapping[str, Any]) -> Any:
         return rows.activity(await rt.snapshot(fresh=True))
+
+    def admin(call: Callable[[Any, Mapping[str, Any]], Awaitable[Any]]) -> Callable[
+            [Mapping[str, Any]], Awaitable[Any]]:
+        """An action calling the admin module (`call(admin, params)`)."""
+        async def run(p: Mapping[str, Any]) -> Any:
+            return await call(await speaking(server, "admin"), p)
+
+        return run
 
     dry_run = {"dry_run": {"type": "boolean", "default": False,
                            "description": "Only show the plan."}}
@@ -56,24 +81,24 @@ def actions(rt: Runtime) -> list[Action]:
                "Create or change the databases, roles, extensions and grants declared in "
                "config; shows the plan, applies it under an advisory lock. A second run "
                "changes nothing.", params(dry_run), timeout=300),
-        Action("databases", lambda p: admin.databases(server), "List databases",
+        Action("databases", admin(lambda m, p: m.databases(server)), "List databases",
                "Every database with owner, encoding, size and connections.", EMPTY_PARAMS),
-        Action("roles", lambda p: admin.roles(server), "List roles",
+        Action("roles", admin(lambda m, p: m.roles(server)), "List roles",
                "Every role (but pg_*) with its attributes and memberships.", EMPTY_PARAMS),
         Action("activity", do_activity, "Show activity",
                "Client sessions: state, durations, lock waits and query.", EMPTY_PARAMS),
-        Action("cancel_query", lambda p: admin.signal_backend(server, p["pid"], False),
+        Action("cancel_query", admin(lambda m, p: m.signal_backend(server, p["pid"], False)),
                "Cancel a query", "pg_cancel_backend: stops the running query, keeps the "
                                  "session.", params({"pid": PID}, ("pid",))),
-        Action("terminate_backend", lambda p: admin.signal_backend(server, p["pid"], True),
+        Action("terminate_backend", admin(lambda m, p: m.signal_backend(server, p["pid"], True)),
                "Terminate a backend", "pg_terminate_backend: ends the session (its open "
                                       "transaction is rolled back).",
                params({"pid": PID}, ("pid",)), destructive=True),
-        Action("vacuum", lambda p: admin.vacuum(server, p["database"]), "VACUUM (ANALYZE)",
+        Action("vacuum", admin(lambda m, p: m.vacuum(server, p["database"])), "VACUUM (ANALYZE)",
                "VACUUM (ANALYZE) a whole database.", params(database, ("database",)),
                timeout=3600),
         Action("create_database",
-               lambda p: admin.create_database(server, p["name"], p.get("owner")),
+               admin(lambda m, p: m.create_database(server, p["name"], p.get("owner"))),
                "Create database and role",
                "A new database owned by a new login role with a generated password; the "
                "DSN is returned once and kept nowhere.",

@@ -21,11 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from nebula.api import KeyValue
 from nebula.helpers.coordinator import Coordinator
+from nebula_postgres import driver
 from nebula_postgres.server import Server, one_row
 from nebula_postgres.snapshot import (
     CacheWindow,
@@ -183,6 +181,8 @@ class Monitor:
     async def _attempt(self) -> Snapshot:
         try:
             async with self.server.pool.connection() as conn:
+                from psycopg.rows import dict_row  # loaded: a server answered
+
                 started = time.perf_counter()
                 await conn.execute("SELECT 1")
                 latency_ms = (time.perf_counter() - started) * 1000
@@ -204,7 +204,7 @@ class Monitor:
                     await cur.execute(REPLICAS_SQL)
                     replicas = tuple(Replica(**row) for row in await cur.fetchall())
             measured = await self.sizes.get()
-        except (psycopg.Error, OSError) as exc:
+        except driver.errors() as exc:
             raise unreachable(exc) from exc
         self.server.version_num = head["version_num"]
         if self._blocks is None:
@@ -228,6 +228,8 @@ class Monitor:
 
     async def _measure_sizes(self) -> Sizes:
         async with self.server.pool.connection() as conn:
+            from psycopg.rows import dict_row  # loaded: a server answered
+
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SIZES_SQL)
             sizes = {row["name"]: int(row["size"]) for row in await cur.fetchall()}

@@ -19,9 +19,7 @@ import os
 import re
 from pathlib import Path
 
-import psycopg
-
-from nebula_postgres import children
+from nebula_postgres import children, driver
 from nebula_postgres.server import Server
 
 CHUNK = 1024 * 1024
@@ -101,7 +99,7 @@ async def _holders(server: Server, database: str, table: str) -> str:
         async with server.connect(database) as conn:
             cur = await conn.execute(HOLDERS_SQL, [table])
             rows = await cur.fetchall()
-    except psycopg.Error as exc:
+    except driver.errors() as exc:
         return f"could not tell who holds it ({' '.join(str(exc).split())})"
     if not rows:
         return "its lock was held by a session that has ended since"

@@ -22,8 +22,8 @@ from nebula.api import (
 )
 from nebula.helpers.checks import CheckSpec
 from nebula.helpers.schema import EMPTY_PARAMS, params
-from nebula_postgres import admin, rows
-from nebula_postgres.actions import actions
+from nebula_postgres import rows
+from nebula_postgres.actions import actions, speaking
 from nebula_postgres.checks import CHECKS, REACHABLE, backup_age
 from nebula_postgres.runtime import Runtime
 from nebula_postgres.schema import config_problems
@@ -159,7 +159,8 @@ def nebula_tools(runtime: Runtime) -> list[Tool]:
         limit = p.get("limit", 10)
         if not isinstance(limit, int) or not 1 <= limit <= 50:
             raise ValueError("limit must be an integer from 1 to 50")
-        return await admin.slow_queries(runtime.server, limit)
+        return await (await speaking(runtime.server, "admin")).slow_queries(runtime.server,
+                                                                            limit)
 
     return [
         Tool("activity", "PostgreSQL client sessions: pid, user, database, state, "

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import psycopg
+if TYPE_CHECKING:
+    import psycopg
 
 
 class Pool:
@@ -34,8 +36,10 @@ class Pool:
             except BaseException:
                 await _close(conn)
                 raise
+            from psycopg.pq import TransactionStatus  # loaded: conn is psycopg's
+
             if self._closed or conn.closed or conn.info.transaction_status != \
-                    psycopg.pq.TransactionStatus.IDLE:
+                    TransactionStatus.IDLE:
                 await _close(conn)
             else:
                 self._idle.append(conn)

@@ -1,6 +1,8 @@
 """How the agent reaches the server: connection settings, the pool, and the environment
 and binaries for pg_dump / pg_restore.
 
+psycopg is imported only once a server has answered (driver.py).
+
 The password lives only in the connection keywords and, for a child process, in
 PGPASSWORD of that child's environment: never in a command line, a DSN that is logged,
 or the agent's own environment.
@@ -16,12 +18,14 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
-
+from nebula_postgres import driver
 from nebula_postgres.pool import Pool
 from nebula_postgres.snapshot import Probe, Unreachable, unreachable
+
+if TYPE_CHECKING:
+    import psycopg
 
 APPLICATION = "nebula"
 # libpq settings that pass through to connections and child processes alike.
@@ -36,6 +40,8 @@ async def one_row(cursor: psycopg.AsyncCursor[R]) -> R:
     FROM); none is the server breaking that promise, a psycopg error like any other."""
     row = await cursor.fetchone()
     if row is None:
+        import psycopg  # loaded: a cursor came from it
+
         raise psycopg.ProgrammingError("the query answered no row")
     return row
 
@@ -65,7 +71,14 @@ class Server:
     async def _connect_default(self) -> psycopg.AsyncConnection:
         return await self._open(self.dbname)
 
+    async def ready(self) -> None:
+        """Returns once psycopg may be loaded: the server answered (driver.py)."""
+        await driver.ready(self.host, self.port, self._timeout)
+
     async def _open(self, dbname: str) -> psycopg.AsyncConnection:
+        await self.ready()
+        import psycopg  # a server answered (or psycopg was loaded before)
+
         return await psycopg.AsyncConnection.connect(autocommit=True,
                                                      **self._keywords(dbname))
 
@@ -91,7 +104,7 @@ class Server:
             return await asyncio.wait_for(self._probe(), deadline)
         except asyncio.TimeoutError:
             raise Unreachable(f"no answer within {deadline:g} s") from None
-        except (psycopg.Error, OSError) as exc:
+        except driver.errors() as exc:
             raise unreachable(exc) from exc
 
     async def _probe(self) -> Probe:
