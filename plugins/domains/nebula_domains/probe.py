@@ -11,6 +11,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -122,7 +123,22 @@ def _error(exc: BaseException, url: str, timeout: float) -> str:
     return str(failure_from_exception(exc, url, service="the site", timeout=timeout))
 
 
-Seen = dict[str, tuple[bytes, str | None]]
+@dataclass(frozen=True)
+class Handshake:
+    """What a completed handshake showed of the certificate: `ssl`'s decoding of it when it
+    was verified (empty otherwise), and its bytes."""
+
+    decoded: dict[str, Any]
+    der: bytes
+    version: str | None
+
+    def certificate(self) -> Certificate | None:
+        if self.decoded:
+            return Certificate.from_peercert(self.decoded)
+        return Certificate.from_der(self.der) if self.der else None
+
+
+Seen = dict[str, Handshake]
 
 
 def capturing(ctx: ssl.SSLContext, seen: Seen) -> ssl.SSLContext:
@@ -134,8 +150,9 @@ def capturing(ctx: ssl.SSLContext, seen: Seen) -> ssl.SSLContext:
         def do_handshake(self) -> None:
             super().do_handshake()  # raises until the handshake (and verification) is done
             if self.server_hostname:
-                seen[self.server_hostname] = (self.getpeercert(binary_form=True) or b"",
-                                              self.version())
+                seen[self.server_hostname] = Handshake(
+                    dict(self.getpeercert() or {}), self.getpeercert(binary_form=True) or b"",
+                    self.version())
 
     ctx.sslobject_class = Capturing
     return ctx
@@ -173,10 +190,11 @@ def _verify_message(exc: aiohttp.ClientConnectorCertificateError) -> str:
 
 
 def _tls(seen: Seen, name: str, verified: bool, reason: str | None) -> Tls:
-    der, version = seen.pop(name, (b"", None))
-    if not der:
+    shook = seen.pop(name, None)
+    certificate = shook.certificate() if shook else None
+    if certificate is None:
         return Tls(verified if reason else None, reason)
-    return Tls(verified, reason, Certificate.from_der(der), version)
+    return Tls(verified, reason, certificate, shook.version if shook else None)
 
 
 async def redirect(http: aiohttp.ClientSession, url: str, timeout: float) -> Redirect:
