@@ -21,7 +21,7 @@ E2E_FIXTURES = frozenset({
 E2E_FILES = ("tests/test_cli*.py", "tests/test_lifecycle.py", "tests/test_file_modes.py",
              "tests/test_plugin_new.py", "tests/test_plugin_install.py",
              "tests/test_thirdparty.py", "tests/jarvis/test_cli.py", "tests/jarvis/test_extra.py",
-             "tests/web/test_user_cli.py", "tests/test_secrets.py")
+             "tests/web/test_user_cli.py", "tests/test_secrets.py", "tests/test_reverse_proxy.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

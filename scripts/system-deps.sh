@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus                   # /metrics: a real Prometheus scrapes the agent; promtool lints
   systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
+  caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
 )
 
 missing=()
