@@ -59,6 +59,7 @@ from nebula.helpers.appspec import (
 )
 from nebula.helpers.checks import level, require_ordered_limits
 from nebula.helpers.coordinator import Coordinator
+from nebula.helpers.libpq import ServerUnreachable, driver_loaded, knock
 from nebula.helpers.net import failure_from_exception
 from nebula.helpers.schema import EMPTY_PARAMS, integer, params
 
@@ -66,6 +67,8 @@ __all__ = ["AppMetric", "AppSpec", "AppWatch", "DbReading", "appwatch_schema"]
 
 Params = Mapping[str, Any]
 HEALTH_BODY_LIMIT = 1 << 20
+# Seconds a knock at the database's server may take before it counts as unreachable.
+KNOCK_TIMEOUT = 5.0
 
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
@@ -254,10 +257,15 @@ class AppWatch:
         if peer is None:
             return DbReading(now, Status.UNKNOWN, f"the postgres plugin is not running, so "
                                                   f"database {database!r} cannot be read")
-        import psycopg  # the driver loads only when an app's database is watched
-
         keywords = self._connection(peer)
         where = f"{database} on {keywords['host']}:{keywords['port']} as {keywords['user']}"
+        try:  # the driver loads only once a server answers where the database should be
+            if not driver_loaded():
+                await knock(str(keywords["host"]), int(keywords["port"]), KNOCK_TIMEOUT)
+        except ServerUnreachable as exc:
+            return DbReading(now, Status.CRITICAL, f"cannot connect to {where}: {exc}")
+        import psycopg
+
         started = time.perf_counter()
         try:
             conn = await psycopg.AsyncConnection.connect(autocommit=True, **keywords)

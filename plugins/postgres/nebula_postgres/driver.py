@@ -10,16 +10,14 @@ the first knock that is answered loads psycopg, and from then on libpq connects 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import sys
 
+from nebula.helpers.libpq import ServerUnreachable, driver_loaded, knock
 from nebula_postgres.snapshot import Unreachable
 
 
 def loaded() -> bool:
-    return "psycopg" in sys.modules
+    return driver_loaded()
 
 
 def errors() -> tuple[type[BaseException], ...]:
@@ -30,44 +28,12 @@ def errors() -> tuple[type[BaseException], ...]:
     return found if psycopg is None else (*found, psycopg.Error)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "timeout expired"
-    if isinstance(exc, OSError) and exc.errno and exc.errno > 0:
-        return os.strerror(exc.errno)  # "Connection refused", as libpq says it
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _target(host: str, port: int) -> str:
-    if host.startswith("/"):  # a socket directory, as libpq reads `host`
-        return os.path.join(host, f".s.PGSQL.{port}")
-    return host
-
-
-async def _knock(host: str, port: int, timeout: float) -> None:
-    target = _target(host, port)
-    opened = (asyncio.open_unix_connection(target) if target != host
-              else asyncio.open_connection(host, port))
-    _, writer = await asyncio.wait_for(opened, timeout)
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-
-
 async def ready(host: str, port: int, timeout: float) -> None:
-    """Returns once psycopg may be imported: at once when it is loaded, else when one of
-    the hosts (libpq takes a comma-separated list) accepts a connection on `port`; raises
-    Unreachable with each host's reason when none does."""
-    if loaded() or host.startswith("@"):  # an abstract socket: leave it to libpq
+    """Returns once psycopg may be imported (nebula.helpers.libpq.knock); raises Unreachable
+    with each host's reason when no server answers."""
+    if loaded():
         return
-    reasons = []
-    for one in host.split(","):
-        try:
-            await _knock(one, port, timeout)
-            return
-        except (OSError, asyncio.TimeoutError) as exc:
-            target = _target(one, port)
-            where = (f'on socket "{target}"' if target != one
-                     else f'at "{one}", port {port}')
-            reasons.append(f"connection to server {where} failed: {_reason(exc)}")
-    raise Unreachable("; ".join(reasons))
+    try:
+        await knock(host, port, timeout)
+    except ServerUnreachable as exc:
+        raise Unreachable(str(exc)) from None
