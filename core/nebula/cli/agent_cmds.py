@@ -144,8 +144,9 @@ def _panel(state: State, client: Any) -> dict[str, Any]:
     except ApiError:
         users = None
     # Another host's agent (NEBULA_URL): its address is all this host knows of it.
+    # `[agent]` alone: talking to a running agent needs none of the plugins' secrets here.
     url = client.url if os.environ.get("NEBULA_URL") else panel_url(
-        state.config, urlsplit(client.url).port)
+        state.agent_settings, urlsplit(client.url).port)
     return {"panel_url": url, "users": users}
 
 
