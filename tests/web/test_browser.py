@@ -116,6 +116,8 @@ def test_plugin_page_renders_every_panel_kind_and_refreshes_live(page, live_agen
     expect(page.locator("ul.plain li").first).to_have_text("first <b>item</b>")
     expect(page.get_by_role("img", name=re.compile(r"^Load: 10 points"))).to_be_visible()
     screenshot(page, "plugin-showcase")
+    # The page's event stream must be up before the event it should react to is sent.
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     live_agent.plugins["showcase"].value = 8
     live_agent.call(live_agent.agent.bus.publish("showcase.poke", {}, "showcase"))
     expect(page.locator(".stat-value")).to_have_text("8")
