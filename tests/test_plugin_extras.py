@@ -4,47 +4,19 @@ run. The manifest names the extra (`Manifest(extra=...)`), so the message is exa
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
 from nebula.api import Manifest
 from nebula.plugins import FAILED, PluginManager
 from nebula.testing import write_config
-from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
+from tests.agent_process import AgentProcess, free_port, nebula
+from tests.hidden_package import env_without
 
 pytestmark = pytest.mark.e2e
 
-# Installed from a sitecustomize on PYTHONPATH: `import docker` fails in that process as if
-# the package were not installed, whatever this venv holds.
-HIDE_DOCKER = """
-import importlib.abc
-import sys
-
-
-class HideDocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "docker" or name.startswith("docker."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, HideDocker())
-"""
-
-
 @pytest.fixture
 def env_without_docker(tmp_path):
-    site = tmp_path / "no-docker"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(HIDE_DOCKER))
-    env = isolated_env(tmp_path, PYTHONPATH=str(site))
-    probe = subprocess.run([sys.executable, "-c", "import docker"], env=env,
-                           capture_output=True, text=True, check=False)
-    assert probe.returncode != 0 and "No module named 'docker'" in probe.stderr
-    return env
+    return env_without("docker", tmp_path)
 
 
 def test_a_plugin_without_its_extra_fails_naming_it_and_the_others_run(

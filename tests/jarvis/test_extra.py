@@ -5,43 +5,19 @@ extra to install. The SDK is hidden from a real agent process by a finder instal
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
 from nebula.testing import write_config
-from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
+from tests.agent_process import AgentProcess, free_port, nebula
+from tests.hidden_package import env_without
 from tests.jarvis.conftest import write_jarvis_config
 
 EXTRA = "pip install 'nebula-command[jarvis]'"
-HIDE_OPENAI = """
-import importlib.abc
-import sys
-
-
-class HideOpenAI(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "openai" or name.startswith("openai."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, HideOpenAI())
-"""
 
 
 @pytest.fixture
 def env(tmp_path):
-    site = tmp_path / "no-openai"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(HIDE_OPENAI))
-    found = isolated_env(tmp_path, PYTHONPATH=str(site))
-    probe = subprocess.run([sys.executable, "-c", "import openai"], env=found,
-                           capture_output=True, text=True, check=False)
-    assert probe.returncode != 0 and "No module named 'openai'" in probe.stderr
-    return found
+    return env_without("openai", tmp_path)
 
 
 def jarvis_config(tmp_path, **jarvis):
