@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from aiotools import VirtualClock
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -25,8 +25,7 @@ from nebula.health import HealthEngine
 from nebula.http.metrics import DURATION_BUCKETS, Durations
 from nebula.http.metrics_registry import DurationCollector
 from nebula.store import Store
-from tests.agent_process import AgentProcess, free_port, isolated_env
-from tests.waiting import eventually, wait_for
+from tests.waiting import eventually
 
 LAZY = ("prometheus_client", "argon2")
 
@@ -128,38 +127,39 @@ async def _equals(read, expected) -> bool:
     return await read() == expected
 
 
-def _main_thread_wakeups(pid: int) -> int:
-    """Times the agent's main (event loop) thread went to sleep and was woken."""
-    status = Path(f"/proc/{pid}/task/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines()
-                    if line.startswith("voluntary_ctxt_switches")))
+class CountingEngine(HealthEngine):
+    """The engine as it is, counting its writes."""
+
+    writes = 0
+
+    async def flush(self) -> int:
+        self.writes += 1
+        return await super().flush()
 
 
-def test_an_idle_agent_without_checks_is_not_woken_every_second(tmp_path):
-    """The results' writer waits on an event, not a 1 s timer: with no checks, an agent's
-    event loop sleeps through seconds at a time (the approval sweep runs every 30 s)."""
-    from nebula.testing import write_config
-
-    config = write_config(tmp_path / "nebula.toml", {"port": free_port()},
-                          {"system": {"enabled": False}})
-    agent = AgentProcess(config, tmp_path / "data", isolated_env(tmp_path))
-    agent.start()
+async def test_an_idle_agent_is_not_woken_to_write_results(nebula_agent, tmp_path):
+    """The results' writer waits on an event, not a 1 s timer: on the loop's virtual clock,
+    hours with nothing to write cost no write at all, and one result costs one. Nor does
+    the agent schedule a periodic flush of its own."""
+    store = Store(tmp_path / "nebula.db")
+    await store.open()
+    engine = CountingEngine(store, _published, flush_delay=0.3)
+    engine.add(Check("t.db", Probe()), "t")
     try:
-        assert agent.proc is not None
-        pid = agent.proc.pid
-
-        def quiet() -> bool:  # the start's own work (first sweeps, log lines) is over
-            before = _main_thread_wakeups(pid)
-            time.sleep(0.5)
-            return _main_thread_wakeups(pid) == before
-
-        wait_for(quiet, timeout=30)
-        before = _main_thread_wakeups(pid)
-        # A measured window, not a wait for a condition: a 1 s writer wakes it 4 times.
-        time.sleep(4)
-        assert _main_thread_wakeups(pid) - before <= 1
+        with VirtualClock().patch_loop():
+            engine.start_flushing()
+            await asyncio.sleep(3600)  # virtual: an hour of idle passes at once
+            assert engine.writes == 0
+            await engine.run("t.db")
+            await asyncio.sleep(1)  # virtual: past the batch delay
+            assert engine.writes == 1
+            await asyncio.sleep(3600)
+            assert engine.writes == 1
     finally:
-        agent.stop()
+        await engine.stop_flushing()
+        await store.close()
+    async with nebula_agent({}) as a:
+        assert not [name for name in a.agent.scheduler.jobs if "flush" in name]
 
 
 # --- start order ---------------------------------------------------------------------------

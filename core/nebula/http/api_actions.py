@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from aiohttp import web
@@ -94,11 +95,17 @@ def outcome_status(outcome: dict[str, Any]) -> int:
           query={"status": "pending, approved, denied or expired", "limit": "1-1000"},
           tag="approvals", response=APPROVAL_LIST)
 async def list_approvals(request: web.Request) -> web.Response:
-    status = request.query.get("status")
-    if status is not None and status not in {s.value for s in ApprovalStatus}:
-        raise Problem(400, "status must be pending, approved, denied or expired")
-    limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
+    status, limit = _status_and_limit(request, ApprovalStatus)
     return ok({"approvals": await agent_of(request).actions.approvals(status, limit)})
+
+
+def _status_and_limit(request: web.Request, statuses: type[enum.Enum]) -> tuple[str | None, int]:
+    """A listing's `status` filter (one of `statuses`, 400 otherwise) and `limit`."""
+    status = request.query.get("status")
+    allowed = [s.value for s in statuses]
+    if status is not None and status not in allowed:
+        raise Problem(400, f"status must be {', '.join(allowed[:-1])} or {allowed[-1]}")
+    return status, int(query_number(request, "limit", 100, minimum=1, maximum=1000))
 
 
 @endpoint("GET", "/api/v1/approvals/{id}", "One approval", tag="approvals",
@@ -139,10 +146,7 @@ async def approve(request: web.Request) -> web.Response:
           query={"status": "running, ok, error or interrupted", "limit": "1-1000"},
           tag="actions", response=RUN_LIST)
 async def list_runs(request: web.Request) -> web.Response:
-    status = request.query.get("status")
-    if status is not None and status not in {s.value for s in RunStatus}:
-        raise Problem(400, "status must be running, ok, error or interrupted")
-    limit = int(query_number(request, "limit", 100, minimum=1, maximum=1000))
+    status, limit = _status_and_limit(request, RunStatus)
     return ok({"runs": await agent_of(request).actions.runs.list(status, limit)})
 
 

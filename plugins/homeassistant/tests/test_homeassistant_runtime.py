@@ -47,7 +47,7 @@ async def test_stopping_is_prompt_even_when_a_cancellation_is_lost(start_ha, ha)
 
         async def set_up_that_loses_the_cancellation() -> None:
             try:
-                await asyncio.sleep(3600)
+                await asyncio.Event().wait()  # a set-up that never ends by itself
             except asyncio.CancelledError:
                 swallowed.set()  # what wait_for does when its inner await just finished
 
