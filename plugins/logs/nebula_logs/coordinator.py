@@ -16,6 +16,7 @@ from nebula.helpers.coordinator import Coordinator
 from nebula_logs.files import FileFollower, file_specs
 from nebula_logs.lines import Line
 from nebula_logs.query import tolerant
+from nebula_logs.schema import settings
 from nebula_logs.store import Filters, LogStore
 from nebula_logs.syslog import SyslogReceiver
 
@@ -24,7 +25,7 @@ T = TypeVar("T")
 
 class Logs:
     def __init__(self, ctx: PluginContext) -> None:
-        config = ctx.config
+        self.config = config = settings(ctx.config)
         self.ctx = ctx
         self.loop = asyncio.get_running_loop()
         folder = ctx.data_dir if ctx.data_dir is not None else Path(".nebula-logs")
@@ -40,10 +41,9 @@ class Logs:
                                      interval=config["poll_interval"])
         syslog = config["syslog"]
         self.syslog: SyslogReceiver | None = None
-        if syslog.get("enabled", False):
+        if syslog["enabled"]:
             self.syslog = SyslogReceiver(
-                syslog.get("name", "syslog"), syslog.get("host", "127.0.0.1"),
-                syslog.get("udp_port", 5514), syslog.get("tcp_port", 5514),
+                syslog["name"], syslog["host"], syslog["udp_port"], syslog["tcp_port"],
                 self.store.offer, lambda: self.store.queued_lines < self.store.queue_capacity,
                 config["max_line_bytes"])
         self.last_id = 0

@@ -29,7 +29,7 @@ async def nebula_startup(ctx: PluginContext) -> Logs:
 @hookimpl
 def nebula_checks(runtime: Logs) -> list[Check]:
     return [checks.ingest_check(runtime),
-            *(checks.rule_check(runtime, rule) for rule in runtime.ctx.config["rules"])]
+            *(checks.rule_check(runtime, rule) for rule in runtime.config["rules"])]
 
 
 @hookimpl

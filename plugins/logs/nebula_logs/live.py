@@ -1,6 +1,6 @@
 """The live tail's WebSocket (`/plugins/logs/tail`): the same filters as a search, each
-line redacted before it is sent. The client may send `{"pause": true|false}`; while
-paused, nothing is sent and lines are not lost: on resume the tail goes on from the last
+line redacted before it is sent. The client may send `{"pause": true|false}` (answered
+`{"control": "paused"|"following"}`); while paused, nothing is sent and lines are not lost: on resume the tail goes on from the last
 line it sent (older lines than `limit` behind are skipped with a note)."""
 
 from __future__ import annotations
@@ -54,9 +54,13 @@ def routes(logs: Logs) -> web.RouteTableDef:
                     await socket.send_json({"error": str(exc)})
                     break
                 for row in rows:
+                    if not running.is_set():
+                        break
                     await socket.send_str(json.dumps(present(row, logs.ctx.redact)))
-                after = rows[-1]["id"] if len(rows) == BACKLOG else max(
-                    seen, rows[-1]["id"] if rows else after)
+                    after = row["id"]
+                else:
+                    if len(rows) < BACKLOG:
+                        after = max(after, seen)  # nothing else up to `seen` matches
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,8 +74,14 @@ def routes(logs: Logs) -> web.RouteTableDef:
 async def _read_controls(socket: web.WebSocketResponse, running: asyncio.Event) -> None:
     async for message in socket:
         if message.type == WSMsgType.TEXT:
-            with contextlib.suppress(ValueError, AttributeError):
-                if json.loads(message.data).get("pause", False):
-                    running.clear()
-                else:
-                    running.set()
+            try:
+                pause = bool(json.loads(message.data).get("pause", False))
+            except (ValueError, AttributeError):
+                continue
+            # Acknowledged in order: nothing is sent after "paused", nor before "following".
+            if pause:
+                running.clear()
+                await socket.send_json({"control": "paused"})
+            else:
+                await socket.send_json({"control": "following"})
+                running.set()

@@ -100,11 +100,11 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         if source["name"] in seen:
             problems.append((f"files.{i}.name", f"source {source['name']!r} is named twice"))
         seen.add(source["name"])
-    syslog = config.get("syslog", {})
-    if syslog.get("enabled", False):
-        if syslog.get("name", "syslog") in seen:
+    syslog = settings(config)["syslog"]
+    if syslog["enabled"]:
+        if syslog["name"] in seen:
             problems.append(("syslog.name", "a file source has this name"))
-        if syslog.get("udp_port", 5514) is None and syslog.get("tcp_port", 5514) is None:
+        if syslog["udp_port"] is None and syslog["tcp_port"] is None:
             problems.append(("syslog", "enabled with neither udp_port nor tcp_port"))
     rules: set[str] = set()
     for i, rule in enumerate(config.get("rules", [])):
@@ -112,3 +112,17 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"rules.{i}.name", f"rule name {rule['name']!r} is taken"))
         rules.add(rule["name"])
     return problems
+
+
+def _filled(value: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = {k: p["default"] for k, p in schema["properties"].items() if "default" in p}
+    return {**defaults, **value}
+
+
+def settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with the defaults of its nested tables filled in too (the core fills
+    the top level only): file sources, the syslog table, the rules."""
+    return {**config,
+            "files": [_filled(f, FILE_SOURCE) for f in config.get("files", [])],
+            "syslog": _filled(config.get("syslog", {}), SYSLOG),
+            "rules": [_filled(r, RULE) for r in config.get("rules", [])]}

@@ -108,6 +108,7 @@
     socket.addEventListener("message", (event) => {
       const line = JSON.parse(event.data);
       if (line.error) { status.textContent = line.error; return; }
+      if (line.control) return;
       list.prepend(lineItem(line));
       while (list.children.length > 1000) list.lastChild.remove();
     });
