@@ -1,7 +1,7 @@
 """The live tail's WebSocket (`/plugins/logs/tail`): the same filters as a search, each
 line redacted before it is sent. The client may send `{"pause": true|false}` (answered
-`{"control": "paused"|"following"}`); while paused, nothing is sent and lines are not lost: on resume the tail goes on from the last
-line it sent (older lines than `limit` behind are skipped with a note)."""
+`{"control": "paused"|"following"}`); while paused nothing is sent and nothing is lost:
+on resume the tail goes on from the last line it sent, at most BACKLOG lines a turn."""
 
 from __future__ import annotations
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from conftest import PLUGINS, free_port, messages
 
+from conftest import PLUGINS, free_port, messages
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e  # runs the real `logger`
@@ -63,7 +62,7 @@ async def test_search_pages_context_histogram_and_bad_input(nebula_agent: Any,
         status, body = await agent.get("/api/v1/logs?q=refused&context=2")
         hit = body["lines"][0]
         assert [n["message"] for n in hit["before"]] == ["request 5 ok", "request 6 ok"]
-        assert [n["message"] for n in hit["after"]][0] == '{"level":"warn","msg":"slow query"}'
+        assert hit["after"][0]["message"] == '{"level":"warn","msg":"slow query"}'
         status, body = await agent.get(f"/api/v1/logs/context/{hit['id']}?lines=1")
         assert status == 200 and body["line"]["message"] == "ERROR db connection refused"
 
@@ -91,14 +90,15 @@ async def test_syslog_from_the_real_logger(nebula_agent: Any, tmp_path: Path,
     syslog = {"enabled": True, "udp_port": port, "tcp_port": port}
     async with nebula_agent(PLUGINS, config=config(tmp_path, syslog=syslog),
                             schedule=False) as agent:
-        subprocess.run(["logger", "--server", "127.0.0.1", "--port", str(port), *transport,
-                        "-t", "ticketbot", "-p", "daemon.err", "-i",
-                        "payment webhook failed"], check=True, timeout=10)
+        sent = await asyncio.create_subprocess_exec(
+            "logger", "--server", "127.0.0.1", "--port", str(port), *transport,
+            "-t", "ticketbot", "-p", "daemon.err", "-i", "payment webhook failed")
+        assert await asyncio.wait_for(sent.wait(), 10) == 0
         body = await found(agent, "q=payment&source=syslog", 1)
         line = body["lines"][0]
         assert line["message"] == "payment webhook failed"
         assert line["unit"] == "ticketbot" and line["level_name"] == "err"
-        status, body = await agent.get("/api/v1/logs/sources")
+        _, body = await agent.get("/api/v1/logs/sources")
         syslog_state = next(s for s in body["sources"] if s["kind"] == "syslog")
         assert syslog_state["state"] == "running" and syslog_state["lines"] == 1
 
