@@ -22,13 +22,13 @@ pytestmark = pytest.mark.e2e
 
 TOTAL = 30000
 # Appends TOTAL numbered lines, a few at a time, as a busy program logs.
-WRITER = """
+WRITER = f"""
 import sys, time
 with open(sys.argv[1], "a", buffering=1) as out:
-    for start in range(0, {total}, 20):
+    for start in range(0, {TOTAL}, 20):
         out.write("".join(f"seq {{n}} payload\\n" for n in range(start, start + 20)))
         time.sleep(0.001)
-""".format(total=TOTAL)
+"""
 
 
 @pytest.fixture
