@@ -65,7 +65,7 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
                                 "first)", minimum=1),
     "max_line_bytes": integer(65536, "longer lines are stored cut", minimum=256,
                               maximum=4 << 20),
-    "queue_lines": integer(100000, "lines waiting for the writer at most; past it file "
+    "queue_lines": integer(20000, "lines waiting for the writer at most; past it file "
                                    "sources wait and datagrams are refused (both counted)",
                            minimum=100),
     "batch_lines": integer(5000, "lines committed in one transaction at most", minimum=1),
