@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 from nebula.api import PluginContext
 from nebula.helpers.coordinator import Coordinator
+from nebula_logs.containers import ContainerLogs
 from nebula_logs.files import FileFollower, file_specs
 from nebula_logs.lines import Line
 from nebula_logs.query import tolerant
 from nebula_logs.schema import settings
-from nebula_logs.store import Filters, LogStore
+from nebula_logs.store import Batch, Filters, LogStore
 from nebula_logs.syslog import SyslogReceiver
 
 T = TypeVar("T")
@@ -46,6 +47,13 @@ class Logs:
                 syslog["name"], syslog["host"], syslog["udp_port"], syslog["tcp_port"],
                 self.store.offer, lambda: self.store.queued_lines < self.store.queue_capacity,
                 config["max_line_bytes"])
+        containers = config["containers"]
+        self.containers: ContainerLogs | None = None
+        if containers["enabled"]:
+            docker = ctx.peer_config("docker") or {}
+            self.containers = ContainerLogs(
+                containers["name"], containers["base_url"] or docker.get("base_url", ""),
+                self.put, self._position, config["max_line_bytes"])
         self.last_id = 0
         self._wake = asyncio.Event()
         self.figures: Coordinator[dict[str, Any]] = Coordinator(
@@ -59,15 +67,34 @@ class Logs:
         self.follower.start()
         if self.syslog is not None:
             await self.syslog.start()
+        if self.containers is not None:
+            self.containers.start()
         return self
 
     async def aclose(self) -> None:
         if self.syslog is not None:
             await self.syslog.aclose()
+        if self.containers is not None:
+            await self.containers.aclose()
         await asyncio.to_thread(self.follower.stop)
         await asyncio.to_thread(self.store.close)
         await self.figures.aclose()
         self._wake.set()
+
+    async def put(self, batch: Batch) -> None:
+        """For a source on the loop that can wait (a container's stream): queue `batch`,
+        waiting while the queue is full (the engine holds the rest meanwhile), counted."""
+        if self.store.offer(batch, refusal_counts=False):
+            return
+        counters = self.store.counters
+        counters.waits += 1
+        started = time.monotonic()
+        while not self.store.offer(batch, refusal_counts=False):
+            await self.wait_beyond(self.last_id, 1.0)  # a commit makes room
+        counters.waited_seconds += time.monotonic() - started
+
+    async def _position(self, key: str) -> Any:
+        return await asyncio.to_thread(self.store.position, key)
 
     # --- commits, for live tails ----------------------------------------------------------
 
@@ -104,12 +131,16 @@ class Logs:
 
     def source_names(self) -> list[str]:
         names = [spec.name for spec in self.follower.specs]
-        return names + ([self.syslog.name] if self.syslog else [])
+        return (names + ([self.syslog.name] if self.syslog else [])
+                + ([self.containers.name] if self.containers else []))
 
     def sources(self) -> list[dict[str, Any]]:
         states = [state.as_dict() for state in self.follower.states.values()]
         if self.syslog is not None:
             states.append({**self.syslog.state.as_dict(), "tcp_pauses": self.syslog.pauses})
+        if self.containers is not None:
+            self.containers.state.files = self.containers.live()
+            states.append(self.containers.state.as_dict())
         for state in states:
             state["lines"] = self.store.counters.by_source.get(state["name"], 0)
         return states

@@ -38,6 +38,18 @@ SYSLOG: dict[str, Any] = {
     "default": {},
 }
 
+CONTAINERS: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean", "default": False},
+        "name": {**NAME, "default": "containers"},
+        "base_url": string("", "engine address (unix:///run/podman/podman.sock, "
+                               "tcp://host:2375); empty: the docker plugin's, else "
+                               "DOCKER_HOST, else the default socket"),
+    },
+    "default": {},
+}
+
 RULE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
     "properties": {
@@ -59,6 +71,7 @@ RULE: dict[str, Any] = {
 CONFIG_SCHEMA: dict[str, Any] = config_schema({
     "files": {"type": "array", "items": FILE_SOURCE, "default": []},
     "syslog": SYSLOG,
+    "containers": CONTAINERS,
     "rules": {"type": "array", "items": RULE, "default": []},
     "max_age_days": number(14, "lines older than this are deleted", minimum=0.001),
     "max_size_mb": number(1024, "the database is kept under this size (oldest lines go "
@@ -125,4 +138,5 @@ def settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return {**config,
             "files": [_filled(f, FILE_SOURCE) for f in config.get("files", [])],
             "syslog": _filled(config.get("syslog", {}), SYSLOG),
+            "containers": _filled(config.get("containers", {}), CONTAINERS),
             "rules": [_filled(r, RULE) for r in config.get("rules", [])]}

@@ -199,12 +199,14 @@ class LogStore:
     def queue_capacity(self) -> int:
         return self._queue_lines
 
-    def offer(self, batch: Batch) -> bool:
-        """Queue `batch` if there is room now; otherwise refuse it (counted). For sources
-        that cannot wait: a datagram, a line read on the event loop."""
+    def offer(self, batch: Batch, refusal_counts: bool = True) -> bool:
+        """Queue `batch` if there is room now; otherwise refuse it (counted, unless the
+        caller will wait and offer it again: `refusal_counts=False`). For sources on the
+        event loop: a datagram, a container's stream."""
         with self._room:
             if self._closed or self._queued_lines + len(batch.lines) > self._queue_lines:
-                self.counters.refused += len(batch.lines)
+                if refusal_counts:
+                    self.counters.refused += len(batch.lines)
                 return False
             self._queued_lines += len(batch.lines)
         self._queue.put(batch)
