@@ -15,6 +15,7 @@ from nebula.api import PluginContext
 from nebula.helpers.coordinator import Coordinator
 from nebula_logs.containers import ContainerLogs
 from nebula_logs.files import FileFollower, file_specs
+from nebula_logs.journal import JournalSource
 from nebula_logs.lines import Line
 from nebula_logs.query import tolerant
 from nebula_logs.schema import settings
@@ -54,6 +55,10 @@ class Logs:
             self.containers = ContainerLogs(
                 containers["name"], containers["base_url"] or docker.get("base_url", ""),
                 self.put, self._position, config["max_line_bytes"])
+        self.journal: JournalSource | None = None
+        if config["journal"]["enabled"]:
+            self.journal = JournalSource(config["journal"], self.put, self._position,
+                                         config["max_line_bytes"])
         self.last_id = 0
         self._wake = asyncio.Event()
         self.figures: Coordinator[dict[str, Any]] = Coordinator(
@@ -69,6 +74,8 @@ class Logs:
             await self.syslog.start()
         if self.containers is not None:
             self.containers.start()
+        if self.journal is not None:
+            self.journal.start()
         return self
 
     async def aclose(self) -> None:
@@ -76,6 +83,8 @@ class Logs:
             await self.syslog.aclose()
         if self.containers is not None:
             await self.containers.aclose()
+        if self.journal is not None:
+            await self.journal.aclose()
         await asyncio.to_thread(self.follower.stop)
         await asyncio.to_thread(self.store.close)
         await self.figures.aclose()
@@ -132,7 +141,8 @@ class Logs:
     def source_names(self) -> list[str]:
         names = [spec.name for spec in self.follower.specs]
         return (names + ([self.syslog.name] if self.syslog else [])
-                + ([self.containers.name] if self.containers else []))
+                + ([self.containers.name] if self.containers else [])
+                + ([self.journal.name] if self.journal else []))
 
     def sources(self) -> list[dict[str, Any]]:
         states = [state.as_dict() for state in self.follower.states.values()]
@@ -141,6 +151,8 @@ class Logs:
         if self.containers is not None:
             self.containers.state.files = self.containers.live()
             states.append(self.containers.state.as_dict())
+        if self.journal is not None:
+            states.append(self.journal.state.as_dict())
         for state in states:
             state["lines"] = self.store.counters.by_source.get(state["name"], 0)
         return states

@@ -50,6 +50,22 @@ CONTAINERS: dict[str, Any] = {
     "default": {},
 }
 
+JOURNAL: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean", "default": False},
+        "name": {**NAME, "default": "journal"},
+        "units": {"type": "array", "items": {"type": "string"}, "default": [],
+                  "description": "only these units (journalctl --unit); all if empty"},
+        "file": string("", "a journal file to read instead of the system journal"),
+        "directory": string("", "a journal directory to read instead"),
+        "from_start": {"type": "boolean", "default": False,
+                       "description": "the first start reads the whole journal (else only "
+                                      "what comes from now on)"},
+    },
+    "default": {},
+}
+
 RULE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
     "properties": {
@@ -72,6 +88,7 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
     "files": {"type": "array", "items": FILE_SOURCE, "default": []},
     "syslog": SYSLOG,
     "containers": CONTAINERS,
+    "journal": JOURNAL,
     "rules": {"type": "array", "items": RULE, "default": []},
     "max_age_days": number(14, "lines older than this are deleted", minimum=0.001),
     "max_size_mb": number(1024, "the database is kept under this size (oldest lines go "
@@ -139,4 +156,5 @@ def settings(config: Mapping[str, Any]) -> dict[str, Any]:
             "files": [_filled(f, FILE_SOURCE) for f in config.get("files", [])],
             "syslog": _filled(config.get("syslog", {}), SYSLOG),
             "containers": _filled(config.get("containers", {}), CONTAINERS),
+            "journal": _filled(config.get("journal", {}), JOURNAL),
             "rules": [_filled(r, RULE) for r in config.get("rules", [])]}
