@@ -47,5 +47,7 @@ def tool_seconds(argv: list[str]) -> float | None:
     if shutil.which(argv[0]) is None:
         return None
     started = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    # Into a pipe, not /dev/null: GNU grep stops at the first match when its output is
+    # /dev/null, which would time something else than a search.
+    subprocess.run(argv, capture_output=True, check=False)
     return time.perf_counter() - started

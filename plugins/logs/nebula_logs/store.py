@@ -399,11 +399,14 @@ class LogStore:
         """Lines matching `filters` with ids below `before` (the cursor), newest first; or,
         given `after`, the oldest lines past it first (what a tail sends next)."""
         clauses, args = filters.where()
+        # The cursor bounds the FTS table's own rowid when there is a query: FTS5 then
+        # starts its doclist scan at the cursor instead of filtering from the newest line.
+        rowid = "lines_fts.rowid" if filters.q else "l.id"
         if before is not None:
-            clauses.append("l.id < ?")
+            clauses.append(f"{rowid} < ?")
             args.append(before)
         if after is not None:
-            clauses.append("l.id > ?")
+            clauses.append(f"{rowid} > ?")
             args.append(after)
         order = "ASC" if after is not None else "DESC"
         if filters.q:
