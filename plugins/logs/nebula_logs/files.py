@@ -138,12 +138,10 @@ class FileFollower:
 
     def _open(self, spec: FileSpec, path: str) -> Followed | None:
         key = f"file:{spec.name}:{path}"
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
+        followed = self._open_fresh(path, key)
+        if followed is None:
             return None
-        st = os.fstat(fd)
-        followed = Followed(path, key, fd, st.st_dev, st.st_ino, 0)
+        st = os.fstat(followed.fd)
         saved = self._position(key)
         if saved is None:
             followed.offset = 0 if spec.from_start else st.st_size
@@ -152,8 +150,7 @@ class FileFollower:
             followed.skipping = saved["skipping"] and followed.offset != 0
         else:
             self._drain_rotated(spec, path, key, saved)
-        os.lseek(fd, followed.offset, os.SEEK_SET)
-        self._followed[path] = followed
+        os.lseek(followed.fd, followed.offset, os.SEEK_SET)
         return followed
 
     def _drain_rotated(self, spec: FileSpec, path: str, key: str, saved: dict[str, Any]) -> None:
@@ -192,6 +189,7 @@ class FileFollower:
         return self._read(spec, followed)
 
     def _open_fresh(self, path: str, key: str) -> Followed | None:
+        """Follow `path` from its start."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
