@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PLUGINS
 from playwright.sync_api import expect
 
+from conftest import PLUGINS
 from tests.web.conftest import browser, live_agent, page, sign_in
 
 pytestmark = pytest.mark.e2e
