@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
+import shutil
 import sys
 import tempfile
 import time
@@ -108,7 +108,7 @@ async def main(args: argparse.Namespace) -> None:
         "rg_lines_per_second": rg and round(args.lines / rg),
     }
     print(json.dumps(report, indent=2))
-    os.system(f"rm -rf {tmp}")
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
