@@ -204,7 +204,9 @@ class LogStore:
         caller will wait and offer it again: `refusal_counts=False`). For sources on the
         event loop: a datagram, a container's stream."""
         with self._room:
-            if self._closed or self._queued_lines + len(batch.lines) > self._queue_lines:
+            # A batch bigger than the whole queue still goes in once the queue is empty.
+            if self._closed or (self._queued_lines
+                                and self._queued_lines + len(batch.lines) > self._queue_lines):
                 if refusal_counts:
                     self.counters.refused += len(batch.lines)
                 return False

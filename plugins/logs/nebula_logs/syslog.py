@@ -170,7 +170,7 @@ class _Tcp(asyncio.Protocol):
 
 class SyslogReceiver:
     def __init__(self, name: str, host: str, udp_port: int | None, tcp_port: int | None,
-                 offer: Callable[[Batch], bool], has_room: Callable[[], bool],
+                 offer: Callable[[Batch, bool], bool], has_room: Callable[[], bool],
                  max_line_bytes: int) -> None:
         self.name = name
         self.host, self.udp_port, self.tcp_port = host, udp_port, tcp_port
@@ -212,11 +212,11 @@ class SyslogReceiver:
         if not lines:
             return True
         if not can_wait:
-            return self._offer(Batch(lines))
+            return self._offer(Batch(lines), True)
         if self._held:  # keep order behind what a paused connection holds
             self._held.append(lines)
             return False
-        if self._offer(Batch(lines)):
+        if self._offer(Batch(lines), False):  # not refused: held, and the sender paused
             return True
         self._held.append(lines)
         return False
@@ -235,7 +235,7 @@ class SyslogReceiver:
     def _try_resume(self) -> None:
         self._resume = None
         while self._held and self._has_room():
-            if not self._offer(Batch(self._held[0])):
+            if not self._offer(Batch(self._held[0]), False):
                 break
             self._held.pop(0)
         if self._held:
