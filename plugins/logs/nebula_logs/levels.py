@@ -26,9 +26,11 @@ ALIASES = {**_WORDS, **{name: number for number, name in enumerate(NAMES)}}
 _JSON_KEYS = ("level", "severity", "lvl", "loglevel", "log.level", "levelname")
 _LOGFMT = re.compile(r'(?:^|\s)(?:level|lvl|severity)="?([A-Za-z]+)', re.IGNORECASE)
 # The level word first, or after up to three tokens holding a digit or a bracket (a date,
-# a time, `app[123]:`), so "an error happened" is not an error line.
+# a time, `app[123]:`), so "an error happened" is not an error line. A token is `\S+`
+# (then `\s+`, a class it cannot overlap) with a look-ahead for the digit: linear, where
+# `\S*\d\S*` backtracks without end on long runs of digits.
 _PREFIX = re.compile(
-    r"^(?:\S*[\d\[]\S*\s+){0,3}?[\[(<]?(" + "|".join(sorted(_WORDS, key=len, reverse=True))
+    r"^(?:(?=\S*[\d\[])\S+\s+){0,3}?[\[(<]?(" + "|".join(sorted(_WORDS, key=len, reverse=True))
     + r")[\])>:|]?(?=\s|$)", re.IGNORECASE)
 _GLOG = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d")
 _KERNEL = re.compile(r"^<([0-7])>")

@@ -152,3 +152,12 @@ def test_a_full_queue_makes_a_waiting_source_wait_and_refuses_the_others(
     assert store.submit(Batch([make_line("z", 0, "file", 100)] * 50))
     wait_for(lambda: store.counters.committed == 150)
     store.close()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("line", [("1" * 60 + " ") * 100, "1" * 100000, "[1" * 50000,
+                                  "{" + '"a":' * 50000, "level=" + "a" * 100000])
+def test_lines_built_to_make_a_regex_backtrack_are_read_at_once(line: str) -> None:
+    # Before the level pattern was made linear, the first of these never finished.
+    assert parse_level(line) is None
+    assert make_line(line, 0, "x", 65536).level is None
