@@ -1,13 +1,14 @@
 """The check, job, actions, panels and Jarvis tools every DDNS plugin offers, over its
 `Updater`: a plugin's hooks return these lists (the zoneedit and ddns plugins do), so both
-behave and read alike. `provider` names the service in titles and descriptions."""
+behave and read alike (`DdnsHooks` is all of them as a plugin's hooks object). `provider`
+names the service in titles and descriptions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from nebula.api import Action, Check, CheckResult, Job, Panel, Tool
+from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, Tool, hookimpl
 from nebula.helpers.ddns import rows, verdict
 from nebula.helpers.ddns.updater import Updater
 from nebula.helpers.schema import EMPTY_PARAMS, integer, params
@@ -136,3 +137,45 @@ def tools(runtime: Updater, provider: str) -> list[Tool]:
         Tool(name="update_history", params=HISTORY_PARAMS, run=history,
              description=f"The most recent {provider} update requests and their answers."),
     ]
+
+
+class DdnsHooks:
+    """The hooks of a DDNS plugin, ready-made: its hooks module holds
+    `hooks = DdnsHooks("ZoneEdit", build, config_problems)` and its manifest names it
+    (`hooks="pkg.hooks:hooks"`). `build(ctx)` returns the `Updater` (the runtime, closed by
+    the core when the plugin stops); `problems(config)` is the plugin's
+    `nebula_validate_config`."""
+
+    def __init__(self, provider: str, build: Callable[[PluginContext], Updater],
+                 problems: Callable[[Mapping[str, Any]], list[tuple[str, str]]]) -> None:
+        self.provider = provider
+        self._build = build
+        self._problems = problems
+
+    @hookimpl
+    def nebula_validate_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return self._problems(config)
+
+    @hookimpl
+    def nebula_startup(self, ctx: PluginContext) -> Updater:
+        return self._build(ctx)
+
+    @hookimpl
+    def nebula_checks(self, runtime: Updater) -> list[Check]:
+        return checks(runtime, self.provider)
+
+    @hookimpl
+    def nebula_jobs(self, runtime: Updater) -> list[Job]:
+        return jobs(runtime)
+
+    @hookimpl
+    def nebula_actions(self, runtime: Updater) -> list[Action]:
+        return actions(runtime, self.provider)
+
+    @hookimpl
+    def nebula_panels(self, runtime: Updater) -> list[Panel]:
+        return panels(runtime, self.provider)
+
+    @hookimpl
+    def nebula_tools(self, runtime: Updater) -> list[Tool]:
+        return tools(runtime, self.provider)
