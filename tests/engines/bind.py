@@ -47,7 +47,7 @@ def new_secret() -> str:
 
 def _zone_file(origin: str, records: Zone) -> str:
     lines = [f"$ORIGIN {origin}.", "$TTL 60",
-             "@ IN SOA ns.{0}. hostmaster.{0}. 1 3600 600 86400 1".format(origin),
+             f"@ IN SOA ns.{origin}. hostmaster.{origin}. 1 3600 600 86400 1",
              "@ IN NS ns", "ns IN A 127.0.0.1"]
     for name, ips in records.items():
         lines += [f"{name} IN {'AAAA' if ':' in ip else 'A'} {ip}" for ip in ips]

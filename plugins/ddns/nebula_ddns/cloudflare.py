@@ -48,7 +48,8 @@ class Cloudflare(Provider):
         self.key = f"cloudflare:{index}"
         self._zone = zone
         self._timeout = timeout
-        self._zones: dict[str, str] = {}  # zone name -> id
+        self._by_name: dict[str, str | None] = {}  # zone name -> id (None: no such zone)
+        self._host_zone: dict[str, str] = {}  # host -> its zone's id
         self.proxied: set[tuple[str, int]] = set()
 
     # --- the API -------------------------------------------------------------------------
@@ -97,17 +98,21 @@ class Cloudflare(Provider):
 
     async def _zone_id(self, target: Target) -> str:
         """The id of the host's zone: the configured one, else the closest enclosing name
-        the token can see (`www.a.example.com` tries a.example.com, then example.com)."""
+        the token can see (`www.a.example.com` tries itself, a.example.com, then
+        example.com). Answers are kept for the runtime's life (a reload starts afresh), a
+        name that is no zone too, so a cycle asks only for records."""
+        if (zid := self._host_zone.get(target.host)) is not None:
+            return zid
         labels = target.host.split(".")
         names = ([self._zone] if self._zone else
                  [".".join(labels[i:]) for i in range(len(labels) - 1)])
         for name in names:
-            if name in self._zones:
-                return self._zones[name]
-            found = await self._call("GET", "/zones", params={"name": name})
-            if found:
-                self._zones[name] = found[0]["id"]
-                return self._zones[name]
+            if name not in self._by_name:
+                found = await self._call("GET", "/zones", params={"name": name})
+                self._by_name[name] = found[0]["id"] if found else None
+            if (zid := self._by_name[name]) is not None:
+                self._host_zone[target.host] = zid
+                return zid
         raise CloudflareError(Answer(
             Outcome.UNKNOWN_HOST, None, f"no zone for {target.host} is visible to this token",
             self.label))

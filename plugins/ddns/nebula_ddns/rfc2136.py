@@ -35,6 +35,7 @@ class Rfc2136(Provider):
         self.label = f"DNS server {server.label}"
         self.key = f"rfc2136:{server.label}/{self.zone.to_text(omit_final_dot=True)}"
         self._keyring = dns.tsigkeyring.from_text({key_name: key_secret})
+        self._key = dns.name.from_text(key_name)
         self._key_name = key_name
         self._algorithm = key_algorithm
         self._ttl = ttl
@@ -46,7 +47,7 @@ class Rfc2136(Provider):
 
     async def update(self, target: Target, family: int, ip: str) -> Answer:
         message = dns.update.UpdateMessage(self.zone, keyring=self._keyring,
-                                           keyname=self._key_name,
+                                           keyname=self._key,
                                            keyalgorithm=self._algorithm)
         name = dns.name.from_text(target.host).relativize(self.zone)
         message.replace(name, self._ttl, RDTYPE[family], ip)

@@ -86,7 +86,8 @@ async def duckdns(bind: Bind, creds: dict[str, str]) -> AsyncIterator[DuckDns]:
 
 
 @pytest.fixture
-def ddns_config(bind: Bind, echo: EchoServices, creds: dict[str, str]) -> Callable[..., dict[str, Any]]:
+def ddns_config(bind: Bind, echo: EchoServices,
+                creds: dict[str, str]) -> Callable[..., dict[str, Any]]:
     def make(**overrides: Any) -> dict[str, Any]:
         return {"ipv4_services": echo.urls(), "ipv6_services": echo.urls(v6=True),
                 "resolvers": [f"127.0.0.1:{bind.port}"], "interval": 3600, "timeout": 2,

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from domains_api import name, run_checks
 import pytest
+from domains_api import name, run_checks
 from domains_zone import PRIMARY, ZONE
 
 from nebula_ddns import plugin as ddns_plugin
