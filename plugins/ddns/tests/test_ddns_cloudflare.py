@@ -88,3 +88,14 @@ async def test_a_missing_record_is_reported_per_host(start_ddns, cloudflare) -> 
     assert results[("new.cf.test", "ipv4")]["outcome"] == "unknown_host"
     assert "no A record named new.cf.test" in results[("new.cf.test", "ipv4")]["message"]
     assert results[("www.cf.test", "ipv4")]["action"] == "updated"
+
+
+async def test_a_rate_limit_without_retry_after_waits_the_quota_window(start_ddns,
+                                                                      cloudflare) -> None:
+    cloudflare.rate_limited, cloudflare.retry_after = True, None
+    async with start_ddns(cloudflare=[cloudflare_entry(cloudflare, hosts=["www.cf.test"])]
+                          ) as agent:
+        await update(agent)
+        again = (await update(agent))[("www.cf.test", "ipv4")]
+    assert "backing off after a rate-limit answer for another 300s" in again["message"] or \
+        "for another 299s" in again["message"]
