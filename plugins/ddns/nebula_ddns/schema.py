@@ -5,6 +5,8 @@ hosts."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -109,6 +111,14 @@ def fqdn(kind: str, entry: Mapping[str, Any], host: str) -> str:
     return f"{host}.{domain}" if kind == "duckdns" else host
 
 
+def _base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = ddns_schema.config_problems(config)
     listed = list(entries(config))
@@ -124,6 +134,9 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         if kind == "rfc2136":
             found += [(f"{where}.server", why)
                       for _, why in nameservers.entry_problems([entry["server"]])]
+            if not _base64(entry["key_secret"]):
+                found.append((f"{where}.key_secret", "the TSIG secret is not base64 (copy "
+                                                     "it as tsig-keygen printed it)"))
         for n, host in enumerate(entry["hosts"]):
             name = fqdn(kind, entry, host)
             if seen[name] > 1:

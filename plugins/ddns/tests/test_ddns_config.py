@@ -76,3 +76,11 @@ async def test_stopping_the_plugin_closes_its_runtime(start_ddns, duckdns, echo,
         await eventually(reading.done, timeout=5)
         assert reading.cancelled()
         hanging.set()
+
+
+async def test_a_tsig_secret_that_is_not_base64_is_refused_without_showing_it(
+        start_ddns, bind, tmp_path) -> None:
+    (tmp_path / "tsig").write_text("not base64 at all!")
+    error = await error_of(start_ddns, rfc2136=[rfc2136_entry(bind, tmp_path)])
+    assert "rfc2136.0.key_secret: the TSIG secret is not base64" in error
+    assert "not base64 at all!" not in error
