@@ -31,7 +31,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
 
-from tests.engines.dnsmasq import free_udp_port
+from tests.engines.dnsmasq import free_udp_port, terminate
 
 NAMED = shutil.which("named") or "/usr/sbin/named"
 ALGORITHM = "hmac-sha256"
@@ -143,16 +143,12 @@ logging {{ category default {{ default_stderr; }}; category update {{ default_st
             message.delete(f"{name}.", rdtype)
         answer = await dns.asyncquery.udp(message, self.address, timeout=5, port=self.port)
         if answer.rcode() != dns.rcode.NOERROR:
-            raise RuntimeError(f"BIND refused {name} {rdtype}: {dns.rcode.to_text(answer.rcode())}")
+            raise RuntimeError(f"BIND refused {name} {rdtype}: "
+                               f"{dns.rcode.to_text(answer.rcode())}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc)
         if getattr(self, "log", None):
             self.log.close()
 

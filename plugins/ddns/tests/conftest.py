@@ -13,7 +13,7 @@ import pytest
 from ddns_standins import KEY, NEW_IP, OLD_IP, ZONES, Cloudflare, DuckDns
 
 from nebula_ddns import plugin
-from tests.echo_services import EchoServices
+from tests.echo_services import EchoServices, echo_services
 from tests.engines.bind import Bind, new_secret, running
 from tests.loopback import serving
 
@@ -45,10 +45,7 @@ async def bind(bind_server: Bind) -> Bind:
 
 @pytest.fixture
 async def echo() -> AsyncIterator[EchoServices]:
-    services = EchoServices()
-    services.set(NEW_IP)
-    async with serving(services.app()) as base:
-        services.base = base
+    async with echo_services(NEW_IP) as services:
         yield services
 
 
