@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "plugins/ddns/tests"))
 from ddns_standins import Cloudflare  # noqa: E402
 
 from nebula.config import load  # noqa: E402
+from nebula.logs import configure  # noqa: E402
 from nebula.testing import run_agent, write_config  # noqa: E402
 from nebula_ddns import plugin  # noqa: E402
 from tests.echo_services import EchoServices  # noqa: E402
@@ -104,6 +105,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=5)
     args = parser.parse_args()
     arm_watchdog(180)
+    configure(level="warning")  # as `nebula run` with log_level = "warning": no line per host
     secret = new_secret()
     with tempfile.TemporaryDirectory(prefix="nebula-bench-ddns-") as tmp:
         workdir = Path(tmp)
