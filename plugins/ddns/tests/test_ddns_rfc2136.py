@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_ip_change_updates_each_host_once_verified_on_the_server(
-        start_ddns, bind, tmp_path) -> None:
+        start_ddns, bind, tmp_path, creds, capfd) -> None:
     serial = bind.serial("home.test")
     async with start_ddns(schedule=True, interval=1,
                           rfc2136=[rfc2136_entry(bind, tmp_path)]) as agent:
@@ -37,6 +37,11 @@ async def test_ip_change_updates_each_host_once_verified_on_the_server(
         await eventually(two_more_cycles, timeout=10)
         assert len(await panel(agent, "history")) == 2
         assert await check(agent) == ("ok", f"2 record(s) match public IP {NEW_IP}")
+        seen = await everything_shown(agent)
+    out, err = capfd.readouterr()
+    assert "ddns.update" in out + err
+    for text in [*seen, out, err]:  # the TSIG secret signed every update, and shows nowhere
+        assert creds["tsig"] not in text
     for host in RFC_HOSTS:
         assert bind.query(host) == {NEW_IP}
     assert bind.serial("home.test") == serial + 2
