@@ -4,11 +4,14 @@ every key of the README's example of that time, in a nebula.toml read by the rea
 
 from __future__ import annotations
 
+import pytest
 from zoneedit_standins import HOSTS, NEW_IP
 
 from nebula.config import load
 from nebula.testing import run_agent
 from nebula_zoneedit import plugin
+
+pytestmark = pytest.mark.e2e  # dnsmasq serves the records
 
 # The README's example of that time, with its URLs and resolvers pointed at the stand-ins.
 OLD_SECTION = """
