@@ -24,9 +24,9 @@ RDTYPE = {4: "A", 6: "AAAA"}
 # Cloudflare allows 1200 API requests per five minutes per token; past that it answers 429
 # and refuses for the rest of the window.
 RATE_WINDOW = 300.0
-# Error codes that mean the token itself is refused (invalid, expired, wrong location or
-# permissions), answered with HTTP 400/401/403.
-AUTH_CODES = {6003, 6111, 9103, 9106, 9109, 10000, 10001}
+# Error codes that mean the token itself is refused (unknown, without the scope, used from
+# a place it is not allowed from, malformed): docs/protocols/cloudflare.md.
+AUTH_CODES = {6003, 6111, 9109, 10000}
 BAD_AUTH_MEANING = ("Cloudflare refused the API token: it needs Zone:Read and DNS:Edit on "
                     "this zone")
 

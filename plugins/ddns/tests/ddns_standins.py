@@ -98,7 +98,7 @@ class Cloudflare:
                                                            "Invalid format for Authorization "
                                                            "header"}]}])
         if header[7:] != self.token:
-            return _envelope(None, 403, [{"code": 9109, "message": "Invalid access token"}])
+            return _envelope(None, 401, [{"code": 10000, "message": "Authentication error"}])
         return await handler(request)
 
     async def list_zones(self, request: web.Request) -> web.Response:

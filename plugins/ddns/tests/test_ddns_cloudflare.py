@@ -1,6 +1,6 @@
 """Cloudflare through its API's wire protocol (a local stand-in publishing into a real BIND):
 zone lookup by name, one PATCH of `content` per host and change, the proxied flag kept,
-429/971 backoff, a refused token (9109) pausing the account, the token shown nowhere."""
+429/971 backoff, a refused token (10000) pausing the account, the token shown nowhere."""
 
 from __future__ import annotations
 
@@ -67,11 +67,11 @@ async def test_a_refused_token_pauses_the_account_and_is_never_shown(
     async with start_ddns(cloudflare=[cloudflare_entry(cloudflare)]) as agent:
         results = await update(agent)
         first = results[("www.cf.test", "ipv4")]
-        assert (first["outcome"], first["code"]) == ("bad_auth", 9109)
+        assert (first["outcome"], first["code"]) == ("bad_auth", 10000)
         assert "Cloudflare refused the API token" in first["message"]
         assert results[("app.cf.test", "ipv4")]["action"] == "skipped"
         status, summary = await check(agent)
-        assert status == "critical" and "9109" in summary
+        assert status == "critical" and "Cloudflare 10000: Authentication error" in summary
         seen = await everything_shown(agent, list(results.values()))
     out, err = capfd.readouterr()
     assert "ddns.update" in out + err
