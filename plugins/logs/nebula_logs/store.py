@@ -134,9 +134,10 @@ class LogStore:
         self.query_seconds = query_seconds
         self.on_commit = on_commit
         self.counters = Counters()
-        # Bounded in batches; a batch holds at most batch_lines lines, so this bounds lines.
-        self._queue: queue.Queue[Batch | None] = queue.Queue(
-            maxsize=max(1, queue_lines // max(1, batch_lines // 10)))
+        # Bounded in lines (`_queued_lines`, checked by offer and submit), not in batches: a
+        # put never blocks, so the event loop never waits on it, however small the batches
+        # (one UDP datagram each).
+        self._queue: queue.Queue[Batch | None] = queue.Queue()
         self._queue_lines = queue_lines
         self._queued_lines = 0
         self._room = threading.Condition()

@@ -161,3 +161,15 @@ def test_lines_built_to_make_a_regex_backtrack_are_read_at_once(line: str) -> No
     # Before the level pattern was made linear, the first of these never finished.
     assert parse_level(line) is None
     assert make_line(line, 0, "x", 65536).level is None
+
+
+def test_many_one_line_batches_never_block_the_caller(tmp_path: Path) -> None:
+    # Datagrams arrive one line each on the event loop: offering them must never block,
+    # whatever their number, until the line bound is reached (then they are refused).
+    store = LogStore(tmp_path / "b.db", queue_lines=5000, batch_lines=5000)  # no writer
+    assert all(store.offer(Batch([make_line("d", 0, "udp", 100)])) for _ in range(5000))
+    assert not store.offer(Batch([make_line("d", 0, "udp", 100)]))
+    assert store.counters.refused == 1
+    store.open()
+    wait_for(lambda: store.counters.committed == 5000)
+    store.close()
