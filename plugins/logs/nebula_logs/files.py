@@ -84,6 +84,7 @@ class FileFollower:
         self.interval = interval
         self.states = {s.name: SourceState(s.name, "file", s.pattern) for s in specs}
         self._followed: dict[str, Followed] = {}
+        self._looked: set[str] = set()  # sources whose files were all seen once already
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="logs-files", daemon=True)
 
@@ -131,6 +132,7 @@ class FileFollower:
             # Gone (renamed or deleted): read what is left under the old inode, then drop it.
             self._read(spec, self._followed[path], final=True)
             os.close(self._followed.pop(path).fd)
+        self._looked.add(spec.name)
         state.files = [p for p in paths if p in self._followed]
         state.state = "running" if state.files else "waiting"
         state.error = "" if state.files else f"no file matches {spec.pattern}"
@@ -144,7 +146,10 @@ class FileFollower:
         st = os.fstat(followed.fd)
         saved = self._position(key)
         if saved is None:
-            followed.offset = 0 if spec.from_start else st.st_size
+            # Without from_start, what a file held when the agent started is skipped; a
+            # file that appears later is new, and read whole.
+            first_look = spec.name not in self._looked
+            followed.offset = 0 if spec.from_start or not first_look else st.st_size
         elif (saved["dev"], saved["ino"]) == (st.st_dev, st.st_ino):
             followed.offset = saved["offset"] if saved["offset"] <= st.st_size else 0
             followed.skipping = saved["skipping"] and followed.offset != 0

@@ -17,15 +17,18 @@ from tests.waiting import wait_for
 
 
 class Rig:
-    def __init__(self, tmp: Path, pattern: str, max_line_bytes: int = 65536) -> None:
+    def __init__(self, tmp: Path, pattern: str, max_line_bytes: int = 65536,
+                 from_start: bool = True) -> None:
         self.tmp = tmp
         self.store = LogStore(tmp / "logs.db", batch_lines=1000)
         self.store.open()
         self.pattern, self.max_line_bytes = pattern, max_line_bytes
+        self.from_start = from_start
         self.follower: FileFollower | None = None
 
     def start(self) -> None:
-        self.follower = FileFollower([FileSpec("app", self.pattern)], self.store.submit,
+        self.follower = FileFollower([FileSpec("app", self.pattern, self.from_start)],
+                                     self.store.submit,
                                      self.store.position, max_line_bytes=self.max_line_bytes,
                                      interval=0.02)
         self.follower.start()
@@ -139,6 +142,22 @@ def test_a_glob_picks_up_new_files(tmp_path: Path) -> None:
         assert sorted(rig.until(2)) == ["from one", "from two"]
         assert rig.follower is not None
         assert rig.follower.states["app"].state == "running"
+    finally:
+        rig.stop()
+        rig.store.close()
+
+
+def test_without_from_start_old_content_is_skipped_but_new_files_are_read(
+        tmp_path: Path) -> None:
+    write(tmp_path / "old.log", ["before the agent"])
+    rig = Rig(tmp_path, str(tmp_path / "*.log"), from_start=False)
+    try:
+        rig.start()
+        assert rig.follower is not None
+        wait_for(lambda: rig.follower.states["app"].state == "running")
+        write(tmp_path / "old.log", ["after start"])
+        write(tmp_path / "new.log", ["first line of a new file"])
+        assert sorted(rig.until(2)) == ["after start", "first line of a new file"]
     finally:
         rig.stop()
         rig.store.close()
