@@ -38,7 +38,28 @@ def nebula_panels(runtime: Logs) -> list[Panel]:
         return [{"name": s["name"], "kind": s["kind"], "state": s["state"],
                  "lines": s["lines"], "error": s["error"]} for s in runtime.sources()]
 
-    return [Panel("sources", "table", sources, "Log sources",
+    async def store() -> dict[str, Any]:
+        f = await runtime.figures.get()
+        return {"lines": f["lines"], "size_mb": round(f["bytes"] / 1e6, 1),
+                "queued": f["queued"], "queue_capacity": f["queue_capacity"],
+                "refused": f["refused"], "waits": f["waits"],
+                "waited_seconds": f["waited_seconds"], "last_commit_ms": f["last_commit_ms"],
+                "retention_deleted": f["retention_deleted"], "errors": f["errors"]}
+
+    return [Panel("store", "keyvalue", store, "Log store",
+                  "The store's size and its back-pressure: lines waiting for the writer, "
+                  "lines refused because the queue was full, and how often (and how long) "
+                  "sources waited for room.",
+                  fields=(Field("lines", "Lines", "lines"), Field("size_mb", "Size", "MB"),
+                          Field("queued", "Queued", "lines"),
+                          Field("queue_capacity", "Queue capacity", "lines"),
+                          Field("refused", "Refused (queue full)", "lines"),
+                          Field("waits", "Sources waited", "times"),
+                          Field("waited_seconds", "Time waited", "s"),
+                          Field("last_commit_ms", "Last commit", "ms"),
+                          Field("retention_deleted", "Deleted by retention", "lines"),
+                          Field("errors", "Write errors", "times"))),
+            Panel("sources", "table", sources, "Log sources",
                   "Each source, its state and the lines it brought in since the start.",
                   fields=(Field("name", "Source"), Field("kind", "Kind"),
                           Field("state", "State"), Field("lines", "Lines", "lines"),

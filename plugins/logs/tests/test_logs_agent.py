@@ -157,6 +157,10 @@ async def test_a_rule_becomes_a_check_with_the_lines_as_evidence(nebula_agent: A
         assert "worker 1: out of memory, killed" in check["summary"]
         ingest = await agent.run_check("logs.ingest")
         assert ingest["last_status"] == "ok" and ingest["metrics"]["committed"] == 3
+        store = await agent.panel("logs.store")
+        assert store["lines"] == 3 and store["refused"] == 0 and store["queued"] == 0
+        sources = await agent.panel("logs.sources")
+        assert [(s["name"], s["state"], s["lines"]) for s in sources] == [("app", "running", 3)]
 
 
 async def test_jarvis_tools_search_and_context(nebula_agent: Any, tmp_path: Path) -> None:
