@@ -28,6 +28,7 @@ from nebula_logs.lines import Line, make_line
 from nebula_logs.store import Batch
 
 RETRY = 2.0  # seconds before the event stream is asked again after it failed
+MAX_PENDING = 1 << 20  # bytes of an unfinished line held before it is stored as it is
 
 
 def connector_for(base_url: str) -> tuple[aiohttp.BaseConnector, str]:
@@ -204,6 +205,9 @@ class Demux:
                ) -> list[tuple[bool, bytes]]:
         *complete, self.pending[kind] = (self.pending[kind] + data).split(b"\n")
         out.extend((kind == 2, raw.rstrip(b"\r")) for raw in complete)
+        if len(self.pending[kind]) > MAX_PENDING:  # no newline in sight: out it goes, cut
+            out.append((kind == 2, self.pending[kind]))
+            self.pending[kind] = b""
         return out
 
     def rest(self) -> list[tuple[bool, bytes]]:

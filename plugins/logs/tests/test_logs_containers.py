@@ -4,6 +4,7 @@ stores nothing twice."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import PLUGINS
+from nebula_logs.containers import Demux
 from tests.engines import podman_fixtures
 from tests.waiting import eventually
 
@@ -60,3 +62,18 @@ async def test_container_logs_follow_new_containers_and_resume(
                                                      "after restart"]
         got = await lines_of(agent, first.name, 2)
         assert len(got) == 2
+
+
+def frame(kind: int, data: bytes) -> bytes:
+    return bytes([kind, 0, 0, 0]) + struct.pack(">I", len(data)) + data
+
+
+def test_the_multiplexed_stream_cut_anywhere_gives_whole_lines() -> None:
+    stream = (frame(1, b"T1 hello\nT2 par") + frame(2, b"T1 oops\n") + frame(1, b"tial\n"))
+    demux = Demux(framed=True)
+    got = [line for i in range(len(stream)) for line in demux.feed(stream[i:i + 1])]
+    assert got == [(False, b"T1 hello"), (True, b"T1 oops"), (False, b"T2 partial")]
+    # Megabytes without a newline are let out (and cut by the store), not held forever.
+    huge = demux.feed(frame(1, b"x" * (2 << 20)))
+    assert len(huge) == 1 and demux.pending[1] == b""
+    assert Demux(framed=False).feed(b"tty line\r\nrest") == [(False, b"tty line")]
