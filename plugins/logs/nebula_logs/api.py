@@ -12,11 +12,12 @@ from nebula.api import Endpoint
 from nebula_logs.coordinator import Logs
 from nebula_logs.present import present
 from nebula_logs.query import BadParam, filters_from
-from nebula_logs.store import QueryError
+from nebula_logs.store import Filters, QueryError
 
 FILTERS = {"q": "words to find (FTS5: words, \"a phrase\", OR, NOT, prefix*)",
            "since": "an age (30m, 2h, 1d) or an ISO time", "until": "the same, the end",
            "source": "a source name or glob; repeat or comma-separate for several",
+           "unit": "a unit, container or app name or glob (the same way)",
            "level": "this level or worse (err, warning, info, …)"}
 LINE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "ts": {"type": "number"}, "time": {"type": "string"},
@@ -41,9 +42,14 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     return value
 
 
-def sources_of(request: web.Request) -> list[str]:
-    return [s.strip() for raw in request.query.getall("source", [])
-            for s in raw.split(",") if s.strip()]
+def names_of(request: web.Request, key: str) -> list[str]:
+    """A filter given repeated or comma-separated (`source=a,b&source=c`)."""
+    return [s.strip() for raw in request.query.getall(key, []) for s in raw.split(",")
+            if s.strip()]
+
+
+def filters_of(request: web.Request) -> Filters:
+    return filters_from(request.query, names_of(request, "source"), names_of(request, "unit"))
 
 
 def guarded(handler: Handler) -> Handler:
@@ -63,7 +69,7 @@ def endpoints(logs: Logs) -> list[Endpoint]:
         return [present(row, redact) for row in rows]
 
     async def search(request: web.Request) -> web.Response:
-        filters = filters_from(request.query, sources_of(request))
+        filters = filters_of(request)
         limit = _int(request, "limit", 50, 1, 500)
         cursor = _int(request, "cursor", 0, 0, 2**62) or None
         around = _int(request, "context", 0, 0, 20)
@@ -79,7 +85,7 @@ def endpoints(logs: Logs) -> list[Endpoint]:
                                   "next_cursor": page[-1]["id"] if more else None})
 
     async def histogram(request: web.Request) -> web.Response:
-        filters = filters_from(request.query, sources_of(request))
+        filters = filters_of(request)
         data, used = await logs.histogram(filters, _int(request, "buckets", 60, 1, 500))
         return web.json_response({"query": used, **data})
 
@@ -100,7 +106,7 @@ def endpoints(logs: Logs) -> list[Endpoint]:
     async def tail(request: web.Request) -> web.Response:
         """Lines past `after` (the newest id when absent) matching the filters, waiting up
         to `wait` s for one to arrive."""
-        filters = filters_from(request.query, sources_of(request))
+        filters = filters_of(request)
         after = _int(request, "after", -1, -1, 2**62)
         if after < 0:
             return web.json_response({"lines": [], "last_id": logs.last_id})

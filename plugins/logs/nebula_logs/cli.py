@@ -22,6 +22,8 @@ def _filters(func: Any) -> Any:
         click.option("--until", help="an age or an ISO time"),
         click.option("--source", "sources", multiple=True,
                      help="a source name or glob (repeatable)"),
+        click.option("--unit", "units", multiple=True,
+                     help="a unit, container or app name or glob (repeatable)"),
         click.option("--level", help="this level or worse: emerg alert crit err warning "
                                      "notice info debug"),
         click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
@@ -31,11 +33,11 @@ def _filters(func: Any) -> Any:
 
 
 def _query(q: str, since: str | None, until: str | None, sources: Iterable[str],
-           level: str | None, **extra: Any) -> str:
+           units: Iterable[str], level: str | None, **extra: Any) -> str:
     pairs: list[tuple[str, Any]] = [("q", q)] if q else []
     pairs += [(k, v) for k, v in (("since", since), ("until", until), ("level", level))
               if v]
-    pairs += [("source", s) for s in sources]
+    pairs += [("source", s) for s in sources] + [("unit", u) for u in units]
     pairs += [(k, v) for k, v in extra.items() if v is not None]
     return urllib.parse.urlencode(pairs)
 
@@ -64,11 +66,11 @@ def logs() -> None:
               help="lines of context before and after each hit")
 @click.option("--cursor", type=int, help="next_cursor of a previous page")
 def search(query: str, since: str | None, until: str | None, sources: tuple[str, ...],
-           level: str | None, as_json: bool, limit: int, context: int,
+           units: tuple[str, ...], level: str | None, as_json: bool, limit: int, context: int,
            cursor: int | None) -> None:
     """Search stored lines, newest first. QUERY uses FTS5 syntax: words, "a phrase",
     OR, NOT, prefix*."""
-    path = "/api/v1/logs?" + _query(query, since, until, sources, level, limit=limit,
+    path = "/api/v1/logs?" + _query(query, since, until, sources, units, level, limit=limit,
                                     context=context or None, cursor=cursor)
     with agent_api() as api:
         data = api.get(path)
@@ -95,16 +97,16 @@ def search(query: str, since: str | None, until: str | None, sources: tuple[str,
 @_filters
 @click.option("--count", type=int, help="stop after this many lines (for scripts)")
 def tail(query: str, since: str | None, until: str | None, sources: tuple[str, ...],
-         level: str | None, as_json: bool, count: int | None) -> None:
+         units: tuple[str, ...], level: str | None, as_json: bool, count: int | None) -> None:
     """Follow new lines as they arrive (Ctrl-C stops), with the same filters as search."""
     shown = 0
     color = sys.stdout.isatty()
     with agent_api() as api:
         last = api.get("/api/v1/logs/tail?" + _query(query, since, until, sources,
-                                                      level))["last_id"]
+                                                      units, level))["last_id"]
         while count is None or shown < count:
-            data = api.get("/api/v1/logs/tail?" + _query(query, since, until, sources, level,
-                                                          after=last, wait=TAIL_WAIT))
+            data = api.get("/api/v1/logs/tail?" + _query(query, since, until, sources, units,
+                                                          level, after=last, wait=TAIL_WAIT))
             for line in data["lines"]:
                 click.echo(json.dumps(line) if as_json else _show(line, color))
                 shown += 1

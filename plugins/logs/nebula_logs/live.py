@@ -11,10 +11,10 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from nebula_logs.api import sources_of
+from nebula_logs.api import filters_of
 from nebula_logs.coordinator import Logs
 from nebula_logs.present import present
-from nebula_logs.query import BadParam, filters_from
+from nebula_logs.query import BadParam
 from nebula_logs.store import QueryError
 
 BACKLOG = 1000  # lines sent at most per wake-up; a client further behind skips ahead
@@ -26,7 +26,7 @@ def routes(logs: Logs) -> web.RouteTableDef:
     @table.get("/tail")
     async def tail(request: web.Request) -> web.StreamResponse:
         try:
-            filters = filters_from(request.query, sources_of(request))
+            filters = filters_of(request)
         except BadParam as exc:
             raise web.HTTPUnprocessableEntity(text=str(exc)) from None
         socket = web.WebSocketResponse(heartbeat=30)

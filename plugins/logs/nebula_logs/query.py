@@ -4,6 +4,7 @@ looks like). Shared by the API, the CLI (through the API), the tools and the ale
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +45,8 @@ def parse_time(value: str | None, name: str, now: float | None = None) -> float 
                              "ISO time (2026-12-08T10:00)") from None
 
 
-def filters_from(params: Mapping[str, Any], sources: Sequence[str] = ()) -> Filters:
+def filters_from(params: Mapping[str, Any], sources: Sequence[str] = (),
+                 units: Sequence[str] = ()) -> Filters:
     level = params.get("level")
     try:
         max_level = level_number(level) if level else None
@@ -53,7 +55,7 @@ def filters_from(params: Mapping[str, Any], sources: Sequence[str] = ()) -> Filt
     return Filters(q=(params.get("q") or params.get("query") or "").strip(),
                    since=parse_time(params.get("since"), "since"),
                    until=parse_time(params.get("until"), "until"),
-                   sources=sources, max_level=max_level)
+                   sources=sources, max_level=max_level, units=units)
 
 
 def quoted(q: str) -> str:
@@ -72,8 +74,7 @@ def tolerant(run: Callable[[Filters], T], filters: Filters) -> tuple[T, str]:
         if not filters.q or '"' in filters.q:
             raise
         first = exc
-    retry = Filters(quoted(filters.q), filters.since, filters.until, filters.sources,
-                    filters.max_level)
+    retry = dataclasses.replace(filters, q=quoted(filters.q))
     try:
         return run(retry), retry.q
     except QueryTooSlow:

@@ -111,6 +111,7 @@ SEARCH_PARAMS: dict[str, Any] = params({
     "since": {"type": "string", "description": "ISO time or an age: 30m, 2h, 1d"},
     "until": {"type": "string", "description": "ISO time or an age"},
     "source": {"type": "string", "description": "one source (globs allowed)"},
+    "unit": {"type": "string", "description": "a unit or container name (globs allowed)"},
     "level": {"type": "string", "description": "this level or worse: err, warning, info"},
     "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
 })

@@ -16,6 +16,7 @@ time budget (`QueryTooSlow`): no query runs unbounded.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import queue
 import sqlite3
@@ -78,6 +79,7 @@ class Filters:
     until: float | None = None
     sources: Sequence[str] = ()
     max_level: int | None = None  # this severity or worse (lower numbers)
+    units: Sequence[str] = ()  # unit, container or app name (globs allowed)
 
     def where(self) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
@@ -88,21 +90,27 @@ class Filters:
         if self.until is not None:
             clauses.append("l.ts < ?")
             args.append(self.until)
-        if self.sources:
-            globbed = [s for s in self.sources if any(c in s for c in "*?[")]
-            exact = [s for s in self.sources if s not in globbed]
-            parts = []
-            if exact:
-                parts.append(f"l.source IN ({','.join('?' * len(exact))})")
-                args.extend(exact)
-            for pattern in globbed:
-                parts.append("l.source GLOB ?")
-                args.append(pattern)
-            clauses.append("(" + " OR ".join(parts) + ")")
+        for column, names in (("source", self.sources), ("unit", self.units)):
+            if names:
+                clauses.append(_any_of(f"l.{column}", names, args))
         if self.max_level is not None:
             clauses.append("l.level <= ?")
             args.append(self.max_level)
         return clauses, args
+
+
+def _any_of(column: str, names: Sequence[str], args: list[Any]) -> str:
+    """`column` equal to one of `names` or matching one that is a glob."""
+    globbed = [n for n in names if any(c in n for c in "*?[")]
+    exact = [n for n in names if n not in globbed]
+    parts = []
+    if exact:
+        parts.append(f"{column} IN ({','.join('?' * len(exact))})")
+        args.extend(exact)
+    for pattern in globbed:
+        parts.append(f"{column} GLOB ?")
+        args.append(pattern)
+    return "(" + " OR ".join(parts) + ")"
 
 
 @dataclass
@@ -445,7 +453,7 @@ class LogStore:
         until = filters.until if filters.until is not None else time.time()
         since = filters.since if filters.since is not None else until - 86400
         width = max((until - since) / buckets, 1e-3)
-        bounded = Filters(filters.q, since, until, filters.sources, filters.max_level)
+        bounded = dataclasses.replace(filters, since=since, until=until)
         clauses, args = bounded.where()
         where = " AND ".join(clauses)
         if filters.q:

@@ -28,8 +28,8 @@ def _short(row: dict[str, Any], logs: Logs) -> dict[str, Any]:
 def tools(logs: Logs) -> list[Tool]:
     async def search(params: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            sources = [params["source"]] if params.get("source") else []
-            filters = filters_from(params, sources)
+            filters = filters_from(params, [params["source"]] if params.get("source") else [],
+                                   [params["unit"]] if params.get("unit") else [])
             rows, used = await logs.search(filters, params.get("limit", 20))
         except (BadParam, QueryError) as exc:
             return {"error": str(exc)}
@@ -47,10 +47,11 @@ def tools(logs: Logs) -> list[Tool]:
                 "after": [_short(r, logs) for r in near["after"]]}
 
     return [
-        Tool("search", "Search the server's logs (files, syslog): words or a phrase, "
-                       "optionally a time range (since/until: 2h, 1d or ISO), a source and a "
-                       "minimum level. Read-only; at most 50 lines.", SEARCH_PARAMS,
-             run=search),
+        Tool("search", "Search the server's logs (files, syslog, containers, the journal): "
+                       "words or a phrase, optionally a time range (since/until: 2h, 1d or "
+                       "ISO), a source, a unit or container (the ticket bot's container: "
+                       "unit 'discordbot*') and a minimum level. Read-only; at most 50 "
+                       "lines.", SEARCH_PARAMS, run=search),
         Tool("context", "The lines just before and after one log line (by the id "
                         "logs.search gave), from the same source. Read-only.",
              CONTEXT_PARAMS, run=context),

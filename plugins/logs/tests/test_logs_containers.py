@@ -46,6 +46,11 @@ async def test_container_logs_follow_new_containers_and_resume(
                                             "sleep 1000"])
         got = await lines_of(agent, second.name, 3)
         assert [line["message"] for line in got] == ["line 1", "line 2", "line 3"]
+        # One container's lines, by its name (the ticket bot's, say: unit=discordbot*).
+        _, body = await agent.get(f"/api/v1/logs?unit={second.name}&level=err")
+        assert [line["message"] for line in body["lines"]] == []
+        _, body = await agent.get(f"/api/v1/logs?unit={first.name[:-1]}*&level=err")
+        assert [line["message"] for line in body["lines"]] == ["ERROR one broke"]
         _, body = await agent.get("/api/v1/logs/sources")
         state = next(s for s in body["sources"] if s["kind"] == "docker")
         assert state["state"] == "running" and {first.name, second.name} <= set(state["files"])

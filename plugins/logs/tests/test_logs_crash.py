@@ -92,7 +92,8 @@ def test_the_cli_searches_and_tails_the_agent(agent: AgentProcess, tmp_path: Pat
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert [line["message"] for line in data["lines"]] == ["ERROR disk /dev/sda1 full"]
-    out = nebula("logs", "search", "--level", "err", "--source", "app", "-C", "1", env=env)
+    out = nebula("logs", "search", "--level", "err", "--source", "app", "--unit", "app.*",
+                 "-C", "1", env=env)
     assert out.returncode == 0, out.stderr
     assert "app/app.log err: ERROR disk /dev/sda1 full" in out.stdout
     assert "boot ok" in out.stdout and "request served" in out.stdout  # the context

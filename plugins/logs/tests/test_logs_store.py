@@ -79,6 +79,7 @@ def test_search_finds_words_highlights_pages_and_filters(store: LogStore) -> Non
     assert len(store.search(Filters("refused", since=time.time() - 60), 10)) == 0
     assert [r["source"] for r in store.search(Filters(max_level=3), 10)] == ["host"]
     assert len(store.search(Filters(sources=["ho*"]), 10)) == 2
+    assert store.search(Filters(units=["nope*"]), 10) == []
     histogram = store.histogram(Filters("refused", since=old - 60, until=old + 60), 2)
     assert [b["count"] for b in histogram["buckets"]] == [0, 5]
 
