@@ -16,6 +16,7 @@ FRAME = """
     <input name="since" placeholder="since (2h, 1d, ISO)" aria-label="Since" value="1d">
     <input name="until" placeholder="until" aria-label="Until">
     <input name="source" placeholder="source" aria-label="Source">
+    <input name="unit" placeholder="unit or container" aria-label="Unit or container">
     <select name="level" aria-label="Level or worse">
       <option value="">any level</option><option>err</option><option>warning</option>
       <option>notice</option><option>info</option><option>debug</option>
