@@ -29,12 +29,14 @@ def routes(logs: Logs) -> web.RouteTableDef:
             filters = filters_of(request)
         except BadParam as exc:
             raise web.HTTPUnprocessableEntity(text=str(exc)) from None
+        # Taken before the handshake: a line committed once the client is connected is
+        # always past it.
+        after = logs.last_id
         socket = web.WebSocketResponse(heartbeat=30)
         await socket.prepare(request)
         running = asyncio.Event()
         running.set()
         reader = asyncio.ensure_future(_read_controls(socket, running))
-        after = logs.last_id
         try:
             while not socket.closed and not reader.done():
                 if not running.is_set():  # paused: wait for resume (or the client leaving)

@@ -3,6 +3,7 @@ context on demand, the histogram, and the live tail with pause and resume."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PLUGINS
+from tests.waiting import wait_for
 from tests.web.conftest import browser, live_agent, page, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +40,7 @@ def append(log: Path, line: str) -> None:
 @pytest.mark.parametrize("live_agent", [PLUGINS], indirect=True)
 def test_search_highlight_context_and_live_tail(page: Any, live_agent: Any,
                                                 app_log: Path) -> None:
+    wait_for(lambda: live_agent.api("GET", "/api/v1/logs/sources")[1]["store"]["lines"] == 3)
     sign_in(page)
     page.get_by_role("link", name="Logs", exact=True).click()
     lines = page.locator("#logs-lines li")
@@ -57,8 +60,10 @@ def test_search_highlight_context_and_live_tail(page: Any, live_agent: Any,
     append(app_log, "<b>new</b> line one")
     expect(lines.first).to_contain_text("<b>new</b> line one")  # as text, not as HTML
     page.get_by_role("button", name="Pause").click()
-    expect(page.locator("#logs-status")).to_have_text("paused; new lines wait")
+    expect(page.locator("#logs-status")).to_have_text("paused; new lines wait")  # acknowledged
     append(app_log, "while paused")
+    wait_for(lambda: "while paused" in json.dumps(live_agent.api("GET", "/api/v1/logs")[1]))
+    expect(lines.first).to_contain_text("line one")  # stored, but not shown while paused
     page.get_by_role("button", name="Resume").click()
     expect(lines.first).to_contain_text("while paused")
     expect(page.locator("#logs-lines li", has_text="line one")).to_have_count(1)

@@ -104,11 +104,16 @@
     pauseButton.textContent = "Pause";
     pauseButton.hidden = false;
     tailButton.textContent = "Stop tail";
-    status.textContent = "following new lines…";
+    status.textContent = "connecting…";
+    socket.addEventListener("open", () => { status.textContent = "following new lines…"; });
     socket.addEventListener("message", (event) => {
       const line = JSON.parse(event.data);
       if (line.error) { status.textContent = line.error; return; }
-      if (line.control) return;
+      if (line.control) {  // the agent's acknowledgement of a pause or a resume
+        status.textContent = line.control === "paused" ? "paused; new lines wait"
+          : "following new lines…";
+        return;
+      }
       list.prepend(lineItem(line));
       while (list.children.length > 1000) list.lastChild.remove();
     });
@@ -122,7 +127,6 @@
     paused = !paused;
     if (socket) socket.send(JSON.stringify({ pause: paused }));
     pauseButton.textContent = paused ? "Resume" : "Pause";
-    status.textContent = paused ? "paused; new lines wait" : "following new lines…";
   });
   search(false);
 })();
