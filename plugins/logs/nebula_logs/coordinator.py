@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +16,8 @@ from nebula.helpers.coordinator import Coordinator
 from nebula_logs.containers import ContainerLogs
 from nebula_logs.files import FileFollower, file_specs
 from nebula_logs.journal import JournalSource
-from nebula_logs.lines import Line
+from nebula_logs.levels import level_number
+from nebula_logs.lines import Line, make_line
 from nebula_logs.query import tolerant
 from nebula_logs.schema import settings
 from nebula_logs.store import Batch, Filters, LogStore
@@ -101,6 +102,22 @@ class Logs:
         while not self.store.offer(batch, refusal_counts=False):
             await self.wait_beyond(self.last_id, 1.0)  # a commit makes room
         counters.waited_seconds += time.monotonic() - started
+
+    async def plugin_log(self, event: Mapping[str, Any]) -> None:
+        """A `<plugin>.log` event (`ctx.emit("log", {"message", "level", "unit"})`): how a
+        plugin contributes lines of its own; stored under the plugin's name as source."""
+        data = event.get("data") or {}
+        message = data.get("message")
+        if not isinstance(message, str) or not message:
+            return
+        try:
+            level = level_number(str(data["level"])) if data.get("level") else None
+        except ValueError:
+            level = None
+        line = make_line(message, float(event.get("ts") or time.time()),
+                         str(event.get("source", "plugin")), self.config["max_line_bytes"],
+                         level=level, unit=str(data.get("unit", "")))
+        await self.put(Batch([line]))
 
     async def _position(self, key: str) -> Any:
         return await asyncio.to_thread(self.store.position, key)

@@ -10,7 +10,17 @@ from typing import Any
 import click
 from aiohttp import web
 
-from nebula.api import Check, Endpoint, Field, Panel, PluginContext, Tool, WebPage, hookimpl
+from nebula.api import (
+    Check,
+    Endpoint,
+    Field,
+    Panel,
+    PluginContext,
+    Subscription,
+    Tool,
+    WebPage,
+    hookimpl,
+)
 from nebula_logs import api, checks, live, page, tools
 from nebula_logs.coordinator import Logs
 from nebula_logs.schema import config_problems
@@ -64,6 +74,14 @@ def nebula_panels(runtime: Logs) -> list[Panel]:
                   fields=(Field("name", "Source"), Field("kind", "Kind"),
                           Field("state", "State"), Field("lines", "Lines", "lines"),
                           Field("error", "Problem")))]
+
+
+@hookimpl
+def nebula_subscriptions(runtime: Logs) -> list[Subscription]:
+    # Any plugin contributes lines with ctx.emit("log", {"message": …, "level": …}).
+    if not runtime.config["plugin_events"]:
+        return []
+    return [Subscription("plugin_logs", "*.log", runtime.plugin_log)]
 
 
 @hookimpl

@@ -90,6 +90,10 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
     "containers": CONTAINERS,
     "journal": JOURNAL,
     "rules": {"type": "array", "items": RULE, "default": []},
+    "plugin_events": {"type": "boolean", "default": True,
+                      "description": "store `<plugin>.log` events: how other plugins "
+                                     "contribute lines (ctx.emit(\"log\", {\"message\": "
+                                     "…, \"level\": …, \"unit\": …}))"},
     "max_age_days": number(14, "lines older than this are deleted", minimum=0.001),
     "max_size_mb": number(1024, "the database is kept under this size (oldest lines go "
                                 "first)", minimum=1),

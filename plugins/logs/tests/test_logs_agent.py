@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from conftest import PLUGINS, free_port, messages
+from nebula.api import Action, Manifest, PluginContext, hookimpl
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e  # runs the real `logger`
@@ -193,3 +194,31 @@ async def test_the_runtime_is_closed_when_the_plugin_stops(nebula_agent: Any,
         assert not runtime.follower._thread.is_alive()  # the files' thread ended
         assert runtime.store._closed and not runtime.store._thread.is_alive()  # the writer
         assert (tmp_path / "data" / "plugins" / "logs" / "logs.db").stat().st_mode & 0o077 == 0
+
+
+class Chatty:
+    """Another plugin that contributes log lines of its own through events."""
+
+    manifest = Manifest(api_version="1.2", description="emits log lines")
+
+    @hookimpl
+    def nebula_actions(self, ctx: PluginContext) -> list[Action]:
+        async def say(params: Any) -> dict[str, Any]:
+            await ctx.emit("log", {"message": params["message"], "level": "warning",
+                                   "unit": "worker"})
+            return {}
+        return [Action("say", say, params={"type": "object",
+                                           "properties": {"message": {"type": "string"}}})]
+
+
+async def test_a_plugin_contributes_lines_with_log_events(nebula_agent: Any,
+                                                         tmp_path: Path) -> None:
+    (tmp_path / "app.log").touch()
+    plugins = {**PLUGINS, "chatty": Chatty()}
+    async with nebula_agent(plugins, config={**config(tmp_path), "chatty": {}},
+                            schedule=False) as agent:
+        await agent.run_action("chatty.say", {"message": "queue is backing up"})
+        body = await found(agent, "source=chatty", 1)
+        line = body["lines"][0]
+        assert (line["message"], line["level_name"], line["unit"]) == (
+            "queue is backing up", "warning", "worker")
