@@ -14,6 +14,8 @@ PACKAGES=(
   systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
+  samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
+  sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
 )
 
 missing=()
