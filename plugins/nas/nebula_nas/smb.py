@@ -34,6 +34,7 @@ BAD_NETWORK_NAME = 0xC00000CC
 NOT_FOUND = 0xC0000225
 DISK_FULL = 0xC000007F
 QUOTA_EXCEEDED = 0xC0000044
+DIRECTORY = 0x10    # FILE_ATTRIBUTE_DIRECTORY (MS-FSCC 2.6)
 
 
 class Failure(str, enum.Enum):
@@ -184,8 +185,11 @@ class SmbClient:
 
         def scan(path: str, **kw: Any) -> list[RemoteFile]:
             with smbclient.scandir(path, **kw) as entries:
-                return [RemoteFile(e.name, (st := e.stat()).st_size, st.st_mtime)
-                        for e in entries if e.is_file()]
+                # smb_info came with the listing; e.stat() would ask again, without
+                # the connection settings (port) this client uses.
+                return [RemoteFile(e.name, e.smb_info.end_of_file,
+                                   e.smb_info.last_write_time.timestamp())
+                        for e in entries if not e.smb_info.file_attributes & DIRECTORY]
         try:
             return self._call(path, scan, path)
         except ShareError as exc:
@@ -198,7 +202,8 @@ class SmbClient:
 
         def scan(path: str, **kw: Any) -> list[str]:
             with smbclient.scandir(path, **kw) as entries:
-                return [e.name for e in entries if e.is_dir()]
+                return [e.name for e in entries
+                        if e.smb_info.file_attributes & DIRECTORY]
         try:
             return self._call(path, scan, path)
         except ShareError as exc:
