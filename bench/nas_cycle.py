@@ -87,7 +87,6 @@ async def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     parser.add_argument("--stale-polls", type=int, default=5)
     args = parser.parse_args()
-    print("load:", Path("/proc/loadavg").read_text().strip())
     password = "pw-" + secrets.token_urlsafe(10)
     with samba_server(password) as samba:
         for i in range(5):
@@ -105,4 +104,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    print("load:", Path("/proc/loadavg").read_text().strip())
     asyncio.run(main())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from nebula.helpers.schema import (
     Schema,
     config_schema,
@@ -91,7 +94,7 @@ REMOUNT_PARAMS = params({
 }, required=["path"])
 
 
-def with_defaults(item: dict[str, object] | None, schema: Schema) -> dict[str, object]:
+def with_defaults(item: Mapping[str, Any] | None, schema: Schema) -> dict[str, Any]:
     """An array item or sub-object with its schema's defaults filled in (the config loader
     fills only the section's own keys)."""
     filled = {key: prop["default"] for key, prop in schema["properties"].items()

@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 from nas_samba import USER, Samba, samba_server
+from nas_support import TINY_KIB
 
 from nebula_nas import plugin
-from nebula_nas.coordinator import NasRuntime
-
-TINY_KIB = 2048
 
 
 @pytest.fixture
@@ -53,18 +51,3 @@ def start_nas(nebula_agent: Callable[..., Any], nas_config: Callable[..., dict[s
         return nebula_agent({"nas": plugin}, config={"nas": nas_config(**overrides)},
                             schedule=False)
     return start
-
-
-def runtime_of(agent: Any) -> NasRuntime:
-    runtime = agent.agent.manager.records["nas"].ctx.runtime
-    assert isinstance(runtime, NasRuntime)
-    return runtime
-
-
-async def fresh_check(agent: Any, name: str) -> dict[str, Any]:
-    """Run a check on a new poll (the runtime keeps a poll for interval / 2)."""
-    runtime = runtime_of(agent)
-    runtime.shares.invalidate()
-    runtime.mounts.invalidate()
-    result: dict[str, Any] = await agent.run_check(name)
-    return result

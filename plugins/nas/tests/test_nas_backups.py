@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_check
 from nas_samba import USER, Samba
+from nas_support import fresh_check
 
 from nebula.store.backup import default_name, write_backup
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fresh_check, runtime_of
 from nas_sshfs import SshfsMount, sshfs_mount
+from nas_support import fresh_check, runtime_of
 
 from nebula_nas.mounts import parse_mounts
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from nas_samba import Samba
-
-from conftest import TINY_KIB, fresh_check, runtime_of
+from nas_support import TINY_KIB, fresh_check, runtime_of
 
 pytestmark = pytest.mark.e2e
 
