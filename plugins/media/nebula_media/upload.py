@@ -1,0 +1,143 @@
+"""Receiving an upload: streamed to a quarantine file, checked, then placed in a library.
+
+The body is read as it arrives and written in 1 MiB blocks (from a worker thread) to
+`.upload-<random>.part`, created 0600 with O_EXCL in a 0700 quarantine folder: the agent
+never holds more than a block, and nothing readable by others exists until the file passed.
+Its kind is decided from the first 8 KiB (`sniff`), as soon as they are in, so an
+executable is refused without reading the rest. Past `max_bytes` the upload is refused.
+Whatever ends the upload early (refused, too large, the client gone, the agent stopping)
+removes the partial file: an interrupted upload leaves nothing, in quarantine or library.
+
+Placing never replaces a file: a hard link to the final name (which fails if the name is
+taken) then the quarantine name removed; across file systems, a copy to a hidden partial
+name in the library folder, fsync, then the same link. The final file gets `file_mode`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from nebula_media import sniff
+
+BLOCK = 1 << 20
+
+
+class TooLarge(ValueError):
+    pass
+
+
+class Taken(FileExistsError):
+    pass
+
+
+class Body(Protocol):
+    async def readany(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Received:
+    path: Path
+    size: int
+    mime: str
+    sha256: str
+
+
+def _write(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
+                  max_bytes: int) -> Received:
+    path = quarantine / f".upload-{secrets.token_hex(8)}.part"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    sha, size, head, block = hashlib.sha256(), 0, bytearray(), bytearray()
+    mime: str | None = None
+    try:
+        while chunk := await body.readany():
+            size += len(chunk)
+            if size > max_bytes:
+                raise TooLarge(f"the upload is larger than max_bytes ({max_bytes} bytes)")
+            if mime is None:
+                head += chunk[:sniff.HEAD - len(head)]
+                if len(head) >= sniff.HEAD:
+                    mime = sniff.check(name, bytes(head), kinds)
+            block += chunk
+            if len(block) >= BLOCK:
+                full, block = block, bytearray()
+                sha.update(full)
+                await asyncio.to_thread(_write, fd, full)
+        if block:
+            sha.update(block)
+            await asyncio.to_thread(_write, fd, block)
+        if mime is None:
+            mime = sniff.check(name, bytes(head), kinds)
+        await asyncio.to_thread(os.fsync, fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return Received(path, size, mime, sha.hexdigest())
+
+
+def prepare_quarantine(quarantine: Path) -> list[str]:
+    """Make the quarantine folder owner-only; remove what an agent that died mid-upload
+    left there. Returns the names removed."""
+    quarantine.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(quarantine, 0o700)
+    left = sorted(quarantine.glob(".upload-*.part"))
+    for path in left:
+        path.unlink(missing_ok=True)
+    return [p.name for p in left]
+
+
+def place(source: Path, target: Path, mode: int) -> Path:
+    """Move `source` to `target` (never replacing a file); returns `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(source, mode)
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise Taken(f"{target.name} is already in that folder") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP):
+            raise
+        _copy_across(source, target, mode)
+    source.unlink()
+    return target
+
+
+def _copy_across(source: Path, target: Path, mode: int) -> None:
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        with source.open("rb") as src, open(
+                os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+            shutil.copyfileobj(src, out, BLOCK)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            raise Taken(f"{target.name} is already in that folder") from None
+        except OSError as exc:
+            # A share that cannot hard-link (CIFS without unix extensions): rename, after
+            # checking the name is free (the narrow race is the share's limit).
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            if target.exists():
+                raise Taken(f"{target.name} is already in that folder") from None
+            os.rename(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
