@@ -89,7 +89,7 @@ def _handler(runtime: MediaRuntime) -> Any:
 
 UPLOADED = {"type": "object", "properties": {
     "library": {"type": "string"}, "path": {"type": "string"}, "size": {"type": "integer"},
-    "type": {"type": "string"}, "sha256": {"type": "string"}, "scan": {"type": "object"}}}
+    "type": {"type": "string"}, "scan": {"type": "object"}}}
 
 
 @hookimpl

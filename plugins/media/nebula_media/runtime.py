@@ -77,7 +77,7 @@ class MediaRuntime:
         finally:
             received.path.unlink(missing_ok=True)
         record = {"library": library.name, "path": str(final), "size": received.size,
-                  "type": received.mime, "sha256": received.sha256, "time": time.time(),
+                  "type": received.mime, "time": time.time(),
                   "seconds": round(time.monotonic() - started, 3)}
         record["scan"] = await self._scan(library, parts)
         self.recent.appendleft(record)
