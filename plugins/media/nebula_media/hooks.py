@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from nebula.api import ADMIN, Endpoint, Field, Panel, PluginContext, hookimpl
+from nebula.api import (
+    ADMIN,
+    Action,
+    Endpoint,
+    Field,
+    Panel,
+    ParamError,
+    PluginContext,
+    WebPage,
+    hookimpl,
+)
 from nebula_media import names, sniff, upload
 from nebula_media.runtime import MediaRuntime, UnknownLibrary
+from nebula_media.schema import BROWSE_PARAMS, IMPORT_PARAMS
+from nebula_media.web import page as web_page
 
 BINARY = "application/octet-stream"
 
@@ -90,6 +104,63 @@ def _handler(runtime: MediaRuntime) -> Any:
 UPLOADED = {"type": "object", "properties": {
     "library": {"type": "string"}, "path": {"type": "string"}, "size": {"type": "integer"},
     "type": {"type": "string"}, "scan": {"type": "object"}}}
+
+
+def _checked(run: Any) -> Any:
+    """The import actions' errors, as a 422 naming the param where it is the caller's."""
+    async def action(params: Mapping[str, Any]) -> Any:
+        try:
+            return await run(params)
+        except UnknownLibrary as exc:
+            raise ParamError("root" if "import root" in str(exc) else "library",
+                             str(exc)) from None
+        except names.BadName as exc:
+            raise ParamError("path", str(exc)) from None
+    return action
+
+
+@hookimpl
+def nebula_actions(runtime: MediaRuntime) -> list[Action]:
+    async def browse(params: Mapping[str, Any]) -> Any:
+        return {"entries": await asyncio.to_thread(runtime.browse, params["root"],
+                                                   params.get("path", ""))}
+
+    async def plan_import(params: Mapping[str, Any]) -> Any:
+        # Resolved before anything runs, so a path out of the folder, a missing file or an
+        # unknown library is a 422 naming the param.
+        library = runtime.library(params["library"])
+        source = runtime.source(params["root"], params["path"])
+        if not source.is_file():
+            raise names.BadName(f"{params['path']!r} is not a file in {params['root']}")
+        _, target = runtime.target(library, params.get("folder", ""), source.name)
+        return {"root": params["root"], "path": params["path"], "library": library.name,
+                "folder": params.get("folder", ""), "target": str(target)}
+
+    async def import_file(plan: Mapping[str, Any]) -> Any:
+        library = runtime.library(plan["library"])
+        return await runtime.import_file(plan["root"], plan["path"], library, plan["folder"])
+
+    return [
+        Action(name="browse", run=_checked(browse), params=BROWSE_PARAMS, read_only=True,
+               title="Browse an import folder",
+               description="The files and folders in one of import_roots (a NAS mount)."),
+        Action(name="import_file", run=_checked(import_file),
+               prepare=_checked(plan_import), params=IMPORT_PARAMS,
+               title="Import from a folder", timeout=3600,
+               description="Copy a file from an import root into a library as an upload "
+                           "is: checked by content in quarantine, never replacing a file, "
+                           "then scanned by Plex."),
+    ]
+
+
+@hookimpl
+def nebula_web_pages(runtime: MediaRuntime) -> list[WebPage]:
+    return [web_page(runtime)]
+
+
+@hookimpl
+def nebula_web_assets() -> list[Path]:
+    return [Path(__file__).parent / "static" / "media.js"]
 
 
 @hookimpl

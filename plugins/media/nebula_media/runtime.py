@@ -50,6 +50,8 @@ class MediaRuntime:
         self._emit = emit
         self._log = log
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)
+        self.roots = {r["name"].casefold(): Path(r["path"])
+                      for r in config.get("import_roots") or ()}
         if removed := upload.prepare_quarantine(self.quarantine):
             log.warning("media.partial_uploads_removed", files=removed)
 
@@ -103,3 +105,39 @@ class MediaRuntime:
             return {"status": str(result.get("status", "ok")), "path": path}
         return {"status": str(outcome.get("status")), "path": path,
                 "error": str(outcome.get("error", ""))}
+
+    # --- imports from a folder (a NAS share's mount) -----------------------------------------
+
+    def source(self, root: str, path: str) -> Path:
+        """`path` inside import root `root`, refused when it leaves it (.., symlinks)."""
+        base = self.roots.get(root.casefold())
+        if base is None:
+            known = ", ".join(str(p) for p in self.roots.values()) or "none configured"
+            raise UnknownLibrary(f"no import root {root!r} ({known})")
+        for part in path.strip("/").split("/") if path.strip("/") else []:
+            names.file_name(part, "path part")
+        resolved = (base / path.strip("/")).resolve()
+        if resolved != base.resolve() and base.resolve() not in resolved.parents:
+            raise names.BadName(f"{path!r} leads outside {root}")
+        return resolved
+
+    def browse(self, root: str, path: str) -> list[dict[str, Any]]:
+        folder = self.source(root, path)
+        if not folder.is_dir():
+            raise names.BadName(f"{path!r} is not a folder in {root}")
+        return [{"name": entry.name, "folder": entry.is_dir(),
+                 "size": entry.stat().st_size if entry.is_file() else None}
+                for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+                if not entry.name.startswith(".")]
+
+    async def import_file(self, root: str, path: str, library: Library, folder: str
+                          ) -> dict[str, Any]:
+        source = self.source(root, path)
+        if not source.is_file():
+            raise names.BadName(f"{path!r} is not a file in {root}")
+        parts, target = self.target(library, folder, source.name)
+        body = upload.FileBody(source)
+        try:
+            return await self.store(body, library, parts, target)
+        finally:
+            body.close()

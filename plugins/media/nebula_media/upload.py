@@ -42,6 +42,19 @@ class Body(Protocol):
     async def readany(self) -> bytes: ...
 
 
+class FileBody:
+    """A local file read as an upload's body (an import from a mounted share)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+
+    async def readany(self) -> bytes:
+        return await asyncio.to_thread(self._file.read, BLOCK)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @dataclass(frozen=True)
 class Received:
     path: Path

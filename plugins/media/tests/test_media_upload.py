@@ -201,3 +201,12 @@ async def test_across_file_systems_the_file_is_copied_then_linked(
         assert os.stat(final).st_dev != os.stat(tmpfs_quarantine).st_dev
         assert sorted(p.name for p in folders["movies"].iterdir()) == ["Far.mkv"]
         assert os.listdir(tmpfs_quarantine) == []
+
+
+async def test_the_panel_has_an_upload_page_and_its_script(start_media) -> None:
+    async with start_media() as agent:
+        status, html = await agent.get("/media/upload")
+        assert status == 200, html
+        assert 'data-media-upload' in html and '<option value="Movies">' in html
+        status, script = await agent.get("/static/media/media.js")
+        assert status == 200 and "application/octet-stream" in script
