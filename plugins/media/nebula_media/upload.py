@@ -62,20 +62,26 @@ class Received:
     mime: str
 
 
-def _write(fd: int, data: bytes | bytearray) -> None:
-    # In a worker thread: os.write releases the GIL, so writing a block overlaps with the
-    # loop receiving the next one.
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _write(fd: int, chunks: list[bytes]) -> None:
+    # In a worker thread: os.writev releases the GIL, so writing a block overlaps with the
+    # loop receiving the next one; the chunks go as they came, never copied into one buffer.
+    views = [memoryview(c) for c in chunks]
+    while views:
+        written = os.writev(fd, views[:1024])   # IOV_MAX
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if written:
+            views[0] = views[0][written:]
 
 
 async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
                   max_bytes: int) -> Received:
     path = quarantine / f".upload-{secrets.token_hex(8)}.part"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    size, head, block = 0, bytearray(), bytearray()
+    size, head, pending, held = 0, bytearray(), [], 0
     mime: str | None = None
+    # One block is written (in a thread) while the next one arrives: double buffering.
+    writing: asyncio.Future[None] | None = None
     try:
         while chunk := await body.readany():
             size += len(chunk)
@@ -85,16 +91,25 @@ async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
                 head += chunk[:sniff.HEAD - len(head)]
                 if len(head) >= sniff.HEAD:
                     mime = sniff.check(name, bytes(head), kinds)
-            block += chunk
-            if len(block) >= BLOCK:
-                full, block = block, bytearray()
-                await asyncio.to_thread(_write, fd, full)
-        if block:
-            await asyncio.to_thread(_write, fd, block)
+            pending.append(chunk)
+            held += len(chunk)
+            if held >= BLOCK:
+                block, pending, held = pending, [], 0
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(asyncio.to_thread(_write, fd, block))
+        if writing is not None:
+            await writing
+        if pending:
+            await asyncio.to_thread(_write, fd, pending)
         if mime is None:
             mime = sniff.check(name, bytes(head), kinds)
         await asyncio.to_thread(os.fsync, fd)
     except BaseException:
+        if writing is not None:
+            # The thread cannot be stopped mid-write: let it finish before the fd closes.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(writing)
         os.close(fd)
         path.unlink(missing_ok=True)
         raise
