@@ -128,17 +128,28 @@ def prepare_quarantine(quarantine: Path) -> list[str]:
     return [p.name for p in left]
 
 
-def place(source: Path, target: Path, mode: int) -> Path:
-    """Move `source` to `target` (never replacing a file); returns `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(source, mode)
+NO_LINK = (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP)
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Give `source` the name `target` without replacing a file there; False when this file
+    system cannot (another one: EXDEV; a share without hard links: EPERM, ENOTSUP)."""
     try:
         os.link(source, target)
     except FileExistsError:
         raise Taken(f"{target.name} is already in that folder") from None
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP):
+        if exc.errno not in NO_LINK:
             raise
+        return False
+    return True
+
+
+def place(source: Path, target: Path, mode: int) -> Path:
+    """Move `source` to `target` (never replacing a file); returns `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(source, mode)
+    if not _link(source, target):
         _copy_across(source, target, mode)
     source.unlink()
     return target
@@ -152,17 +163,11 @@ def _copy_across(source: Path, target: Path, mode: int) -> None:
             shutil.copyfileobj(src, out, BLOCK)
             out.flush()
             os.fsync(out.fileno())
-        try:
-            os.link(partial, target)
-        except FileExistsError:
-            raise Taken(f"{target.name} is already in that folder") from None
-        except OSError as exc:
+        if not _link(partial, target):
             # A share that cannot hard-link (CIFS without unix extensions): rename, after
             # checking the name is free (the narrow race is the share's limit).
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise
             if target.exists():
-                raise Taken(f"{target.name} is already in that folder") from None
+                raise Taken(f"{target.name} is already in that folder")
             os.rename(partial, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -180,36 +180,32 @@ class SmbClient:
         path = self.unc(share, folder)
         self._call(path, smbclient.makedirs, path, exist_ok=True)
 
-    def listdir(self, share: str, folder: str) -> list[RemoteFile]:
+    def _entries(self, share: str, folder: str) -> list[Any]:
+        """The entries of a folder (with the information the listing brought); none when
+        the folder does not exist."""
         path = self.unc(share, folder)
 
-        def scan(path: str, **kw: Any) -> list[RemoteFile]:
+        def scan(path: str, **kw: Any) -> list[Any]:
             with smbclient.scandir(path, **kw) as entries:
-                # smb_info came with the listing; e.stat() would ask again, without
-                # the connection settings (port) this client uses.
-                return [RemoteFile(e.name, e.smb_info.end_of_file,
-                                   e.smb_info.last_write_time.timestamp())
-                        for e in entries if not e.smb_info.file_attributes & DIRECTORY]
+                return list(entries)
         try:
             return self._call(path, scan, path)
         except ShareError as exc:
             if "No such file" in str(exc.__cause__ or ""):
                 return []
             raise
+
+    def listdir(self, share: str, folder: str) -> list[RemoteFile]:
+        # smb_info came with the listing; entry.stat() would ask again, without the
+        # connection settings (port) this client uses.
+        return [RemoteFile(e.name, e.smb_info.end_of_file,
+                           e.smb_info.last_write_time.timestamp())
+                for e in self._entries(share, folder)
+                if not e.smb_info.file_attributes & DIRECTORY]
 
     def folders(self, share: str, folder: str) -> list[str]:
-        path = self.unc(share, folder)
-
-        def scan(path: str, **kw: Any) -> list[str]:
-            with smbclient.scandir(path, **kw) as entries:
-                return [e.name for e in entries
-                        if e.smb_info.file_attributes & DIRECTORY]
-        try:
-            return self._call(path, scan, path)
-        except ShareError as exc:
-            if "No such file" in str(exc.__cause__ or ""):
-                return []
-            raise
+        return [e.name for e in self._entries(share, folder)
+                if e.smb_info.file_attributes & DIRECTORY]
 
     def upload(self, share: str, path: str, chunks: Iterator[bytes]) -> int:
         target = self.unc(share, path)
