@@ -76,6 +76,7 @@ def _write(fd: int, chunks: list[bytes]) -> None:
 
 async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
                   max_bytes: int) -> Received:
+    await asyncio.to_thread(make_quarantine, quarantine)
     path = quarantine / f".upload-{secrets.token_hex(8)}.part"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     size, head, pending, held = 0, bytearray(), [], 0
@@ -117,10 +118,17 @@ async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
     return Received(path, size, mime)
 
 
-def prepare_quarantine(quarantine: Path) -> list[str]:
-    """Make the quarantine folder owner-only; remove what an agent that died mid-upload
-    left there. Returns the names removed."""
+def make_quarantine(quarantine: Path) -> None:
     quarantine.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(quarantine, 0o700)
+
+
+def prepare_quarantine(quarantine: Path) -> list[str]:
+    """At start: an existing quarantine folder made owner-only, and what an agent that died
+    mid-upload left there removed (returns the names). A missing one is made at the first
+    upload, not here: a plugin that starts makes nothing on disk."""
+    if not quarantine.is_dir():
+        return []
     os.chmod(quarantine, 0o700)
     left = sorted(quarantine.glob(".upload-*.part"))
     for path in left:
