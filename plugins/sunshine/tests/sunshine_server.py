@@ -12,6 +12,7 @@ without an answer.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import json
@@ -73,6 +74,7 @@ class SunshineStandIn:
     requests: list[dict[str, Any]] = field(default_factory=list)
     running_app: int = 0
     restarts: int = 0
+    hold_logs: asyncio.Event | None = None   # set: /api/logs answers only once it is set
 
     def moonlight_waits(self, pin: str) -> str:
         """A Moonlight client started pairing and shows `pin`; returns its uuid."""
@@ -170,6 +172,8 @@ class SunshineStandIn:
         return web.json_response({"status": True})
 
     async def logs(self, request: web.Request) -> web.Response:
+        if self.hold_logs is not None:
+            await self.hold_logs.wait()
         return web.Response(text="\n".join(self.log) + "\n", content_type="text/plain")
 
     async def restart(self, request: web.Request) -> web.Response:

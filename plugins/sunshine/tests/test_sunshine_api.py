@@ -4,12 +4,15 @@ certificate trusted only through an approved `trust_certificate` bound to its fi
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from sunshine_server import Site, SunshineStandIn
 from sunshine_support import fresh_check, runtime_of
 
 from nebula_sunshine.client import PIN_KEY
+from tests.waiting import eventually
 
 
 async def test_the_first_contact_pins_the_certificate(
@@ -94,3 +97,17 @@ async def test_a_configured_fingerprint_is_used_instead_of_the_first_seen(
         assert check["summary"].startswith("certificate mismatch:")
         assert sunshine.requests == []
         assert runtime_of(agent).client.fixed
+
+
+async def test_stopping_the_plugin_cancels_a_poll_in_flight(
+        start_sunshine, sunshine: SunshineStandIn) -> None:
+    sunshine.hold_logs = asyncio.Event()   # never set: the poll waits on /api/logs
+    async with start_sunshine(timeout=60) as agent:
+        runtime = runtime_of(agent)
+        reading = asyncio.ensure_future(runtime.snapshot())
+        await eventually(lambda: any(r["path"] == "/api/logs" for r in sunshine.requests))
+        started = time.perf_counter()
+    # The agent stopped the plugin and closed its runtime: the poll did not wait 60 s.
+    assert time.perf_counter() - started < 5
+    assert reading.done()
+    sunshine.hold_logs.set()   # lets the stand-in's handler end before its site stops
