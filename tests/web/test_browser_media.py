@@ -15,7 +15,7 @@ from nebula_media import plugin as media_plugin
 from tests.web.conftest import sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins" / "media" / "tests"))
-from media_files import ELF_HEADER, MKV_HEADER, blocks  # noqa: E402
+from media_files import ELF_HEADER, MKV_HEADER, blocks
 
 pytestmark = pytest.mark.e2e
 MB = 1 << 20
