@@ -3,7 +3,11 @@ when several plugins' test folders run together)."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
+
+from nas_samba import USER, Samba
 
 from nebula_nas.coordinator import NasRuntime
 
@@ -23,3 +27,11 @@ async def fresh_check(agent: Any, name: str) -> dict[str, Any]:
     runtime.mounts.invalidate()
     result: dict[str, Any] = await agent.run_check(name)
     return result
+
+
+def smb_get(samba: Samba, share: str, remote: str, local: Path) -> bytes:
+    """Read a file back with Samba's own client, independent of the plugin's."""
+    subprocess.run(["smbclient", "-p", str(samba.port), f"//127.0.0.1/{share}",
+                    "-U", f"{USER}%{samba.password}", "-c", f"get {remote} {local}"],
+                   check=True, capture_output=True)
+    return local.read_bytes()

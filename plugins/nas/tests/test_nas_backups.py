@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nas_samba import USER, Samba
-from nas_support import fresh_check
+from nas_samba import Samba
+from nas_support import fresh_check, smb_get
 
 from nebula.store.backup import default_name, write_backup
 
@@ -29,14 +28,6 @@ def _dumps(root: Path, database: str, count: int, size: int) -> list[Path]:
         path.write_bytes(os.urandom(size))
         made.append(path)
     return made
-
-
-def _smbget(samba: Samba, share: str, remote: str, local: Path) -> bytes:
-    """Read a file back with Samba's own client, independent of the plugin's."""
-    subprocess.run(["smbclient", "-p", str(samba.port), f"//127.0.0.1/{share}",
-                    "-U", f"{USER}%{samba.password}", "-c", f"get {remote} {local}"],
-                   check=True, capture_output=True)
-    return local.read_bytes()
 
 
 def _config(tmp_path: Path, **backup: Any) -> dict[str, Any]:
@@ -62,9 +53,9 @@ async def test_copies_are_verified_skipped_when_present_and_checked_for_age(
         share = samba.shares["backup"] / "nebula-backups"
         for local, remote in [(d, f"nebula-backups/postgres/app/{d.name}") for d in dumps] + [
                 (archive, f"nebula-backups/nebula/{archive.name}")]:
-            back = _smbget(samba, "backup", remote, tmp_path / "back")
+            back = smb_get(samba, "backup", remote, tmp_path / "back")
             assert back == local.read_bytes()
-            sidecar = _smbget(samba, "backup", remote + ".sha256", tmp_path / "sum").decode()
+            sidecar = smb_get(samba, "backup", remote + ".sha256", tmp_path / "sum").decode()
             assert sidecar.split()[0] == hashlib.sha256(back).hexdigest()
         assert not [p for p in share.rglob("*") if p.name.endswith(".partial")]
 
