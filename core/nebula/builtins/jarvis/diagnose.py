@@ -54,17 +54,11 @@ async def diagnose(agent: Agent, jarvis: Jarvis, check_name: str) -> dict[str, A
         raise CheckNotFound(check_name)
     actor = f"jarvis:diagnose-{secrets.token_hex(4)}"
     context = {
-        "check": cs.public(),
-        "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
-                    for row in await agent.health.history(check_name, limit=HISTORY)],
-        "events": await _related_events(agent, check_name, cs.plugin),
+        **await check_context(agent, check_name),
         "plugin_state": await _plugin_state(jarvis, cs.plugin, actor, settings.tool_timeout,
                                             settings.max_tool_output),
     }
-    actions = [{"action": a.name, "destructive": a.destructive,
-                "description": a.description or a.title, "params": a.params}
-               for a in sorted(agent.actions.actions.values(), key=lambda a: a.name)]
-    prompt = SECRETS.redact(f"{RULES}\n\n{INSTRUCTIONS}{json.dumps(actions, default=str)}")
+    prompt = instructions(agent)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompt},
         {"role": "user", "content": SECRETS.redact(json.dumps(context, default=str))}]
@@ -76,6 +70,26 @@ async def diagnose(agent: Agent, jarvis: Jarvis, check_name: str) -> dict[str, A
             "evidence": [str(e) for e in parsed.get("evidence") or []
                          if isinstance(e, str | int | float)],
             "proposed_actions": proposed, "dropped": dropped, "tokens": tokens}
+
+
+def instructions(agent: Agent) -> str:
+    """The diagnosis instructions, with the actions a fix may propose (the MCP server's
+    `diagnose` prompt says the same)."""
+    actions = [{"action": a.name, "destructive": a.destructive,
+                "description": a.description or a.title, "params": a.params}
+               for a in sorted(agent.actions.actions.values(), key=lambda a: a.name)]
+    return SECRETS.redact(f"{RULES}\n\n{INSTRUCTIONS}{json.dumps(actions, default=str)}")
+
+
+async def check_context(agent: Agent, check_name: str) -> dict[str, Any]:
+    """A check now, its recent history and the events around it."""
+    cs = agent.health.checks.get(check_name)
+    if cs is None:
+        raise CheckNotFound(check_name)
+    return {"check": cs.public(),
+            "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
+                        for row in await agent.health.history(check_name, limit=HISTORY)],
+            "events": await _related_events(agent, check_name, cs.plugin)}
 
 
 async def _related_events(agent: Agent, check_name: str, plugin: str) -> list[dict[str, Any]]:
