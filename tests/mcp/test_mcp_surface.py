@@ -21,7 +21,7 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream",
                "Content-Type": "application/json"}
 
 
-async def test_mcp_needs_a_bearer_token(nebula_agent):
+async def test_mcp_takes_a_bearer_token_and_posts_only(nebula_agent):
     async with nebula_agent() as agent:
         async with agent.session.post(agent.url + "/mcp", json=INITIALIZE,
                                       headers=MCP_HEADERS) as resp:
@@ -34,6 +34,11 @@ async def test_mcp_needs_a_bearer_token(nebula_agent):
                 **MCP_HEADERS, "Authorization": f"Bearer {agent.token}"}) as resp:
             assert resp.status == 200
             assert (await resp.json())["id"] == 1
+        # Stateless: no stream to open, no session to end (the transport allows a 405).
+        for method in ("GET", "DELETE"):
+            async with agent.session.request(method, agent.url + "/mcp", headers={
+                    **MCP_HEADERS, "Authorization": f"Bearer {agent.token}"}) as resp:
+                assert resp.status == 405 and resp.headers["Allow"] == "POST"
 
 
 async def test_the_mcp_runtime_stops_with_the_plugin(tmp_path):

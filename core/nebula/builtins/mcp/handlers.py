@@ -148,7 +148,10 @@ class McpHandlers:
         try:
             tool = self.catalogue.resolve(params.name)
         except ToolNotFound:
-            return _text(f"no tool named {params.name!r}; list the tools first", error=True)
+            # A name that is not there is the request's fault (a protocol error); arguments
+            # that do not fit are the model's to fix (a tool error it reads).
+            raise MCPError(types.INVALID_PARAMS,
+                           f"no tool named {params.name!r}; list the tools first") from None
         if not self.visible(principal, tool):
             return _text(f"{params.name} changes things; it needs an admin's token (this "
                          f"one, {principal.name}, may only use the read-only tools)",

@@ -30,12 +30,12 @@ def nebula_web_pages(runtime: McpService) -> Iterable[Endpoint]:
     from nebula.surfaces import SESSION_TAG, Endpoint
 
     # Any role may POST here: which tools a token may call is the MCP server's decision
-    # (a viewer's sees and runs only the read-only ones), not the route's.
-    return [Endpoint(method, PATH, runtime.handle, summary, tag=SESSION_TAG)
-            for method, summary in (
-                ("POST", "MCP streamable HTTP: one JSON-RPC request, answered as JSON"),
-                ("GET", "MCP streamable HTTP: the server-sent stream (not offered)"),
-                ("DELETE", "MCP streamable HTTP: end a session (sessions are not kept)"))]
+    # (a viewer's sees and runs only the read-only ones), not the route's. Stateless, the
+    # server has nothing to push and keeps no session: no GET stream (a GET answers 405,
+    # as the transport allows), no DELETE.
+    return [Endpoint("POST", PATH, runtime.handle,
+                     "MCP streamable HTTP: one JSON-RPC message, answered as JSON",
+                     tag=SESSION_TAG)]
 
 
 @hookimpl
