@@ -23,6 +23,9 @@ MESSAGE_SCHEMA = {"type": "object", "additionalProperties": False, "required": [
 DIAGNOSE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["check"],
                    "properties": {"check": {"type": "string", "minLength": 1,
                                             "description": "<plugin>.<name>"}}}
+QUESTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["question"],
+                   "properties": {"question": {"type": "string", "minLength": 1,
+                                               "maxLength": 20000}}}
 TAG = "jarvis"
 
 
@@ -76,6 +79,17 @@ def endpoints(jarvis: Jarvis) -> list[Endpoint]:
         except JarvisFailure as exc:
             raise Problem(502, str(exc)) from None
 
+    async def investigate_question(request: web.Request) -> web.Response:
+        from nebula.builtins.jarvis.diagnose import investigate
+
+        body = await json_body(request, QUESTION_SCHEMA)
+        try:
+            return ok(await investigate(agent_of(request), jarvis, body["question"]))
+        except JarvisDisabled as exc:
+            raise _disabled(exc) from None
+        except JarvisFailure as exc:
+            raise Problem(502, str(exc)) from None
+
     return [
         Endpoint("GET", "/status", status, "Whether Jarvis is enabled, and with which model",
                  tag=TAG),
@@ -92,4 +106,8 @@ def endpoints(jarvis: Jarvis) -> list[Endpoint]:
         Endpoint("POST", "/diagnose", diagnose_check,
                  "Root-cause hypothesis for a check, with proposed actions filed as approvals",
                  role=ADMIN, body=DIAGNOSE_SCHEMA, tag=TAG),
+        Endpoint("POST", "/investigate", investigate_question,
+                 "Investigate a question as a diagnosis: the answer with its evidence and "
+                 "the specialists' reports, proposed actions filed as approvals",
+                 role=ADMIN, body=QUESTION_SCHEMA, tag=TAG),
     ]
