@@ -7,8 +7,10 @@ is the official SDK's (`mcp.Client` over streamable HTTP, with an admin bearer t
 this process, pinned to CPU 1. One call is `call_tool("bench__ping")` end to end: the SDK
 building and validating the request, HTTP on loopback, the agent's middlewares, the ASGI
 bridge, the SDK's server transport, our handler, the tool runner with its audit row, the
-redaction, and the SDK client parsing the answer. `list_tools` is timed too, and the same
-call over stdio (`nebula mcp serve`, which relays to /mcp: one more hop) for comparison.
+redaction, and the SDK client parsing the answer. `list_tools` is timed too, the same
+call over stdio (`nebula mcp serve`, which relays to /mcp: one more hop), and the same tool
+through the core's REST route with a plain HTTP client (no MCP) as a yardstick for the
+machine's load at the time.
 """
 
 from __future__ import annotations
@@ -49,8 +51,15 @@ async def measure(url: str, token: str, calls: int) -> dict:
 
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
     results: dict = {}
-    async with http, Client(streamable_http_client(url + "/mcp", http_client=http),
-                            cache=None) as client:
+
+    async def rest() -> None:  # the same tool through the core's REST route, no MCP
+        response = await http.post(url + "/api/v1/tools/bench.ping/run", json={"n": 1})
+        assert response.status_code == 200, response.text
+
+    await timed(rest, WARMUP)
+    results["rest_call_ms"] = spread(await timed(rest, calls), 1000)
+    async with Client(streamable_http_client(url + "/mcp", http_client=http),
+                      cache=None) as client:
         async def ping() -> None:
             result = await client.call_tool("bench__ping", {"n": 1})
             assert not result.is_error, result
@@ -58,6 +67,7 @@ async def measure(url: str, token: str, calls: int) -> dict:
         await timed(ping, WARMUP)
         results["http_call_ms"] = spread(await timed(ping, calls), 1000)
         results["http_list_tools_ms"] = spread(await timed(client.list_tools, 100), 1000)
+    await http.aclose()
     with scratch("mcp-stdio") as tmp:
         env = isolated_env(tmp, NEBULA_URL=url, NEBULA_TOKEN=token)
         params = StdioServerParameters(command=sys.executable,
@@ -90,7 +100,10 @@ def main() -> int:
                results["http_call_ms"]["p95"], "ms")])
     report.notes.append("agent pinned to CPU 0, client to CPU 1" if two_cores
                         else "one core: agent and client share it")
+    report.notes.append("rest_call_ms: the same tool through POST /api/v1/tools/{name}/run "
+                        "(same runner and audit row, no MCP), as the load's yardstick")
     return report.emit(args.json, lambda r: [
+        f"POST /api/v1/tools/bench.ping/run (no MCP): {r['rest_call_ms']}",
         f"call_tool over HTTP: {r['http_call_ms']}",
         f"list_tools over HTTP: {r['http_list_tools_ms']}",
         f"call_tool over stdio (relayed to /mcp): {r['stdio_call_ms']}",
