@@ -52,7 +52,7 @@ SPECIALISTS: tuple[Specialist, ...] = (
         "resource (disk, memory, connections) it is short of."),
     Specialist(
         "network", "Network and DNS: domains, records, public IP, HTTPS reachability.",
-        frozenset({"dns", "domain", "zoneedit", "record", "ip", "network", "http", "https",
+        frozenset({"dns", "ddns", "domain", "zoneedit", "record", "ip", "network", "http", "https",
                    "proxy", "port", "ping"}),
         "You are the network and DNS specialist: name resolution, records, the public "
         "address, HTTPS reachability and latency."),
