@@ -116,3 +116,22 @@ async def test_mcp_tools_lists_what_a_token_sees(nebula_agent, tmp_path):
     assert listed["admin"]["ops__restart"]["destructive"] is True
     assert listed["admin"]["ops__logs"]["read_only"] is True
     assert "ops__restart" not in listed["viewer"] and "ops__logs" in listed["viewer"]
+
+
+async def test_a_panel_session_is_not_an_mcp_credential(nebula_agent):
+    """A browser signed in to the panel (cookie and CSRF token, same origin) is refused:
+    MCP clients name a token, whose role and name the audit records."""
+    from tests.web.test_auth_http import add_user, session_of
+
+    async with nebula_agent() as agent:
+        await add_user(agent)
+        cookie, csrf = await session_of(agent)
+        headers = {**MCP_HEADERS, "Cookie": cookie, "X-CSRF-Token": csrf,
+                   "Origin": agent.url}
+        async with agent.session.post(agent.url + "/api/v1/checks/run", json={},
+                                      headers=headers) as resp:
+            assert resp.status == 200  # the same credential is good for the panel's writes
+        async with agent.session.post(agent.url + "/mcp", json=INITIALIZE,
+                                      headers=headers) as resp:
+            assert resp.status == 401
+            assert "bearer token" in (await resp.json())["detail"]
