@@ -77,11 +77,13 @@ async def test_a_denied_approval_says_the_action_did_not_run(mcp_host):
     async with connected(mcp_host) as client:
         filed = await client.call_tool("ops__delete_volume", {"name": "data"})
         approval_id = filed.structured_content["approval_id"]
+        # The admin's reason is free text: a secret pasted into it is still masked here.
         status, _ = await agent.post(f"/api/v1/approvals/{approval_id}/deny",
-                                     {"reason": "not today"})
+                                     {"reason": f"not today, token {SECRET} rotates"})
         assert status == 200
         result = await client.call_tool("approval_status", {"id": approval_id})
-    assert "denied" in text_of(result) and "not today" in text_of(result)
+    assert "denied" in text_of(result) and "not today, token *** rotates" in text_of(result)
+    assert SECRET not in text_of(result) + json.dumps(result.structured_content)
     assert "did not run" in text_of(result) and mcp_host.ops.deleted == []
 
 
