@@ -88,7 +88,13 @@ async def test_a_denied_approval_says_the_action_did_not_run(mcp_host):
 
 
 async def test_a_viewer_token_gets_the_read_only_tools_only(mcp_host):
+    async with connected(mcp_host) as admin:
+        filed = await admin.call_tool("ops__restart", {"name": "web"})
+    others = filed.structured_content["approval_id"]
     async with connected(mcp_host, "watcher") as client:
+        # Another token's approval is not this one's to follow.
+        poll = await client.call_tool("approval_status", {"id": others})
+        assert poll.is_error is True and "of yours" in text_of(poll)
         names = {t.name for t in (await client.list_tools()).tools}
         assert "ops__service_status" in names and "approval_status" in names
         assert not names & {"ops__restart", "ops__delete_volume", "ops__clear_cache"}
@@ -98,7 +104,7 @@ async def test_a_viewer_token_gets_the_read_only_tools_only(mcp_host):
         assert (await client.call_tool("ops__clear_cache", {})).is_error is True
         assert (await client.call_tool("ops__logs", {})).is_error is False
     assert mcp_host.ops.restarted == [] and mcp_host.ops.cleared == 0
-    assert await mcp_host.agent.agent.actions.approvals() == []
+    assert [a["id"] for a in await mcp_host.agent.agent.actions.approvals()] == [others]
 
 
 async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(mcp_host):

@@ -97,6 +97,15 @@ def test_the_sdk_loads_on_first_use_and_its_absence_names_the_extra(tmp_path):
 
 
 @pytest.mark.e2e
+def test_mcp_serve_without_a_running_agent_says_how_to_start_one(tmp_path):
+    from tests.agent_process import isolated_env
+
+    served = nebula("mcp", "serve", env=isolated_env(tmp_path))
+    assert served.returncode == 1 and served.stdout == ""
+    assert "no running agent: start it (nebula run)" in served.stderr
+
+
+@pytest.mark.e2e
 async def test_mcp_tools_lists_what_a_token_sees(nebula_agent, tmp_path):
     from tests.agent_process import isolated_env
     from tests.jarvis.ops_plugin import Ops
