@@ -114,11 +114,15 @@ class Admin:
         if status == 412:
             raise Conflict("Caddy's config changed since this change was planned (another "
                            "edit came first); nothing was applied: look again and retry")
-        if status == 400:
-            raise Refused(_error_text(data))
+        text = _error_text(data)
+        # 400: a config Caddy cannot decode; 500 "loading new config: ...": one it could
+        # not start (a port taken, a module refusing its settings). Either way Caddy put
+        # the old config back before answering.
+        if status == 400 or (status == 500 and text.startswith("loading new config")):
+            raise Refused(text)
         if status >= 400:
             raise failure_from_status(status, self.base_url + "/config/", service=SERVICE,
-                                      body=_error_text(data), error=CaddyError)
+                                      body=text, error=CaddyError)
 
 
 def _error_text(data: bytes) -> str:

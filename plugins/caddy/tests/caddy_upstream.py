@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+APP, DOWN = "app.test", "down.test"  # the fixture Caddy's sites: one up, one down
+
 
 class UpstreamApp:
     def __init__(self, name: str) -> None:

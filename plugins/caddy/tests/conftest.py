@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from caddy_upstream import UpstreamApp
+from caddy_upstream import APP, DOWN, UpstreamApp
 
 from nebula_caddy import plugin
 from tests.agent_process import free_port
+from tests.engines import podman_fixtures
 from tests.engines.caddy import Caddy, running, site
 from tests.loopback import Server
-
-APP, DOWN = "app.test", "down.test"
 
 
 @pytest.fixture
@@ -49,3 +48,10 @@ def start_caddy(nebula_agent: Callable[..., Any], caddy: Caddy) -> Callable[...,
                   "timeout": 3, **overrides}
         return nebula_agent({"caddy": plugin}, config={"caddy": config}, schedule=schedule)
     return start
+
+
+# The session's throwaway Podman engine (tests/engines/podman_fixtures.py), for the test
+# that matches upstreams to the docker plugin's containers.
+podman = podman_fixtures.podman
+client = podman_fixtures.client
+run_container = podman_fixtures.run_container

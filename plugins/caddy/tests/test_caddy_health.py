@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import APP, DOWN
+from caddy_upstream import APP, DOWN, fetch
 
 from tests.engines.caddy import Caddy
 
@@ -72,8 +72,6 @@ async def test_caddy_gone_is_critical_with_the_reason(start_caddy, caddy: Caddy)
 async def test_failures_counted_by_caddy_warn(start_caddy, caddy: Caddy, dead_port) -> None:
     """Caddy's own view: with passive health checks (fail_duration) a failed proxied
     request counts in /reverse_proxy/upstreams, and the check reports it."""
-    from caddy_upstream import fetch
-
     async with start_caddy(probe_upstreams=False) as agent:
         assert (await agent.run_check("caddy.upstreams"))["last_status"] == "ok"
         answer = await asyncio.to_thread(fetch, caddy.https_port, DOWN, str(caddy.root))
