@@ -5,8 +5,9 @@ Every change is a whole config sent to `POST /config/` with `If-Match` naming th
 was made from: Caddy compares and swaps under its config lock, so an edit made meanwhile by
 anyone (another agent, `caddy reload`, a person with curl) makes ours fail with 412 instead
 of being overwritten. Caddy 2.6 sends the version (`ETag`) of a `GET /config/` as an HTTP
-*trailer*, which aiohttp does not read; it is the FNV-1a (32 bit) hash of the body's bytes,
-so it is computed here from the body exactly as Caddy computes it."""
+*trailer*, which aiohttp does not read; there it is the FNV-1a (32 bit) hash of the body's
+bytes, so it is computed here from the body exactly as Caddy computes it. Later Caddy
+releases send it as a header (with another hash): a header, when present, is used as is."""
 
 from __future__ import annotations
 
@@ -60,27 +61,35 @@ class Admin:
 
     async def _request(self, method: str, path: str, *, body: bytes | None = None,
                        headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        status, data, _ = await self._exchange(method, path, body=body, headers=headers)
+        return status, data
+
+    async def _exchange(self, method: str, path: str, *, body: bytes | None = None,
+                        headers: dict[str, str] | None = None
+                        ) -> tuple[int, bytes, str | None]:
+        """Status, body and the ETag header (None when not sent as a header)."""
         url = self.base_url + path
         with classified(url, service=SERVICE, timeout=self._seconds, error=CaddyError):
             async with self._http.request(method, url, data=body, headers=headers,
                                           timeout=self._timeout) as resp:
-                return resp.status, await resp.read()
+                return resp.status, await resp.read(), resp.headers.get("ETag")
 
-    async def _ok(self, method: str, path: str, **kwargs: Any) -> bytes:
-        status, data = await self._request(method, path, **kwargs)
+    async def _ok(self, method: str, path: str) -> tuple[bytes, str | None]:
+        status, data, tag = await self._exchange(method, path)
         if status >= 400:
             raise failure_from_status(status, self.base_url + path, service=SERVICE,
                                       body=_error_text(data), error=CaddyError)
-        return data
+        return data, tag
 
     async def config(self) -> Versioned:
-        body = await self._ok("GET", "/config/")
-        return Versioned(json.loads(body) or {}, etag("/config/", body))
+        body, tag = await self._ok("GET", "/config/")
+        return Versioned(json.loads(body) or {}, tag or etag("/config/", body))
 
     async def upstreams(self) -> list[dict[str, Any]]:
         """`[{"address", "num_requests", "fails"}]`: every reverse-proxy upstream Caddy
         knows, with its passive health counters."""
-        return list(json.loads(await self._ok("GET", "/reverse_proxy/upstreams")) or [])
+        body, _ = await self._ok("GET", "/reverse_proxy/upstreams")
+        return list(json.loads(body) or [])
 
     async def internal_root(self) -> str | None:
         """The PEM root of Caddy's internal CA ("local"), or None when it has none."""
