@@ -1,0 +1,259 @@
+"""The plugin's runtime: the template catalogue, the engine client, and deploy/remove as
+approved plans run step by step (nebula_apps.deploy).
+
+Each deployed app is recorded in the plugin's store (`apps`): template, container, port,
+volumes and the names of its secrets (the values live in the secret store as
+`<app>.<NAME>`)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+import socket
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+import docker
+
+from nebula.api import ParamError, PluginContext
+from nebula.helpers.coordinator import Coordinator
+from nebula_apps import engine, templates
+from nebula_apps.deploy import Step, run
+from nebula_apps.templates import Catalogue, Template
+
+T = TypeVar("T")
+APPS = "apps"
+HEALTH_POLL = 0.25
+NOT_YET = ("not available yet: the Caddy site, DNS record and database steps need a way "
+           "for one approved plan to cover other plugins' destructive actions (see "
+           "plugins/apps/README.md)")
+
+
+class Runtime:
+    """Returned by `nebula_startup`; the core closes it (`aclose`) when the plugin stops."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        docker_config = ctx.peer_config("docker") or {}
+        self.base_url = ctx.config["base_url"] or docker_config.get("base_url", "")
+        self._client: docker.DockerClient | None = None
+        self.catalogue = Coordinator(self._load, max_age=5, name="apps.templates",
+                                     log=ctx.log)
+        self._deploying = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self.catalogue.aclose()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await asyncio.to_thread(client.close)
+
+    async def _load(self) -> Catalogue:
+        return await asyncio.to_thread(templates.load, self.config.get("templates_dir"))
+
+    async def call(self, fn: Callable[[docker.DockerClient], T]) -> T:
+        def work() -> T:
+            if self._client is None:
+                self._client = engine.client(self.base_url, self.config["timeout"])
+            return fn(self._client)
+
+        return await asyncio.to_thread(work)
+
+    async def apps(self) -> dict[str, dict[str, Any]]:
+        return dict(await self.ctx.kv.get(APPS, {}))
+
+    async def template(self, name: str) -> Template:
+        catalogue = await self.catalogue.get()
+        if name not in catalogue.templates:
+            raise ParamError("template", f"no template {name!r}; have: "
+                                         f"{', '.join(sorted(catalogue.templates))}")
+        return catalogue.templates[name]
+
+    # --- deploy --------------------------------------------------------------------------
+
+    async def plan_deploy(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        for key in ("domain", "database"):
+            if params.get(key):
+                raise ParamError(key, NOT_YET)
+        template = await self.template(params["template"])
+        app = params.get("name") or template.name
+        if app in await self.apps():
+            raise ParamError("name", f"an app named {app} is deployed already")
+        if await self.call(lambda c: engine.exists(c, app)):
+            raise ParamError("name", f"a container named {app} exists already")
+        bind, port = self.config["bind"], params["port"]
+        if not _port_free(bind, port):
+            raise ParamError("port", f"{bind}:{port} is in use")
+        path = template.health_path
+        return {
+            "app": app, "template": template.name, "image": template.image,
+            "command": list(template.command), "container": app, "port": template.port,
+            "bind": bind, "host_port": port, "env": dict(template.env),
+            "secrets": dict(sorted(template.secrets.items())),
+            "volumes": [{"volume": f"{app}-{key}", "path": path_in}
+                        for key, path_in in sorted(template.volumes.items())],
+            "health": {"url": f"http://{_host(bind)}:{port}{path}",
+                       "timeout": template.health_timeout},
+            "steps": [f"secret {name} ({template.secrets[name]} random bytes, kept in the "
+                      f"secret store)" for name in sorted(template.secrets)]
+            + [f"volume {app}-{key} at {p}" for key, p in sorted(template.volumes.items())]
+            + [f"container {app} from {template.image}, port {template.port} on "
+               f"{bind}:{port}", f"wait until http://{_host(bind)}:{port}{path} answers "
+                                 f"(at most {template.health_timeout:g} s)"],
+        }
+
+    async def deploy(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        async with self._deploying:
+            app = plan["app"]
+            if app in await self.apps():
+                raise ParamError("name", f"an app named {app} is deployed already")
+            env = dict(plan["env"])
+            steps = [self._secret_step(app, name, size, env)
+                     for name, size in plan["secrets"].items()]
+            steps += [self._volume_step(app, v["volume"]) for v in plan["volumes"]]
+            steps += [self._container_step(plan, env), self._health_step(plan)]
+            started = time.monotonic()
+            done = await run(steps)
+            record = {"template": plan["template"], "container": app,
+                      "image": plan["image"], "port": plan["host_port"],
+                      "bind": plan["bind"], "url": plan["health"]["url"],
+                      "volumes": [v["volume"] for v in plan["volumes"]],
+                      "secrets": sorted(plan["secrets"]), "deployed_at": time.time()}
+            apps = await self.apps()
+            apps[app] = record
+            await self.ctx.kv.set(APPS, apps)
+            self.ctx.log.info("apps.deployed", app=app, template=plan["template"])
+            return {"app": app, "url": plan["health"]["url"], "steps": done,
+                    "seconds": round(time.monotonic() - started, 2)}
+
+    def _secret_step(self, app: str, name: str, size: int, env: dict[str, str]) -> Step:
+        key = f"{app}.{name}"
+
+        async def do() -> bool:
+            kept = await self.ctx.secrets.get(key)  # from a removal that kept the data
+            env[name] = kept or secrets.token_urlsafe(size)
+            if kept is None:
+                await self.ctx.secrets.set(key, env[name])
+            return kept is None
+
+        async def undo() -> None:
+            await self.ctx.secrets.delete(key)
+
+        return Step(f"secret {name}", do, undo)
+
+    def _volume_step(self, app: str, volume: str) -> Step:
+        async def do() -> bool:
+            return await self.call(lambda c: engine.create_volume(c, volume, app))
+
+        async def undo() -> None:
+            await self.call(lambda c: engine.remove_volume(c, volume))
+
+        return Step(f"volume {volume}", do, undo)
+
+    def _container_step(self, plan: Mapping[str, Any], env: Mapping[str, str]) -> Step:
+        async def do() -> bool:
+            await self.call(lambda c: engine.run_container(c, {
+                **plan, "app": plan["app"], "template": plan["template"]}, env))
+            return True
+
+        async def undo() -> None:
+            await self.call(lambda c: engine.remove_container(c, plan["container"]))
+
+        return Step(f"container {plan['container']}", do, undo)
+
+    def _health_step(self, plan: Mapping[str, Any]) -> Step:
+        url, limit = plan["health"]["url"], plan["health"]["timeout"]
+
+        async def do() -> bool:
+            deadline = time.monotonic() + limit
+            last = "no answer yet"
+            while time.monotonic() < deadline:
+                state = await self.call(lambda c: engine.container_state(c, plan["container"]))
+                # Its restart policy starts it again at once: a restart is the exit.
+                if state is None or state["state"] in ("exited", "dead", "restarting") \
+                        or state["restarts"]:
+                    code = None if state is None else state["exit_code"]
+                    raise RuntimeError(f"the container exited (exit code {code})")
+                last = await _answer(self.ctx.http, url)
+                if last.startswith("HTTP ") and int(last.split()[1]) < 500:
+                    return False
+                await asyncio.sleep(HEALTH_POLL)
+            raise RuntimeError(f"{url} not healthy within {limit:g} s ({last})")
+
+        async def undo() -> None:
+            pass
+
+        return Step(f"health {url}", do, undo)
+
+    # --- remove --------------------------------------------------------------------------
+
+    async def plan_remove(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        app = params["name"]
+        record = (await self.apps()).get(app)
+        if record is None:
+            raise ParamError("name", f"no app {app} deployed here")
+        data = bool(params.get("volumes"))
+        return {"app": app, "container": record["container"], "remove_data": data,
+                "volumes": record["volumes"], "secrets": record["secrets"],
+                "steps": [f"remove container {record['container']}"]
+                + ([f"delete volume {v}" for v in record["volumes"]]
+                   + [f"delete secret {s}" for s in record["secrets"]] if data else
+                   [f"keep volume {v}" for v in record["volumes"]]
+                   + [f"keep secret {s}" for s in record["secrets"]])}
+
+    async def remove(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        async with self._deploying:
+            app = plan["app"]
+            await self.call(lambda c: engine.remove_container(c, plan["container"]))
+            if plan["remove_data"]:
+                for volume in plan["volumes"]:
+                    await self.call(functools.partial(engine.remove_volume, name=volume))
+                for name in plan["secrets"]:
+                    await self.ctx.secrets.delete(f"{app}.{name}")
+            apps = await self.apps()
+            apps.pop(app, None)
+            await self.ctx.kv.set(APPS, apps)
+            self.ctx.log.info("apps.removed", app=app, data_removed=plan["remove_data"])
+            return {"app": app, "removed": plan["steps"]}
+
+    # --- looking -------------------------------------------------------------------------
+
+    async def status(self) -> list[dict[str, Any]]:
+        rows = []
+        for app, record in sorted((await self.apps()).items()):
+            state = await self.call(functools.partial(engine.container_state,
+                                                      name=record["container"]))
+            answer = await _answer(self.ctx.http, record["url"])
+            rows.append({"app": app, "template": record["template"],
+                         "state": None if state is None else state["state"],
+                         "url": record["url"], "answer": answer,
+                         "volumes": ", ".join(record["volumes"]),
+                         "deployed_at": record["deployed_at"]})
+        return rows
+
+
+def _host(bind: str) -> str:
+    return "127.0.0.1" if bind in ("0.0.0.0", "") else bind
+
+
+def _port_free(bind: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _answer(http: aiohttp.ClientSession, url: str) -> str:
+    """"HTTP <status>", or why there was no answer."""
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5),
+                            allow_redirects=False) as resp:
+            return f"HTTP {resp.status}"
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        return f"no answer: {type(exc).__name__}"
+

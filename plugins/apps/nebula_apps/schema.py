@@ -1,0 +1,38 @@
+"""The `[plugins.apps]` config schema and the params of the actions."""
+
+from __future__ import annotations
+
+from nebula.helpers.schema import config_schema, interval, params, string, timeout
+from nebula_apps.templates import NAME
+
+CONFIG_SCHEMA = config_schema({
+    "base_url": string("", "Container engine address (unix:///run/podman/podman.sock); "
+                           "empty: the docker plugin's, else DOCKER_HOST, else the default "
+                           "socket."),
+    "templates_dir": {"type": "string", "minLength": 1,
+                      "description": "A folder of your own app templates (*.toml); one "
+                                     "named like a shipped template replaces it."},
+    "bind": string("127.0.0.1", "Host address apps' ports are published on (Caddy in "
+                                "front reaches them there)."),
+    "timeout": timeout("Seconds one engine call may take.", 30),
+    "interval": interval(60, "Seconds between two health checks of the apps."),
+})
+
+APP = {"type": "string", "pattern": NAME, "description": "The app's name (its container's)."}
+
+DEPLOY_PARAMS = params({
+    "template": {"type": "string", "pattern": NAME, "description": "Template name."},
+    "name": {**APP, "description": "The app's name; default: the template's."},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+             "description": "Host port the app is published on (on `bind`)."},
+    "domain": {"type": "string", "description": "Serve it at this name through Caddy "
+                                                "(not available yet)."},
+    "database": {"type": "boolean", "default": False,
+                 "description": "Provision its PostgreSQL database (not available yet)."},
+}, required=["template", "port"])
+
+REMOVE_PARAMS = params({
+    "name": APP,
+    "volumes": {"type": "boolean", "default": False,
+                "description": "Also delete its volumes and generated secrets (its data)."},
+}, required=["name"])
