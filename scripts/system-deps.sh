@@ -14,6 +14,8 @@ PACKAGES=(
   systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
+                               # (and the caddy plugin's tests: a real Caddy, its internal CA)
+  podman-compose               # apps plugin: the compose implementation its stack tests drive
 )
 
 missing=()

@@ -20,7 +20,7 @@ import docker
 
 from nebula.api import ParamError, PluginContext
 from nebula.helpers.coordinator import Coordinator
-from nebula_apps import engine, templates
+from nebula_apps import engine, stacks, templates
 from nebula_apps.deploy import Step, run
 from nebula_apps.templates import Catalogue, Template
 
@@ -218,6 +218,57 @@ class Runtime:
             await self.ctx.kv.set(APPS, apps)
             self.ctx.log.info("apps.removed", app=app, data_removed=plan["remove_data"])
             return {"app": app, "removed": plan["steps"]}
+
+    # --- stacks --------------------------------------------------------------------------
+
+    def _stack_file(self, name: str) -> str:
+        for stack in self.config["stacks"]:
+            if stack["name"] == name:
+                return str(stack["file"])
+        raise ParamError("stack", f"no stack {name!r}; configured: "
+                                  f"{', '.join(s['name'] for s in self.config['stacks'])}")
+
+    async def plan_stack(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        file = self._stack_file(params["stack"])
+        try:
+            command = stacks.implementation(self.config["compose"])
+            rows = await self.call(lambda c: stacks.rows(c, params["stack"], file))
+        except stacks.StackError as exc:
+            raise ParamError("stack", str(exc)) from None
+        return {"stack": params["stack"], "file": file, "command": params["command"],
+                "runs": [*command, "-f", file, "-p", params["stack"],
+                         *stacks.COMMANDS[params["command"]]],
+                "services": {r["service"]: r["drift"] for r in rows}}
+
+    async def run_stack(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        command = stacks.implementation(self.config["compose"])
+        if [*command, "-f", plan["file"], "-p", plan["stack"],
+                *stacks.COMMANDS[plan["command"]]] != plan["runs"]:
+            raise stacks.StackError("the compose command changed since the plan (config "
+                                    "reloaded?): ask anew")
+        result = await stacks.run(command, plan["file"], plan["stack"], plan["command"],
+                                  self.config["compose_env"], self.config["compose_timeout"])
+        self.ctx.log.info("apps.stack", stack=plan["stack"], command=plan["command"])
+        return {**result, "services": await self.stack_rows(plan["stack"])}
+
+    async def stack_rows(self, only: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for stack in self.config["stacks"]:
+            if only is not None and stack["name"] != only:
+                continue
+            try:
+                out += await self.call(functools.partial(stacks.rows, name=stack["name"],
+                                                         file=stack["file"]))
+            except stacks.StackError as exc:
+                out.append({"stack": stack["name"], "service": None, "image": None,
+                            "containers": "", "state": None, "drift": str(exc)})
+        return out
+
+    def compose_used(self) -> str:
+        try:
+            return " ".join(stacks.implementation(self.config["compose"]))
+        except stacks.StackError as exc:
+            return str(exc)
 
     # --- looking -------------------------------------------------------------------------
 

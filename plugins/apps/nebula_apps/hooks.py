@@ -19,12 +19,15 @@ from nebula.api import (
 )
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_apps.coordinator import Runtime
-from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS
+from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS
 
 Params = Mapping[str, Any]
 APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state", "Container"),
               Field("url", "URL"), Field("answer", "Answer"), Field("volumes", "Volumes"),
               Field("deployed_at", "Deployed", "s"))
+STACK_FIELDS = (Field("stack", "Stack"), Field("service", "Service"), Field("image", "Image"),
+                Field("containers", "Containers"), Field("state", "State"),
+                Field("drift", "Drift", description="how the engine differs from the file"))
 TEMPLATE_FIELDS = (Field("name", "Template"), Field("title", "Title"), Field("image", "Image"),
                    Field("port", "Port"), Field("source", "File"))
 
@@ -59,7 +62,19 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
                                                          in found.problems.items()))
         return CheckResult(Status.OK, f"{len(found.templates)} template(s)")
 
-    return [Check("health", health, "Apps", "Every deployed app's container runs and its "
+    async def stack_drift() -> CheckResult:
+        rows = await runtime.stack_rows()
+        off = [f"{r['stack']}/{r['service']}: {r['drift']}" if r["service"] else
+               f"{r['stack']}: {r['drift']}" for r in rows if r["drift"] != "in sync"]
+        if off:
+            return CheckResult(Status.WARNING, "; ".join(off), {"drifted": float(len(off))})
+        return CheckResult(Status.OK, f"{len(rows)} service(s) as their files say "
+                                      f"(compose: {runtime.compose_used()})")
+
+    return [Check("stacks", stack_drift, "Compose stacks",
+                  "Every service of every configured compose file runs as the file says.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("health", health, "Apps", "Every deployed app's container runs and its "
                                             "URL answers (below 500).",
                   interval=runtime.config["interval"], timeout=60),
             Check("templates", catalogue, "App templates",
@@ -81,6 +96,11 @@ def nebula_actions(runtime: Runtime) -> list[Action]:
                "Remove an app's container; its volumes and secrets stay unless `volumes` "
                "(needs approval).", REMOVE_PARAMS, destructive=True, timeout=300,
                prepare=runtime.plan_remove),
+        Action("stack", runtime.run_stack, "Compose stack up/down/pull/restart",
+               "Run the host's compose implementation on a configured stack; the plan shows "
+               "the exact command and each service's drift (needs approval).", STACK_PARAMS,
+               destructive=True, timeout=runtime.config["compose_timeout"] + 10,
+               prepare=runtime.plan_stack),
         Action("templates", templates, "App templates",
                "The templates one can deploy, and files left out with why.", EMPTY_PARAMS,
                read_only=True),
@@ -95,6 +115,9 @@ def nebula_panels(runtime: Runtime) -> list[Panel]:
     return [Panel("apps", "table", runtime.status, "Apps",
                   "Deployed apps: container state and whether their URL answers.",
                   APP_FIELDS),
+            Panel("stacks", "table", runtime.stack_rows, "Compose stacks",
+                  "Each service of each configured compose file: its containers, state and "
+                  "drift from the file.", STACK_FIELDS),
             Panel("templates", "table", templates, "App templates",
                   "What can be deployed.", TEMPLATE_FIELDS)]
 
@@ -104,7 +127,12 @@ def nebula_tools(runtime: Runtime) -> list[Tool]:
     async def apps(params: Params) -> Any:
         return await runtime.status()
 
+    async def stacks(params: Params) -> Any:
+        return await runtime.stack_rows()
+
     return [Tool("list_apps", "Deployed apps: template, container state, URL and whether "
                               "it answers.", EMPTY_PARAMS, run=apps),
+            Tool("list_stacks", "Compose stacks: each service's state and drift from its "
+                                "file.", EMPTY_PARAMS, run=stacks),
             Tool("list_templates", "App templates one can deploy.", EMPTY_PARAMS,
                  action="apps.templates")]

@@ -11,6 +11,6 @@ manifest = Manifest(
                 "answers, undoing every step if one fails; remove keeps the data unless "
                 "asked.",
     hooks="nebula_apps.hooks",
-    extra="docker",
+    extra="apps",
     config_schema=CONFIG_SCHEMA,
 )

@@ -16,6 +16,20 @@ CONFIG_SCHEMA = config_schema({
                                 "front reaches them there)."),
     "timeout": timeout("Seconds one engine call may take.", 30),
     "interval": interval(60, "Seconds between two health checks of the apps."),
+    "stacks": {"type": "array", "default": [], "description": "Compose files shown as stacks.",
+               "items": {"type": "object", "additionalProperties": False,
+                         "required": ["name", "file"], "properties": {
+                             "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$",
+                                      "description": "The compose project name."},
+                             "file": {"type": "string", "minLength": 1}}}},
+    "compose": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+                "description": "The compose command line; empty: the first found of "
+                               "`docker compose`, podman-compose, docker-compose."},
+    "compose_env": {"type": "object", "additionalProperties": {"type": "string"},
+                    "default": {}, "description": "Environment for the compose command "
+                                                  "(DOCKER_HOST for docker-compose on a "
+                                                  "Podman socket)."},
+    "compose_timeout": timeout("Seconds one compose command may take.", 600),
 })
 
 APP = {"type": "string", "pattern": NAME, "description": "The app's name (its container's)."}
@@ -36,3 +50,9 @@ REMOVE_PARAMS = params({
     "volumes": {"type": "boolean", "default": False,
                 "description": "Also delete its volumes and generated secrets (its data)."},
 }, required=["name"])
+
+STACK_PARAMS = params({
+    "stack": {"type": "string", "description": "The stack's name (config `stacks`)."},
+    "command": {"enum": ["up", "down", "pull", "restart"],
+                "description": "What compose does with it."},
+}, required=["stack", "command"])

@@ -18,7 +18,7 @@ def test_the_shipped_templates_read_and_match_the_format() -> None:
     vaultwarden = catalogue.templates["vaultwarden"]
     assert vaultwarden.secrets == {"ADMIN_TOKEN": 48}
     assert vaultwarden.volumes == {"data": "/data"} and vaultwarden.health_path == "/alive"
-    assert manifest.extra == "docker"
+    assert manifest.extra == "apps"
 
 
 def test_the_owners_templates_add_replace_and_broken_ones_are_named(tmp_path) -> None:
