@@ -6,6 +6,8 @@ set -euo pipefail
 # One line per package, with what needs it.
 PACKAGES=(
   podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
+  mmdebstrap podman-compose    # Containerfile, compose.yaml: a base image from Debian packages
+                               # (podman-compose: also the apps plugin's stack tests)
   postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   chromium                     # web panel: headless browser tests
@@ -15,7 +17,6 @@ PACKAGES=(
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
                                # (and the caddy plugin's tests: a real Caddy, its internal CA)
-  podman-compose               # apps plugin: the compose implementation its stack tests drive
 )
 
 missing=()
