@@ -11,6 +11,7 @@ import asyncio
 import functools
 import secrets
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -27,9 +28,11 @@ from nebula_apps.templates import Catalogue, Template
 T = TypeVar("T")
 APPS = "apps"
 HEALTH_POLL = 0.25
-NOT_YET = ("not available yet: the Caddy site, DNS record and database steps need a way "
-           "for one approved plan to cover other plugins' destructive actions (see "
+NOT_YET = ("not available yet: the postgres plugin provisions only the databases its config "
+           "declares and has no action that creates one on request (see "
            "plugins/apps/README.md)")
+NO_DNS = ("DNS record: not made here (the zoneedit plugin keeps only the hosts in its "
+          "config; add {domain} there)")
 
 
 class Runtime:
@@ -75,9 +78,11 @@ class Runtime:
     # --- deploy --------------------------------------------------------------------------
 
     async def plan_deploy(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        for key in ("domain", "database"):
-            if params.get(key):
-                raise ParamError(key, NOT_YET)
+        if params.get("database"):
+            raise ParamError("database", NOT_YET)
+        domain = params.get("domain")
+        if domain and self.ctx.peer_config("caddy") is None:
+            raise ParamError("domain", "serving a domain needs the caddy plugin running")
         template = await self.template(params["template"])
         app = params.get("name") or template.name
         if app in await self.apps():
@@ -88,7 +93,7 @@ class Runtime:
         if not _port_free(bind, port):
             raise ParamError("port", f"{bind}:{port} is in use")
         path = template.health_path
-        return {
+        plan: dict[str, Any] = {
             "app": app, "template": template.name, "image": template.image,
             "command": list(template.command), "container": app, "port": template.port,
             "bind": bind, "host_port": port, "env": dict(template.env),
@@ -104,6 +109,21 @@ class Runtime:
                f"{bind}:{port}", f"wait until http://{_host(bind)}:{port}{path} answers "
                                  f"(at most {template.health_timeout:g} s)"],
         }
+        if domain:
+            site = {"host": domain, "upstreams": [f"{_host(bind)}:{port}"],
+                    "tls": params.get("tls", "auto")}
+            plan["domain"] = domain
+            # Run under this approval (the core's "covers"): the site, and its removal
+            # should a later step fail.
+            plan["covers"] = [{"action": "caddy.add_site", "params": site},
+                              {"action": "caddy.remove_site", "params": {"host": domain}}]
+            plan["steps"] += [
+                f"Caddy site {domain} -> {_host(bind)}:{port} ({site['tls']} TLS), by "
+                "caddy.add_site under this approval",
+                f"wait until https://{domain}{path} answers through Caddy (at most "
+                f"{template.health_timeout:g} s)",
+                NO_DNS.format(domain=domain)]
+        return plan
 
     async def deploy(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         async with self._deploying:
@@ -115,13 +135,18 @@ class Runtime:
                      for name, size in plan["secrets"].items()]
             steps += [self._volume_step(app, v["volume"]) for v in plan["volumes"]]
             steps += [self._container_step(plan, env), self._health_step(plan)]
+            if plan.get("domain"):
+                address: list[Any] = []
+                steps += [self._site_step(plan, address),
+                          self._through_caddy_step(plan, address)]
             started = time.monotonic()
             done = await run(steps)
             record = {"template": plan["template"], "container": app,
                       "image": plan["image"], "port": plan["host_port"],
                       "bind": plan["bind"], "url": plan["health"]["url"],
                       "volumes": [v["volume"] for v in plan["volumes"]],
-                      "secrets": sorted(plan["secrets"]), "deployed_at": time.time()}
+                      "secrets": sorted(plan["secrets"]), "domain": plan.get("domain"),
+                      "deployed_at": time.time()}
             apps = await self.apps()
             apps[app] = record
             await self.ctx.kv.set(APPS, apps)
@@ -188,6 +213,45 @@ class Runtime:
 
         return Step(f"health {url}", do, undo)
 
+    async def _call(self, action: str, params: Mapping[str, Any]) -> Any:
+        outcome = await self.ctx.call_action(action, params)
+        if outcome.get("status") != "ok":
+            raise RuntimeError(f"{action}: {outcome.get('error') or outcome.get('status')}")
+        return outcome.get("result")
+
+    def _site_step(self, plan: Mapping[str, Any], address: list[Any]) -> Step:
+        add, remove = plan["covers"][0], plan["covers"][1]
+
+        async def do() -> bool:
+            result = await self._call(add["action"], add["params"])
+            address[:] = result["address"]
+            return True
+
+        async def undo() -> None:
+            await self._call(remove["action"], remove["params"])
+
+        return Step(f"Caddy site {plan['domain']}", do, undo)
+
+    def _through_caddy_step(self, plan: Mapping[str, Any], address: list[Any]) -> Step:
+        domain, limit = plan["domain"], plan["health"]["timeout"]
+        path = "/" + plan["health"]["url"].split("/", 3)[3]
+
+        async def do() -> bool:
+            deadline = time.monotonic() + limit
+            last = "no answer yet"
+            while time.monotonic() < deadline:
+                last = await _through_caddy(address[0], address[1], domain, path)
+                if last.startswith("HTTP ") and int(last.split()[1]) < 500:
+                    return False
+                await asyncio.sleep(HEALTH_POLL)
+            raise RuntimeError(f"https://{domain}{path} not answering through Caddy within "
+                               f"{limit:g} s ({last})")
+
+        async def undo() -> None:
+            pass
+
+        return Step(f"https://{domain} through Caddy", do, undo)
+
     # --- remove --------------------------------------------------------------------------
 
     async def plan_remove(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -196,9 +260,14 @@ class Runtime:
         if record is None:
             raise ParamError("name", f"no app {app} deployed here")
         data = bool(params.get("volumes"))
+        domain = record.get("domain")
+        site = [f"remove Caddy site {domain} (caddy.remove_site under this approval)"] \
+            if domain else []
         return {"app": app, "container": record["container"], "remove_data": data,
+                **({"covers": [{"action": "caddy.remove_site", "params": {"host": domain}}]}
+                   if domain else {}),
                 "volumes": record["volumes"], "secrets": record["secrets"],
-                "steps": [f"remove container {record['container']}"]
+                "steps": site + [f"remove container {record['container']}"]
                 + ([f"delete volume {v}" for v in record["volumes"]]
                    + [f"delete secret {s}" for s in record["secrets"]] if data else
                    [f"keep volume {v}" for v in record["volumes"]]
@@ -207,6 +276,11 @@ class Runtime:
     async def remove(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         async with self._deploying:
             app = plan["app"]
+            for call in plan.get("covers", []):
+                try:
+                    await self._call(call["action"], call["params"])
+                except ParamError as exc:  # the site is gone already: nothing to undo
+                    self.ctx.log.info("apps.site_gone", app=app, reason=str(exc))
             await self.call(lambda c: engine.remove_container(c, plan["container"]))
             if plan["remove_data"]:
                 for volume in plan["volumes"]:
@@ -297,6 +371,29 @@ def _port_free(bind: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+async def _through_caddy(address: str, port: int, domain: str, path: str) -> str:
+    """"HTTP <status>" of GET `path` as `domain` (SNI and Host) at Caddy's `address:port`,
+    or why there was none. The certificate is not judged here: the caddy plugin's
+    certificates check does that (a site's first one may still be being issued)."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            address, port, ssl=tls, server_hostname=domain), 5)
+    except (OSError, asyncio.TimeoutError) as exc:
+        return f"no answer: {type(exc).__name__}: {exc}"
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {domain}\r\nConnection: close\r\n\r\n"
+                     .encode())
+        status = await asyncio.wait_for(reader.readline(), 5)
+    except (OSError, asyncio.TimeoutError) as exc:
+        return f"no answer: {type(exc).__name__}: {exc}"
+    finally:
+        writer.close()
+    parts = status.decode(errors="replace").split()
+    return f"HTTP {parts[1]}" if len(parts) > 1 and parts[1].isdigit() else "no answer"
 
 
 async def _answer(http: aiohttp.ClientSession, url: str) -> str:

@@ -7,13 +7,11 @@ A step's `do` returns whether it made something its `undo` must take back."""
 
 from __future__ import annotations
 
-import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from nebula.api import report_progress
-
-log = logging.getLogger(__name__)
 
 
 class DeployFailed(Exception):
@@ -21,10 +19,11 @@ class DeployFailed(Exception):
     undo did not complete)."""
 
     def __init__(self, step: str, reason: str, undone: list[str],
-                 undo_failures: list[str]) -> None:
+                 undo_failures: list[str], seconds: float) -> None:
         self.step, self.reason = step, reason
         self.undone, self.undo_failures = undone, undo_failures
-        message = f"{step} failed: {reason}; rolled back: {', '.join(undone) or 'nothing'}"
+        message = (f"{step} failed: {reason}; rolled back in {seconds:.1f} s: "
+                   f"{', '.join(undone) or 'nothing'}")
         if undo_failures:
             message += f"; COULD NOT UNDO: {'; '.join(undo_failures)}"
         super().__init__(message)
@@ -45,9 +44,10 @@ async def run(steps: list[Step]) -> list[str]:
         try:
             made = await step.do()
         except Exception as exc:
+            started = time.monotonic()
             undone, failures = await _undo(done)
             raise DeployFailed(step.title, str(exc) or type(exc).__name__, undone,
-                               failures) from None
+                               failures, time.monotonic() - started) from None
         except BaseException:
             await _undo(done)  # cancelled (timeout, shutdown): still leave nothing
             raise

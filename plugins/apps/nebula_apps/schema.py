@@ -32,6 +32,7 @@ CONFIG_SCHEMA = config_schema({
     "compose_timeout": timeout("Seconds one compose command may take.", 600),
 })
 
+HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 APP = {"type": "string", "pattern": NAME, "description": "The app's name (its container's)."}
 
 DEPLOY_PARAMS = params({
@@ -39,8 +40,12 @@ DEPLOY_PARAMS = params({
     "name": {**APP, "description": "The app's name; default: the template's."},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535,
              "description": "Host port the app is published on (on `bind`)."},
-    "domain": {"type": "string", "description": "Serve it at this name through Caddy "
-                                                "(not available yet)."},
+    "domain": {"type": "string", "pattern": HOSTNAME, "maxLength": 253,
+               "description": "Serve it at this name through Caddy (the caddy plugin adds "
+                              "the site, under this deploy's approval)."},
+    "tls": {"enum": ["auto", "internal"], "default": "auto",
+            "description": "The site's certificate: auto (Caddy's automatic HTTPS) or "
+                           "internal (Caddy's own CA, for LAN names)."},
     "database": {"type": "boolean", "default": False,
                  "description": "Provision its PostgreSQL database (not available yet)."},
 }, required=["template", "port"])

@@ -4,36 +4,20 @@ agent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from apps_testdata import WEB
 
 from nebula_apps import plugin
 from tests.engines import podman_fixtures
-from tests.engines.podman import IMAGE, Podman
+from tests.engines.caddy import Caddy, running, site
+from tests.engines.podman import Podman
 
 podman = podman_fixtures.podman
 client = podman_fixtures.client
-
-# busybox's httpd serving the app's volume: the template test image of issue 20.
-WEB = f"""
-name = "web"
-title = "Test web"
-image = "{IMAGE}"
-command = ["httpd", "-f", "-p", "8080", "-h", "/srv"]
-port = 8080
-[env]
-GREETING = "hello"
-[secrets]
-TOKEN = 24
-[volumes]
-site = "/srv"
-[healthcheck]
-path = "/"
-timeout = 20
-"""
 
 
 @pytest.fixture
@@ -51,4 +35,23 @@ def start_apps(nebula_agent: Callable[..., Any], podman: Podman,
         return nebula_agent({"apps": plugin}, config={"apps": {
             "base_url": podman.base_url, "templates_dir": str(templates_dir), **overrides}},
             schedule=False)
+    return start
+
+
+@pytest.fixture
+def caddy(tmp_path: Path) -> Iterator[Caddy]:
+    """A real Caddy already serving `taken.test` (a name a deploy cannot have)."""
+    with running(tmp_path / "caddy", site("taken.test", "{port}", "127.0.0.1:9")) as server:
+        yield server
+
+
+@pytest.fixture
+def start_apps_with_caddy(nebula_agent: Callable[..., Any], podman: Podman,
+                          templates_dir: Path, caddy: Caddy) -> Callable[..., Any]:
+    import nebula_caddy.plugin
+
+    def start() -> Any:
+        return nebula_agent({"apps": plugin, "caddy": nebula_caddy.plugin}, config={
+            "apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir)},
+            "caddy": {"admin_url": caddy.admin_url, "timeout": 3}}, schedule=False)
     return start

@@ -9,8 +9,8 @@ import socket
 import uuid
 
 import pytest
+from apps_testdata import WEB
 
-from conftest import WEB
 from tests.agent_process import free_port
 
 pytestmark = pytest.mark.e2e
@@ -128,7 +128,7 @@ async def test_a_failing_step_undoes_every_step_done(start_apps, client, templat
                 taken.sock.close()
         assert done["status"] == "error", done
         error = done["error"]
-        assert f"{failed_step} " in error and why in error and "rolled back: " in error, error
+        assert f"{failed_step} " in error and why in error and "rolled back in " in error, error
         runtime = runtime_of(agent)
         assert await runtime.ctx.secrets.get(f"{app}.TOKEN") is None
         assert await runtime.apps() == {}

@@ -49,4 +49,7 @@ async def test_the_templates_check_and_action_show_them(start_apps, templates_di
         assert status == 422 and "no template 'nope'" in str(body)
         status, body = await agent.post("/api/v1/actions/apps.deploy/run", {"params": {
             "template": "web", "port": 8080, "domain": "app.example.com"}})
+        assert status == 422 and "needs the caddy plugin running" in str(body)
+        status, body = await agent.post("/api/v1/actions/apps.deploy/run", {"params": {
+            "template": "web", "port": 8080, "database": True}})
         assert status == 422 and "not available yet" in str(body)

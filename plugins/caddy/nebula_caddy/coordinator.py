@@ -233,8 +233,14 @@ class Runtime:
                                                     "at": time.time()})
             self.ctx.log.info("caddy.changed", change=plan["change"], what=description)
             report_progress(1.0, "applied")
-            return {"applied": plan["change"], "what": description,
-                    "sites": [s.host for s in sites.sites(new)]}
+            result: dict[str, Any] = {"applied": plan["change"], "what": description,
+                                      "sites": [s.host for s in sites.sites(new)]}
+            if plan["change"] == "add_site":
+                # Where the new site answers, for a caller that goes on to check it.
+                site = next(s for s in sites.sites(new)
+                            if s.host == plan["host"] and s.server == plan["server"])
+                result["address"] = list(self._tls_target(site))
+            return result
 
     async def _build(self, plan: Mapping[str, Any],
                      running: dict[str, Any]) -> tuple[dict[str, Any], str]:
