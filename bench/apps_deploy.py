@@ -27,28 +27,16 @@ import nebula_caddy.plugin
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from tests.agent_process import free_port
+from tests.app_template import WEB
 from tests.engines.caddy import running, site
-from tests.engines.podman import IMAGE, Podman
+from tests.engines.podman import Podman
 
 ROUNDS = 5
-TEMPLATE = f"""
-name = "web"
-image = "{IMAGE}"
-command = ["httpd", "-f", "-p", "8080", "-h", "/srv"]
-port = 8080
-[secrets]
-TOKEN = 24
-[volumes]
-site = "/srv"
-[healthcheck]
-path = "/"
-timeout = 20
-"""
 
 
 async def measure(podman: Podman, admin_url: str, tmp: Path) -> dict[str, list[float]]:
     (tmp / "templates").mkdir()
-    (tmp / "templates" / "web.toml").write_text(TEMPLATE)
+    (tmp / "templates" / "web.toml").write_text(WEB)
     config = load(write_config(tmp / "nebula.toml", {"log_format": "json"}, {
         "apps": {"base_url": podman.base_url, "templates_dir": str(tmp / "templates")},
         "caddy": {"admin_url": admin_url}}))

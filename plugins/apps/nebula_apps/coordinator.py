@@ -198,10 +198,15 @@ class Runtime:
             while time.monotonic() < deadline:
                 state = await self.call(lambda c: engine.container_state(c, plan["container"]))
                 # Its restart policy starts it again at once: a restart is the exit.
-                if state is None or state["state"] in ("exited", "dead", "restarting") \
-                        or state["restarts"]:
-                    code = None if state is None else state["exit_code"]
-                    raise RuntimeError(f"the container exited (exit code {code})")
+                if state is None:
+                    raise RuntimeError("the container is gone")
+                if state["state"] in ("exited", "dead"):
+                    raise RuntimeError(f"the container exited (exit code "
+                                       f"{state['exit_code']})")
+                if state["state"] == "restarting" or state["restarts"]:
+                    # Its exit code is the new run's by now: only the restarts tell.
+                    raise RuntimeError(f"the container exited and was restarted "
+                                       f"{state['restarts']} time(s)")
                 last = await _answer(self.ctx.http, url)
                 if last.startswith("HTTP ") and int(last.split()[1]) < 500:
                     return False

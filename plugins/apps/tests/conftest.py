@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps_testdata import WEB
 
 from nebula_apps import plugin
+from tests.app_template import WEB
 from tests.engines import podman_fixtures
 from tests.engines.caddy import Caddy, running, site
 from tests.engines.podman import Podman

@@ -9,9 +9,9 @@ import socket
 import uuid
 
 import pytest
-from apps_testdata import WEB
 
 from tests.agent_process import free_port
+from tests.app_template import WEB
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +99,7 @@ class Taken:
 @pytest.mark.parametrize(("case", "failed_step", "why"), [
     ("image_missing", "container", "is not on the engine"),
     ("port_taken", "container", "address already in use"),
-    ("container_exits", "health", "the container exited (exit code 1)"),
+    ("container_exits", "health", "the container exited"),
     ("never_healthy", "health", "not healthy within 2 s"),
     ("volume_of_someone_else", "volume", "exists and is not"),
 ])

@@ -1,4 +1,6 @@
-"""The test template: data shared by the apps tests."""
+"""The apps plugin's template test image as a template: busybox's httpd on the throwaway
+Podman engine's local image (no registry). Shared by plugins/apps/tests and
+bench/apps_deploy.py."""
 
 from __future__ import annotations
 
