@@ -190,6 +190,9 @@ async def test_a_config_caddy_cannot_load_is_refused_and_the_old_one_keeps_runni
         assert "Caddy refused the new config and kept the old one" in done["error"]
         assert "address already in use" in done["error"]
         assert hosts(caddy) == {APP, DOWN}
+        # Caddy put the old config back by loading it again: its certificates come back
+        # from storage a moment later (until then a handshake gets an internal-error alert).
+        await asyncio.to_thread(caddy.wait_serving, APP)
         assert await get(caddy, APP) == f"HTTP/1.1 200 OK | app:{APP}"
         # Nothing changed, so there is nothing to roll back.
         status, _ = await agent.post("/api/v1/actions/caddy.rollback/run", {"params": {}})
