@@ -1,12 +1,12 @@
-"""The apps plugin: deploy of a template with a domain to "healthy through Caddy", and the
-rollback of a deploy that fails at its Caddy step. Targets from issue 20: deploy <= 10 s
-(image present), rollback <= 5 s.
+"""The apps plugin: deploy of a template with a database and a domain to "healthy through
+Caddy", and the rollback of a deploy that fails at its Caddy step. Targets from issue 20:
+deploy <= 10 s (image present), rollback <= 5 s.
 
 A throwaway Podman engine (its local busybox image: the template test image, httpd), a
-real Caddy (Debian, internal CA) and both plugins in a real agent, as the tests use them.
-The deploy's time is the run's own (approval to "answers through Caddy"), the rollback's
-the time its undo took (the failing step's own wait excluded). The template has no
-database: the postgres step is not available (plugins/apps/README.md).
+throwaway PostgreSQL cluster, a real Caddy (Debian, internal CA) and the apps, postgres and
+caddy plugins in a real agent, as the tests use them. The deploy's time is from the
+approval's request to its answer ("answers through Caddy"); the rollback's is the time its
+undo took (container, volume, database, secrets), the failing step's own wait excluded.
 """
 
 from __future__ import annotations
@@ -24,25 +24,29 @@ from common import Report, Target, arguments, arm_watchdog, say, spread
 
 import nebula_apps.plugin
 import nebula_caddy.plugin
+import nebula_postgres.plugin
 from nebula.config import load
 from nebula.testing import run_agent, write_config
 from tests.agent_process import free_port
 from tests.app_template import WEB
 from tests.engines.caddy import running, site
 from tests.engines.podman import Podman
+from tests.engines.postgres import Cluster
 
 ROUNDS = 5
 
 
-async def measure(podman: Podman, admin_url: str, tmp: Path) -> dict[str, list[float]]:
+async def measure(podman: Podman, cluster: Cluster, admin_url: str,
+                  tmp: Path) -> dict[str, list[float]]:
     (tmp / "templates").mkdir()
-    (tmp / "templates" / "web.toml").write_text(WEB)
+    (tmp / "templates" / "web.toml").write_text(WEB + '[database]\nenv = "DATABASE_URL"\n')
     config = load(write_config(tmp / "nebula.toml", {"log_format": "json"}, {
         "apps": {"base_url": podman.base_url, "templates_dir": str(tmp / "templates")},
-        "caddy": {"admin_url": admin_url}}))
+        "caddy": {"admin_url": admin_url}, "postgres": cluster.config()}))
     times: dict[str, list[float]] = {"deploy": [], "wall": [], "rollback": []}
-    async with run_agent(config, {"apps": nebula_apps.plugin, "caddy": nebula_caddy.plugin},
-                         schedule=False) as agent:
+    plugins = {"apps": nebula_apps.plugin, "caddy": nebula_caddy.plugin,
+               "postgres": nebula_postgres.plugin}
+    async with run_agent(config, plugins, schedule=False) as agent:
         async def approved(action: str, params: dict) -> dict:
             status, body = await agent.post(f"/api/v1/actions/{action}/run",
                                             {"params": params})
@@ -55,13 +59,13 @@ async def measure(podman: Podman, admin_url: str, tmp: Path) -> dict[str, list[f
             started = time.perf_counter()
             done = await approved("apps.deploy", {
                 "template": "web", "name": f"bench{i}", "port": free_port(),
-                "domain": f"bench{i}.test", "tls": "internal"})
+                "domain": f"bench{i}.test", "tls": "internal", "database": True})
             times["wall"].append(time.perf_counter() - started)
             assert done["status"] == "ok", done
             times["deploy"].append(done["result"]["seconds"])
             failed = await approved("apps.deploy", {
                 "template": "web", "name": f"fail{i}", "port": free_port(),
-                "domain": "taken.test", "tls": "internal"})
+                "domain": "taken.test", "tls": "internal", "database": True})
             assert failed["status"] == "error", failed
             found = re.search(r"rolled back in ([0-9.]+) s", failed["error"])
             assert found, failed["error"]
@@ -74,23 +78,24 @@ async def measure(podman: Podman, admin_url: str, tmp: Path) -> dict[str, list[f
 def main() -> int:
     args = arguments(__doc__.splitlines()[0]).parse_args()
     arm_watchdog(900)
-    podman = Podman().start()
+    podman, cluster = Podman().start(), Cluster.start()
     try:
         with tempfile.TemporaryDirectory(prefix="nbapps") as tmp, \
                 running(Path(tmp) / "caddy", site("taken.test", "{port}", "127.0.0.1:9")
                         ) as caddy:
             say(f"{ROUNDS} deploys with a domain, {ROUNDS} failing at the Caddy step")
-            times = asyncio.run(measure(podman, caddy.admin_url, Path(tmp)))
+            times = asyncio.run(measure(podman, cluster, caddy.admin_url, Path(tmp)))
     finally:
         podman.close()
+        cluster.stop()
     report = Report("apps_deploy", {
         "deploy to healthy through Caddy, the run (s)": spread(times["deploy"]),
         "deploy, request to answer through the HTTP API (s)": spread(times["wall"]),
-        "rollback of secret, volume, container after a refused Caddy site (s)":
+        "rollback of secret, database, volume, container after a refused Caddy site (s)":
             spread(times["rollback"]),
     })
     report.targets = [
-        Target("deploy with a domain, to healthy through Caddy (max)", 10,
+        Target("deploy with a database and a domain, to healthy through Caddy (max)", 10,
                round(max(times["wall"]), 2), "s"),
         Target("rollback (max)", 5, round(max(times["rollback"]), 2), "s")]
     report.notes.append("0.1 s resolution for rollback (from the error message)")

@@ -28,9 +28,6 @@ from nebula_apps.templates import Catalogue, Template
 T = TypeVar("T")
 APPS = "apps"
 HEALTH_POLL = 0.25
-NOT_YET = ("not available yet: the postgres plugin provisions only the databases its config "
-           "declares and has no action that creates one on request (see "
-           "plugins/apps/README.md)")
 NO_DNS = ("DNS record: not made here (the zoneedit plugin keeps only the hosts in its "
           "config; add {domain} there)")
 
@@ -78,13 +75,16 @@ class Runtime:
     # --- deploy --------------------------------------------------------------------------
 
     async def plan_deploy(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        if params.get("database"):
-            raise ParamError("database", NOT_YET)
         domain = params.get("domain")
         if domain and self.ctx.peer_config("caddy") is None:
             raise ParamError("domain", "serving a domain needs the caddy plugin running")
         template = await self.template(params["template"])
         app = params.get("name") or template.name
+        if params.get("database"):
+            if template.database_env is None:
+                raise ParamError("database", f"template {template.name} takes no database")
+            if self.ctx.peer_config("postgres") is None:
+                raise ParamError("database", "a database needs the postgres plugin running")
         if app in await self.apps():
             raise ParamError("name", f"an app named {app} is deployed already")
         if await self.call(lambda c: engine.exists(c, app)):
@@ -109,13 +109,22 @@ class Runtime:
                f"{bind}:{port}", f"wait until http://{_host(bind)}:{port}{path} answers "
                                  f"(at most {template.health_timeout:g} s)"],
         }
+        if params.get("database"):
+            database = app.replace("-", "_")
+            plan["database"] = {"name": database, "env": template.database_env}
+            plan["covers"] = [{"action": "postgres.drop_database",
+                               "params": {"database": database}}]
+            plan["steps"].insert(len(template.secrets), (
+                f"database {database} with its own role (postgres.create_database), its "
+                f"connection string as {template.database_env} (kept in the secret store)"))
         if domain:
             site = {"host": domain, "upstreams": [f"{_host(bind)}:{port}"],
                     "tls": params.get("tls", "auto")}
             plan["domain"] = domain
             # Run under this approval (the core's "covers"): the site, and its removal
             # should a later step fail.
-            plan["covers"] = [{"action": "caddy.add_site", "params": site},
+            plan["covers"] = [*plan.get("covers", []),
+                              {"action": "caddy.add_site", "params": site},
                               {"action": "caddy.remove_site", "params": {"host": domain}}]
             plan["steps"] += [
                 f"Caddy site {domain} -> {_host(bind)}:{port} ({site['tls']} TLS), by "
@@ -133,6 +142,8 @@ class Runtime:
             env = dict(plan["env"])
             steps = [self._secret_step(app, name, size, env)
                      for name, size in plan["secrets"].items()]
+            if plan.get("database"):
+                steps.append(self._database_step(app, plan["database"], env))
             steps += [self._volume_step(app, v["volume"]) for v in plan["volumes"]]
             steps += [self._container_step(plan, env), self._health_step(plan)]
             if plan.get("domain"):
@@ -146,6 +157,7 @@ class Runtime:
                       "bind": plan["bind"], "url": plan["health"]["url"],
                       "volumes": [v["volume"] for v in plan["volumes"]],
                       "secrets": sorted(plan["secrets"]), "domain": plan.get("domain"),
+                      "database": plan.get("database"),
                       "deployed_at": time.time()}
             apps = await self.apps()
             apps[app] = record
@@ -224,8 +236,29 @@ class Runtime:
             raise RuntimeError(f"{action}: {outcome.get('error') or outcome.get('status')}")
         return outcome.get("result")
 
+    def _database_step(self, app: str, database: Mapping[str, str],
+                       env: dict[str, str]) -> Step:
+        key = f"{app}.{database['env']}"
+
+        async def do() -> bool:
+            kept = await self.ctx.secrets.get(key)  # from a removal that kept the data
+            if kept is not None:
+                env[database["env"]] = kept
+                return False
+            made = await self._call("postgres.create_database", {"name": database["name"]})
+            await self.ctx.secrets.set(key, made["dsn"])
+            env[database["env"]] = made["dsn"]
+            return True
+
+        async def undo() -> None:
+            await self._call("postgres.drop_database", {"database": database["name"]})
+            await self.ctx.secrets.delete(key)
+
+        return Step(f"database {database['name']}", do, undo)
+
     def _site_step(self, plan: Mapping[str, Any], address: list[Any]) -> Step:
-        add, remove = plan["covers"][0], plan["covers"][1]
+        add, remove = (next(c for c in plan["covers"] if c["action"] == name)
+                       for name in ("caddy.add_site", "caddy.remove_site"))
 
         async def do() -> bool:
             result = await self._call(add["action"], add["params"])
@@ -265,38 +298,56 @@ class Runtime:
         if record is None:
             raise ParamError("name", f"no app {app} deployed here")
         data = bool(params.get("volumes"))
-        domain = record.get("domain")
-        site = [f"remove Caddy site {domain} (caddy.remove_site under this approval)"] \
-            if domain else []
+        domain, database = record.get("domain"), record.get("database")
+        # Other plugins' destructive calls, covered by this removal's approval: the site
+        # before the container goes, the database after.
+        before = [{"action": "caddy.remove_site", "params": {"host": domain}}] if domain \
+            else []
+        after = [{"action": "postgres.drop_database",
+                  "params": {"database": database["name"]}}] if database and data else []
+        secret_keys = [f"{app}.{name}" for name in record["secrets"]]
+        if database:
+            secret_keys.append(f"{app}.{database['env']}")
+        steps = [f"remove Caddy site {domain} (caddy.remove_site under this approval)"
+                 ] if domain else []
+        steps.append(f"remove container {record['container']}")
+        if data:
+            steps += [f"drop database {database['name']} and its role "
+                      "(postgres.drop_database under this approval)"] if database else []
+            steps += [f"delete volume {v}" for v in record["volumes"]]
+            steps += [f"delete secret {k.split('.', 1)[1]}" for k in secret_keys]
+        else:
+            steps += [f"keep database {database['name']}"] if database else []
+            steps += [f"keep volume {v}" for v in record["volumes"]]
+            steps += [f"keep secret {k.split('.', 1)[1]}" for k in secret_keys]
         return {"app": app, "container": record["container"], "remove_data": data,
-                **({"covers": [{"action": "caddy.remove_site", "params": {"host": domain}}]}
-                   if domain else {}),
-                "volumes": record["volumes"], "secrets": record["secrets"],
-                "steps": site + [f"remove container {record['container']}"]
-                + ([f"delete volume {v}" for v in record["volumes"]]
-                   + [f"delete secret {s}" for s in record["secrets"]] if data else
-                   [f"keep volume {v}" for v in record["volumes"]]
-                   + [f"keep secret {s}" for s in record["secrets"]])}
+                "volumes": record["volumes"], "secret_keys": secret_keys,
+                "before": before, "after": after,
+                **({"covers": before + after} if before + after else {}), "steps": steps}
 
     async def remove(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         async with self._deploying:
             app = plan["app"]
-            for call in plan.get("covers", []):
-                try:
-                    await self._call(call["action"], call["params"])
-                except ParamError as exc:  # the site is gone already: nothing to undo
-                    self.ctx.log.info("apps.site_gone", app=app, reason=str(exc))
+            await self._calls(app, plan["before"])
             await self.call(lambda c: engine.remove_container(c, plan["container"]))
+            await self._calls(app, plan["after"])
             if plan["remove_data"]:
                 for volume in plan["volumes"]:
                     await self.call(functools.partial(engine.remove_volume, name=volume))
-                for name in plan["secrets"]:
-                    await self.ctx.secrets.delete(f"{app}.{name}")
+                for key in plan["secret_keys"]:
+                    await self.ctx.secrets.delete(key)
             apps = await self.apps()
             apps.pop(app, None)
             await self.ctx.kv.set(APPS, apps)
             self.ctx.log.info("apps.removed", app=app, data_removed=plan["remove_data"])
             return {"app": app, "removed": plan["steps"]}
+
+    async def _calls(self, app: str, calls: list[Mapping[str, Any]]) -> None:
+        for call in calls:
+            try:
+                await self._call(call["action"], call["params"])
+            except ParamError as exc:  # the site or database is gone already
+                self.ctx.log.info("apps.already_gone", app=app, reason=str(exc))
 
     # --- stacks --------------------------------------------------------------------------
 

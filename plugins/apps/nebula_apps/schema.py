@@ -47,7 +47,8 @@ DEPLOY_PARAMS = params({
             "description": "The site's certificate: auto (Caddy's automatic HTTPS) or "
                            "internal (Caddy's own CA, for LAN names)."},
     "database": {"type": "boolean", "default": False,
-                 "description": "Provision its PostgreSQL database (not available yet)."},
+                 "description": "Give it its own PostgreSQL database (the postgres plugin "
+                                "makes it; templates with [database])."},
 }, required=["template", "port"])
 
 REMOVE_PARAMS = params({

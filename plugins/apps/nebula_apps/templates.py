@@ -17,8 +17,8 @@ reported by name and left out, never half-used.
     [healthcheck]
     path = "/"                      # GET on the published port answers below 500
     timeout = 60
-    [database]                      # optional PostgreSQL through the postgres plugin
-    env = "DATABASE_URL"            # (planned, not available yet: see README)
+    [database]                      # optional PostgreSQL through the postgres plugin (deploy
+    env = "DATABASE_URL"            # with database = true): its connection string goes here
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from nebula_apps import plugin
 from tests.app_template import WEB
-from tests.engines import podman_fixtures
+from tests.engines import podman_fixtures, postgres_fixtures
 from tests.engines.caddy import Caddy, running, site
 from tests.engines.podman import Podman
 
@@ -54,4 +54,24 @@ def start_apps_with_caddy(nebula_agent: Callable[..., Any], podman: Podman,
         return nebula_agent({"apps": plugin, "caddy": nebula_caddy.plugin}, config={
             "apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir)},
             "caddy": {"admin_url": caddy.admin_url, "timeout": 3}}, schedule=False)
+    return start
+
+
+cluster = postgres_fixtures.cluster
+
+
+@pytest.fixture
+def start_apps_with_postgres(nebula_agent: Callable[..., Any], podman: Podman,
+                             templates_dir: Path, cluster: Any) -> Callable[..., Any]:
+    """The apps plugin beside the postgres plugin on the session's throwaway cluster, with
+    the test template `webdb` (the web template with a database)."""
+    import nebula_postgres.plugin
+
+    (templates_dir / "webdb.toml").write_text(
+        WEB.replace('name = "web"', 'name = "webdb"') + '[database]\nenv = "DATABASE_URL"\n')
+
+    def start() -> Any:
+        return nebula_agent({"apps": plugin, "postgres": nebula_postgres.plugin}, config={
+            "apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir)},
+            "postgres": cluster.config()}, schedule=False)
     return start

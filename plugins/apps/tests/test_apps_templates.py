@@ -18,6 +18,7 @@ def test_the_shipped_templates_read_and_match_the_format() -> None:
     vaultwarden = catalogue.templates["vaultwarden"]
     assert vaultwarden.secrets == {"ADMIN_TOKEN": 48}
     assert vaultwarden.volumes == {"data": "/data"} and vaultwarden.health_path == "/alive"
+    assert vaultwarden.database_env == "DATABASE_URL"
     assert manifest.extra == "apps"
 
 
@@ -52,4 +53,4 @@ async def test_the_templates_check_and_action_show_them(start_apps, templates_di
         assert status == 422 and "needs the caddy plugin running" in str(body)
         status, body = await agent.post("/api/v1/actions/apps.deploy/run", {"params": {
             "template": "web", "port": 8080, "database": True}})
-        assert status == 422 and "not available yet" in str(body)
+        assert status == 422 and "template web takes no database" in str(body)
