@@ -146,8 +146,8 @@ class Runtime:
                 steps.append(self._database_step(app, plan["database"], env))
             steps += [self._volume_step(app, v["volume"]) for v in plan["volumes"]]
             steps += [self._container_step(plan, env), self._health_step(plan)]
+            address: list[Any] = []
             if plan.get("domain"):
-                address: list[Any] = []
                 steps += [self._site_step(plan, address),
                           self._through_caddy_step(plan, address)]
             started = time.monotonic()
@@ -158,6 +158,7 @@ class Runtime:
                       "volumes": [v["volume"] for v in plan["volumes"]],
                       "secrets": sorted(plan["secrets"]), "domain": plan.get("domain"),
                       "database": plan.get("database"),
+                      "caddy": address or None,  # where Caddy serves its domain
                       "deployed_at": time.time()}
             apps = await self.apps()
             apps[app] = record
@@ -408,9 +409,16 @@ class Runtime:
             state = await self.call(functools.partial(engine.container_state,
                                                       name=record["container"]))
             answer = await _answer(self.ctx.http, record["url"])
+            through = None
+            if record.get("domain") and record.get("caddy"):
+                path = "/" + record["url"].split("/", 3)[3]
+                host, port = record["caddy"]
+                through = await _through_caddy(host, port, record["domain"], path)
             rows.append({"app": app, "template": record["template"],
                          "state": None if state is None else state["state"],
                          "url": record["url"], "answer": answer,
+                         "domain": record.get("domain"), "through_caddy": through,
+                         "database": (record.get("database") or {}).get("name"),
                          "volumes": ", ".join(record["volumes"]),
                          "deployed_at": record["deployed_at"]})
         return rows

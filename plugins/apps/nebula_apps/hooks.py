@@ -23,13 +23,21 @@ from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS
 
 Params = Mapping[str, Any]
 APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state", "Container"),
-              Field("url", "URL"), Field("answer", "Answer"), Field("volumes", "Volumes"),
+              Field("url", "URL"), Field("answer", "Answer"), Field("domain", "Domain"),
+              Field("through_caddy", "Through Caddy",
+                    description="the answer at https://<domain> through Caddy"),
+              Field("database", "Database"), Field("volumes", "Volumes"),
               Field("deployed_at", "Deployed", "s"))
 STACK_FIELDS = (Field("stack", "Stack"), Field("service", "Service"), Field("image", "Image"),
                 Field("containers", "Containers"), Field("state", "State"),
                 Field("drift", "Drift", description="how the engine differs from the file"))
 TEMPLATE_FIELDS = (Field("name", "Template"), Field("title", "Title"), Field("image", "Image"),
                    Field("port", "Port"), Field("source", "File"))
+
+
+def _answers(answer: str) -> bool:
+    """"HTTP <status>" below 500: the app (or Caddy in front of it) answered."""
+    return answer.startswith("HTTP ") and int(answer.split()[1]) < 500
 
 
 @hookimpl
@@ -48,8 +56,9 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
     async def health() -> CheckResult:
         rows = await runtime.status()
         bad = [f"{r['app']}: container {r['state'] or 'missing'}, {r['answer']}"
-               for r in rows if r["state"] != "running" or not r["answer"].startswith("HTTP ")
-               or int(r["answer"].split()[1]) >= 500]
+               + (f", through Caddy {r['through_caddy']}" if r["through_caddy"] else "")
+               for r in rows if r["state"] != "running" or not _answers(r["answer"])
+               or (r["through_caddy"] is not None and not _answers(r["through_caddy"]))]
         metrics = {"apps": float(len(rows)), "unhealthy": float(len(bad))}
         if bad:
             return CheckResult(Status.CRITICAL, "; ".join(bad), metrics)
@@ -74,8 +83,9 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
     return [Check("stacks", stack_drift, "Compose stacks",
                   "Every service of every configured compose file runs as the file says.",
                   interval=runtime.config["interval"], timeout=60),
-            Check("health", health, "Apps", "Every deployed app's container runs and its "
-                                            "URL answers (below 500).",
+            Check("health", health, "Apps", "Every deployed app's container runs, its URL "
+                                            "answers (below 500), and so does its domain "
+                                            "through Caddy.",
                   interval=runtime.config["interval"], timeout=60),
             Check("templates", catalogue, "App templates",
                   "Every template file reads and matches the format.", interval=300)]

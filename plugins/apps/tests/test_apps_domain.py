@@ -67,6 +67,15 @@ async def test_one_approval_deploys_the_app_behind_caddy_and_remove_takes_the_si
         assert domain in caddy_hosts(caddy)
         caddy.wait_serving(domain)
         assert await asyncio.to_thread(through_caddy, caddy, domain) == "HTTP/1.1 404 Not Found"
+        rows = await agent.panel("apps.apps")
+        assert [(r["domain"], r["through_caddy"]) for r in rows] == [(domain, "HTTP 404")]
+        assert (await agent.run_check("apps.health"))["last_status"] == "ok"
+        # The app stops: Caddy answers 502 for it, and the app's check says both.
+        await asyncio.to_thread(lambda: client.containers.get(app).stop(timeout=0))
+        check = await agent.run_check("apps.health")
+        assert check["last_status"] == "critical", check
+        assert check["summary"].startswith(f"{app}: container exited, no answer: ")
+        assert check["summary"].endswith(", through Caddy HTTP 502")
 
         removal = await agent.run_action("apps.remove", {"name": app, "volumes": True},
                                          expect=202)
@@ -101,3 +110,23 @@ async def test_a_failure_at_or_after_the_caddy_step_leaves_nothing(
         assert nothing_left(client, app)
         runtime = agent.agent.manager.records["apps"].ctx.runtime
         assert await runtime.ctx.secrets.get(f"{app}.TOKEN") is None
+
+
+async def test_removal_goes_on_when_the_site_is_gone_already(start_apps_with_caddy,
+                                                            caddy: Caddy, client) -> None:
+    app, domain = f"gone-{uuid.uuid4().hex[:6]}", "gone.test"
+    async with start_apps_with_caddy() as agent:
+        pending = await agent.run_action("apps.deploy", {
+            "template": "web", "name": app, "port": free_port(), "domain": domain,
+            "tls": "internal"}, expect=202)
+        assert (await agent.approve(pending["approval"]["id"]))["status"] == "ok"
+        # Someone removes the site by hand first.
+        route = f"{caddy.admin_url}/id/nebula-site-{domain}"
+        await asyncio.to_thread(lambda: urllib.request.urlopen(
+            urllib.request.Request(route, method="DELETE"), timeout=5).close())
+        assert domain not in caddy_hosts(caddy)
+        removal = await agent.run_action("apps.remove", {"name": app, "volumes": True},
+                                         expect=202)
+        done = await agent.approve(removal["approval"]["id"])
+        assert done["status"] == "ok", done
+        assert nothing_left(client, app) and await agent.panel("apps.apps") == []
