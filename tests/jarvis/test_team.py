@@ -136,14 +136,15 @@ def test_tools_are_shared_out_by_the_words_of_their_names():
     names = ["docker.list_containers", "docker.docker_disk_usage", "docker.prune",
              "postgres.sizes", "postgres.slow_queries", "system.disk_usage",
              "zoneedit.public_ip", "domains.check_domain", "streambot.logs",
-             "streambot.platforms_needing_reauth", "plex.now_playing"]
+             "streambot.platforms_needing_reauth", "plex.now_playing",
+             "caddy.upstream_health", "apps.list_stacks"]
     members = {name: sorted(t.name for t in tools)
                for name, (_, tools) in roster(Tool(n, "") for n in names).items()}
     assert members == {
-        "containers": ["docker.docker_disk_usage", "docker.list_containers", "docker.prune",
-                       "streambot.logs"],
+        "containers": ["apps.list_stacks", "docker.docker_disk_usage",
+                       "docker.list_containers", "docker.prune", "streambot.logs"],
         "databases": ["postgres.sizes", "postgres.slow_queries"],
-        "network": ["domains.check_domain", "zoneedit.public_ip"],
+        "network": ["caddy.upstream_health", "domains.check_domain", "zoneedit.public_ip"],
         "storage": ["docker.docker_disk_usage", "docker.prune", "postgres.sizes",
                     "system.disk_usage"],
         "security": ["streambot.platforms_needing_reauth"],

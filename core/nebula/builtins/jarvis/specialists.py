@@ -39,7 +39,8 @@ def words_of(name: str) -> set[str]:
 SPECIALISTS: tuple[Specialist, ...] = (
     Specialist(
         "containers", "Containers: their state, restarts, health, logs, resource use.",
-        frozenset({"docker", "podman", "container", "compose", "image", "restart", "logs"}),
+        frozenset({"docker", "podman", "container", "compose", "stack", "app", "image",
+                   "restart", "logs"}),
         "You are the containers specialist: container state, restart counts, health, "
         "exit reasons and logs. Quote the log lines that explain a failure, and say which "
         "other part of the system (a database, a disk, the network) they point at."),
@@ -53,7 +54,7 @@ SPECIALISTS: tuple[Specialist, ...] = (
     Specialist(
         "network", "Network and DNS: domains, records, public IP, HTTPS reachability.",
         frozenset({"dns", "ddns", "domain", "zoneedit", "record", "ip", "network", "http", "https",
-                   "proxy", "port", "ping"}),
+                   "proxy", "caddy", "site", "upstream", "port", "ping"}),
         "You are the network and DNS specialist: name resolution, records, the public "
         "address, HTTPS reachability and latency."),
     Specialist(
