@@ -87,7 +87,7 @@ def pending_text(approval_id: str) -> str:
 def outcome_result(outcome: dict[str, Any]) -> types.CallToolResult:
     """A tool runner outcome as the client gets it: a destructive call's approval is news,
     not an error; invalid arguments and failures are tool errors the model can read."""
-    body = SECRETS.redact({k: v for k, v in outcome.items() if k != "duration_ms"})
+    body = {k: v for k, v in outcome.items() if k != "duration_ms"}  # _text masks it
     if outcome["status"] == "pending_approval":
         approval = outcome["approval"]
         return _text(pending_text(approval["id"]), data={
