@@ -161,3 +161,23 @@ def test_without_from_start_old_content_is_skipped_but_new_files_are_read(
     finally:
         rig.stop()
         rig.store.close()
+
+
+def test_a_file_renamed_under_a_running_follower_is_read_to_its_end(rig: Rig,
+                                                                     tmp_path: Path) -> None:
+    # One look at a time (the follower's own step, without its thread), so the rotation
+    # surely falls between two looks with lines still unread in the old file.
+    log = tmp_path / "app.log"
+    write(log, ["one"])
+    follower = FileFollower([FileSpec("app", str(log))], rig.store.submit, rig.store.position,
+                            max_line_bytes=65536)
+    spec = follower.specs[0]
+    follower._poll(spec)
+    write(log, ["two", "three"])
+    os.rename(log, tmp_path / "app.log.1")
+    write(log, ["four"], "w")
+    follower._poll(spec)
+    try:
+        assert rig.until(4) == ["one", "two", "three", "four"]
+    finally:
+        follower.stop()
