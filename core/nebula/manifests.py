@@ -27,6 +27,9 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "auth": "nebula.builtins.auth.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
+    "service": "nebula.builtins.service.plugin",
+    "backup": "nebula.builtins.backup.plugin",
+    "installer": "nebula.builtins.installer.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).
