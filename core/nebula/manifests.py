@@ -30,6 +30,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "service": "nebula.builtins.service.plugin",
     "backup": "nebula.builtins.backup.plugin",
     "installer": "nebula.builtins.installer.plugin",
+    "openapi": "nebula.builtins.openapi.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).

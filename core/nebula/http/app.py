@@ -25,7 +25,15 @@ from nebula.http import (
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
-from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, SIGNED_IN, principal_of
+from nebula.http.keys import (
+    AGENT,
+    PRINCIPAL,
+    RESPONSE_CACHE,
+    ROUTE_TABLE,
+    SIGNED_IN,
+    RouteTable,
+    principal_of,
+)
 from nebula.http.limits import (
     LIMITS,
     OPEN_STREAMS,
@@ -35,11 +43,10 @@ from nebula.http.limits import (
     streams_middleware,
 )
 from nebula.http.metrics import Metrics
-from nebula.http.openapi import document
 from nebula.http.plugin_endpoints import PluginEndpoints, first_segments, full_paths
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
-from nebula.http.schemas import HEALTH, METRICS_TEXT, OBJECT
+from nebula.http.schemas import HEALTH, METRICS_TEXT
 from nebula.http.security import (
     CALLER,
     PROXIES,
@@ -213,14 +220,6 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
         Endpoint("*", "/plugins/{plugin}/{tail:.*}", PluginRoutes(agent).handle,
                  "A plugin's own routes (behind the same authentication)", tag="plugins"),
     ]
-
-    async def openapi_handler(_request: web.Request) -> web.Response:
-        # Plugins' endpoints come and go with them: the document says what is served now.
-        return ok(document(endpoints,
-                           [pair for s in surfaces for pair in s.running_by_plugin()]))
-
-    endpoints.append(Endpoint("GET", "/api/v1/openapi.json", openapi_handler,
-                              "This document: every route of the agent", response=OBJECT))
     # Plugins' endpoints and pages sit under their names, so a name the core uses there
     # is not a plugin's (the manager fails a plugin of that name that contributes some).
     core_paths = [ep.path for ep in endpoints]
@@ -236,6 +235,7 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
         Endpoint("*", pages.route_path(reserved["pages"]), pages.handle,
                  "A plugin's pages in the web panel (and their forms)", tag=PAGE_TAG),
     ]
+    app[ROUTE_TABLE] = RouteTable(endpoints, surfaces)
     app[SURFACES] = {}
     # By the canonical path the router matches, which for a path with a regex (the
     # surfaces' catch-alls) is not the path as written.

@@ -54,7 +54,8 @@ class PluginEndpoints:
         """The catch-all path: any name but the core's, then the rest (or nothing)."""
         taken = "|".join(re.escape(name) for name in sorted(reserved))
         guard = f"(?!(?:{taken})(?:/|$))" if taken else ""
-        return f"{self.prefix}{{plugin:{guard}[A-Za-z0-9_-]+}}{{tail:(?:/.*)?}}"
+        # A dot too: a built-in may claim a file name (`openapi.json`).
+        return f"{self.prefix}{{plugin:{guard}[A-Za-z0-9_.-]+}}{{tail:(?:/.*)?}}"
 
     def _table(self, record: PluginRecord) -> tuple[list[Endpoint], web.UrlDispatcher,
                                                     dict[Any, Endpoint]]:
