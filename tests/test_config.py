@@ -78,7 +78,7 @@ async def test_an_agent_starts_without_any_config_file(tmp_path, monkeypatch):
         assert {p["name"]: p["state"] for p in body["plugins"]} == {
             "auth": "loaded", "jarvis": "loaded", "remediation": "loaded",
             "service": "loaded", "backup": "loaded", "installer": "loaded",
-            "openapi": "loaded",
+            "openapi": "loaded", "prometheus": "loaded",
             "switchable": "loaded"}
     assert (tmp_path / "state" / "nebula" / "nebula.db").is_file()
 

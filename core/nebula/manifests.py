@@ -31,6 +31,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "backup": "nebula.builtins.backup.plugin",
     "installer": "nebula.builtins.installer.plugin",
     "openapi": "nebula.builtins.openapi.plugin",
+    "prometheus": "nebula.builtins.prometheus.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).

@@ -1,4 +1,4 @@
-"""The agent's HTTP server: the /api/v1 JSON API, /healthz, /metrics, plugin routes and
+"""The agent's HTTP server: the /api/v1 JSON API, /healthz, plugin routes and
 endpoints, and the authentication in front of all of them (bearer tokens, then the
 running plugins' authenticators). The web panel's pages are handed in by
 `nebula.server.create_app`, which composes the two: this package never imports the panel.
@@ -42,11 +42,10 @@ from nebula.http.limits import (
     close_streams,
     streams_middleware,
 )
-from nebula.http.metrics import Metrics
 from nebula.http.plugin_endpoints import PluginEndpoints, first_segments, full_paths
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
-from nebula.http.schemas import HEALTH, METRICS_TEXT
+from nebula.http.schemas import HEALTH
 from nebula.http.security import (
     CALLER,
     PROXIES,
@@ -206,12 +205,9 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     app[PROXIES] = Proxies(config.agent["trusted_proxies"])
     app[WEBHOOKS] = Webhooks(agent)
     app.on_response_prepare.append(add_security_headers)
-    metrics = Metrics(agent)
     endpoints = [
         Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC,
                  response=HEALTH),
-        Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics",
-                 response=METRICS_TEXT),
         *ENDPOINTS,
         # Before the catch-all below, which would otherwise take these paths.
         Endpoint("*", "/plugins/{plugin}/hooks/{hook}", app[WEBHOOKS].handle,
@@ -229,7 +225,9 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     pages = PluginEndpoints(agent, "/", panel.plugin_pages)
     surfaces = (api, pages)
     endpoints += [
-        Endpoint("*", api.route_path(reserved["api"]), api.handle,
+        # A dot in the API's names: a built-in may claim a file name (`openapi.json`); not
+        # in the pages', where `/favicon.ico` would otherwise get the sign-in page.
+        Endpoint("*", api.route_path(reserved["api"], "[A-Za-z0-9_.-]+"), api.handle,
                  "A plugin's API endpoints (each is documented under its own path)",
                  tag="plugins", problems=(503,)),
         Endpoint("*", pages.route_path(reserved["pages"]), pages.handle,
