@@ -26,7 +26,9 @@ from tests.sample_plugins import Switchable
 
 CORE = Path(__file__).resolve().parents[1] / "core" / "nebula"
 BUILTIN_CODE = ("nebula.jarvis", "nebula.remediation", "nebula.builtins.jarvis",
-                "nebula.builtins.remediation")
+                "nebula.builtins.remediation", "nebula.builtins.service",
+                "nebula.builtins.backup", "nebula.builtins.installer",
+                "nebula.builtins.openapi", "nebula.builtins.prometheus")
 
 
 # --- layers ---------------------------------------------------------------------------------
@@ -69,7 +71,62 @@ def test_help_lists_the_builtin_commands_without_importing_them():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert "  jarvis " in result.stdout and "  remediation " in result.stdout
+    for name in ("service", "backup", "restore"):
+        assert f"  {name} " in result.stdout
     assert result.stdout.splitlines()[-1] == "MODULES []", result.stdout
+
+
+def test_a_builtins_group_named_like_a_core_group_adds_its_commands_to_it():
+    code = textwrap.dedent("""
+        import sys
+        from nebula.cli import main
+        try:
+            main(["plugin", "--help"])
+        except SystemExit:
+            pass
+        print("MODULES", sorted(m for m in sys.modules
+                                if m.startswith("nebula.builtins.installer.")
+                                and not m.endswith((".plugin", ".hooks"))
+                                or m in ("asyncio", "aiohttp")))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    listed = re.findall(r"^  (\w+) ", result.stdout, re.MULTILINE)
+    assert {"list", "info", "enable", "disable", "install", "uninstall", "new"} <= set(listed)
+    assert "taken" not in result.stderr
+    assert result.stdout.splitlines()[-1] == "MODULES []", result.stdout
+
+
+def test_an_installed_plugins_group_joins_the_core_group_when_asked_for(monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    import nebula.cli as cli
+
+    core = cli.main.commands["plugin"]
+    assert isinstance(core, click.Group)
+    monkeypatch.setattr(core, "commands", dict(core.commands))
+
+    @click.command()
+    def publish() -> None:
+        click.echo("published")
+
+    @click.command(name="list")
+    def shadow() -> None:
+        click.echo("not the core's")
+
+    def installed(taken, groups):
+        found: dict[str, click.Command] = {}
+        cli._adopt(found, taken, "hub", [click.Group("plugin", commands=[publish, shadow])],
+                   groups)
+        return found
+
+    monkeypatch.setattr(cli, "installed_commands", installed)
+    monkeypatch.setattr(cli.main, "_installed", None)
+    result = CliRunner().invoke(cli.main, ["plugin", "publish"])
+    assert (result.exit_code, result.stdout) == (0, "published\n"), result.output
+    assert "plugin hub: command 'list' is taken; skipped" in result.stderr
+    assert core.commands["list"].callback is not shadow.callback
 
 
 # --- always there, reported like any plugin --------------------------------------------------
