@@ -9,7 +9,7 @@ only when it runs. Installed plugins are read only when a command is not found o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from nebula import __version__
 from nebula.cli.common import State
 
 
-def _adopt(found: dict[str, click.Command], taken: Callable[[str], bool], plugin: str,
+def _adopt(found: MutableMapping[str, click.Command], taken: Callable[[str], bool], plugin: str,
            commands: Any, core: Mapping[str, click.Command]) -> None:
     """Add one plugin's commands to `found`; a name already taken is skipped, loudly. A
     group named like a core group (`plugin`) adds its commands to that group instead."""
