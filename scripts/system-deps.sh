@@ -6,6 +6,7 @@ set -euo pipefail
 # One line per package, with what needs it.
 PACKAGES=(
   podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
+  mmdebstrap podman-compose    # Containerfile, compose.yaml: a base image from Debian packages
   postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   chromium                     # web panel: headless browser tests
