@@ -4,14 +4,18 @@ like a core group adds its commands to it, docs/plugins.md)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import click
+from typing import TYPE_CHECKING
 
 from nebula.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
 def nebula_cli_commands() -> Iterable[click.Command]:
+    import click  # the agent registers this module too, and never needs click
+
     from nebula.helpers.cli import lazy_command
 
     def lazy(name: str, short_help: str) -> click.Command:
