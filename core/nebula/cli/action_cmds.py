@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+from nebula.cli.common import (
+    CoreGroup,
+    State,
+    agent_client,
+    json_option,
+    output,
+    pass_state,
+    table,
+)
 
 # Each request waits this long for the outcome before following the run (with progress):
 # quick actions answer at once, and nothing long ever rests on one HTTP request.
@@ -16,7 +24,7 @@ REQUEST_WAIT = 2.0
 POLL_INTERVAL = 0.5
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def action() -> None:
     """List and run actions."""
 
@@ -137,7 +145,7 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
         click.echo(result if isinstance(result, str) else json.dumps(result, indent=2))
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def approvals() -> None:
     """Review, approve and deny destructive actions."""
 
