@@ -26,6 +26,7 @@ from nebula.contributions import Manifest
 BUILTIN_PLUGINS: Mapping[str, str] = {
     "auth": "nebula.builtins.auth.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
+    "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
     "service": "nebula.builtins.service.plugin",
     "backup": "nebula.builtins.backup.plugin",
