@@ -187,6 +187,29 @@ async def test_a_disabled_builtin_serves_nothing_and_its_runtime_is_closed(tmp_p
         assert "/api/v1/remediation" not in doc["paths"]
 
 
+async def test_metrics_and_the_openapi_document_go_with_their_builtins(tmp_path):
+    path = write_config(tmp_path / "nebula.toml")
+    async with run_agent(load(path), {"switchable": Switchable()}, schedule=False) as a:
+        metrics = a.agent.runtime("prometheus")
+        assert metrics.observe in a.agent.health.listeners
+        status, text = await a.get("/metrics")
+        assert status == 200 and "nebula_check_status" in text
+        status, doc = await a.get("/api/v1/openapi.json")
+        assert status == 200 and doc["paths"]["/metrics"]["get"]["operationId"] == \
+            "prometheus_get_metrics"
+        write_config(path, plugins={"prometheus": {"enabled": False},
+                                    "openapi": {"enabled": False}})
+        status, body = await a.post("/api/v1/reload")
+        assert (status, body["changes"]) == (200, {"openapi": "stopped",
+                                                   "prometheus": "stopped"})
+        # Closed: it no longer times checks.
+        assert metrics.observe not in a.agent.health.listeners
+        status, problem = await a.get("/metrics")
+        assert status == 503 and problem["detail"] == "plugin prometheus is disabled"
+        status, problem = await a.get("/api/v1/openapi.json")
+        assert status == 503 and problem["detail"] == "plugin openapi is disabled"
+
+
 async def test_jarvis_closes_its_turns_when_it_stops(tmp_path):
     from tests.jarvis.conftest import ask, write_jarvis_config
     from tests.jarvis.openai_server import FakeOpenAI, tool_call

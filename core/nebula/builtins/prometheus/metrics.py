@@ -108,11 +108,11 @@ class Metrics:
         self.agent = agent
         self.durations = Durations()
         self._registry: CollectorRegistry | None = None
-        agent.health.on_result = self.observe
+        agent.health.listeners.append(self.observe)
 
     async def aclose(self) -> None:
-        if self.agent.health.on_result == self.observe:
-            self.agent.health.on_result = None
+        if self.observe in self.agent.health.listeners:
+            self.agent.health.listeners.remove(self.observe)
 
     def observe(self, cs: CheckState) -> None:
         self.durations.observe(cs.check.name, cs.plugin, cs.duration_ms / 1000)
