@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import signal
 import ssl
+import subprocess
+import urllib.parse
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.agent_process import free_port
 from tests.fleet.fleet_processes import Member, enroll, make_member, tls_get
 from tests.waiting import wait_for
 
@@ -73,7 +77,7 @@ def test_enrolled_agents_are_read_over_mutual_tls(fleet):
 
 
 def test_a_used_code_and_a_foreign_ca_are_refused(fleet, tmp_path):
-    hub, agents = fleet
+    hub, _ = fleet
     done = hub.cli("fleet", "code", "--json")
     code = json.loads(done.stdout)["code"]
     stranger = make_member(tmp_path, "stranger")
@@ -205,6 +209,85 @@ def test_actions_from_the_hub_meet_the_targets_gate(fleet):
     _, target_audit = a1.proc.get("/api/v1/audit?limit=50")
     actors = {r["actor"] for r in target_audit["audit"] if r["action"] == "fleettarget.wipe"}
     assert actors == {"token:fleet-hub"}
+
+
+def test_a_real_prometheus_scrapes_the_fleet_through_the_generated_file(fleet, tmp_path):
+    """`nebula fleet prometheus-config` writes file_sd targets and scrape credentials; a
+    real Prometheus using them scrapes all three agents' /metrics over mutual TLS. The
+    same targets without the scrape certificate are refused: the credential is what
+    lets Prometheus in."""
+    hub, _ = fleet
+    targets, creds = tmp_path / "targets.json", tmp_path / "creds"
+    done = hub.cli("fleet", "prometheus-config", "-o", str(targets), "--credentials-dir",
+                   str(creds), "--json")
+    assert done.returncode == 0, done.stderr
+    written = json.loads(done.stdout)
+    assert written["targets"] == 3
+    assert (creds / "scrape.key").stat().st_mode & 0o077 == 0
+    job = Path(written["scrape_config"]).read_text()
+    port = free_port()
+    config = tmp_path / "prom.yml"
+    config.write_text("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                      + job.replace("  - job_name: nebula-fleet\n",
+                                    "  - job_name: nebula-fleet\n    scrape_interval: 1s\n")
+                      + f"""  - job_name: without-certificate
+    scheme: https
+    scrape_interval: 1s
+    tls_config:
+      ca_file: {creds / "ca.pem"}
+    file_sd_configs:
+      - files: [{targets}]
+""")
+    check = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True,
+                           text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}"],
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "prom.log").open("w"))
+    try:
+        def health() -> dict[tuple[str, str], str] | None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets",
+                                            timeout=5) as resp:
+                    active = json.loads(resp.read())["data"]["activeTargets"]
+            except OSError:
+                return None
+            found = {(t["labels"]["job"], t["labels"]["nebula_host"]): t["health"]
+                     for t in active}
+            return found if len(found) == 6 and "unknown" not in found.values() else None
+
+        found = wait_for(health, timeout=60)
+        assert {h for (job, h), v in found.items() if job == "nebula-fleet" and v == "up"} \
+            == {"a1", "a2", "a3"}, found
+        assert {v for (job, _), v in found.items() if job == "without-certificate"} \
+            == {"down"}, found
+        query = urllib.parse.quote('count by (nebula_host) (nebula_info{job="nebula-fleet"})')
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?query={query}",
+                                    timeout=5) as resp:
+            result = json.loads(resp.read())["data"]["result"]
+        assert {r["metric"]["nebula_host"] for r in result} == {"a1", "a2", "a3"}
+    finally:
+        prom.terminate()
+        prom.wait(15)
+
+
+def test_the_scrape_certificate_reads_metrics_and_nothing_else(fleet, tmp_path):
+    hub, agents = fleet
+    creds = tmp_path / "creds"
+    done = hub.cli("fleet", "prometheus-config", "-o", str(tmp_path / "t.json"),
+                   "--credentials-dir", str(creds))
+    assert done.returncode == 0, done.stderr
+    cert = (creds / "scrape.pem", creds / "scrape.key")
+    ca = creds / "ca.pem"
+    port = agents[0].tls_port
+    assert tls_get(port, "/api/v1/status", cert=cert, ca=ca)[0] == 401
+    # (tls_get always sends an Authorization header; /metrics is read without one)
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(*map(str, cert))
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10,
+                                context=context) as resp:
+        assert b"nebula_info" in resp.read()
 
 
 def test_a_removed_host_is_refused_at_once(fleet):

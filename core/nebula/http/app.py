@@ -22,6 +22,7 @@ from nebula.http import (
     api_tokens,
     api_tools,
 )
+from nebula.http.client_certs import scraper
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
@@ -126,7 +127,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     inner = await surface.endpoint_for(request) if surface is not None else None
     if path in request.app[PUBLIC_PATHS] or (inner is not None and inner.role == PUBLIC):
         return await handler(request)
-    principal = await _principal(request)
+    principal = scraper(request, path) or await _principal(request)
     if principal is None:
         if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":

@@ -15,6 +15,7 @@ from nebula.builtins.fleet.schema import (
     CODE_SCHEMA,
     DENY_SCHEMA,
     ENROLL_SCHEMA,
+    PROMETHEUS_SCHEMA,
     RUN_SCHEMA,
 )
 from nebula.http.endpoints import ADMIN, PUBLIC, Endpoint, json_body, ok
@@ -109,8 +110,12 @@ def endpoints(hub: Hub) -> list[Endpoint]:
     async def deny(request: web.Request) -> web.Response:
         return await decide(request, "deny", DENY_SCHEMA)
 
-    async def prometheus(_request: web.Request) -> web.Response:
-        return ok(await hub.prometheus_targets())
+    async def prometheus(request: web.Request) -> web.Response:
+        body = await json_body(request, PROMETHEUS_SCHEMA)
+        try:
+            return ok(hub.prometheus(body["csr"]))
+        except EnrollRefused as exc:
+            raise Problem(422, str(exc)) from None
 
     return [
         Endpoint("GET", "/ca", ca, "The hub's CA certificate (PEM), checked by an enrolling "
@@ -137,6 +142,7 @@ def endpoints(hub: Hub) -> list[Endpoint]:
                  role=ADMIN, body=APPROVE_SCHEMA, tag=TAG, statuses=(200, 202, 502)),
         Endpoint("POST", "/hosts/{name}/approvals/{id}/deny", deny,
                  "Deny a host's pending action", role=ADMIN, body=DENY_SCHEMA, tag=TAG),
-        Endpoint("GET", "/prometheus", prometheus, "Prometheus file_sd targets for every "
-                 "host", role=ADMIN, tag=TAG),
+        Endpoint("POST", "/prometheus", prometheus, "Prometheus file_sd targets for every "
+                 "host, and a scrape certificate signed from the body's CSR", role=ADMIN,
+                 body=PROMETHEUS_SCHEMA, tag=TAG),
     ]

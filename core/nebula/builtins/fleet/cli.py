@@ -137,11 +137,14 @@ def approve(state: State, host: str, approval: str, as_json: bool) -> None:
 @pass_state
 def prometheus_config(state: State, out: Path, credentials_dir: Path, as_json: bool) -> None:
     """Write file-based service discovery for every enrolled host, with its credentials."""
+    from nebula.builtins.fleet.pki import key_pem, make_csr, new_key
     from nebula.builtins.fleet.prometheus import write_targets
+    from nebula.http.client_certs import SCRAPE_NAME
 
+    key = new_key()
     with agent_client(state) as client:
-        data = client.get("/api/v1/fleet/prometheus")
-    written = write_targets(data, out, credentials_dir)
+        data = client.post("/api/v1/fleet/prometheus", {"csr": make_csr(key, SCRAPE_NAME, [])})
+    written = write_targets(data, key_pem(key), out, credentials_dir)
     output(written, as_json, lambda d: click.echo(
         f"wrote {d['targets']} targets to {d['file']}; credentials in {d['credentials']}"))
 

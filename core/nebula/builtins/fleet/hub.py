@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -205,6 +206,21 @@ class Hub:
     def approvals(self) -> list[dict[str, Any]]:
         return [{"host": p.name, **a} for p in self.pollers.values()
                 for a in p.view.approvals]
+
+    def prometheus(self, csr: str) -> dict[str, Any]:
+        """File-based service discovery for every enrolled host, and the scrape
+        certificate (from the caller's CSR: its key stays with the caller) that the
+        agents' TLS listeners let read /metrics."""
+        from nebula.http.client_certs import SCRAPE_NAME
+
+        try:
+            certificate = self.ca.sign_client(csr, SCRAPE_NAME)
+        except BadRequest as exc:
+            raise EnrollRefused(str(exc)) from None
+        targets = [{"targets": [urllib.parse.urlsplit(p.record.url).netloc],
+                    "labels": {"nebula_host": p.name}}
+                   for p in sorted(self.pollers.values(), key=lambda p: p.name)]
+        return {"targets": targets, "ca": self.ca.pem, "certificate": certificate}
 
     # -- acting, always through the target's own gate ----------------------------------
 

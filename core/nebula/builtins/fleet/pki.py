@@ -61,12 +61,13 @@ def _alt_name(host: str) -> x509.GeneralName:
 
 
 def make_csr(key: ec.EllipticCurvePrivateKey, name: str, hosts: list[str]) -> str:
-    """The agent's signing request: its name, and the addresses the hub reaches it at."""
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-           .add_extension(x509.SubjectAlternativeName([_alt_name(h) for h in hosts]),
-                          critical=False)
-           .sign(key, hashes.SHA256()))
+    """A signing request: a name, and the addresses (if any) the holder is reached at."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+    if hosts:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([_alt_name(h) for h in hosts]), critical=False)
+    csr = builder.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -134,23 +135,17 @@ class Authority:
     def sign_agent(self, csr_pem: str, name: str) -> str:
         """An agent's server certificate from its CSR: the subject is the name the hub
         records (not what the CSR says), the addresses are the CSR's."""
-        try:
-            csr = x509.load_pem_x509_csr(csr_pem.encode())
-        except ValueError as exc:
-            raise BadRequest(f"not a PEM certificate request: {exc}") from None
-        if not csr.is_signature_valid:
-            raise BadRequest("the request's signature does not verify")
-        public_key = csr.public_key()
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
-            raise BadRequest("the request's key must be an EC key")
-        try:
-            names = list(csr.extensions.get_extension_for_class(
-                x509.SubjectAlternativeName).value)
-        except x509.ExtensionNotFound:
-            names = []
+        public_key, names = _read_csr(csr_pem)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         return cert_pem(self._leaf(subject, public_key, ExtendedKeyUsageOID.SERVER_AUTH,
                                    names))
+
+    def sign_client(self, csr_pem: str, name: str) -> str:
+        """A client certificate named `name` (whatever the CSR says) from a CSR: the
+        Prometheus scrape certificate."""
+        public_key, _ = _read_csr(csr_pem)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        return cert_pem(self._leaf(subject, public_key, ExtendedKeyUsageOID.CLIENT_AUTH, []))
 
     def hub_client(self) -> tuple[Path, Path]:
         """The hub's client certificate and key (made once), as files for an SSL context."""
@@ -162,3 +157,21 @@ class Authority:
             write_private(key_path, key_pem(key))
             write_private(cert_path, cert_pem(cert))
         return cert_path, key_path
+
+
+def _read_csr(csr_pem: str) -> tuple[ec.EllipticCurvePublicKey, list[x509.GeneralName]]:
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+    except ValueError as exc:
+        raise BadRequest(f"not a PEM certificate request: {exc}") from None
+    if not csr.is_signature_valid:
+        raise BadRequest("the request's signature does not verify")
+    public_key = csr.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise BadRequest("the request's key must be an EC key")
+    try:
+        names = list(csr.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        names = []
+    return public_key, names

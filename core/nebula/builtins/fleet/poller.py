@@ -212,7 +212,7 @@ class HostPoller:
 
     async def _relay_event(self, event: dict[str, Any]) -> None:
         event_id = int(event.get("id") or 0)
-        if event_id and event_id <= self.last_event_id or self.revoked:
+        if (event_id and event_id <= self.last_event_id) or self.revoked:
             return
         self.last_event_id = max(self.last_event_id, event_id)
         await self.relay("event", {"host": self.name, "event": event})

@@ -57,3 +57,8 @@ DENY_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
     "properties": {"reason": {"type": "string", "maxLength": 1000}},
 }
+
+PROMETHEUS_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["csr"],
+    "properties": {"csr": {"type": "string", "minLength": 1, "maxLength": 20000}},
+}
