@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from nebula.builtins.fleet.hub import EnrollRefused, UnknownHost
+from nebula.builtins.fleet.hub import EnrollRefused, ReadOnlyHost, UnknownHost
 from nebula.builtins.fleet.schema import (
     APPROVE_SCHEMA,
     CODE_SCHEMA,
@@ -64,6 +64,8 @@ def endpoints(hub: Hub) -> list[Endpoint]:
             return ok(await hub.remove(name, principal_of(request).name))
         except UnknownHost:
             raise _unknown(name, hub) from None
+        except ReadOnlyHost as exc:
+            raise Problem(409, str(exc)) from None
 
     async def checks(request: web.Request) -> web.Response:
         status = request.query.get("status")
@@ -82,6 +84,8 @@ def endpoints(hub: Hub) -> list[Endpoint]:
                                                path, body, shown)
         except UnknownHost:
             raise _unknown(name, hub) from None
+        except ReadOnlyHost as exc:
+            raise Problem(409, str(exc)) from None
         except Exception as exc:
             raise Problem(502, f"host {name} could not be reached: {exc}") from None
         if isinstance(answer, dict):
@@ -136,7 +140,7 @@ def endpoints(hub: Hub) -> list[Endpoint]:
         Endpoint("GET", "/approvals", approvals, "Every host's pending approvals", tag=TAG),
         Endpoint("POST", "/hosts/{name}/actions/{action}/run", run_action,
                  "Run an action on a host: its own approval gate decides", role=ADMIN,
-                 body=RUN_SCHEMA, tag=TAG, statuses=(200, 202, 502)),
+                 body=RUN_SCHEMA, tag=TAG, statuses=(200, 202, 502), problems=(409,)),
         Endpoint("POST", "/hosts/{name}/approvals/{id}/approve", approve,
                  "Approve a host's pending action (the host runs its filed plan)",
                  role=ADMIN, body=APPROVE_SCHEMA, tag=TAG, statuses=(200, 202, 502)),

@@ -22,6 +22,7 @@ import aiohttp
 
 from nebula.builtins.fleet.pki import Authority, BadRequest, fingerprint
 from nebula.builtins.fleet.poller import HostPoller, HostRecord
+from nebula.builtins.fleet.ssh import SshHost
 from nebula.logs import get_logger
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class UnknownHost(KeyError):
     pass
 
 
+class ReadOnlyHost(Exception):
+    """An agentless host: the hub reads it and does nothing else there."""
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.strip().upper().encode()).hexdigest()
 
@@ -52,12 +57,27 @@ def split_code(code: str) -> tuple[str, str]:
     return secret, ca.lower()
 
 
+# asyncio gives every TLS connection a 256 KiB read buffer (asyncio.sslproto, CPython
+# 3.11+); a hub holds two connections per agent (polls and the event stream), so 200
+# agents cost ~100 MB in buffers alone. A TLS record carries at most 16 KiB, so 32 KiB
+# reads lose nothing (bench/fleet_hub.py: hub RSS 215 -> see bench/RESULTS.md).
+TLS_READ_BUFFER = 32 * 1024
+
+
+def _smaller_tls_buffers() -> None:
+    from asyncio import sslproto
+
+    if getattr(sslproto.SSLProtocol, "max_size", 0) > TLS_READ_BUFFER:
+        sslproto.SSLProtocol.max_size = TLS_READ_BUFFER  # type: ignore[attr-defined]
+
+
 class Hub:
     def __init__(self, ctx: PluginContext, agent: Agent) -> None:
+        _smaller_tls_buffers()
         self.ctx, self.agent = ctx, agent
         self.settings = dict(ctx.config)
         self.ca = Authority.open(agent.config.data_dir / "fleet")
-        self.pollers: dict[str, HostPoller] = {}
+        self.pollers: dict[str, HostPoller | SshHost] = {}
         self._wrong: list[float] = []
         self._lock = asyncio.Lock()
         self.client_cert = self.ca.hub_client()
@@ -68,6 +88,10 @@ class Hub:
     async def start(self) -> None:
         for record in (await self._records()).values():
             await self._watch(record)
+        for spec in self.settings["ssh"]:
+            ssh = SshHost({"port": 22, **spec}, self.settings)
+            self.pollers[ssh.name] = ssh
+            ssh.start()
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.stop() for p in self.pollers.values()))
@@ -111,7 +135,7 @@ class Hub:
             raise EnrollRefused("the enrollment code is wrong, used or expired")
         name = body["name"]
         records = await self._records()
-        if name in records:
+        if name in records or name in self.pollers:
             raise EnrollRefused(f"a host named {name!r} is enrolled; remove it first "
                                 f"(nebula fleet remove {name})")
         try:
@@ -139,11 +163,14 @@ class Hub:
         and the answer says whether it happened."""
         records = await self._records()
         if name not in records:
+            if isinstance(self.pollers.get(name), SshHost):
+                raise ReadOnlyHost(f"{name} is an agentless host from [[fleet.ssh]]; remove "
+                                   "it from the config")
             raise UnknownHost(name)
         record = records.pop(name)
         poller = self.pollers.pop(name, None)
         revoked_remote = False
-        if poller is not None:
+        if isinstance(poller, HostPoller):
             await poller.stop(revoked=True)
             try:
                 status, _ = await poller.request("DELETE", f"/api/v1/tokens/{record.token_id}")
@@ -181,7 +208,7 @@ class Hub:
 
     # -- reading ----------------------------------------------------------------------
 
-    def poller(self, name: str) -> HostPoller:
+    def poller(self, name: str) -> HostPoller | SshHost:
         try:
             return self.pollers[name]
         except KeyError:
@@ -217,9 +244,10 @@ class Hub:
             certificate = self.ca.sign_client(csr, SCRAPE_NAME)
         except BadRequest as exc:
             raise EnrollRefused(str(exc)) from None
+        agents = [p for p in self.pollers.values() if isinstance(p, HostPoller)]
         targets = [{"targets": [urllib.parse.urlsplit(p.record.url).netloc],
                     "labels": {"nebula_host": p.name}}
-                   for p in sorted(self.pollers.values(), key=lambda p: p.name)]
+                   for p in sorted(agents, key=lambda p: p.name)]
         return {"targets": targets, "ca": self.ca.pem, "certificate": certificate}
 
     # -- acting, always through the target's own gate ----------------------------------
@@ -229,6 +257,9 @@ class Hub:
         """POST `body` to host `name` as the hub's token there and audit it here too. The
         agent decides (a destructive action comes back pending_approval, 202)."""
         poller = self.poller(name)
+        if isinstance(poller, SshHost):
+            raise ReadOnlyHost(f"{name} is an agentless host, read over SSH: nothing can be "
+                               "run there from the hub")
         try:
             status, answer = await poller.request("POST", path, body)
         except Exception as exc:

@@ -225,7 +225,8 @@ class HostPoller:
         for check in view.checks:
             key = str(check.get("status", "unknown"))
             counts[key] = counts.get(key, 0) + 1
-        return {"name": self.name, "url": self.record.url, "state": view.state,
+        return {"name": self.name, "url": self.record.url, "kind": "agent",
+                "state": view.state,
                 "error": view.error, "last_seen": view.last_seen,
                 "version": status.get("version"), "checks": counts,
                 "pending_approvals": len(view.approvals), "enrolled": self.record.enrolled}

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,62}$"
+
+SSH_HOST: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["name", "host", "user", "key", "host_key"],
+    "properties": {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        "host": {"type": "string", "minLength": 1},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 22},
+        "user": {"type": "string", "minLength": 1},
+        "key": {"type": "string", "minLength": 1, "writeOnly": True,
+                "description": "the private key the hub signs in with (written as "
+                               "key_file = PATH, as every secret)"},
+        "host_key": {"type": "string", "pattern": "^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+",
+                     "description": "the host's public key as ssh-keyscan prints it "
+                                    "(TYPE BASE64): the only key accepted"},
+        "interval": {"type": "number", "minimum": 5},
+    },
+}
+
 SECTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -18,10 +38,10 @@ SECTION_SCHEMA: dict[str, Any] = {
                     "description": "seconds one request to an agent may take"},
         "code_ttl": {"type": "number", "minimum": 60, "default": 3600,
                      "description": "seconds an enrollment code stays valid"},
+        "ssh": {"type": "array", "default": [], "items": SSH_HOST,
+                "description": "agentless hosts read over SSH, read-only"},
     },
 }
-
-NAME_PATTERN = "^[a-z0-9][a-z0-9_.-]{0,62}$"
 
 CODE_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False,
                                "properties": {}}
