@@ -211,6 +211,39 @@ def test_actions_from_the_hub_meet_the_targets_gate(fleet):
     assert actors == {"token:fleet-hub"}
 
 
+def test_jarvis_tools_take_a_host_and_the_gate_holds_for_them_too(fleet):
+    """Through the hub's tool runner, the one Jarvis's model calls: answers name their
+    host; the action-backed tool is audited on the hub and only files a pending approval
+    on the target."""
+    hub, agents = fleet
+    a1 = agents[0]
+    wait_for(lambda: hosts(hub)["a1"]["state"] == "up", timeout=60)
+    status, out = hub.proc.post("/api/v1/tools/fleet.checks/run", {"host": "a1"})
+    assert status == 200 and out["result"]["host"] == "a1"
+    assert out["result"]["checks"] and {c["host"] for c in out["result"]["checks"]} == {"a1"}
+    status, out = hub.proc.post("/api/v1/tools/fleet.host_tool/run",
+                                {"tool": "system.system_summary", "host": "a2"})
+    assert status == 200 and out["result"]["host"] == "a2", out
+    assert out["result"]["status"] == "ok" and out["result"]["result"]
+    status, out = hub.proc.post("/api/v1/tools/fleet.host_tool/run",
+                                {"tool": "system.system_summary"})
+    assert out["result"]["host"] == "hub" and out["result"]["status"] == "ok", out
+    # A tool that is not read-only on the host is not run by host_tool.
+    status, out = hub.proc.post("/api/v1/tools/fleet.host_tool/run",
+                                {"tool": "fleettarget.wipe", "host": "a1"})
+    assert "no read-only tool" in out["result"]["error"]
+    status, out = hub.proc.post("/api/v1/tools/fleet.run_on_host/run", {
+        "host": "a1", "action": "fleettarget.wipe", "params": {"target": "db3"}})
+    assert status == 200, out
+    assert out["result"]["host"] == "a1" and out["result"]["status"] == "pending_approval"
+    assert "db3" not in (a1.marks.read_text() if a1.marks.exists() else "")
+    _, pending = a1.proc.get("/api/v1/approvals?status=pending")
+    assert "db3" in {a["params"]["target"] for a in pending["approvals"]}
+    status, out = hub.proc.post("/api/v1/tools/fleet.run_on_host/run", {
+        "host": "nowhere", "action": "fleettarget.wipe", "params": {}})
+    assert status == 422
+
+
 def test_a_real_prometheus_scrapes_the_fleet_through_the_generated_file(fleet, tmp_path):
     """`nebula fleet prometheus-config` writes file_sd targets and scrape credentials; a
     real Prometheus using them scrapes all three agents' /metrics over mutual TLS. The

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from nebula.builtins.fleet.hub import Hub
     from nebula.context import PluginContext
+    from nebula.contributions import Action, Tool
     from nebula.surfaces import Endpoint, WebPage
 
 
@@ -27,6 +28,24 @@ async def nebula_startup(ctx: PluginContext) -> Hub | None:
     hub = Hub(ctx, agent_of(ctx))
     await hub.start()
     return hub
+
+
+@hookimpl
+def nebula_actions(runtime: Hub | None) -> Iterable[Action]:
+    if runtime is None:
+        return []
+    from nebula.builtins.fleet.tools import actions
+
+    return actions(runtime)
+
+
+@hookimpl
+def nebula_tools(runtime: Hub | None) -> Iterable[Tool]:
+    if runtime is None:
+        return []
+    from nebula.builtins.fleet.tools import tools
+
+    return tools(runtime, runtime.agent.tool_runner)
 
 
 @hookimpl

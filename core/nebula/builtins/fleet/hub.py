@@ -82,8 +82,11 @@ class Hub:
         self._lock = asyncio.Lock()
         self.client_cert = self.ca.hub_client()
         # Each request carries its host's pinned context (nebula.builtins.fleet.poller).
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=4))
+        # Kept alive across polls (aiohttp's default, 15 s, equals the default interval, so
+        # every poll paid a new TLS handshake); agents keep idle connections for 75 s.
+        keepalive = min(60.0, max(15.0, float(self.settings["poll_interval"]) * 3))
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            limit=0, limit_per_host=4, keepalive_timeout=keepalive))
 
     async def start(self) -> None:
         for record in (await self._records()).values():
