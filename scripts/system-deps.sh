@@ -14,6 +14,7 @@ PACKAGES=(
   systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
+  openssh-server openssh-client  # fleet: a real sshd on loopback for the agentless host; ssh-keygen
 )
 
 missing=()

@@ -24,6 +24,13 @@ log = get_logger(component="fleet")
 COMMAND = ("cat /proc/uptime; echo --; cat /proc/loadavg; echo --; df -Pk /; echo --; "
            "grep -E '^(MemTotal|MemAvailable):' /proc/meminfo; echo --; nproc")
 DISK_WARNING, DISK_CRITICAL = 90.0, 95.0
+# Only the SSH hosts need it: agents enrolled with the hub go on without it.
+SSH_MISSING = ("agentless hosts need the asyncssh package, which is not installed: "
+               "pip install 'nebula-command[fleet]'")
+
+
+class MissingExtra(RuntimeError):
+    pass
 MEMORY_WARNING = 90.0
 
 
@@ -109,7 +116,8 @@ class SshHost:
                 raise
             except Exception as exc:
                 self.view.failures += 1
-                self.view.error = SECRETS.redact(describe(exc))
+                self.view.error = (str(exc) if isinstance(exc, MissingExtra)
+                                   else SECRETS.redact(describe(exc)))
                 if self.view.state != "down":
                     log.warning("fleet.ssh_down", host=self.name, error=self.view.error)
                 self.view.state = "down"
@@ -125,7 +133,10 @@ class SshHost:
                              checks(numbers), [], 0)
 
     async def _run(self) -> str:
-        import asyncssh
+        try:
+            import asyncssh
+        except ImportError:
+            raise MissingExtra(SSH_MISSING) from None
 
         spec = self.spec
         host, port = spec["host"], int(spec["port"])
