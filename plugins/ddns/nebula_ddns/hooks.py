@@ -1,0 +1,9 @@
+"""The ddns plugin's hooks, imported when the plugin first starts (the manifest in plugin.py
+names `hooks` here): those of every `nebula.helpers.ddns` plugin, over the accounts the
+config lists (RFC 2136, Cloudflare, DuckDNS)."""
+
+from nebula.helpers.ddns.contributions import DdnsHooks
+from nebula_ddns.coordinator import updater
+from nebula_ddns.schema import config_problems
+
+hooks = DdnsHooks("DDNS provider", updater, config_problems)
