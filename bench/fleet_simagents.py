@@ -131,7 +131,7 @@ async def main(hub: str, hub_token: str, count: int, ready: Path) -> None:
         await site.start()
         runners.append(runner)
         tasks.append(asyncio.create_task(agent.emit_forever()))
-    ready.write_text(json.dumps({"count": count}))
+    await asyncio.to_thread(ready.write_text, json.dumps({"count": count}))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     for task in tasks:
         task.cancel()

@@ -9,6 +9,7 @@ import json
 import signal
 import ssl
 import subprocess
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -49,6 +50,18 @@ def hosts(hub: Member) -> dict[str, dict]:
     return {h["name"]: h for h in body["hosts"]}
 
 
+def page(hub: Member, path: str, expect: int = 200) -> str:
+    req = urllib.request.Request(hub.proc.url + path,
+                                 headers={"Authorization": f"Bearer {hub.proc.token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == expect
+            return resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        assert exc.code == expect, (path, exc.code)
+        return exc.read().decode()
+
+
 def relayed(hub: Member, host: str) -> list[dict]:
     _, body = hub.proc.get("/api/v1/events?topic=fleet.event&limit=200")
     return [e["data"]["event"] for e in body["events"] if e["data"]["host"] == host]
@@ -74,6 +87,13 @@ def test_enrolled_agents_are_read_over_mutual_tls(fleet):
     assert status == 200
     status, _ = hub.proc.get("/api/v1/fleet/checks?status=bogus")
     assert status == 400
+    # The panel's pages: the overview lists every host, a host's page its checks.
+    for path, expected in (("/fleet", ["a1", "a2", "a3"]),
+                           ("/fleet/host?name=a2", [one["checks"][0]["name"]]),
+                           ("/fleet/warnings", []), ("/fleet/approvals", [])):
+        html = page(hub, path)
+        assert all(word in html for word in expected), (path, html[:2000])
+    assert "no enrolled host" in page(hub, "/fleet/host?name=nope", 404)
 
 
 def test_a_used_code_and_a_foreign_ca_are_refused(fleet, tmp_path):

@@ -79,31 +79,22 @@ def _q(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
-
-
 @fleet.command(name="run")
 @click.argument("host")
 @click.argument("action")
-@click.option("-p", "--param", "pairs", multiple=True, help="KEY=VALUE (JSON or text)")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A parameter; repeat for more. VALUE is parsed as JSON when it can be.")
+@click.option("--params", "raw", metavar="JSON", help="All parameters as a JSON object.")
 @json_option
 @pass_state
 def run_action(state: State, host: str, action: str, pairs: tuple[str, ...],
-               as_json: bool) -> None:
+               raw: str | None, as_json: bool) -> None:
     """Run ACTION on HOST; a destructive one waits for approval there."""
+    from nebula.cli.action_cmds import parse_params
+
     with agent_client(state) as client:
         data = client.post(f"/api/v1/fleet/hosts/{_q(host)}/actions/{_q(action)}/run",
-                           {"params": _params(pairs)})
+                           {"params": parse_params(pairs, raw)})
     output(data, as_json, _outcome)
 
 
