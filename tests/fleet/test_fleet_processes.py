@@ -131,6 +131,14 @@ def test_the_tls_port_wants_the_hubs_client_certificate(fleet, tmp_path):
     status, body = tls_get(agent.tls_port, "/api/v1/status", cert=hub_client, ca=ca,
                            token=agent.proc.token)
     assert status == 200 and body["version"]
+    # A token named as the one made for the hub works only with the hub's certificate:
+    # not on the plain listener, nor over TLS with another client certificate.
+    _, bound = agent.proc.post("/api/v1/tokens", {"name": "fleet-hub", "role": "admin"})
+    status, body = agent.proc.get("/api/v1/status", token=bound["token"])
+    assert status == 401 and "client certificate" in body["detail"]
+    assert tls_get(agent.tls_port, "/api/v1/status", cert=hub_client, ca=ca,
+                   token=bound["token"])[0] == 200
+    agent.proc.request("DELETE", f"/api/v1/tokens/{bound['id']}")
     # No client certificate, another CA's, or an agent's own (server-only) one: refused
     # in the handshake, whatever the token.
     from nebula.builtins.fleet.pki import Authority

@@ -22,7 +22,7 @@ from nebula.http import (
     api_tokens,
     api_tools,
 )
-from nebula.http.client_certs import scraper
+from nebula.http.client_certs import certificate_missing, scraper
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
@@ -160,6 +160,8 @@ async def _principal(request: web.Request) -> Principal | None:
     principal = await agent.tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
+    if refused := certificate_missing(request, principal):
+        raise Problem(401, refused)
     request[CALLER] = f"token:{hash_token(token.strip())}"
     return principal
 

@@ -14,6 +14,10 @@ from aiohttp import web
 from nebula.roles import Principal, Role
 
 SCRAPE_NAME = "nebula-scrape"
+# Tokens honoured only with a client certificate of the given name: the token an enrolled
+# agent made for its hub works on the mutual-TLS listener, from the hub, and nowhere else
+# (a copy read off the wire during enrollment is useless without the hub's key).
+CERTIFICATE_BOUND = {"token:fleet-hub": "nebula-hub"}
 SCRAPER = Principal(f"certificate:{SCRAPE_NAME}", Role.VIEWER)
 SCRAPE_PATHS = frozenset({"/metrics"})
 
@@ -32,6 +36,14 @@ def peer_name(request: web.Request) -> str | None:
             if key == "commonName":
                 return str(value)
     return None
+
+
+def certificate_missing(request: web.Request, principal: Principal) -> str | None:
+    """Why `principal` (from a token) may not act on this request, or None when it may."""
+    wanted = CERTIFICATE_BOUND.get(principal.name)
+    if wanted is None or peer_name(request) == wanted:
+        return None
+    return f"this token is accepted only with the {wanted} client certificate"
 
 
 def scraper(request: web.Request, path: str | None) -> Principal | None:

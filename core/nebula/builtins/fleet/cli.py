@@ -16,7 +16,7 @@ import click
 from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
 
 AGENT_FOLDER = "fleet-agent"
-TOKEN_NAME = "fleet-hub"
+TOKEN_NAME = "fleet-hub"  # nebula.http.client_certs binds it to the hub's certificate
 DEFAULT_TLS_PORT = 8766
 
 
