@@ -94,6 +94,9 @@ def test_enrolled_agents_are_read_over_mutual_tls(fleet):
         html = page(hub, path)
         assert all(word in html for word in expected), (path, html[:2000])
     assert "no enrolled host" in page(hub, "/fleet/host?name=nope", 404)
+    # Each page refreshes itself from its part on fleet.host.* events.
+    assert 'data-refresh="/fleet/part/host?name=a2"' in page(hub, "/fleet/host?name=a2")
+    assert "a3" in page(hub, "/fleet/part/overview")
 
 
 def test_a_used_code_and_a_foreign_ca_are_refused(fleet, tmp_path):
@@ -213,12 +216,15 @@ def test_actions_from_the_hub_meet_the_targets_gate(fleet):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "pending_approval"
     assert not a1.marks.exists()
-    # The target shows both as pending; so does the hub's cross-host view.
+    # The target shows both as pending; so does the hub's cross-host view, and the hub
+    # said so on its event stream (what the panel's fleet pages refresh on).
     _, pending = a1.proc.get("/api/v1/approvals?status=pending")
     ids = {a["params"]["target"]: a["id"] for a in pending["approvals"]}
     assert set(ids) == {"db1", "db2"}
     wait_for(lambda: {a["id"] for a in hub.proc.get("/api/v1/fleet/approvals")[1]
                       ["approvals"] if a["host"] == "a1"} == set(ids.values()), timeout=30)
+    _, changed = hub.proc.get("/api/v1/events?topic=fleet.host.changed&limit=200")
+    assert "a1" in {e["data"]["host"] for e in changed["events"]}
     # A viewer on the hub may look but not approve.
     _, viewer = hub.proc.post("/api/v1/tokens", {"name": "v", "role": "viewer"})
     status, _ = hub.proc.post(f"/api/v1/fleet/hosts/a1/approvals/{ids['db1']}/approve", {},
@@ -349,6 +355,23 @@ def test_the_scrape_certificate_reads_metrics_and_nothing_else(fleet, tmp_path):
     with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10,
                                 context=context) as resp:
         assert b"nebula_info" in resp.read()
+
+
+def test_a_restarted_hub_reads_its_hosts_again(fleet):
+    """Hosts, pins and (sealed) tokens are in the hub's store: a restart picks them up."""
+    hub, _ = fleet
+    hub.proc.stop()
+    hub.proc.start(timeout=60)
+    wait_for(lambda: {n: h["state"] for n, h in hosts(hub).items()}
+             == {"a1": "up", "a2": "up", "a3": "up"}, timeout=60)
+    # No token in clear anywhere in the hub's data dir (the store seals it).
+    import sqlite3
+    conn = sqlite3.connect(hub.proc.data_dir / "nebula.db")
+    try:
+        dump = "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+    assert "nbl_" not in dump
 
 
 def test_a_removed_host_is_refused_at_once(fleet):

@@ -58,7 +58,7 @@ def nebula_api_endpoints(runtime: Hub | None) -> Iterable[Endpoint]:
 
 
 @hookimpl
-def nebula_web_pages(runtime: Hub | None) -> Iterable[WebPage]:
+def nebula_web_pages(runtime: Hub | None) -> Iterable[WebPage | Endpoint]:
     if runtime is None:
         return []
     from nebula.builtins.fleet.web import pages

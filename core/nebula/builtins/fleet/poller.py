@@ -150,11 +150,14 @@ class HostPoller:
                      if status.get("pending_approvals") else [])
         if self.revoked:
             return
-        was = self.view.state
+        was, before = self.view.state, self._shown()
         self.view = HostView("up", "", time.time(), status, checks, approvals, 0)
         if was != "up":
             log.info("fleet.host_up", host=self.name)
             await self.relay("host.up", {"host": self.name, "was": was})
+        elif self._shown() != before:
+            # The panel's fleet pages refresh on it (nebula.builtins.fleet.web).
+            await self.relay("host.changed", {"host": self.name})
 
     async def _poll_loop(self) -> None:
         while not self.revoked:
@@ -218,6 +221,13 @@ class HostPoller:
         await self.relay("event", {"host": self.name, "event": event})
         if event.get("topic", "").startswith(("check.", "approval.", "action.")):
             self.poll_soon()
+
+    def _shown(self) -> tuple[Any, ...]:
+        """What the fleet pages show of this host, to tell whether a poll changed it (not
+        the summaries' numbers, which change on every poll)."""
+        view = self.view
+        return (tuple((c.get("name"), c.get("status")) for c in view.checks),
+                tuple(a.get("id") for a in view.approvals), view.status.get("version"))
 
     def summary(self) -> dict[str, Any]:
         view, status = self.view, self.view.status
