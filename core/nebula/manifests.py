@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "auth": "nebula.builtins.auth.plugin",
     "fleet": "nebula.builtins.fleet.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
+    "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
 }
 
