@@ -20,6 +20,7 @@ PACKAGES=(
                                # (and the caddy plugin's tests: a real Caddy, its internal CA)
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
+  openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
 )
 
 missing=()

@@ -25,6 +25,7 @@ from nebula.contributions import Manifest
 # name -> the module holding its `manifest`; the order is the order they are registered.
 BUILTIN_PLUGINS: Mapping[str, str] = {
     "auth": "nebula.builtins.auth.plugin",
+    "fleet": "nebula.builtins.fleet.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
     "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",

@@ -41,7 +41,7 @@ def list_actions(state: State, as_json: bool) -> None:
          for a in d["actions"]], ("ACTION", "DESTRUCTIVE", "DESCRIPTION")))
 
 
-def _parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
+def parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if raw:
         try:
@@ -77,7 +77,7 @@ def run_action(state: State, name: str, pairs: tuple[str, ...], raw: str | None,
                no_wait: bool, as_json: bool) -> None:
     """Run action NAME and wait for it, showing progress; a destructive one waits for
     approval unless --yes."""
-    body = {"params": _parse_params(pairs, raw), "approve": yes,
+    body = {"params": parse_params(pairs, raw), "approve": yes,
             "wait": 0 if no_wait else REQUEST_WAIT}
     with agent_client(state) as client:
         outcome = client.post(f"/api/v1/actions/{name}/run", body)

@@ -22,6 +22,7 @@ from nebula.http import (
     api_tokens,
     api_tools,
 )
+from nebula.http.client_certs import certificate_missing, scraper
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
@@ -132,7 +133,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     inner = await surface.endpoint_for(request) if surface is not None else None
     if path in request.app[PUBLIC_PATHS] or (inner is not None and inner.role == PUBLIC):
         return await handler(request)
-    principal = await _principal(request)
+    principal = scraper(request, path) or await _principal(request)
     if principal is None:
         if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":
@@ -165,6 +166,8 @@ async def _principal(request: web.Request) -> Principal | None:
     principal = await agent.tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
+    if refused := certificate_missing(request, principal):
+        raise Problem(401, refused)
     request[CALLER] = f"token:{hash_token(token.strip())}"
     return principal
 
