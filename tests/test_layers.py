@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "nebula.server", "nebula.runtime", "nebula.testing", "nebula.scaffold",
                     "nebula.__main__")),
     # An alias of the backup built-in's module at its old address (bundled plugins' tests).
-    ("builtins", ("nebula.builtins", "nebula.store.backup")),
+    ("builtins", ("nebula.builtins",)),
 )
 
 
