@@ -21,6 +21,7 @@ PACKAGES=(
   logrotate bsdutils systemd-journal-remote  # logs plugin: real rotation, `logger`, journal files
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
+  openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
 )
 
 missing=()

@@ -13,6 +13,7 @@ from mcp.shared.exceptions import MCPError
 from nebula.contributions import Status
 from tests.jarvis.ops_plugin import SECRET
 from tests.mcp.conftest import connected
+from tests.waiting import eventually
 
 # Every test here starts a real agent; half of them a `nebula mcp serve` subprocess.
 pytestmark = pytest.mark.e2e
@@ -136,7 +137,14 @@ async def test_resources_show_checks_events_and_only_the_callers_audit(mcp_host)
         uris = {str(r.uri) for r in (await client.list_resources()).resources}
         assert uris == {"nebula://checks", "nebula://events", "nebula://audit"}
         checks = json.loads((await client.read_resource("nebula://checks")).contents[0].text)
-        events = (await client.read_resource("nebula://events")).contents[0].text
+
+        async def events_so_far() -> str | None:
+            # The event store is written behind the bus: on a busy machine the check's
+            # first results can land a moment after the check ran.
+            text = (await client.read_resource("nebula://events")).contents[0].text
+            return text if '"check.first_results"' in text else None
+
+        events = await eventually(events_so_far, timeout=10)
         audit = json.loads((await client.read_resource("nebula://audit")).contents[0].text)
         with pytest.raises(MCPError):
             await client.read_resource("nebula://nothing")

@@ -14,7 +14,7 @@ import pytest
 from nas_samba import Samba
 from nas_support import fresh_check, smb_get
 
-from nebula.store.backup import default_name, write_backup
+from nebula.builtins.backup.archive import default_name, write_backup
 
 pytestmark = pytest.mark.e2e
 

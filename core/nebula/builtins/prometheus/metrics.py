@@ -1,4 +1,5 @@
-"""`/metrics` in the Prometheus text format, from a registry owned by one app.
+"""`/metrics` in the Prometheus text format, from a registry owned by the prometheus
+built-in plugin's runtime (one per agent).
 
 Current states and check values are read at scrape time by a collector (nothing to keep in
 sync); check durations go into a histogram as results arrive.
@@ -13,7 +14,7 @@ keys without a known unit go to the unitless `nebula_check_metric`. docs/prometh
 has the table.
 
 `prometheus_client` (about 1.5 MB resident) is imported on the first scrape, by
-`nebula.http.metrics_registry`; until then check durations are counted here, in the
+`nebula.builtins.prometheus.registry`; until then check durations are counted here, in the
 histogram's buckets.
 """
 
@@ -101,19 +102,25 @@ class Durations:
 
 
 class Metrics:
+    """The plugin's runtime: counts check durations from its start, serves the scrape."""
+
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
         self.durations = Durations()
         self._registry: CollectorRegistry | None = None
-        agent.health.on_result = self.observe
+        agent.health.listeners.append(self.observe)
+
+    async def aclose(self) -> None:
+        if self.observe in self.agent.health.listeners:
+            self.agent.health.listeners.remove(self.observe)
 
     def observe(self, cs: CheckState) -> None:
         self.durations.observe(cs.check.name, cs.plugin, cs.duration_ms / 1000)
 
     async def handler(self, _request: web.Request) -> web.Response:
-        from nebula.http import metrics_registry  # prometheus_client: on the first scrape
+        from nebula.builtins.prometheus import registry  # prometheus_client: first scrape
 
         if self._registry is None:
-            self._registry = metrics_registry.build(self.agent, self.durations)
-        body, content_type = metrics_registry.exposition(self._registry)
+            self._registry = registry.build(self.agent, self.durations)
+        body, content_type = registry.exposition(self._registry)
         return web.Response(body=body, headers={"Content-Type": content_type})

@@ -22,7 +22,7 @@ from nebula.cli.common import State, json_option, output, pass_state
 def backup(state: State, file: Path | None, as_json: bool) -> None:
     """Write the store, the secret key and the config to FILE (a .tar.gz, mode 0600;
     default: nebula-backup-<UTC time>.tar.gz here). Safe while the agent runs."""
-    from nebula.store.backup import BackupError, default_name, write_backup
+    from nebula.builtins.backup.archive import BackupError, default_name, write_backup
 
     target = file or Path(default_name())
     try:
@@ -47,8 +47,8 @@ def restore(state: State, file: Path, with_config: bool, as_json: bool) -> None:
     """Restore a backup made by `nebula backup` into the data dir (the old one kept aside as
     <data_dir>.before-restore-<time>). The archive is checked whole first; an agent
     running on the data dir must be stopped."""
+    from nebula.builtins.backup.archive import CONFIG, BackupError, install, verified
     from nebula.runtime import AlreadyRunning, data_dir_lock
-    from nebula.store.backup import CONFIG, BackupError, install, verified
 
     try:
         with verified(file) as archive:
@@ -96,6 +96,3 @@ def _said(d: dict[str, Any]) -> None:
         click.echo(f"Config written to {d['config']}"
                    + (f" (the previous one kept as {d['config_aside']})."
                       if d["config_aside"] else "."))
-
-
-COMMANDS = (backup, restore)

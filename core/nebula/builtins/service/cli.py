@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from nebula.service import Plan, Target
+    from nebula.builtins.service.systemd import Plan, Target
 
 _root_option = click.option(
     "--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
@@ -38,7 +38,7 @@ def service() -> None:
 def install(root: Path, dry_run: bool, user: str, exec_path: str | None,
             credentials: tuple[str, ...]) -> None:
     """Write the systemd unit and /etc/nebula/nebula.toml, create the user, start it."""
-    from nebula.service import ServiceError, Target, default_exec, install_plan
+    from nebula.builtins.service.systemd import ServiceError, Target, default_exec, install_plan
 
     given = {}
     for item in credentials:
@@ -64,7 +64,7 @@ def install(root: Path, dry_run: bool, user: str, exec_path: str | None,
                    "user install created.")
 def uninstall(root: Path, dry_run: bool, purge: bool) -> None:
     """Stop and disable the service and remove its unit; the data stays unless --purge."""
-    from nebula.service import Target, uninstall_plan
+    from nebula.builtins.service.systemd import Target, uninstall_plan
 
     target = Target(root)
     _need_root(target, dry_run)
@@ -78,7 +78,7 @@ def _need_root(target: Target, dry_run: bool) -> None:
 
 
 def _carry_out(plan: Plan, dry_run: bool) -> None:
-    from nebula.service import ServiceError, carry_out
+    from nebula.builtins.service.systemd import ServiceError, carry_out
 
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -93,6 +93,3 @@ def _carry_out(plan: Plan, dry_run: bool) -> None:
         carry_out(plan, lambda says: click.echo(f"  {says}"))
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-COMMANDS = [service]

@@ -81,7 +81,7 @@ def _pip_report(python: str, args: Sequence[str], progress: Progress) -> list[di
         return json.loads(report.read_text())["install"]
 
 
-_PROBE = ("import json, sys; from nebula.plugin_install import probe; "
+_PROBE = ("import json, sys; from nebula.builtins.installer.pip import probe; "
           "open(sys.argv[1], 'w').write(json.dumps(probe(sys.argv[2:])))")
 
 

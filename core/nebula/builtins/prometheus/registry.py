@@ -1,5 +1,6 @@
 """The Prometheus side of `/metrics`: the collectors and the registry, imported on the
-first scrape (nebula.http.metrics) so an agent nobody scrapes never loads prometheus_client.
+first scrape (nebula.builtins.prometheus.metrics) so an agent nobody scrapes never loads
+prometheus_client.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from nebula.contributions import Status
-from nebula.http.metrics import (
+from nebula.builtins.prometheus.metrics import (
     CHECK_LABELS,
     DURATION_BUCKETS,
     Durations,
     family_name,
     unit_of,
 )
+from nebula.contributions import Status
 from nebula.plugins import PluginState
 
 if TYPE_CHECKING:
