@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nebula.api import Manifest, PluginContext, StreamRedactor, hookimpl
+from nebula.api import Endpoint, Manifest, PluginContext, StreamRedactor, hookimpl
 
 SECRET = "pg-Passw0rd-logged-by-an-app"
 
@@ -44,6 +44,32 @@ class Chatty:
             return response
 
         return routes
+
+    @hookimpl
+    def nebula_api_endpoints(self) -> list[Endpoint]:
+        async def dsn(request: web.Request) -> web.Response:
+            return web.json_response({"dsn": f"postgres://app:{SECRET}@db/app"})
+
+        return [Endpoint("GET", "/dsn", dsn, "the app's connection string")]
+
+    @hookimpl
+    def nebula_web_pages(self) -> list[Endpoint]:
+        async def page(request: web.Request) -> web.Response:
+            return web.Response(text=f"<p>password {SECRET}</p>", content_type="text/html")
+
+        return [Endpoint("GET", "/about", page, "a page")]
+
+
+async def test_plugin_api_endpoints_and_pages_never_answer_a_known_secret(nebula_agent):
+    """Found with the logs plugin: endpoints under /api/v1/<plugin> and pages under
+    /<plugin> answered a plugin's secret as the handler wrote it."""
+    async with nebula_agent({"chatty": Chatty()}) as a:
+        _, created = await a.post("/api/v1/tokens", {"name": "v", "role": "viewer"})
+        for path in ("/api/v1/chatty/dsn", "/chatty/about"):
+            for token in (a.token, created["token"]):
+                status, body = await a.get(path, token=token)
+                assert status == 200, (path, body)
+                assert SECRET not in str(body) and "***" in str(body), (path, body)
 
 
 async def test_plugin_routes_never_answer_a_known_secret(nebula_agent):

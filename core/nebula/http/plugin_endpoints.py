@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from nebula.http.keys import principal_of
+from nebula.http.keys import PRINCIPAL, principal_of
+from nebula.http.plugin_routes import redacted
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED, Contributions, PluginRecord
 from nebula.surfaces import ADMIN, Endpoint
@@ -108,6 +109,8 @@ class PluginEndpoints:
         if await self.endpoint_for(request) is None:
             raise await self._missing(request)
         endpoint, match = request[MATCH]  # type: ignore[misc]
+        record = self._record(request)
+        builtin = record is not None and record.builtin
         if endpoint.role == ADMIN and not principal_of(request).is_admin:
             raise Problem(403, "this needs an admin token")
         # The handler reads its own path parameters from match_info: the inner match, for
@@ -116,7 +119,15 @@ class PluginEndpoints:
         outer = request._match_info, request._cache.get("match_info")
         request._match_info = request._cache["match_info"] = match
         try:
-            return await endpoint.handler(request)
+            response = await endpoint.handler(request)
+            if builtin:
+                # The core's own features (a token shown once, a new TOTP secret to its
+                # owner) hand a secret to the one who asked for it on purpose.
+                return response
+            # Any other plugin's answer is masked like its routes' are: a handler may
+            # echo a secret. A public page has no principal: it reveals nothing.
+            principal = request.get(PRINCIPAL)
+            return redacted(response, principal is not None and principal.is_admin)
         finally:
             request._match_info, request._cache["match_info"] = outer
 
