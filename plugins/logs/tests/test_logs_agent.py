@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from logs_support import PLUGINS, free_port, messages
 
-from conftest import PLUGINS, free_port, messages
 from nebula.api import Action, Manifest, PluginContext, hookimpl
 from tests.waiting import eventually
 

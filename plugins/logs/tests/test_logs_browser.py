@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from logs_support import PLUGINS
 from playwright.sync_api import expect
 
-from conftest import PLUGINS
 from tests.waiting import wait_for
 from tests.web.conftest import browser, live_agent, page, sign_in
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from logs_support import PLUGINS
 
-from conftest import PLUGINS
 from nebula_logs.containers import Demux
 from tests.engines import podman_fixtures
 from tests.waiting import eventually

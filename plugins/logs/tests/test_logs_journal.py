@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from logs_support import PLUGINS
 
-from conftest import PLUGINS
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
