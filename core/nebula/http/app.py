@@ -133,7 +133,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     inner = await surface.endpoint_for(request) if surface is not None else None
     if path in request.app[PUBLIC_PATHS] or (inner is not None and inner.role == PUBLIC):
         return await handler(request)
-    principal = scraper(request, path) or await _principal(request)
+    # The scrape certificate is matched on the URL's own path: `/metrics` is a built-in's
+    # page, routed by the panel's catch-all resource.
+    principal = scraper(request, request.path) or await _principal(request)
     if principal is None:
         if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":
