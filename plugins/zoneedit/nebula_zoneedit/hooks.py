@@ -7,10 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, Tool, hookimpl
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_zoneedit import checks, rows
 from nebula_zoneedit.coordinator import Updater
 from nebula_zoneedit.schema import HISTORY_PARAMS, UPDATE_PARAMS, config_problems
+
+# Not imported here: dnspython loads with the first lookup (published.py);
+# an install without it still fails the start, naming the extra.
+require("dns")
 
 
 def _cycle_timeout(config: Mapping[str, Any]) -> float:
