@@ -6,8 +6,10 @@ set -euo pipefail
 # One line per package, with what needs it.
 PACKAGES=(
   podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
+  mmdebstrap podman-compose    # Containerfile, compose.yaml: a base image from Debian packages
   postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
+  bind9                        # ddns plugin: a real BIND 9 (named) takes RFC 2136 updates with TSIG
   chromium                     # web panel: headless browser tests
   zbar-tools                   # web panel: reads back the TOTP QR code we draw (zbarimg)
   prometheus                   # /metrics: a real Prometheus scrapes the agent; promtool lints

@@ -4,11 +4,14 @@ tests, and the domains plugin's, which reads our public IP through zoneedit."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from tests.loopback import serving
 
 
 @dataclass
@@ -42,6 +45,16 @@ class EchoServices:
                                      "</html>", content_type="text/html")
         body, ctype = FORMATS[name](ip)
         return web.Response(text=body, content_type=ctype)
+
+
+@contextlib.asynccontextmanager
+async def echo_services(ip: str | None) -> AsyncIterator[EchoServices]:
+    """Every echo service reporting `ip`, served on a loopback port (a test's fixture)."""
+    services = EchoServices()
+    services.set(ip)
+    async with serving(services.app()) as base:
+        services.base = base
+        yield services
 
 
 FORMATS: dict[str, Callable[[str], tuple[str, str]]] = {

@@ -4,6 +4,7 @@ the real `nebula config validate`, with each plugin's schema and its own checks.
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from importlib.metadata import distribution
@@ -33,10 +34,11 @@ def uncommented() -> str:
 
 
 def dummy_env(text: str) -> dict[str, str]:
-    """A value for every ${VAR} the example names: a URL where one is wanted, else a
-    string long enough for any secret."""
+    """A value for every ${VAR} the example names: a URL where one is wanted, base64 for a
+    TSIG secret (as tsig-keygen prints it), else a string long enough for any secret."""
     names = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
     return {name: "https://hooks.example.test/abc" if name.endswith("_URL")
+            else base64.b64encode(name.encode()).decode() if "TSIG" in name
             else f"dummy-{name.lower()}-0123456789" for name in names}
 
 

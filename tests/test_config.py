@@ -111,6 +111,36 @@ def test_missing_env_var_names_file_line_and_key_path(tmp_path, monkeypatch):
                             "NEBULA_TEST_UNSET is not set")
 
 
+def test_environment_overrides_agent_keys_of_the_file(tmp_path, monkeypatch):
+    """A container or a service sets `[agent]` keys without a file (Containerfile)."""
+    path = write(tmp_path, """
+[agent]
+bind = "127.0.0.1"
+port = 9000
+""")
+    monkeypatch.setenv("NEBULA_BIND", "0.0.0.0")
+    monkeypatch.setenv("NEBULA_PORT", "9100")
+    monkeypatch.setenv("NEBULA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEBULA_RETENTION_DAYS", "2.5")
+    monkeypatch.setenv("NEBULA_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")
+    agent = load(path).agent
+    assert (agent["bind"], agent["port"], agent["data_dir"], agent["retention_days"],
+            agent["trusted_proxies"]) == ("0.0.0.0", 9100, str(tmp_path / "data"), 2.5,
+                                          ["10.0.0.1", "10.0.0.2"])
+    assert load(None).agent["port"] == 9100  # no file at all: the same
+
+
+def test_a_wrong_environment_value_names_the_variable_not_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "[agent]\nport = 9000\n")
+    monkeypatch.setenv("NEBULA_PORT", "http")
+    monkeypatch.setenv("NEBULA_LOG_LEVEL", "loud")
+    found = sorted(problems_of(path), key=lambda p: p.path)
+    assert [(p.file, p.line, p.path) for p in found] == [
+        ("environment", None, "agent.log_level"), ("environment", None, "agent.port")]
+    assert "NEBULA_PORT: 'http' is not of type 'integer'" in found[1].message
+    assert str(found[0]).startswith("environment: agent.log_level: NEBULA_LOG_LEVEL:")
+
+
 def test_file_secret_sets_the_key_from_the_file(tmp_path, monkeypatch):
     secret = f"file-secret-{secrets.token_hex(6)}"
     (tmp_path / "pg").write_text(secret + "\n")

@@ -151,6 +151,21 @@ token = "test-token"
 host = "127.0.0.1"
 port = {absent}
 
+[plugins.ddns]
+ipv4_services = ["{url}/ip-a"]
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+timeout = 1
+# No RFC 2136 account: its provider is built with dnspython (names, TSIG keyring) at start.
+[[plugins.ddns.cloudflare]]
+api_token = "test-token"
+api_url = "{url}/client/v4"
+hosts = ["cf.nebula-test.invalid"]
+[[plugins.ddns.duckdns]]
+token = "test-token"
+update_url = "{url}/update"
+hosts = ["nebula-test"]
+
 [plugins.zoneedit]
 username = "test"
 token = "test-token"
@@ -177,7 +192,7 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
             capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
-    bundled = {"system", "discordbot", "streambot", "docker", "domains", "google",
+    bundled = {"system", "discordbot", "streambot", "ddns", "docker", "domains", "google",
                "homeassistant", "notify", "plex", "postgres", "zoneedit"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")

@@ -92,7 +92,7 @@ def test_the_base_install_leaves_each_sdk_to_its_plugins_extra(wheel):
     declared = {r.name: r.manifest.extra for r in PluginManager().records.values()
                 if r.manifest is not None and getattr(r.manifest, "extra", None)}
     assert declared == {"docker": "docker", "postgres": "postgres", "domains": "dns",
-                        "zoneedit": "dns"}
+                        "zoneedit": "dns", "ddns": "dns"}
     assert set(declared.values()) <= extras
     in_all = {Requirement(r).name for r in metadata["Requires-Dist"] if "extra == 'all'" in r}
     assert in_all == SDKS, in_all

@@ -6,6 +6,7 @@ comes with the nearest valid one. No file at all is a valid start (all defaults)
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -178,6 +179,7 @@ def _build(
     for key, manifest in claims.items():
         resolved[key] = _moved_from_agent(config, key, agent, resolved.get(key), manifest,
                                           problems)
+    agent.update(_agent_from_environment(problems))
     problems += validate_section(config, "agent", agent, AGENT_SCHEMA)
     config.agent = with_defaults(agent, AGENT_SCHEMA)
     config.agent.setdefault("data_dir", default_data_dir())
@@ -190,6 +192,29 @@ def _build(
             continue
         config.plugins[name] = section
     return config, problems
+
+
+def _agent_from_environment(problems: list[ConfigProblem]) -> dict[str, Any]:
+    """`NEBULA_<KEY>` (`NEBULA_PORT=9000`, `NEBULA_DATA_DIR=/data`) overrides `[agent] <key>`:
+    how a container or a service manager changes a setting without a file. A list is
+    comma-separated. A wrong value is reported against the variable, not the file."""
+    found: dict[str, Any] = {}
+    for key, schema in AGENT_SCHEMA["properties"].items():
+        name = f"NEBULA_{key.upper()}"
+        if (raw := os.environ.get(name)) is None:
+            continue
+        value: Any = raw
+        with contextlib.suppress(ValueError):
+            value = {"integer": int, "number": float}.get(schema.get("type"), str)(raw)
+        if schema.get("type") == "array":
+            value = [item.strip() for item in raw.split(",") if item.strip()]
+        errors = [error.message for error in
+                  jsonschema.Draft202012Validator(schema).iter_errors(value)]
+        if errors:
+            problems.append(ConfigProblem(f"agent.{key}", f"{name}: {errors[0]}", "environment"))
+        else:
+            found[key] = value
+    return found
 
 
 def _moved_from_agent(config: Config, key: str, agent: dict[str, Any], value: Any,

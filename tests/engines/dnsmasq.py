@@ -47,6 +47,17 @@ def free_udp_port(addresses: Sequence[str] = ("127.0.0.1", "127.0.0.2", "127.0.0
         return port
 
 
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server we started: SIGTERM, then SIGKILL after 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class BlackHole:
     """A bound UDP socket that never reads: queries to it time out."""
 
@@ -153,13 +164,8 @@ class DnsServer:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc)
         self.servfail.close()
 
 

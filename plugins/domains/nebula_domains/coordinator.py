@@ -1,7 +1,7 @@
 """The plugin's runtime: one `nebula.helpers.coordinator.Coordinator` per host, so each host
 is checked in its own task (at most `concurrency` at once) and its latest report is shared
-by the checks, the table and the tools; and our public IP as the zoneedit plugin publishes
-it.
+by the checks, the table and the tools; and our public IP as the DDNS plugin (ddns or
+zoneedit) publishes it.
 
 A check waits for its own host's run only, so a slow host holds up nobody else; callers
 that ask for a host while its check runs share that run."""
@@ -26,6 +26,9 @@ from nebula_domains.report import HostReport
 CallAction = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 PeerConfig = Callable[[str], Mapping[str, Any] | None]
 PublicIp = dict[str, str | None]  # {"A": ip, "AAAA": ip, "reason": why one is missing}
+# `public_ip_action = "auto"`: the first of these whose plugin runs speaks for our public IP.
+AUTO = "auto"
+AUTO_SOURCES = ("ddns.public_ip", "zoneedit.public_ip")
 
 
 class Monitor:
@@ -46,9 +49,10 @@ class Monitor:
                          for name, host in self.hosts.items()}
         self._slots = asyncio.Semaphore(config["concurrency"])
         self._addresses: dict[str, tuple[float, list[str]]] = {}
-        # Our public IP as the zoneedit plugin last published it (its event), or as its
-        # action answered when nothing was published yet.
+        # Our public IP as the DDNS plugin last published it (its event), or as its action
+        # answered when nothing was published yet; and which plugin that was.
         self.public_ip: PublicIp | None = None
+        self._public_from: str | None = None
         self._public = Coordinator(self._ask_public_ip, max_age=config["interval"] / 2,
                                    name="domains.public_ip", log=log)
         self._seen: probe.Seen = {}
@@ -186,37 +190,57 @@ class Monitor:
 
     # --- our public IP -------------------------------------------------------------------
     #
-    # The zoneedit plugin publishes the address it acts on as an event (named like its
-    # action) at its first observation and whenever the address changes; we follow that
-    # event. Its action is asked only while nothing was published since we started: every
-    # action call writes an audit row, and a lookup per check wrote hundreds a day.
+    # A DDNS plugin (ddns or zoneedit, on nebula.helpers.ddns) publishes the address it acts
+    # on as an event (named like its action) at its first observation and whenever the
+    # address changes; we follow that event. Its action is asked only while nothing was
+    # published since we started: every action call writes an audit row, and a lookup per
+    # check wrote hundreds a day. With `public_ip_action = "auto"` the source is the first
+    # of AUTO_SOURCES whose plugin is running.
+
+    def _candidates(self) -> list[tuple[str, str]]:
+        name = self.config["public_ip_action"]
+        return [(n, n.partition(".")[0]) for n in (AUTO_SOURCES if name == AUTO else (name,))]
 
     @property
-    def _source(self) -> tuple[str, str]:
-        name = self.config["public_ip_action"]
-        return name, name.partition(".")[0]
+    def _source(self) -> tuple[str, str] | None:
+        """(action, plugin) of the running plugin that speaks for our public IP."""
+        return next(((name, plugin) for name, plugin in self._candidates()
+                     if self._peer_config(plugin) is not None), None)
+
+    def _none_running(self) -> PublicIp:
+        names = self._candidates()
+        return {"reason": f"no action {' or '.join(n for n, _ in names)} (is the "
+                          f"{' or '.join(p for _, p in names)} plugin enabled?)"}
 
     async def on_public_ip(self, event: Mapping[str, Any]) -> None:
-        """The subscription's handler: the zoneedit plugin's new public IP."""
-        if event.get("source") == self._source[1]:
+        """The subscription's handler: the source plugin's new public IP."""
+        source = self._source
+        if source is not None and event.get("source") == source[1]:
             self.public_ip = _public_ip(event.get("data") or {})
+            self._public_from = source[1]
 
     async def _public_ips(self) -> PublicIp:
-        name, plugin = self._source
-        if self._peer_config(plugin) is None:  # stopped: what it said no longer holds
+        source = self._source
+        if source is None or source[1] != self._public_from:
+            # Stopped, or another plugin speaks now: what the last one said no longer holds.
             self.public_ip = None
+            self._public_from = source[1] if source else None
             self._public.invalidate()
-            return {"reason": f"no action {name} (is the {plugin} plugin enabled?)"}
+            if source is None:
+                return self._none_running()
         if self.public_ip is not None:
             return self.public_ip
         return await self._public.get()
 
     async def _ask_public_ip(self) -> PublicIp:
-        name = self._source[0]
+        source = self._source
+        if source is None:
+            return self._none_running()
+        name, plugin = source
         try:
             outcome = await self._call_action(name, {})
         except KeyError:
-            return {"reason": f"no action {name} (is the {self._source[1]} plugin enabled?)"}
+            return {"reason": f"no action {name} (is the {plugin} plugin enabled?)"}
         except Exception as exc:  # any failure of a peer is reported, never raised here
             return {"reason": f"{name} failed: {type(exc).__name__}: {exc}"}
         if outcome.get("status") != "ok":
@@ -227,7 +251,7 @@ class Monitor:
 
 
 def _public_ip(published: Mapping[str, Any]) -> PublicIp:
-    """The zoneedit plugin's `{"ipv4": {"ip", "reason"}, "ipv6": ...}` by record type."""
+    """A DDNS plugin's `{"ipv4": {"ip", "reason"}, "ipv6": ...}` by record type."""
     found: PublicIp = {}
     reasons = []
     for rdtype, family in (("A", "ipv4"), ("AAAA", "ipv6")):

@@ -64,10 +64,12 @@ def nebula_checks(runtime: Monitor) -> list[Check]:
 
 @hookimpl
 def nebula_subscriptions(runtime: Monitor) -> list[Subscription]:
-    # The zoneedit plugin publishes its public IP under the name of its action.
+    # A DDNS plugin publishes its public IP under the name of its action; with "auto" the
+    # handler keeps only the events of the plugin that speaks for it now.
     if not any(h.wants_public_ip for h in runtime.hosts.values()):
         return []
-    return [Subscription(name="public_ip", topic=runtime.config["public_ip_action"],
+    name = runtime.config["public_ip_action"]
+    return [Subscription(name="public_ip", topic="*.public_ip" if name == "auto" else name,
                          handler=runtime.on_public_ip)]
 
 

@@ -71,13 +71,15 @@ CONFIG_SCHEMA = config_schema(required=["hosts"], properties={
     "slow_ms": {"type": "number", "exclusiveMinimum": 0, "default": 3000,
                 "description": "HTTPS latency (all redirects included) that warns."},
     "max_redirects": {"type": "integer", "minimum": 0, "default": 10},
-    "public_ip_action": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
-                         "default": "zoneedit.public_ip",
+    "public_ip_action": {"type": "string",
+                         "pattern": r"^(auto|[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)$",
+                         "default": "auto",
                          "description": "Where our public IP comes from, for expectations "
                                         "written \"public_ip\": the event of that name, "
                                         "which the plugin publishes when the address "
                                         "changes, and the action of that name, asked only "
-                                        "while no event was seen."},
+                                        "while no event was seen. \"auto\": ddns.public_ip "
+                                        "or zoneedit.public_ip, whichever plugin runs."},
 })
 
 HOST_PARAMS = params({"host": {"type": "string", "description": "A configured host name."}},

@@ -26,10 +26,10 @@ HINTS = {
     resolve.REFUSED: "The resolver refuses to answer for this name.",
     resolve.ERROR: "The resolver's answer could not be used.",
     "wrong": "DNS points somewhere else than expected. If the public IP changed, the "
-             "zoneedit plugin updates the record (see zoneedit.record_status).",
+             "ddns or zoneedit plugin updates the record (see its record_status tool).",
     "unresolved": "The name has no address on the configured resolvers, so its site was not "
                   "fetched: fix DNS first (see the DNS problem).",
-    "public_ip": "Our public IP is unknown (the zoneedit plugin is not loaded, or its echo "
+    "public_ip": "Our public IP is unknown (no ddns or zoneedit plugin is loaded, or its echo "
                  "services disagree), so the answer cannot be compared with it.",
     "propagation": "Resolvers give different answers: a change is still propagating (wait "
                    "for the TTL), or one resolver serves stale data.",

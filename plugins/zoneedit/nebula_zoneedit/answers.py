@@ -6,9 +6,10 @@ picked by their HOST attribute (see shared/protocols.md, section 3)."""
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
+
+from nebula.helpers.ddns.outcome import Answer, Outcome
 
 TAG_RE = re.compile(r"<\s*(SUCCESS|ERROR)\b([^>]*)>", re.I)
 ATTR_RE = re.compile(r"([A-Za-z_]+)\s*=\s*\"([^\"]*)\"")
@@ -16,44 +17,14 @@ ATTR_RE = re.compile(r"([A-Za-z_]+)\s*=\s*\"([^\"]*)\"")
 ZONEEDIT_MIN_INTERVAL = 600.0
 
 
-class Outcome(str, enum.Enum):
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    RATE_LIMITED = "rate_limited"
-    BAD_AUTH = "bad_auth"
-    UNKNOWN_HOST = "unknown_host"
-    BAD_REQUEST = "bad_request"
-    FAILED = "failed"
-
-    @property
-    def succeeded(self) -> bool:
-        return self in (Outcome.UPDATED, Outcome.UNCHANGED)
+BAD_AUTH_MEANING = ("ZoneEdit rejected the credentials: check username and the dynamic "
+                    "authentication token")
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What ZoneEdit said about one host."""
-
-    outcome: Outcome
-    code: int | None
-    text: str
-    retry_after: float | None = None
-
-    def describe(self) -> str:
-        code = f" {self.code}" if self.code is not None else ""
-        return f"{_MEANING[self.outcome]} (ZoneEdit{code}: {self.text})"
-
-
-_MEANING = {
-    Outcome.UPDATED: "updated",
-    Outcome.UNCHANGED: "no change needed",
-    Outcome.RATE_LIMITED: "rate-limited by ZoneEdit, backing off",
-    Outcome.BAD_AUTH: "ZoneEdit rejected the credentials: check username and the dynamic "
-                      "authentication token",
-    Outcome.UNKNOWN_HOST: "ZoneEdit does not know this host or zone in this account",
-    Outcome.BAD_REQUEST: "ZoneEdit refused the request as malformed",
-    Outcome.FAILED: "update failed",
-}
+def _answer(outcome: Outcome, code: int | None, text: str,
+            retry_after: float | None = None) -> Answer:
+    meaning = BAD_AUTH_MEANING if outcome is Outcome.BAD_AUTH else None
+    return Answer(outcome, code, text, "ZoneEdit", retry_after, meaning)
 
 
 @dataclass(frozen=True)
@@ -87,40 +58,40 @@ def _pick(found: list[Tag], host: str) -> Tag | None:
 def classify(tag: Tag, min_interval: float) -> Answer:
     code, text = tag.code, tag.attrs.get("TEXT", "")
     if tag.kind == "SUCCESS":
-        return Answer(Outcome.UNCHANGED if code == 201 else Outcome.UPDATED, code, text)
+        return _answer(Outcome.UNCHANGED if code == 201 else Outcome.UPDATED, code, text)
     if code == 700:
-        return Answer(Outcome.UNCHANGED, code, text)
+        return _answer(Outcome.UNCHANGED, code, text)
     if code == 707:
         # One code, two meanings, told apart only by the text.
         if "duplicate" in text.lower():
-            return Answer(Outcome.UNCHANGED, code, text)
-        return Answer(Outcome.RATE_LIMITED, code, text, max(min_interval, ZONEEDIT_MIN_INTERVAL))
+            return _answer(Outcome.UNCHANGED, code, text)
+        return _answer(Outcome.RATE_LIMITED, code, text, max(min_interval, ZONEEDIT_MIN_INTERVAL))
     if code == 702:
         try:
             wait = float(tag.attrs.get("PARAM", ""))
         except ValueError:
             wait = ZONEEDIT_MIN_INTERVAL
-        return Answer(Outcome.RATE_LIMITED, code, text, max(wait, min_interval))
+        return _answer(Outcome.RATE_LIMITED, code, text, max(wait, min_interval))
     if code == 708:
-        return Answer(Outcome.BAD_AUTH, code, text)
+        return _answer(Outcome.BAD_AUTH, code, text)
     if code in (701, 709):
-        return Answer(Outcome.UNKNOWN_HOST, code, text)
+        return _answer(Outcome.UNKNOWN_HOST, code, text)
     if code in (703, 704, 705):
-        return Answer(Outcome.BAD_REQUEST, code, text)
-    return Answer(Outcome.FAILED, code, text or "unrecognised error")
+        return _answer(Outcome.BAD_REQUEST, code, text)
+    return _answer(Outcome.FAILED, code, text or "unrecognised error")
 
 
 def parse(status: int, body: str, host: str, min_interval: float) -> Answer:
     """The answer for `host` from one HTTP response of the update endpoint."""
     if status == 401:
-        return Answer(Outcome.BAD_AUTH, 401, "HTTP 401 Authentication Failed")
+        return _answer(Outcome.BAD_AUTH, 401, "HTTP 401 Authentication Failed")
     if status == 429:
-        return Answer(Outcome.RATE_LIMITED, 429, "HTTP 429 Too Many Requests",
+        return _answer(Outcome.RATE_LIMITED, 429, "HTTP 429 Too Many Requests",
                       max(min_interval, ZONEEDIT_MIN_INTERVAL))
     if status != 200:
-        return Answer(Outcome.FAILED, status, f"HTTP {status}")
+        return _answer(Outcome.FAILED, status, f"HTTP {status}")
     tag = _pick(tags(body), host)
     if tag is None:
         snippet = " ".join(body.split())[:120]
-        return Answer(Outcome.FAILED, None, f"unrecognised answer: {snippet!r}")
+        return _answer(Outcome.FAILED, None, f"unrecognised answer: {snippet!r}")
     return classify(tag, min_interval)

@@ -9,7 +9,7 @@ manifest = Manifest(
     api_version="1.2",
     description="Keeps ZoneEdit dynamic-DNS records on the public IP that several echo "
                 "services agree on; checks that DNS serves it.",
-    hooks="nebula_zoneedit.hooks",
+    hooks="nebula_zoneedit.hooks:hooks",
     extra="dns",  # its SDK: pyproject.toml's [project.optional-dependencies]
     config_schema=CONFIG_SCHEMA,
 )

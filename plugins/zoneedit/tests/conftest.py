@@ -13,7 +13,7 @@ import pytest
 from zoneedit_standins import HOSTS, NEW_IP, OLD_IP, ZONE, ZoneEdit
 
 from nebula_zoneedit import plugin
-from tests.echo_services import EchoServices
+from tests.echo_services import EchoServices, echo_services
 from tests.engines.dnsmasq import DnsServer, running
 from tests.loopback import serving
 
@@ -34,10 +34,7 @@ def dns(zone_dns: DnsServer) -> DnsServer:
 
 @pytest.fixture
 async def echo() -> AsyncIterator[EchoServices]:
-    services = EchoServices()
-    services.set(NEW_IP)
-    async with serving(services.app()) as base:
-        services.base = base
+    async with echo_services(NEW_IP) as services:
         yield services
 
 
@@ -54,11 +51,16 @@ def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
 @pytest.fixture
 async def zoneedit(dns: DnsServer, credentials: dict[str, str]) -> AsyncIterator[ZoneEdit]:
     served = {host: [OLD_IP] for host in HOSTS}
+    # Updates arrive concurrently; the zone is edited one at a time, or a slower write of
+    # an older snapshot of the hosts file would undo a newer one.
+    edits = asyncio.Lock()
 
     async def publish(host: str, ip: str) -> None:
-        # The new address replaces the one of its family (A or AAAA), as a zone edit would.
-        served[host] = [a for a in served[host] if (":" in a) != (":" in ip)] + [ip]
-        await asyncio.to_thread(dns.set_hosts, {host: [ip], **served})
+        async with edits:
+            # The new address replaces the one of its family (A or AAAA), as a zone edit
+            # would.
+            served[host] = [a for a in served[host] if (":" in a) != (":" in ip)] + [ip]
+            await asyncio.to_thread(dns.set_hosts, {host: [ip], **served})
 
     standin = ZoneEdit(credentials["username"], credentials["token"], dict(HOSTS), publish)
     async with serving(standin.app()) as base:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from nebula.helpers.ddns.echo import EchoAnswer, agree, parse_ip
 from nebula_zoneedit.answers import Outcome, parse
-from nebula_zoneedit.echo import EchoAnswer, agree, parse_ip
 from tests.echo_services import FORMATS
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nebula_zoneedit.coordinator import Updater
+from nebula.helpers.ddns.updater import Updater
 from tests.waiting import eventually
 
 

@@ -1,4 +1,5 @@
-"""Finding the public IP: ask several echo services, believe them only when they agree."""
+"""Finding the public IP: ask several echo services (and, for IPv6, optionally the host's
+own global address), believe them only when they agree."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -106,6 +108,54 @@ def agree(answers: Sequence[EchoAnswer], family: int, min_agreeing: int) -> Cons
 
 
 async def discover(session: aiohttp.ClientSession, urls: Sequence[str], family: int,
-                   min_agreeing: int, timeout: float) -> Consensus:
-    answers = await asyncio.gather(*(ask(session, url, family, timeout) for url in urls))
+                   min_agreeing: int, timeout: float,
+                   interface: str | None = None) -> Consensus:
+    """The agreed address of `family`; with `interface` (IPv6 only), the host's own global
+    address on it is one more voice, under the same rule."""
+    answers = list(await asyncio.gather(*(ask(session, url, family, timeout)
+                                          for url in urls)))
+    if interface and family == 6:
+        answers.append(interface_answer(interface))
     return agree(answers, family, min_agreeing)
+
+
+# /proc/net/if_inet6: address, ifindex, prefix length, scope, flags (hex), interface name.
+IF_INET6 = Path("/proc/net/if_inet6")
+_SCOPE_GLOBAL = 0x00
+_TEMPORARY, _DADFAILED, _DEPRECATED, _TENTATIVE = 0x01, 0x08, 0x20, 0x40
+
+
+def global_ipv6(interface: str, table: str) -> list[str]:
+    """The stable global IPv6 addresses of `interface` ("*": any) in the kernel's
+    `/proc/net/if_inet6` table: scope global, usable (not tentative, failed or deprecated),
+    publicly routable (no ULA fd00::/8, no documentation prefix), and not a privacy
+    (temporary) address, which changes daily and is not what a server listens on."""
+    found = []
+    for line in table.splitlines():
+        parts = line.split()
+        if len(parts) != 6 or (interface != "*" and parts[5] != interface):
+            continue
+        scope, flags = int(parts[3], 16), int(parts[4], 16)
+        if scope != _SCOPE_GLOBAL or flags & (_TEMPORARY | _DADFAILED | _DEPRECATED
+                                              | _TENTATIVE):
+            continue
+        ip = ipaddress.IPv6Address(int(parts[0], 16))
+        if ip.is_global:
+            found.append(str(ip))
+    return sorted(set(found))
+
+
+def interface_answer(interface: str, path: Path = IF_INET6) -> EchoAnswer:
+    """The host's global IPv6 address as one answer beside the echo services'."""
+    where = f"interface {interface}"
+    try:
+        table = path.read_text()
+    except OSError as exc:
+        return EchoAnswer(where, None, f"cannot read {path}: {exc.strerror}")
+    found = global_ipv6(interface, table)
+    if len(found) == 1:
+        return EchoAnswer(where, found[0])
+    if not found:
+        return EchoAnswer(where, None, "no stable global IPv6 address")
+    # Several stable addresses: which one the world reaches is not ours to guess.
+    return EchoAnswer(where, None, f"several global IPv6 addresses: {', '.join(found)}")

@@ -1,17 +1,20 @@
-"""The "records match public IP" verdict, a pure function of one observation."""
+"""The "records match public IP" verdict, a pure function of one observation, the accounts
+whose credentials were refused, and what the store remembers per host."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nebula.api import CheckResult, Status
-from nebula_zoneedit.coordinator import AUTH_RETRY, AuthFailure, Observation
+from nebula.helpers.ddns.updater import AuthFailure, Observation, state_key
 
 
-def records_match(obs: Observation, auth: AuthFailure | None,
-                  states: Mapping[str, Mapping[str, Any]], min_interval: float) -> CheckResult:
+def records_match(obs: Observation, auth: Sequence[AuthFailure],
+                  states: Mapping[str, Mapping[str, Any]],
+                  min_interval: Mapping[str, float]) -> CheckResult:
+    """`auth`: the refusals still pausing an account; `min_interval`: per host."""
     hosts = sorted({host for host, _ in obs.published})
     matching: list[str] = []
     differing: list[str] = []
@@ -29,15 +32,15 @@ def records_match(obs: Observation, auth: AuthFailure | None,
             if pub.readable and pub.matches(consensus.ip):
                 matching.append(label)
                 continue
-            notes = _notes(states.get(f"{host}/ipv{family}", {}), min_interval, now)
+            notes = _notes(states.get(state_key(host, family), {}), min_interval[host], now)
             (differing if pub.readable else unreadable).append(
                 f"{label}: {pub.describe()}{notes}")
     metrics = {"records": float(len(hosts) * len(obs.consensus)),
                "matching": float(len(matching)), "differing": float(len(differing)),
                "unreadable": float(len(unreadable))}
     problems, status = [], Status.OK
-    if auth and time.time() - auth.at < AUTH_RETRY:
-        status, problems = Status.CRITICAL, [auth.message]
+    if auth:
+        status, problems = Status.CRITICAL, [a.message for a in auth]
     if differing:
         status = Status.CRITICAL
         ips = ", ".join(c.ip for c in obs.consensus.values() if c.ip)
