@@ -152,7 +152,7 @@ host = "127.0.0.1"
 port = {absent}
 
 [plugins.ddns]
-ipv4_services = ["{url}/ip-a"]
+ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
 resolvers = ["127.0.0.1"]
 dns_port = {absent}
 timeout = 1
