@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
   mmdebstrap podman-compose    # Containerfile, compose.yaml: a base image from Debian packages
+                               # (podman-compose: also the apps plugin's stack tests)
   postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   bind9                        # ddns plugin: a real BIND 9 (named) takes RFC 2136 updates with TSIG
@@ -16,6 +17,11 @@ PACKAGES=(
   systemd                      # nebula service: systemd-analyze verifies the unit install writes
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
+                               # (and the caddy plugin's tests: a real Caddy, its internal CA)
+  logrotate bsdutils systemd-journal-remote  # logs plugin: real rotation, `logger`, journal files
+  samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
+  sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
+  openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
 )
 
 missing=()

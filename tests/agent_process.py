@@ -61,7 +61,7 @@ class AgentProcess:
     def __post_init__(self) -> None:
         self.log_path = self.data_dir.parent / "agent.log"
 
-    def start(self, timeout: float = 20) -> float:
+    def start(self, timeout: float = 60) -> float:
         """Start and wait for /healthz; returns the seconds it took."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "agent.json").unlink(missing_ok=True)

@@ -196,7 +196,8 @@ def test_loading_the_bundled_plugins_imports_no_sdk():
         "import sys\n"
         "from nebula.plugins import PluginManager\n"
         "PluginManager()\n"
-        "print(sorted(m for m in ('docker', 'psycopg', 'dns', 'openai', 'cryptography')"
+        "print(sorted(m for m in ('docker', 'psycopg', 'dns', 'openai', 'cryptography',"
+        " 'smbclient', 'smbprotocol', 'filetype')"
         " if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -26,7 +26,9 @@ from tests.sample_plugins import Switchable
 
 CORE = Path(__file__).resolve().parents[1] / "core" / "nebula"
 BUILTIN_CODE = ("nebula.jarvis", "nebula.remediation", "nebula.builtins.jarvis",
-                "nebula.builtins.remediation")
+                "nebula.builtins.remediation", "nebula.builtins.service",
+                "nebula.builtins.backup", "nebula.builtins.installer",
+                "nebula.builtins.openapi", "nebula.builtins.prometheus")
 
 
 # --- layers ---------------------------------------------------------------------------------
@@ -69,7 +71,62 @@ def test_help_lists_the_builtin_commands_without_importing_them():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert "  jarvis " in result.stdout and "  remediation " in result.stdout
+    for name in ("service", "backup", "restore"):
+        assert f"  {name} " in result.stdout
     assert result.stdout.splitlines()[-1] == "MODULES []", result.stdout
+
+
+def test_a_builtins_group_named_like_a_core_group_adds_its_commands_to_it():
+    code = textwrap.dedent("""
+        import sys
+        from nebula.cli import main
+        try:
+            main(["plugin", "--help"])
+        except SystemExit:
+            pass
+        print("MODULES", sorted(m for m in sys.modules
+                                if m.startswith("nebula.builtins.installer.")
+                                and not m.endswith((".plugin", ".hooks"))
+                                or m in ("asyncio", "aiohttp")))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    listed = re.findall(r"^  (\w+) ", result.stdout, re.MULTILINE)
+    assert {"list", "info", "enable", "disable", "install", "uninstall", "new"} <= set(listed)
+    assert "taken" not in result.stderr
+    assert result.stdout.splitlines()[-1] == "MODULES []", result.stdout
+
+
+def test_an_installed_plugins_group_joins_the_core_group_when_asked_for(monkeypatch):
+    import click
+    from click.testing import CliRunner
+
+    import nebula.cli as cli
+
+    core = cli.main.commands["plugin"]
+    assert isinstance(core, click.Group)
+    monkeypatch.setattr(core, "commands", dict(core.commands))
+
+    @click.command()
+    def publish() -> None:
+        click.echo("published")
+
+    @click.command(name="list")
+    def shadow() -> None:
+        click.echo("not the core's")
+
+    def installed(taken, groups):
+        found: dict[str, click.Command] = {}
+        cli._adopt(found, taken, "hub", [click.Group("plugin", commands=[publish, shadow])],
+                   groups)
+        return found
+
+    monkeypatch.setattr(cli, "installed_commands", installed)
+    monkeypatch.setattr(cli.main, "_installed", None)
+    result = CliRunner().invoke(cli.main, ["plugin", "publish"])
+    assert (result.exit_code, result.stdout) == (0, "published\n"), result.output
+    assert "plugin hub: command 'list' is taken; skipped" in result.stderr
+    assert core.commands["list"].callback is not shadow.callback
 
 
 # --- always there, reported like any plugin --------------------------------------------------
@@ -128,6 +185,29 @@ async def test_a_disabled_builtin_serves_nothing_and_its_runtime_is_closed(tmp_p
         assert status == 503 and problem["detail"] == "plugin remediation is disabled"
         _, doc = await a.get("/api/v1/openapi.json")
         assert "/api/v1/remediation" not in doc["paths"]
+
+
+async def test_metrics_and_the_openapi_document_go_with_their_builtins(tmp_path):
+    path = write_config(tmp_path / "nebula.toml")
+    async with run_agent(load(path), {"switchable": Switchable()}, schedule=False) as a:
+        metrics = a.agent.runtime("prometheus")
+        assert metrics.observe in a.agent.health.listeners
+        status, text = await a.get("/metrics")
+        assert status == 200 and "nebula_check_status" in text
+        status, doc = await a.get("/api/v1/openapi.json")
+        assert status == 200 and doc["paths"]["/metrics"]["get"]["operationId"] == \
+            "prometheus_get_metrics"
+        write_config(path, plugins={"prometheus": {"enabled": False},
+                                    "openapi": {"enabled": False}})
+        status, body = await a.post("/api/v1/reload")
+        assert (status, body["changes"]) == (200, {"openapi": "stopped",
+                                                   "prometheus": "stopped"})
+        # Closed: it no longer times checks.
+        assert metrics.observe not in a.agent.health.listeners
+        status, problem = await a.get("/metrics")
+        assert status == 503 and problem["detail"] == "plugin prometheus is disabled"
+        status, problem = await a.get("/api/v1/openapi.json")
+        assert status == 503 and problem["detail"] == "plugin openapi is disabled"
 
 
 async def test_jarvis_closes_its_turns_when_it_stops(tmp_path):

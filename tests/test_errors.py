@@ -9,11 +9,11 @@ from nebula.actions import ActionNotFound, ActionUnavailable, InvalidParams, Par
 from nebula.api import ParamError
 from nebula.approvals import ApprovalConflict, ApprovalNotFound
 from nebula.builtins.auth.users import UserError, UserNotFound
+from nebula.builtins.installer.pip import InstallError
 from nebula.builtins.jarvis.conversations import ConversationNotFound
 from nebula.builtins.jarvis.engine import JarvisDisabled, MissingExtra
 from nebula.config import ConfigError
 from nebula.errors import NebulaError
-from nebula.plugin_install import InstallError
 from nebula.plugins import PluginError
 from nebula.runs import RunNotFound
 from nebula.secret_store import SecretStoreError

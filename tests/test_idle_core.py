@@ -22,9 +22,9 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nebula.api import Check, CheckResult, Manifest, PluginContext, Status, hookimpl
+from nebula.builtins.prometheus.metrics import DURATION_BUCKETS, Durations
+from nebula.builtins.prometheus.registry import DurationCollector
 from nebula.health import HealthEngine
-from nebula.http.metrics import DURATION_BUCKETS, Durations
-from nebula.http.metrics_registry import DurationCollector
 from nebula.store import Store
 from tests.waiting import eventually
 

@@ -23,10 +23,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("nebula.config", "nebula.config_edit", "nebula.plugins", "nebula.manifests",
                 "nebula.agent", "nebula.scheduler", "nebula.health", "nebula.actions",
                 "nebula.approvals", "nebula.runs", "nebula.events", "nebula.tokens",
-                "nebula.tools", "nebula.bootstrap", "nebula.plugin_install")),
+                "nebula.tools", "nebula.bootstrap")),
     ("interfaces", ("nebula.views", "nebula.http", "nebula.web", "nebula.cli",
                     "nebula.server", "nebula.runtime", "nebula.testing", "nebula.scaffold",
-                    "nebula.__main__", "nebula.service")),
+                    "nebula.__main__")),
+    # An alias of the backup built-in's module at its old address (bundled plugins' tests).
     ("builtins", ("nebula.builtins",)),
 )
 

@@ -23,13 +23,14 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from nebula.builtins.openapi.document import operation_id
 from nebula.config import load
-from nebula.http.openapi import operation_id
 from nebula.testing import RunningAgent, run_agent
 from tests.sample_plugins import Switchable
 from tests.test_cli_example_config import bundled_plugins, dummy_env, uncommented
 
-BUILT_INS = {"auth", "jarvis", "remediation"}
+BUILT_INS = {"auth", "jarvis", "remediation", "service", "backup", "installer", "openapi",
+             "prometheus"}
 PROBLEM_STATUSES = {"400", "401", "403", "404", "409", "422", "502", "503"}
 
 

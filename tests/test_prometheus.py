@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nebula.api import Check, CheckResult, Manifest, Status, hookimpl
-from nebula.http.metrics import unit_of
+from nebula.builtins.prometheus.metrics import unit_of
 from tests.agent_process import free_port
 from tests.waiting import eventually
 

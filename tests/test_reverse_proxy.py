@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from nebula.testing import write_config
 from tests.agent_process import AgentProcess, free_port, isolated_env
+from tests.engines.caddy import global_options
 from tests.waiting import wait_for
 from tests.web.conftest import PASSWORD
 from tests.web.test_user_cli import nebula_user
@@ -48,8 +49,7 @@ def caddyfile(port: int, admin: int, agent_port: int) -> str:
     assert site.startswith(head)
     site = (f"https://{PUBLIC}:{port}, https://{OTHER}:{port} {{\n\ttls internal\n"
             + site[len(head):])
-    return (f"{{\n\tadmin 127.0.0.1:{admin}\n\tauto_https disable_redirects\n"
-            "\tskip_install_trust\n\tdefault_bind 127.0.0.1\n}\n") + site
+    return global_options(admin) + site
 
 
 class Loopback(AbstractResolver):

@@ -22,7 +22,8 @@ DOCS = "share/doc/nebula-command/"
 # A path into this repository, as the code, the config and the docs write it.
 NAMED_PATH = re.compile(r"\b(docs/[\w.-]+\.(?:md|png)|plugins/\w+/README\.md|examples/\w+)")
 # The SDKs of the plugins' extras: never in the base install.
-SDKS = {"docker", "psycopg", "dnspython", "openai"}
+SDKS = {"docker", "psycopg", "dnspython", "openai", "pyyaml", "mcp", "smbprotocol",
+        "filetype", "asyncssh"}
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +88,14 @@ def test_the_base_install_leaves_each_sdk_to_its_plugins_extra(wheel):
     base = {Requirement(r).name for r in metadata["Requires-Dist"] if "extra ==" not in r}
     assert "psutil" in base and not base & SDKS, base & SDKS
     extras = set(metadata["Provides-Extra"])
-    assert {"docker", "postgres", "dns", "jarvis", "all", "test"} <= extras
+    assert {"docker", "apps", "postgres", "dns", "jarvis", "mcp", "fleet", "all",
+            "test"} <= extras
     # Each extra a bundled plugin's manifest names exists, and [all] holds every SDK.
     declared = {r.name: r.manifest.extra for r in PluginManager().records.values()
                 if r.manifest is not None and getattr(r.manifest, "extra", None)}
-    assert declared == {"docker": "docker", "postgres": "postgres", "domains": "dns",
-                        "zoneedit": "dns", "ddns": "dns"}
+    assert declared == {"docker": "docker", "apps": "apps", "postgres": "postgres",
+                        "domains": "dns", "zoneedit": "dns", "ddns": "dns", "nas": "nas",
+                        "media": "media"}
     assert set(declared.values()) <= extras
     in_all = {Requirement(r).name for r in metadata["Requires-Dist"] if "extra == 'all'" in r}
     assert in_all == SDKS, in_all

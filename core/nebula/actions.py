@@ -12,7 +12,8 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
@@ -43,6 +44,35 @@ PLUGIN_ACTOR = "plugin:"
 
 class ActionNotFound(NebulaError, KeyError):
     pass
+
+
+@dataclass
+class Cover:
+    """The calls of other plugins' actions an approved plan listed under `"covers"`
+    (`[{"action": "caddy.add_site", "params": {...}}, ...]`): while that approved run
+    runs, its plugin's `ctx.call_action` of exactly one of them (same action, same params)
+    runs under the same approval instead of filing a second one. Each listed call covers
+    one call; anything else is filed for approval as usual."""
+
+    approval_id: str
+    admin: str
+    action: str
+    calls: list[Any]
+    used: set[int] = field(default_factory=set)
+
+    def claim(self, name: str, params: Mapping[str, Any], actor: str) -> bool:
+        if actor != PLUGIN_ACTOR + self.action.split(".", 1)[0]:
+            return False  # only the covering action's own plugin asks under its approval
+        wanted = {"action": name, "params": _plain(dict(params))}
+        for index, call in enumerate(self.calls):
+            if index not in self.used and _plain(call) == wanted:
+                self.used.add(index)
+                return True
+        return False
+
+
+# Set in each run: the Cover of the approved run whose task this is, else None.
+COVER: ContextVar[Cover | None] = ContextVar("nebula_cover", default=None)
 
 
 class ActionUnavailable(NebulaError):
@@ -141,11 +171,17 @@ class ActionRunner:
         shown_params = _shown(action, params, hidden)
         shown_plan = None if action.prepare is None else _shown(action, plan, hidden)
         if action.destructive:
+            cover = COVER.get()
+            covered = cover is not None and cover.claim(action.name, params, actor)
             approval = await self.approvals_store.file(
                 action.name, shown_params, shown_plan, {"params": dict(params), "plan": plan},
                 actor)
             await self.audit(actor, action.name, shown_params, "pending_approval", None,
                              approval["id"])
+            if cover is not None and covered:
+                return await self._approve(
+                    approval["id"], cover.admin, None, wait,
+                    note=f"covered by approval {cover.approval_id} of {cover.action}")
             if preapproved_by is None:
                 await self._publish("approval.requested", approval, "core")
                 return {"status": "pending_approval", "approval": approval}
@@ -183,7 +219,7 @@ class ActionRunner:
         return await self._approve(approval_id, admin, expect_digest, wait)
 
     async def _approve(self, approval_id: str, admin: str, expect_digest: str | None,
-                       wait: float | None) -> dict[str, Any]:
+                       wait: float | None, note: str = "") -> dict[str, Any]:
         row = await self.approvals_store.get(approval_id)
         action = self.get(row["action"])
         decided = await self.approvals_store.decide(
@@ -191,6 +227,10 @@ class ActionRunner:
         request = decided["request"]
         params, plan = request["params"], request["plan"]
         hidden = write_only.values(action.params, params)
+        approved_by = _approved_by(admin, row) + (f" ({note})" if note else "")
+        covers = plan.get("covers") if isinstance(plan, Mapping) else None
+        cover = Cover(approval_id, admin, action.name, list(covers)) \
+            if isinstance(covers, list) and covers else None
         # The action may have changed since the request (a reload, a new version): what
         # no longer fits its parameters does not run.
         if problems := validate_params(action, params):
@@ -199,12 +239,12 @@ class ActionRunner:
                 "error": "the request no longer fits the action's parameters: "
                          + "; ".join(f"{p.path}: {p.message}" for p in problems)}
             await self.audit(row["requested_by"], action.name, row["params"], "error", 0.0,
-                             approval_id, _approved_by(admin, row) + "; " + outcome["error"])
+                             approval_id, approved_by + "; " + outcome["error"])
             await self.approvals_store.finish(approval_id, outcome)
         else:
             outcome = await self._run(action, _argument(action, params, plan),
                                       row["requested_by"], row["params"], hidden,
-                                      approval_id, _approved_by(admin, row), wait)
+                                      approval_id, approved_by, wait, cover)
         return {**outcome, "approval": await self.approval(approval_id)}
 
     async def deny(self, approval_id: str, admin: str, reason: str = "") -> dict[str, Any]:
@@ -217,12 +257,15 @@ class ActionRunner:
     async def _run(
         self, action: Action, argument: Mapping[str, Any], actor: str,
         shown_params: Mapping[str, Any], hidden: Secrets, approval_id: str | None,
-        approved_by: str | None, wait: float | None,
+        approved_by: str | None, wait: float | None, cover: Cover | None = None,
     ) -> dict[str, Any]:
         """Run the action as a run of its own; its audit row, counts, event and the
         approval's result are written when it ends, whether anyone still waits or not."""
 
         async def work() -> dict[str, Any]:
+            # This run's task has its own context: the cover holds here and in what the
+            # run asks for, and a run started from inside it sets its own (usually None).
+            COVER.set(cover)
             started = time.perf_counter()
             try:
                 outcome = dict(hidden.redact(await timed_outcome(

@@ -54,7 +54,15 @@ AGENT_SCHEMA: dict[str, Any] = {
         "header_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 20},
         "body_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 60},
         "max_websockets": {"type": "integer", "minimum": 1, "default": 8},
+        # A second listener serving the same API over mutual TLS (the fleet hub reaches an
+        # enrolled agent there; `nebula fleet enroll` writes these): the server certificate
+        # and key, and the CA whose client certificates are required.
+        "tls_port": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "tls_cert": {"type": "string", "minLength": 1},
+        "tls_key": {"type": "string", "minLength": 1},
+        "tls_client_ca": {"type": "string", "minLength": 1},
     },
+    "dependentRequired": {"tls_port": ["tls_cert", "tls_key", "tls_client_ca"]},
 }
 # The core's own top-level keys; built-in plugins claim more (nebula.manifests).
 CORE_KEYS = ("agent", "plugins")

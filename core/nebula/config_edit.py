@@ -63,3 +63,16 @@ def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None],
         handle.write(text.rstrip("\n") + "\n" if tidy_end and text.strip() else text)
     os.chmod(tmp, mode)
     tmp.replace(path)
+
+
+def set_agent_keys(path: Path, values: dict[str, str | int]) -> None:
+    """Set keys of `[agent]` (creating the table), keeping everything else as written."""
+    def edit(doc: tomlkit.TOMLDocument) -> None:
+        agent = doc.get("agent")
+        if agent is None:
+            agent = tomlkit.table()
+            doc["agent"] = agent
+        for key, value in values.items():
+            agent[key] = value
+
+    _edit(path, edit)

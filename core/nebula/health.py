@@ -140,9 +140,8 @@ class HealthEngine:
         self._flush_wanted = asyncio.Event()  # set while results wait to be written
         self._flusher: asyncio.Task[None] | None = None
         self.version = 0  # bumped on every change, for cached API answers
-        self.on_result: Callable[[CheckState], None] | None = None
-        # Called with every result, in order (remediation policies count streaks here);
-        # each must be cheap and must not raise.
+        # Called with every result, in order (remediation policies count streaks here, the
+        # prometheus built-in times checks); each must be cheap and must not raise.
         self.listeners: list[Callable[[CheckState], None]] = []
 
     @property
@@ -216,8 +215,6 @@ class HealthEngine:
                               result.summary, json.dumps(result.metrics), duration_ms))
         self._flush_wanted.set()
         self.version += 1
-        if self.on_result:
-            self.on_result(cs)
         for listener in self.listeners:
             listener(cs)
         if old is not None:

@@ -25,8 +25,15 @@ from nebula.contributions import Manifest
 # name -> the module holding its `manifest`; the order is the order they are registered.
 BUILTIN_PLUGINS: Mapping[str, str] = {
     "auth": "nebula.builtins.auth.plugin",
+    "fleet": "nebula.builtins.fleet.plugin",
     "jarvis": "nebula.builtins.jarvis.plugin",
+    "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
+    "service": "nebula.builtins.service.plugin",
+    "backup": "nebula.builtins.backup.plugin",
+    "installer": "nebula.builtins.installer.plugin",
+    "openapi": "nebula.builtins.openapi.plugin",
+    "prometheus": "nebula.builtins.prometheus.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).

@@ -35,16 +35,18 @@ def write_jarvis_config(path, jarvis: dict[str, Any] | None,
 @pytest.fixture
 def jarvis_agent(tmp_path, model):
     """`async with jarvis_agent(**jarvis_keys) as (agent, ops)`: a live agent with the Ops
-    plugin (its secret in config) and [jarvis] pointed at the fake model."""
+    plugin (its secret in config), or another test plugin under `name` with its `config`,
+    and [jarvis] pointed at the fake model."""
 
     @contextlib.asynccontextmanager
-    async def factory(ops: Ops | None = None, **jarvis: Any):
+    async def factory(ops: Any = None, name: str = "ops",
+                      config: dict[str, Any] | None = None, **jarvis: Any):
         ops = ops or Ops()
         path = write_jarvis_config(
             tmp_path / "nebula.toml",
             {"base_url": model.base_url, "max_retries": 0, "timeout": 10, **jarvis},
-            {"ops": {"api_token": SECRET}})
-        async with run_agent(load(path), {"ops": ops}, schedule=False) as agent:
+            {name: {"api_token": SECRET} if config is None else config})
+        async with run_agent(load(path), {name: ops}, schedule=False) as agent:
             yield agent, ops
 
     return factory

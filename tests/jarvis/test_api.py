@@ -136,7 +136,8 @@ DIAGNOSIS = {
 async def test_diagnose_files_proposed_actions_as_approvals(jarvis_agent, model):
     model.add(tool_call("ops__delete_volume", {"name": "data"}),
               text("```json\n" + json.dumps(DIAGNOSIS) + "\n```"))
-    async with jarvis_agent() as (agent, ops):
+    # One model over every read-only tool (the coordinator's path: tests/jarvis/test_team.py).
+    async with jarvis_agent(specialists=False) as (agent, ops):
         ops.status, ops.summary = Status.CRITICAL, "web: connection refused"
         ops.logs = "db: connection refused"
         for _ in range(3):

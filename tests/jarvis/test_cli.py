@@ -106,3 +106,26 @@ async def test_disabled_jarvis_says_how_to_enable_it(nebula_agent, tmp_path):
         assert code == 1 and "Service Unavailable" in err and "[jarvis]" in err
         code, out, _ = await nebula_async(agent, tmp_path, "jarvis", "status")
         assert code == 0 and out.startswith("disabled: Jarvis is not configured")
+
+
+async def test_investigate_shows_the_specialists_findings(jarvis_agent, model, tmp_path):
+    from tests.jarvis.lab_plugin import Lab
+
+    model.add(
+        tool_call("ask_storage", {"question": "Which disk is full?"}),
+        tool_call("lab__disk_usage", {}),
+        text(json.dumps({"findings": "/srv is full", "evidence": ["/srv 100%"],
+                         "proposed_actions": [{"action": "lab.prune_images", "params": {},
+                                               "why": "frees 38 GB"}]})),
+        text(json.dumps({"hypothesis": "/srv is full.", "evidence": ["/srv 100%"],
+                         "proposed_actions": [{"action": "lab.prune_images",
+                                               "params": {}}]})))
+    async with jarvis_agent(Lab(), name="lab", config={}) as (agent, _):
+        code, out, err = await nebula_async(agent, tmp_path, "jarvis", "investigate",
+                                            "is a disk full?")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "/srv is full."
+    assert "  [storage] /srv is full" in lines
+    assert any("lab.prune_images" in line and "nebula approvals approve" in line
+               for line in lines)

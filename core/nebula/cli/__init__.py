@@ -9,7 +9,7 @@ only when it runs. Installed plugins are read only when a command is not found o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,17 @@ from nebula import __version__
 from nebula.cli.common import State
 
 
-def _adopt(found: dict[str, click.Command], taken: Callable[[str], bool], plugin: str,
-           commands: Any) -> None:
-    """Add one plugin's commands to `found`; a name already taken is skipped, loudly."""
+def _adopt(found: MutableMapping[str, click.Command], taken: Callable[[str], bool], plugin: str,
+           commands: Any, core: Mapping[str, click.Command]) -> None:
+    """Add one plugin's commands to `found`; a name already taken is skipped, loudly. A
+    group named like a core group (`plugin`) adds its commands to that group instead."""
     for command in commands or ():
         if not isinstance(command, click.Command) or not command.name:
             click.echo(f"warning: plugin {plugin}: nebula_cli_commands returned "
                        f"{type(command).__name__}, not a named click command", err=True)
+        elif isinstance(command, click.Group) and isinstance(
+                group := core.get(command.name), click.Group):
+            _adopt(group.commands, lambda _: False, plugin, command.commands.values(), {})
         elif taken(command.name) or command.name in found:
             click.echo(f"warning: plugin {plugin}: command {command.name!r} is taken; "
                        "skipped", err=True)
@@ -40,7 +44,8 @@ def _unavailable(plugin: str, exc: BaseException) -> None:
                f"{SECRETS.redact(f'{type(exc).__name__}: {exc}')}", err=True)
 
 
-def builtin_commands(taken: Callable[[str], bool]) -> dict[str, click.Command]:
+def builtin_commands(taken: Callable[[str], bool], core: Mapping[str, click.Command]
+                     ) -> dict[str, click.Command]:
     """The built-in plugins' commands, from their hooks modules registered with pluggy (so
     a misspelt hook is refused here as in the agent); one that fails is left out alone."""
     import importlib
@@ -58,13 +63,14 @@ def builtin_commands(taken: Callable[[str], bool]) -> dict[str, click.Command]:
             hooks = importlib.import_module(load_manifest(module).manifest.hooks)
             pm.register(hooks, name=name)
             call = getattr(hooks, "nebula_cli_commands", None)
-            _adopt(found, taken, name, call() if call else ())
+            _adopt(found, taken, name, call() if call else (), core)
         except Exception as exc:
             _unavailable(name, exc)
     return found
 
 
-def installed_commands(taken: Callable[[str], bool]) -> dict[str, click.Command]:
+def installed_commands(taken: Callable[[str], bool], core: Mapping[str, click.Command]
+                       ) -> dict[str, click.Command]:
     """Commands of the plugins installed from entry points (not the built-ins)."""
     from nebula.plugins import PluginManager
 
@@ -74,7 +80,8 @@ def installed_commands(taken: Callable[[str], bool]) -> dict[str, click.Command]
         if record.builtin or not manager.load_hooks(record):
             continue
         try:
-            _adopt(found, taken, record.name, manager.call(record, "nebula_cli_commands"))
+            _adopt(found, taken, record.name, manager.call(record, "nebula_cli_commands"),
+                   core)
         except Exception as exc:
             _unavailable(record.name, exc)
     return found
@@ -93,13 +100,13 @@ class NebulaGroup(click.Group):
 
     def builtin(self) -> dict[str, click.Command]:
         if self._builtin is None:
-            self._builtin = builtin_commands(self._taken)
+            self._builtin = builtin_commands(self._taken, self.commands)
         return self._builtin
 
     def installed(self) -> dict[str, click.Command]:
         if self._installed is None:
             self._installed = installed_commands(
-                lambda name: self._taken(name) or name in self.builtin())
+                lambda name: self._taken(name) or name in self.builtin(), self.commands)
         return self._installed
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -116,8 +123,10 @@ class NebulaGroup(click.Group):
         return sorted({*super().list_commands(ctx), *self.builtin()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return (super().get_command(ctx, cmd_name) or self.builtin().get(cmd_name)
-                or self.installed().get(cmd_name))
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, click.Group):
+            self.builtin()  # built-ins may add commands to a core group
+        return command or self.builtin().get(cmd_name) or self.installed().get(cmd_name)
 
 
 @click.group(cls=NebulaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,16 +153,9 @@ def _register(modules: Iterable[Any]) -> None:
 
 
 def _core_modules() -> list[Any]:
-    from nebula.cli import (
-        action_cmds,
-        agent_cmds,
-        backup_cmds,
-        plugin_cmds,
-        service_cmds,
-        token_cmds,
-    )
+    from nebula.cli import action_cmds, agent_cmds, plugin_cmds, token_cmds
 
-    return [agent_cmds, action_cmds, plugin_cmds, token_cmds, backup_cmds, service_cmds]
+    return [agent_cmds, action_cmds, plugin_cmds, token_cmds]
 
 
 _register(_core_modules())

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+from nebula.cli.common import (
+    CoreGroup,
+    State,
+    agent_client,
+    json_option,
+    output,
+    pass_state,
+    table,
+)
 
 # Each request waits this long for the outcome before following the run (with progress):
 # quick actions answer at once, and nothing long ever rests on one HTTP request.
@@ -16,7 +24,7 @@ REQUEST_WAIT = 2.0
 POLL_INTERVAL = 0.5
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def action() -> None:
     """List and run actions."""
 
@@ -33,7 +41,7 @@ def list_actions(state: State, as_json: bool) -> None:
          for a in d["actions"]], ("ACTION", "DESTRUCTIVE", "DESCRIPTION")))
 
 
-def _parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
+def parse_params(pairs: tuple[str, ...], raw: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if raw:
         try:
@@ -69,7 +77,7 @@ def run_action(state: State, name: str, pairs: tuple[str, ...], raw: str | None,
                no_wait: bool, as_json: bool) -> None:
     """Run action NAME and wait for it, showing progress; a destructive one waits for
     approval unless --yes."""
-    body = {"params": _parse_params(pairs, raw), "approve": yes,
+    body = {"params": parse_params(pairs, raw), "approve": yes,
             "wait": 0 if no_wait else REQUEST_WAIT}
     with agent_client(state) as client:
         outcome = client.post(f"/api/v1/actions/{name}/run", body)
@@ -137,7 +145,7 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
         click.echo(result if isinstance(result, str) else json.dumps(result, indent=2))
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def approvals() -> None:
     """Review, approve and deny destructive actions."""
 

@@ -10,6 +10,7 @@ import click
 
 from nebula.cli.common import (
     STATUS_MARK,
+    CoreGroup,
     State,
     agent_client,
     fail_api,
@@ -190,7 +191,7 @@ def _unknown_checks(names: tuple[str, ...], known: list[str]) -> NoReturn:
     sys.exit(Status.UNKNOWN.exit_code)
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def config() -> None:
     """Validate or show the configuration."""
 

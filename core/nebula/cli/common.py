@@ -46,6 +46,11 @@ class State:
             self._agent_settings = self._load(agent_only=True)
         return self._agent_settings
 
+    def agent_client(self) -> contextlib.AbstractContextManager[Client]:
+        """The running agent, else a one-shot one: what a plugin's command reaches through
+        `nebula.helpers.cli.agent_api` (it cannot import this module)."""
+        return agent_client(self)
+
     def use(self, path: Path) -> None:
         """From now on, the config at `path` (a command just wrote it)."""
         self.config_path, self.searched = path, []
@@ -184,3 +189,17 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
 
 STATUS_MARK = {"ok": "✔ ok", "warning": "▲ warning", "critical": "✖ critical",
                "unknown": "? unknown"}
+
+
+class CoreGroup(click.Group):
+    """A core command group (`nebula plugin`) plugins may add commands to, by returning a
+    group of the same name from `nebula_cli_commands`: built-ins' are there from the start,
+    installed plugins' are read when a name is not found (as for top-level commands)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        installed = getattr(ctx.find_root().command, "installed", None)
+        if command is None and installed is not None:
+            installed()
+            command = super().get_command(ctx, cmd_name)
+        return command

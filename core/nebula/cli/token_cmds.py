@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import click
 
-from nebula.cli.common import State, agent_client, json_option, output, pass_state, table
+from nebula.cli.common import (
+    CoreGroup,
+    State,
+    agent_client,
+    json_option,
+    output,
+    pass_state,
+    table,
+)
 from nebula.roles import ACCOUNT_ROLES, Role
 
 
-@click.group()
+@click.group(cls=CoreGroup)
 def token() -> None:
     """Manage API tokens for scripts and other machines."""
 

@@ -1,1 +1,1 @@
-"""The agent's HTTP server: the /api/v1 JSON API, /healthz, /metrics and plugin routes."""
+"""The agent's HTTP server: the /api/v1 JSON API, /healthz and plugin routes."""

@@ -1,4 +1,4 @@
-"""The agent's HTTP server: the /api/v1 JSON API, /healthz, /metrics, plugin routes and
+"""The agent's HTTP server: the /api/v1 JSON API, /healthz, plugin routes and
 endpoints, and the authentication in front of all of them (bearer tokens, then the
 running plugins' authenticators). The web panel's pages are handed in by
 `nebula.server.create_app`, which composes the two: this package never imports the panel.
@@ -22,10 +22,19 @@ from nebula.http import (
     api_tokens,
     api_tools,
 )
+from nebula.http.client_certs import certificate_missing, scraper
 from nebula.http.decoding import decoding_middleware
 from nebula.http.endpoints import ADMIN, ENDPOINTS, PUBLIC, Endpoint, Handler, ok
 from nebula.http.hosts import ALLOWED_HOSTS, AllowedHosts, hosts_middleware
-from nebula.http.keys import AGENT, PRINCIPAL, RESPONSE_CACHE, SIGNED_IN, principal_of
+from nebula.http.keys import (
+    AGENT,
+    PRINCIPAL,
+    RESPONSE_CACHE,
+    ROUTE_TABLE,
+    SIGNED_IN,
+    RouteTable,
+    principal_of,
+)
 from nebula.http.limits import (
     LIMITS,
     OPEN_STREAMS,
@@ -34,12 +43,10 @@ from nebula.http.limits import (
     close_streams,
     streams_middleware,
 )
-from nebula.http.metrics import Metrics
-from nebula.http.openapi import document
 from nebula.http.plugin_endpoints import PluginEndpoints, first_segments, full_paths
 from nebula.http.plugin_routes import PluginRoutes
 from nebula.http.problems import Problem, problem
-from nebula.http.schemas import HEALTH, METRICS_TEXT, OBJECT
+from nebula.http.schemas import HEALTH
 from nebula.http.security import (
     CALLER,
     PROXIES,
@@ -126,7 +133,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     inner = await surface.endpoint_for(request) if surface is not None else None
     if path in request.app[PUBLIC_PATHS] or (inner is not None and inner.role == PUBLIC):
         return await handler(request)
-    principal = await _principal(request)
+    principal = scraper(request, path) or await _principal(request)
     if principal is None:
         if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":
@@ -159,6 +166,8 @@ async def _principal(request: web.Request) -> Principal | None:
     principal = await agent.tokens.authenticate(token.strip())
     if principal is None:
         raise Problem(401, "the token is unknown or revoked")
+    if refused := certificate_missing(request, principal):
+        raise Problem(401, refused)
     request[CALLER] = f"token:{hash_token(token.strip())}"
     return principal
 
@@ -199,12 +208,9 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     app[PROXIES] = Proxies(config.agent["trusted_proxies"])
     app[WEBHOOKS] = Webhooks(agent)
     app.on_response_prepare.append(add_security_headers)
-    metrics = Metrics(agent)
     endpoints = [
         Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC,
                  response=HEALTH),
-        Endpoint("GET", "/metrics", metrics.handler, "Prometheus metrics", tag="metrics",
-                 response=METRICS_TEXT),
         *ENDPOINTS,
         # Before the catch-all below, which would otherwise take these paths.
         Endpoint("*", "/plugins/{plugin}/hooks/{hook}", app[WEBHOOKS].handle,
@@ -213,14 +219,6 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
         Endpoint("*", "/plugins/{plugin}/{tail:.*}", PluginRoutes(agent).handle,
                  "A plugin's own routes (behind the same authentication)", tag="plugins"),
     ]
-
-    async def openapi_handler(_request: web.Request) -> web.Response:
-        # Plugins' endpoints come and go with them: the document says what is served now.
-        return ok(document(endpoints,
-                           [pair for s in surfaces for pair in s.running_by_plugin()]))
-
-    endpoints.append(Endpoint("GET", "/api/v1/openapi.json", openapi_handler,
-                              "This document: every route of the agent", response=OBJECT))
     # Plugins' endpoints and pages sit under their names, so a name the core uses there
     # is not a plugin's (the manager fails a plugin of that name that contributes some).
     core_paths = [ep.path for ep in endpoints]
@@ -230,12 +228,15 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     pages = PluginEndpoints(agent, "/", panel.plugin_pages)
     surfaces = (api, pages)
     endpoints += [
-        Endpoint("*", api.route_path(reserved["api"]), api.handle,
+        # A dot in the API's names: a built-in may claim a file name (`openapi.json`); not
+        # in the pages', where `/favicon.ico` would otherwise get the sign-in page.
+        Endpoint("*", api.route_path(reserved["api"], "[A-Za-z0-9_.-]+"), api.handle,
                  "A plugin's API endpoints (each is documented under its own path)",
                  tag="plugins", problems=(503,)),
         Endpoint("*", pages.route_path(reserved["pages"]), pages.handle,
                  "A plugin's pages in the web panel (and their forms)", tag=PAGE_TAG),
     ]
+    app[ROUTE_TABLE] = RouteTable(endpoints, surfaces)
     app[SURFACES] = {}
     # By the canonical path the router matches, which for a path with a regex (the
     # surfaces' catch-alls) is not the path as written.

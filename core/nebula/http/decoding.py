@@ -6,7 +6,9 @@ traceback.
 - The agent's own routes take JSON or url-encoded forms, both text: their body is read
   here, under the body timeout, and refused when it is not valid in its charset, before
   a handler or the session's CSRF check parses it. Plugin routes read their own bodies
-  (some stream them) and are left alone.
+  (some stream them) and are left alone; so are binary bodies
+  (`application/octet-stream`) sent to a plugin's API endpoint, which streams them (the
+  media plugin's uploads: gigabytes that must never be held in memory).
 - JSON bodies are parsed with bounds: nesting depth (deeper input blows the parser's or
   later the encoder's recursion) and the digits of an integer (Python refuses to convert
   more than 4300, raising a plain ValueError).
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # endpoints uses parse_json
 PLUGIN_PREFIX = "/plugins/{plugin}/"
 MAX_DEPTH = 64
 FORM = "application/x-www-form-urlencoded"
+BINARY = "application/octet-stream"
 
 
 def _undecodable(value: str) -> bool:
@@ -42,7 +45,16 @@ def _undecodable(value: str) -> bool:
 
 def _own_route(request: web.Request) -> bool:
     resource = request.match_info.route.resource
-    return resource is not None and not resource.canonical.startswith(PLUGIN_PREFIX)
+    if resource is None or resource.canonical.startswith(PLUGIN_PREFIX):
+        return False
+    # aiohttp reports a missing Content-Type as octet-stream: only a declared one counts.
+    declared = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if declared == BINARY:
+        from nebula.http.app import SURFACES  # app imports this module
+
+        surface = request.app[SURFACES].get(resource.canonical)
+        return surface is None or not surface.prefix.startswith("/api/")
+    return True
 
 
 @web.middleware

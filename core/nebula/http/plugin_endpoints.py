@@ -50,11 +50,12 @@ class PluginEndpoints:
         self._routers: dict[str, tuple[Contributions, list[Endpoint], web.UrlDispatcher,
                                        dict[Any, Endpoint]]] = {}
 
-    def route_path(self, reserved: frozenset[str]) -> str:
-        """The catch-all path: any name but the core's, then the rest (or nothing)."""
+    def route_path(self, reserved: frozenset[str], names: str = "[A-Za-z0-9_-]+") -> str:
+        """The catch-all path: any name (matching `names`) but the core's, then the rest
+        (or nothing)."""
         taken = "|".join(re.escape(name) for name in sorted(reserved))
         guard = f"(?!(?:{taken})(?:/|$))" if taken else ""
-        return f"{self.prefix}{{plugin:{guard}[A-Za-z0-9_-]+}}{{tail:(?:/.*)?}}"
+        return f"{self.prefix}{{plugin:{guard}{names}}}{{tail:(?:/.*)?}}"
 
     def _table(self, record: PluginRecord) -> tuple[list[Endpoint], web.UrlDispatcher,
                                                     dict[Any, Endpoint]]:

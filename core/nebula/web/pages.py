@@ -18,7 +18,7 @@ from nebula.http.plugin_endpoints import full_paths
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED, PluginRecord
 from nebula.secrets import SECRETS
-from nebula.surfaces import PAGE, PAGE_TAG, SESSION_TAG, WebPage
+from nebula.surfaces import PAGE, PAGE_TAG, WebPage
 from nebula.views import PANEL_TIMEOUT, describe_action, describe_panel
 from nebula.web.history import SPARKLINES
 from nebula.web.html import (
@@ -85,7 +85,9 @@ def plugin_page_endpoints(record: PluginRecord) -> list[Endpoint]:
 
     pages = [Endpoint("GET", p.path, serve(p), p.title, p.role, tag=PAGE_TAG)
              for p in record.contributions.pages if p.slot == PAGE]
-    routes = [replace(ep, tag=SESSION_TAG if ep.tag == SESSION_TAG else PAGE_TAG)
+    # A route keeps a tag of its own (a session write; /metrics, which answers a scraper
+    # without a token 401 rather than sending it to sign in); others are panel pages.
+    routes = [replace(ep, tag=PAGE_TAG if ep.tag == "agent" else ep.tag)
               for ep in record.contributions.page_routes]
     return full_paths("/", record, [*pages, *routes])
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from nebula.api import Action
+from nebula.api import Action, ParamError
 from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import rows
 from nebula_postgres.runtime import Runtime
@@ -72,6 +72,19 @@ def actions(rt: Runtime) -> list[Action]:
 
         return run
 
+    async def plan_drop(p: Mapping[str, Any]) -> Any:
+        admin_module = await speaking(server, "admin")
+        try:
+            return await admin_module.drop_plan(server, p["database"])
+        except LookupError as exc:
+            raise ParamError("database", str(exc)) from None
+
+    async def do_drop(plan: Mapping[str, Any]) -> Any:
+        result = await (await speaking(server, "admin")).drop_database(server, dict(plan))
+        rt.log.warning("postgres.database_dropped", **result)
+        rt.monitor.forget()
+        return result
+
     dry_run = {"dry_run": {"type": "boolean", "default": False,
                            "description": "Only show the plan."}}
     database = {"database": {**NAME, "description": "Database name."}}
@@ -105,6 +118,10 @@ def actions(rt: Runtime) -> list[Action]:
                params({"name": {**NAME, "description": "New database name."},
                        "owner": {**NAME, "description": "New role; default: the name."}},
                       ("name",))),
+        Action("drop_database", do_drop, "Drop database",
+               "Drop a database (its sessions ended) and, when it owns nothing else, the "
+               "role that owns it, as create_database made them (needs approval).",
+               params(database, ("database",)), destructive=True, prepare=plan_drop),
         Action("backup", do_backup, "Back up now",
                "pg_dump -Fc of one database (or of every backed-up one), verified and "
                "checksummed; retention applies.", params(database), timeout=backup_timeout),

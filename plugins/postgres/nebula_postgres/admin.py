@@ -1,5 +1,5 @@
 """Operations a person (or Jarvis) asks for: listings, cancelling or ending a backend,
-VACUUM, and creating a database with its own role in one step."""
+VACUUM, and creating a database with its own role in one step (and dropping one so made)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from nebula_postgres import names, provision
@@ -117,3 +118,43 @@ async def slow_queries(server: Server, limit: int) -> dict[str, Any]:
                 "message": "pg_stat_statements is installed but not loaded: add it to "
                            "shared_preload_libraries and restart the server."}
     return {"available": True, "queries": rows}
+
+
+DROP_PLAN_SQL = """
+SELECT r.rolname,
+       (SELECT count(*) FROM pg_database o WHERE o.datdba = r.oid AND o.datname <> %s),
+       r.rolsuper OR r.rolname = current_user
+FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = %s
+"""
+
+
+async def drop_plan(server: Server, name: str) -> dict[str, Any]:
+    """What dropping `name` takes with it: the database, and its owner role when it owns
+    nothing else and is neither a superuser nor the plugin's own (as `create_database`
+    makes them). LookupError when there is no such database."""
+    names.identifier(name, "database name")
+    async with server.connect() as conn:
+        row = await (await conn.execute(DROP_PLAN_SQL, [name, name])).fetchone()
+    if row is None:
+        raise LookupError(f"no database {name}")
+    owner, owns_others, protected = row
+    return {"database": name, "owner": owner,
+            "drop_owner": not owns_others and not protected}
+
+
+async def drop_database(server: Server, plan: dict[str, Any]) -> dict[str, Any]:
+    """Drop the planned database (its sessions ended) and, as planned, its owner role;
+    refused when the owner changed since the plan."""
+    now = await drop_plan(server, plan["database"])
+    if now["owner"] != plan["owner"]:
+        raise ValueError(f"database {plan['database']} is owned by {now['owner']} now, not "
+                         f"{plan['owner']}: ask again")
+    async with server.connect() as conn:
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                           "datname = %s AND pid <> pg_backend_pid()", [plan["database"]])
+        await conn.execute(sql.SQL("DROP DATABASE {}").format(
+            sql.Identifier(plan["database"])))
+        if plan["drop_owner"] and now["drop_owner"]:
+            await conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(plan["owner"])))
+    return {"database": plan["database"], "dropped": True,
+            "owner_dropped": bool(plan["drop_owner"] and now["drop_owner"])}

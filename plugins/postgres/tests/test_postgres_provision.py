@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgres_api import AgentFactory, result_of, run_action
+from postgres_api import AgentFactory, approve, result_of, run_action
 
 from nebula_postgres.provision import LOCK_KEY
 from tests.engines.postgres import Cluster
@@ -166,3 +166,26 @@ async def test_vacuum_analyze_a_database(pg_agent: AgentFactory, cluster: Cluste
                            "FROM pg_stat_user_tables WHERE relname = 'v'", dbname) == \
         [(True, True)]
     assert refused["status"] == "error" and "invalid database name" in refused["error"]
+
+
+async def test_drop_database_takes_what_create_database_made_after_approval(
+        pg_agent: AgentFactory, cluster: Cluster, dbname: str) -> None:
+    cluster.execute(f"CREATE DATABASE {dbname}_kept")  # owned by the plugin's own user
+    async with pg_agent() as agent:
+        await result_of(agent, "create_database", {"name": dbname})
+        pending = await run_action(agent, "drop_database", {"database": dbname})
+        assert pending["approval"]["plan"] == {"database": dbname, "owner": dbname,
+                                               "drop_owner": True}
+        assert cluster.execute(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'") \
+            == [(1,)]  # nothing before the approval
+        done = await approve(agent, pending)
+        kept = await approve(agent, await run_action(agent, "drop_database",
+                                                     {"database": f"{dbname}_kept"}))
+        status, body = await agent.post("/api/v1/actions/postgres.drop_database/run",
+                                        {"params": {"database": "no_such_db"}})
+    assert done["status"] == "ok" and done["result"]["owner_dropped"] is True, done
+    assert cluster.execute(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'") == []
+    assert cluster.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{dbname}'") == []
+    # A database of the plugin's own user goes; that user stays.
+    assert kept["status"] == "ok" and kept["result"]["owner_dropped"] is False, kept
+    assert status == 422 and "no database no_such_db" in str(body)

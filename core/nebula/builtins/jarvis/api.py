@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -23,11 +25,26 @@ MESSAGE_SCHEMA = {"type": "object", "additionalProperties": False, "required": [
 DIAGNOSE_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["check"],
                    "properties": {"check": {"type": "string", "minLength": 1,
                                             "description": "<plugin>.<name>"}}}
+QUESTION_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["question"],
+                   "properties": {"question": {"type": "string", "minLength": 1,
+                                               "maxLength": 20000}}}
 TAG = "jarvis"
 
 
 def _disabled(exc: JarvisDisabled) -> Problem:
     return Problem(503, str(exc))
+
+
+@contextlib.contextmanager
+def _look_errors() -> Iterator[None]:
+    """A diagnosis's or an investigation's failures as problems: Jarvis off (503), the
+    model failing or a bound reached (502)."""
+    try:
+        yield
+    except JarvisDisabled as exc:
+        raise _disabled(exc) from None
+    except JarvisFailure as exc:
+        raise Problem(502, str(exc)) from None
 
 
 def endpoints(jarvis: Jarvis) -> list[Endpoint]:
@@ -67,14 +84,18 @@ def endpoints(jarvis: Jarvis) -> list[Endpoint]:
         from nebula.builtins.jarvis.diagnose import CheckNotFound, diagnose
 
         body = await json_body(request, DIAGNOSE_SCHEMA)
-        try:
-            return ok(await diagnose(agent_of(request), jarvis, body["check"]))
-        except JarvisDisabled as exc:
-            raise _disabled(exc) from None
-        except CheckNotFound:
-            raise Problem(404, f"no check named {body['check']!r}") from None
-        except JarvisFailure as exc:
-            raise Problem(502, str(exc)) from None
+        with _look_errors():
+            try:
+                return ok(await diagnose(agent_of(request), jarvis, body["check"]))
+            except CheckNotFound:
+                raise Problem(404, f"no check named {body['check']!r}") from None
+
+    async def investigate_question(request: web.Request) -> web.Response:
+        from nebula.builtins.jarvis.diagnose import investigate
+
+        body = await json_body(request, QUESTION_SCHEMA)
+        with _look_errors():
+            return ok(await investigate(agent_of(request), jarvis, body["question"]))
 
     return [
         Endpoint("GET", "/status", status, "Whether Jarvis is enabled, and with which model",
@@ -92,4 +113,8 @@ def endpoints(jarvis: Jarvis) -> list[Endpoint]:
         Endpoint("POST", "/diagnose", diagnose_check,
                  "Root-cause hypothesis for a check, with proposed actions filed as approvals",
                  role=ADMIN, body=DIAGNOSE_SCHEMA, tag=TAG),
+        Endpoint("POST", "/investigate", investigate_question,
+                 "Investigate a question as a diagnosis: the answer with its evidence and "
+                 "the specialists' reports, proposed actions filed as approvals",
+                 role=ADMIN, body=QUESTION_SCHEMA, tag=TAG),
     ]

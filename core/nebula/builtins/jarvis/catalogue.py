@@ -6,9 +6,10 @@ runner (nebula.tools): approvals and the audit log apply as for any caller.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nebula.contributions import Tool
 from nebula.secrets import SECRETS
 from nebula.tools import ToolRunner, function_name
 
@@ -51,16 +52,20 @@ def truncate(text: str, limit: int) -> str:
 class Catalogue(ToolRunner):
     """The core's tool runner, plus the `tools` list a chat-completions request carries."""
 
-    def functions(self) -> list[dict[str, Any]]:
-        out = []
-        for tool in self.tools():
-            description = tool.description
-            if self.destructive(tool) and "approv" not in description:
-                description += " (needs an admin's approval)"
-            out.append({"type": "function", "function": {
-                "name": function_name(tool.name), "description": description,
-                "parameters": compact_schema(self.params(tool))}})
-        return out
+    def description(self, tool: Tool) -> str:
+        """The tool's description, saying so when a call waits for an admin."""
+        if self.destructive(tool) and "approv" not in tool.description:
+            return tool.description + " (needs an admin's approval)"
+        return tool.description
+
+    def function(self, tool: Tool) -> dict[str, Any]:
+        return {"type": "function", "function": {
+            "name": function_name(tool.name), "description": self.description(tool),
+            "parameters": compact_schema(self.params(tool))}}
+
+    def functions(self, tools: Iterable[Tool] | None = None) -> list[dict[str, Any]]:
+        """The request's `tools`: every tool's, or those of `tools`."""
+        return [self.function(tool) for tool in (self.tools() if tools is None else tools)]
 
 
 def result_text(outcome: Mapping[str, Any], limit: int) -> str:

@@ -162,10 +162,24 @@ def diagnose(state: State, check: str, as_json: bool) -> None:
     output(data, as_json, _print_diagnosis)
 
 
+@jarvis.command()
+@click.argument("question")
+@json_option
+@pass_state
+def investigate(state: State, question: str, as_json: bool) -> None:
+    """Investigate QUESTION like a diagnosis: the specialists look with read-only tools, the
+    answer comes with its evidence, proposed fixes are filed as approvals."""
+    with agent_client(state) as client:
+        data = client.post("/api/v1/jarvis/investigate", {"question": question})
+    output(data, as_json, _print_diagnosis)
+
+
 def _print_diagnosis(d: dict[str, Any]) -> None:
-    click.echo(f"{d['check']}: {d['hypothesis']}")
+    click.echo(f"{d['check']}: {d['hypothesis']}" if "check" in d else d["hypothesis"])
     for item in d["evidence"]:
         click.echo(f"  - {item}")
+    for consulted in d.get("specialists", []):
+        click.echo(f"  [{consulted['specialist']}] {consulted['findings']}")
     if d["proposed_actions"]:
         click.echo("\nProposed actions:")
     for p in d["proposed_actions"]:

@@ -6,24 +6,18 @@ with the reason, a safe one is returned ready to run (never run on the model's w
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nebula.actions import ActionUnavailable, InvalidParams, validate_params
 from nebula.builtins.jarvis.catalogue import result_text
-from nebula.builtins.jarvis.engine import (
-    Jarvis,
-    JarvisFailure,
-    estimate_tokens,
-    model_errors,
-    wire_body,
-)
+from nebula.builtins.jarvis.engine import Jarvis
+from nebula.builtins.jarvis.looking import Spend, converse, parse_answer, read_only_answer
 from nebula.builtins.jarvis.prompt import RULES
+from nebula.builtins.jarvis.team import Team
 from nebula.errors import NebulaError
 from nebula.secrets import SECRETS
-from nebula.tools import function_name
 
 if TYPE_CHECKING:
     from nebula.agent import Agent
@@ -32,6 +26,7 @@ if TYPE_CHECKING:
 HISTORY = 20
 EVENTS = 20
 EVIDENCE_TOOLS = 4
+TEAM_TASK = "Diagnose the failing check below (its state, history, events, plugin state):"
 INSTRUCTIONS = """Diagnose the failing check below. Use the read-only tools if you need more \
 evidence. Then answer with one JSON object and nothing else:
 {"hypothesis": "<the most likely root cause, one or two sentences>",
@@ -40,7 +35,6 @@ evidence. Then answer with one JSON object and nothing else:
 Propose only actions from this list, with params matching their schema (an empty list is \
 fine):
 """
-FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
 class CheckNotFound(NebulaError, KeyError):
@@ -54,28 +48,70 @@ async def diagnose(agent: Agent, jarvis: Jarvis, check_name: str) -> dict[str, A
         raise CheckNotFound(check_name)
     actor = f"jarvis:diagnose-{secrets.token_hex(4)}"
     context = {
-        "check": cs.public(),
-        "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
-                    for row in await agent.health.history(check_name, limit=HISTORY)],
-        "events": await _related_events(agent, check_name, cs.plugin),
+        **await check_context(agent, check_name),
         "plugin_state": await _plugin_state(jarvis, cs.plugin, actor, settings.tool_timeout,
                                             settings.max_tool_output),
     }
-    actions = [{"action": a.name, "destructive": a.destructive,
-                "description": a.description or a.title, "params": a.params}
-               for a in sorted(agent.actions.actions.values(), key=lambda a: a.name)]
-    prompt = SECRETS.redact(f"{RULES}\n\n{INSTRUCTIONS}{json.dumps(actions, default=str)}")
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": prompt},
-        {"role": "user", "content": SECRETS.redact(json.dumps(context, default=str))}]
-    answer, tokens = await _converse(jarvis, messages, actor)
-    parsed = _parse(answer)
+    task = SECRETS.redact(json.dumps(context, default=str))
+    return {"check": check_name, **await _answer(agent, jarvis, actor, task,
+                                                 f"{TEAM_TASK}\n{task}")}
+
+
+async def investigate(agent: Agent, jarvis: Jarvis, question: str) -> dict[str, Any]:
+    """A question rather than a check: the same look, with the same proposals filed."""
+    jarvis.require_enabled()
+    actor = f"jarvis:diagnose-{secrets.token_hex(4)}"
+    return {"question": SECRETS.redact(question),
+            **await _answer(agent, jarvis, actor, question, question)}
+
+
+async def _answer(agent: Agent, jarvis: Jarvis, actor: str, task: str, team_task: str
+                  ) -> dict[str, Any]:
+    """The coordinator and its specialists when the host's tools span two domains or more
+    (and [jarvis] specialists is on), else one model over every read-only tool; then the
+    proposals filed. `team_task` is what the coordinator is handed."""
+    team = Team(agent, jarvis, actor)
+    if jarvis.settings.specialists and team.worth_it():
+        answer = await team.investigate(team_task)
+        spend = team.spend
+    else:
+        spend = Spend()
+        catalogue = jarvis.catalogue
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": instructions(agent)},
+            {"role": "user", "content": SECRETS.redact(task)}]
+        answer = await converse(
+            jarvis, "jarvis", messages,
+            catalogue.functions([t for t in catalogue.tools() if t.action is None]),
+            read_only_answer(jarvis, actor), spend)
+    parsed = parse_answer(answer)
     proposed, dropped = await _file(agent, parsed.get("proposed_actions"), actor)
-    return {"check": check_name, "id": actor.split(":", 1)[1],
+    return {"id": actor.split(":", 1)[1],
             "hypothesis": str(parsed.get("hypothesis") or answer).strip(),
             "evidence": [str(e) for e in parsed.get("evidence") or []
                          if isinstance(e, str | int | float)],
-            "proposed_actions": proposed, "dropped": dropped, "tokens": tokens}
+            "proposed_actions": proposed, "dropped": dropped, "tokens": spend.tokens,
+            "specialists": team.consultations, "model_calls": spend.summary()}
+
+
+def instructions(agent: Agent) -> str:
+    """The diagnosis instructions, with the actions a fix may propose (the MCP server's
+    `diagnose` prompt says the same)."""
+    actions = [{"action": a.name, "destructive": a.destructive,
+                "description": a.description or a.title, "params": a.params}
+               for a in sorted(agent.actions.actions.values(), key=lambda a: a.name)]
+    return SECRETS.redact(f"{RULES}\n\n{INSTRUCTIONS}{json.dumps(actions, default=str)}")
+
+
+async def check_context(agent: Agent, check_name: str) -> dict[str, Any]:
+    """A check now, its recent history and the events around it."""
+    cs = agent.health.checks.get(check_name)
+    if cs is None:
+        raise CheckNotFound(check_name)
+    return {"check": cs.public(),
+            "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
+                        for row in await agent.health.history(check_name, limit=HISTORY)],
+            "events": await _related_events(agent, check_name, cs.plugin)}
 
 
 async def _related_events(agent: Agent, check_name: str, plugin: str) -> list[dict[str, Any]]:
@@ -104,68 +140,6 @@ async def _plugin_state(jarvis: Jarvis, plugin: str, actor: str, timeout: float,
         outcome = await jarvis.catalogue.run(tool, {}, actor, timeout)
         out[tool.name] = result_text(outcome, limit)
     return out
-
-
-async def _converse(jarvis: Jarvis, messages: list[dict[str, Any]],
-                    actor: str) -> tuple[str, int]:
-    """A non-streamed loop offering read-only tools only: a diagnosis looks, it does not
-    act; what it would change comes back as proposals."""
-    settings = jarvis.settings
-    catalogue = jarvis.catalogue
-    functions = [f for f in catalogue.functions()
-                 if catalogue.resolve(f["function"]["name"]).action is None]
-    used = 0
-    for _step in range(settings.max_steps):
-        with model_errors(settings):
-            response = await jarvis.client().chat.completions.create(
-                model=settings.model, **wire_body(SECRETS.redact(messages), functions))
-        used += (response.usage.total_tokens if response.usage
-                 else estimate_tokens(messages))
-        if not response.choices:
-            raise JarvisFailure("the model answered with no choices")
-        message = response.choices[0].message
-        if not message.tool_calls:
-            return message.content or "", used
-        if used >= settings.token_budget:
-            raise JarvisFailure(f"token budget exhausted ({used} of {settings.token_budget})")
-        calls = [{"id": c.id, "type": "function",
-                  "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                 for c in message.tool_calls]
-        messages.append({"role": "assistant", "content": message.content, "tool_calls": calls})
-        for call in calls:
-            messages.append({"role": "tool", "tool_call_id": call["id"],
-                             "content": result_text(await _run_read_only(jarvis, call, actor),
-                                                    settings.max_tool_output)})
-    raise JarvisFailure(f"no diagnosis after {settings.max_steps} steps ([jarvis] max_steps)")
-
-
-async def _run_read_only(jarvis: Jarvis, call: Mapping[str, Any], actor: str
-                         ) -> dict[str, Any]:
-    catalogue = jarvis.catalogue
-    name = call["function"]["name"]
-    try:
-        tool = catalogue.resolve(name)
-        arguments = json.loads(call["function"]["arguments"] or "{}")
-    except (KeyError, json.JSONDecodeError) as exc:
-        return {"status": "invalid", "errors": [f"{type(exc).__name__}: {exc}"]}
-    if tool.action is not None:
-        return {"status": "invalid", "errors": [
-            f"{function_name(tool.name)} changes things; propose it in your answer instead"]}
-    return await catalogue.run(tool, arguments, actor, jarvis.settings.tool_timeout)
-
-
-def _parse(answer: str) -> dict[str, Any]:
-    """The model's JSON, tolerating code fences and prose around it; a plain-text answer
-    becomes the hypothesis with nothing proposed."""
-    text = FENCE_RE.sub("", answer.strip())
-    start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end <= start:
-        return {}
-    try:
-        parsed = json.loads(text[start:end + 1])
-    except json.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 async def _file(agent: Agent, proposals: Any, actor: str

@@ -20,5 +20,7 @@ JARVIS_SCHEMA: dict[str, Any] = {
         "tool_timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30},
         "recent_events": {"type": "integer", "minimum": 0, "maximum": 100, "default": 10},
         "system_prompt_extra": {"type": "string", "default": ""},
+        # Diagnoses go to the domain specialists through a coordinator (docs/jarvis.md).
+        "specialists": {"type": "boolean", "default": True},
     },
 }

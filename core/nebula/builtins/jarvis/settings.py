@@ -25,6 +25,7 @@ class Settings:
     tool_timeout: float
     recent_events: int
     system_prompt_extra: str
+    specialists: bool
 
     @property
     def host(self) -> str | None:
@@ -52,4 +53,4 @@ def settings_from(section: Mapping[str, Any]) -> Settings:
         max_tool_output=section["max_tool_output"], token_budget=section["token_budget"],
         timeout=float(section["timeout"]), max_retries=section["max_retries"],
         tool_timeout=float(section["tool_timeout"]), recent_events=section["recent_events"],
-        system_prompt_extra=section["system_prompt_extra"])
+        system_prompt_extra=section["system_prompt_extra"], specialists=section["specialists"])

@@ -1,0 +1,172 @@
+"""Issue 21 targets for media uploads, against `nebula run` through the real entry point:
+
+- a 2 GB upload keeps the agent's RSS growth under 20 MB (sampled every 20 ms from
+  /proc/<pid>/status while it runs, against the RSS just before);
+- upload throughput is at least 80 % of `cp` of the same file on the same disk, measured
+  side by side (cp alone, and cp + `sync` of the copy, since the upload fsyncs).
+
+The source file is an EBML (Matroska) header and random data; quarantine and library are
+folders of one temp dir on the same disk as the source and the cp copy.
+
+    .venv/bin/python bench/media_upload.py [--gib 2] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "media" / "tests"))
+from media_files import MKV_HEADER
+from processes import (
+    free_port,
+    http_status,
+    isolated_env,
+    nebula_command,
+    proc_status,
+    scratch,
+    stop_process,
+    write_agent_config,
+)
+
+MB = 1 << 20
+
+
+def make_source(path: Path, size: int) -> None:
+    block = os.urandom(4 * MB)
+    with path.open("wb") as out:
+        out.write(MKV_HEADER)
+        left = size - len(MKV_HEADER)
+        while left > 0:
+            out.write(block[:min(left, len(block))])
+            left -= len(block)
+
+
+def timed_cp(source: Path, target: Path, sync: bool) -> float:
+    started = time.perf_counter()
+    subprocess.run(["cp", str(source), str(target)], check=True)
+    if sync:
+        subprocess.run(["sync", str(target)], check=True)
+    elapsed = time.perf_counter() - started
+    target.unlink()
+    return elapsed
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self._halt = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak = max(self.peak, proc_status(self.pid)["VmRSS"])
+            self._halt.wait(0.02)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def curl_upload(url: str, token: str, source: Path, name: str) -> float:
+    """The same upload with curl (-T streams the file): a client that costs the shared
+    CPU little, so the agent's own cost shows."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        ["curl", "-sS", "-X", "POST", "-T", str(source), "-o", "/dev/null", "-w",
+         "%{http_code}", "-H", f"Authorization: Bearer {token}", "-H",
+         "Content-Type: application/octet-stream", "-H", "Expect:",
+         f"{url}/api/v1/media/upload?library=Movies&name={name}"],
+        check=True, capture_output=True, text=True)
+    assert out.stdout == "201", out
+    return time.perf_counter() - started
+
+
+async def upload(url: str, token: str, source: Path, name: str) -> float:
+    async def body():  # type: ignore[no-untyped-def]
+        with source.open("rb") as src:
+            while chunk := src.read(MB):
+                yield chunk
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{url}/api/v1/media/upload?library=Movies&name={name}", data=body(),
+            headers={"Authorization": f"Bearer {token}",
+                     "Content-Type": "application/octet-stream"},
+            timeout=aiohttp.ClientTimeout(total=None)) as resp:
+        answer = await resp.json()
+        assert resp.status == 201, answer
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gib", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--client", choices=("curl", "aiohttp"), default="curl")
+    args = parser.parse_args()
+    size = int(args.gib * (1 << 30))
+    print("load:", Path("/proc/loadavg").read_text().strip())
+    with scratch("media") as root:
+        source = root / "source.mkv"
+        make_source(source, size)
+        library, quarantine = root / "library", root / "quarantine"
+        (root / "agent").mkdir()
+        config = write_agent_config(root / "agent", free_port())
+        # More time for a body than the default 60 s, for a loaded machine.
+        text = config.read_text().replace("[agent]\n", "[agent]\nbody_timeout = 1800\n")
+        config.write_text(text + f'\n[plugins.media]\nquarantine_dir = "{quarantine}"\n'
+                          f'libraries = [{{ name = "Movies", path = "{library}" }}]\n')
+        results = []
+        with (root / "agent.log").open("ab") as log:
+            proc = subprocess.Popen([*nebula_command(), "--config", str(config), "run"],
+                                    cwd=root, env=isolated_env(root / "env"), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            info_file = root / "agent" / "data" / "agent.json"
+            deadline = time.monotonic() + 60
+            while not (info_file.exists() and http_status(
+                    json.loads(info_file.read_text())["url"] + "/healthz") == 200):
+                assert proc.poll() is None and time.monotonic() < deadline, \
+                    (root / "agent.log").read_text()
+                time.sleep(0.05)
+            info = json.loads(info_file.read_text())
+            for run in range(args.runs):
+                cp = timed_cp(source, root / "cp-copy.mkv", sync=False)
+                cp_sync = timed_cp(source, root / "cp-copy.mkv", sync=True)
+                before = proc_status(proc.pid)["VmRSS"]
+                sampler = RssSampler(proc.pid)
+                sampler.start()
+                seconds = curl_upload(info["url"], info["token"], source, f"run{run}.mkv") \
+                    if args.client == "curl" else asyncio.run(
+                        upload(info["url"], info["token"], source, f"run{run}.mkv"))
+                peak = sampler.stop()
+                (library / f"run{run}.mkv").unlink()
+                results.append((cp, cp_sync, seconds, before, peak))
+                print(f"run {run}: cp {cp:.2f} s, cp+sync {cp_sync:.2f} s, upload "
+                      f"{seconds:.2f} s ({size / seconds / MB:.0f} MiB/s); RSS before "
+                      f"{before / 1024:.1f} MB, peak {peak / 1024:.1f} MB, growth "
+                      f"{(peak - before) / 1024:.1f} MB")
+        finally:
+            stop_process(proc)
+        growth = max(p - b for *_, b, p in results) / 1024
+        ratio = statistics.median(c / s for c, _, s, _, _ in results)
+        ratio_sync = statistics.median(c / s for _, c, s, _, _ in results)
+        print(f"{args.gib:g} GiB: RSS growth max {growth:.1f} MB (target < 20 MB); upload "
+              f"throughput {ratio:.0%} of cp, {ratio_sync:.0%} of cp+sync (target >= 80%)")
+        print("load:", Path("/proc/loadavg").read_text().strip())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The apps plugin's hooks, imported when the plugin first starts (the manifest in
+plugin.py names this module). Each takes the runtime `nebula_startup` returned."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Field,
+    Panel,
+    PluginContext,
+    Status,
+    Tool,
+    hookimpl,
+)
+from nebula.helpers.schema import EMPTY_PARAMS
+from nebula_apps.coordinator import Runtime
+from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS
+
+Params = Mapping[str, Any]
+APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state", "Container"),
+              Field("url", "URL"), Field("answer", "Answer"), Field("domain", "Domain"),
+              Field("through_caddy", "Through Caddy",
+                    description="the answer at https://<domain> through Caddy"),
+              Field("database", "Database"), Field("volumes", "Volumes"),
+              Field("deployed_at", "Deployed", "s"))
+STACK_FIELDS = (Field("stack", "Stack"), Field("service", "Service"), Field("image", "Image"),
+                Field("containers", "Containers"), Field("state", "State"),
+                Field("drift", "Drift", description="how the engine differs from the file"))
+TEMPLATE_FIELDS = (Field("name", "Template"), Field("title", "Title"), Field("image", "Image"),
+                   Field("port", "Port"), Field("source", "File"))
+
+
+def _answers(answer: str) -> bool:
+    """"HTTP <status>" below 500: the app (or Caddy in front of it) answered."""
+    return answer.startswith("HTTP ") and int(answer.split()[1]) < 500
+
+
+@hookimpl
+def nebula_startup(ctx: PluginContext) -> Runtime:
+    return Runtime(ctx)
+
+
+async def _templates(runtime: Runtime) -> dict[str, Any]:
+    catalogue = await runtime.catalogue.get()
+    return {"templates": [t.public() for _, t in sorted(catalogue.templates.items())],
+            "problems": catalogue.problems}
+
+
+@hookimpl
+def nebula_checks(runtime: Runtime) -> list[Check]:
+    async def health() -> CheckResult:
+        rows = await runtime.status()
+        bad = [f"{r['app']}: container {r['state'] or 'missing'}, {r['answer']}"
+               + (f", through Caddy {r['through_caddy']}" if r["through_caddy"] else "")
+               for r in rows if r["state"] != "running" or not _answers(r["answer"])
+               or (r["through_caddy"] is not None and not _answers(r["through_caddy"]))]
+        metrics = {"apps": float(len(rows)), "unhealthy": float(len(bad))}
+        if bad:
+            return CheckResult(Status.CRITICAL, "; ".join(bad), metrics)
+        return CheckResult(Status.OK, f"{len(rows)} app(s) running and answering", metrics)
+
+    async def catalogue() -> CheckResult:
+        found = await runtime.catalogue.refresh()
+        if found.problems:
+            return CheckResult(Status.WARNING, "; ".join(f"{path}: {why}" for path, why
+                                                         in found.problems.items()))
+        return CheckResult(Status.OK, f"{len(found.templates)} template(s)")
+
+    async def stack_drift() -> CheckResult:
+        rows = await runtime.stack_rows()
+        off = [f"{r['stack']}/{r['service']}: {r['drift']}" if r["service"] else
+               f"{r['stack']}: {r['drift']}" for r in rows if r["drift"] != "in sync"]
+        if off:
+            return CheckResult(Status.WARNING, "; ".join(off), {"drifted": float(len(off))})
+        return CheckResult(Status.OK, f"{len(rows)} service(s) as their files say "
+                                      f"(compose: {runtime.compose_used()})")
+
+    return [Check("stacks", stack_drift, "Compose stacks",
+                  "Every service of every configured compose file runs as the file says.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("health", health, "Apps", "Every deployed app's container runs, its URL "
+                                            "answers (below 500), and so does its domain "
+                                            "through Caddy.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("templates", catalogue, "App templates",
+                  "Every template file reads and matches the format.", interval=300)]
+
+
+@hookimpl
+def nebula_actions(runtime: Runtime) -> list[Action]:
+    async def templates(params: Params) -> Any:
+        return await _templates(runtime)
+
+    return [
+        Action("deploy", runtime.deploy, "Deploy an app",
+               "Create an app from a template: generated secrets, volumes, the container, "
+               "then wait until it answers; the plan lists every step. A failed step undoes "
+               "the ones done (needs approval).", DEPLOY_PARAMS, destructive=True,
+               timeout=900, prepare=runtime.plan_deploy),
+        Action("remove", runtime.remove, "Remove an app",
+               "Remove an app's container; its volumes and secrets stay unless `volumes` "
+               "(needs approval).", REMOVE_PARAMS, destructive=True, timeout=300,
+               prepare=runtime.plan_remove),
+        Action("stack", runtime.run_stack, "Compose stack up/down/pull/restart",
+               "Run the host's compose implementation on a configured stack; the plan shows "
+               "the exact command and each service's drift (needs approval).", STACK_PARAMS,
+               destructive=True, timeout=runtime.config["compose_timeout"] + 10,
+               prepare=runtime.plan_stack),
+        Action("templates", templates, "App templates",
+               "The templates one can deploy, and files left out with why.", EMPTY_PARAMS,
+               read_only=True),
+    ]
+
+
+@hookimpl
+def nebula_panels(runtime: Runtime) -> list[Panel]:
+    async def templates() -> list[dict[str, Any]]:
+        return (await _templates(runtime))["templates"]
+
+    return [Panel("apps", "table", runtime.status, "Apps",
+                  "Deployed apps: container state and whether their URL answers.",
+                  APP_FIELDS),
+            Panel("stacks", "table", runtime.stack_rows, "Compose stacks",
+                  "Each service of each configured compose file: its containers, state and "
+                  "drift from the file.", STACK_FIELDS),
+            Panel("templates", "table", templates, "App templates",
+                  "What can be deployed.", TEMPLATE_FIELDS)]
+
+
+@hookimpl
+def nebula_tools(runtime: Runtime) -> list[Tool]:
+    async def apps(params: Params) -> Any:
+        return await runtime.status()
+
+    async def stacks(params: Params) -> Any:
+        return await runtime.stack_rows()
+
+    return [Tool("list_apps", "Deployed apps: template, container state, URL and whether "
+                              "it answers.", EMPTY_PARAMS, run=apps),
+            Tool("list_stacks", "Compose stacks: each service's state and drift from its "
+                                "file.", EMPTY_PARAMS, run=stacks),
+            Tool("list_templates", "App templates one can deploy.", EMPTY_PARAMS,
+                 action="apps.templates")]

@@ -1,0 +1,16 @@
+"""The apps plugin's manifest: what the agent reads without importing the plugin's code.
+The hooks (and the docker SDK they need) live in `nebula_apps.hooks`."""
+
+from nebula.api import Manifest
+from nebula_apps.schema import CONFIG_SCHEMA
+
+manifest = Manifest(
+    api_version="1.2",
+    description="One-click apps from TOML templates (shipped and your own): one approved "
+                "deploy creates secrets, volumes and the container and waits until it "
+                "answers, undoing every step if one fails; remove keeps the data unless "
+                "asked.",
+    hooks="nebula_apps.hooks",
+    extra="apps",
+    config_schema=CONFIG_SCHEMA,
+)
