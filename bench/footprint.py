@@ -118,6 +118,26 @@ url = "{url}/hook"
 """,
         "plex": f'[plugins.plex]\nurl = "{url}"\ntoken = "bench-token"\n',
         "postgres": f'[plugins.postgres]\nhost = "127.0.0.1"\nport = {absent}\n',
+        "ddns": f"""\
+[plugins.ddns]
+ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+[[plugins.ddns.rfc2136]]
+server = "127.0.0.1:{absent}"
+zone = "home.nebula-bench.invalid"
+key_name = "nebula-bench"
+key_secret = "YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
+hosts = ["gw.home.nebula-bench.invalid"]
+[[plugins.ddns.cloudflare]]
+api_token = "bench-token"
+api_url = "{url}/client/v4"
+hosts = ["cf.nebula-bench.invalid"]
+[[plugins.ddns.duckdns]]
+token = "bench-token"
+update_url = "{url}/update"
+hosts = ["nebula-bench"]
+""",
         "zoneedit": f"""\
 [plugins.zoneedit]
 username = "bench"

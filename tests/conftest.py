@@ -16,6 +16,22 @@ from nebula.testing import write_config
 from tests.agent_process import AgentProcess, free_port, isolated_env
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# argon2id at the least cost: hashing and verifying take microseconds instead of the 0.1-0.3 s
+# the production cost (64 MiB, 3 passes) takes here, hundreds of times in the auth tests.
+# Same algorithm, same code paths; test_password_cost.py checks the production cost itself.
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords set in this process are hashed cheaply; `monkeypatch.undo()` in a test
+    brings the production hasher back."""
+    from argon2 import PasswordHasher
+
+    from nebula.builtins.auth import users
+
+    hasher = PasswordHasher(**CHEAP_ARGON2)
+    monkeypatch.setattr(users, "_hasher", lambda: hasher)
 # key: (source folder, wheel file name prefix)
 WHEELS = {"hello": ("thirdparty_plugin", "nebula_hello"),
           "faulty": ("faulty_plugins", "nebula_faulty_plugins")}

@@ -60,6 +60,7 @@ def running(tmp_path):
     agent.stop()
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_backup_while_the_agent_runs_and_writes(running, tmp_path):
     """The copy is taken while another process commits rows: it opens, is intact and holds
     every row committed before the backup started; the archive is owner-only."""
@@ -105,6 +106,7 @@ def test_backup_while_the_agent_runs_and_writes(running, tmp_path):
     assert members["secret.key"] == (running.data_dir / "secret.key").read_bytes()
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_restore_into_a_fresh_data_dir_keeps_tokens_users_history_and_secrets(
         running, tmp_path):
     status, viewer = running.post("/api/v1/tokens", {"name": "grafana", "role": "viewer"})
@@ -156,6 +158,7 @@ async def _vault_value(data_dir: Path, key: str) -> str | None:
         await store.close()
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_restore_sets_the_old_data_dir_and_config_aside(tmp_path):
     env = isolated_env(tmp_path)
     config, _ = _site(tmp_path, "a")
@@ -178,6 +181,7 @@ def test_restore_sets_the_old_data_dir_and_config_aside(tmp_path):
     assert [t["name"] for t in json.loads(tokens.stdout)["tokens"]] == ["seed"]
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_restore_is_refused_while_an_agent_runs_on_the_data_dir(running, tmp_path):
     archive = tmp_path / "b.tar.gz"
     assert nebula("--config", str(running.config), "backup", str(archive),
@@ -210,6 +214,7 @@ def _made(config: Path, env: dict[str, str]) -> None:
     assert nebula("--config", str(config), "token", "create", "seed", env=env).returncode == 0
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_a_corrupt_archive_is_refused_and_nothing_is_touched(tmp_path):
     env = isolated_env(tmp_path)
     config, _ = _site(tmp_path, "a")
@@ -267,6 +272,7 @@ def test_a_snapshot_is_taken_before_migrating_and_only_the_last_three_kept(tmp_p
     assert not snapshot.exists()
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_a_store_newer_than_the_code_is_refused_with_the_way_back(tmp_path):
     env = isolated_env(tmp_path)
     config, data = _site(tmp_path, "a")
@@ -291,6 +297,7 @@ def test_a_store_newer_than_the_code_is_refused_with_the_way_back(tmp_path):
         "PRAGMA user_version").fetchone()[0] == newer  # untouched
 
 
+@pytest.mark.e2e  # real agent processes and the `nebula` command
 def test_an_archive_from_a_newer_schema_is_refused(tmp_path):
     env = isolated_env(tmp_path)
     config, _ = _site(tmp_path, "a")

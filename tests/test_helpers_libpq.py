@@ -63,6 +63,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.e2e  # an app watch in a fresh interpreter
 def test_an_app_watch_with_no_database_server_never_loads_psycopg(closed_port):
     done = subprocess.run([sys.executable, "-c", WATCH, str(closed_port)], text=True,
                           capture_output=True, timeout=60)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aiotools import VirtualClock
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,6 +31,7 @@ from tests.waiting import eventually
 LAZY = ("prometheus_client", "argon2")
 
 
+@pytest.mark.e2e  # an agent in a fresh interpreter
 def test_an_idle_agent_loads_neither_prometheus_client_nor_argon2(tmp_path):
     """The built-ins (auth included) and the HTTP app start; only a scrape loads the
     Prometheus client, and it then serves the check durations counted before it."""

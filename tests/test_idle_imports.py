@@ -5,8 +5,13 @@ whose jobs all run on intervals must not load it, and a cron job still works."""
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 HEAVY_FOR_CRON = ("croniter", "dateutil", "zoneinfo")
 
@@ -51,3 +56,148 @@ def test_a_cron_job_still_validates_and_schedules():
     assert _run(code).splitlines() == [
         "refused: job t.bad: invalid cron expression '61 * * * *'",
         "due within 5 min: True"]
+
+
+# --- every bundled plugin enabled, every service absent --------------------------------------
+
+# SDKs that an agent must not load while the services they talk to are absent: neither to
+# start nor through a round of every check. (docker with requests and urllib3 ~6 MB, psycopg
+# ~9 MB; the rest are loaded by the first use of what needs them.)
+NEVER_WITHOUT_A_SERVICE = ("docker", "requests", "urllib3", "charset_normalizer", "psycopg",
+                           "openai", "pyotp", "argon2", "prometheus_client", "croniter",
+                           "cryptography.x509")
+# Loaded by the first DNS question, which comes after the start, never during it.
+NOT_TO_START = ("dns",)
+
+EVERY_PLUGIN = r"""
+import asyncio, json, sys
+from pathlib import Path
+from nebula.config import load
+from nebula.testing import run_agent
+
+WATCHED = json.loads(sys.argv[3])
+
+def loaded():
+    return sorted(m for m in WATCHED if m in sys.modules)
+
+async def main(config):
+    async with run_agent(load(Path(config)), discover=True, schedule=False) as agent:
+        started = loaded()
+        _, plugins = await agent.get("/api/v1/plugins")
+        _, listed = await agent.get("/api/v1/checks")
+        names = [c["name"] for c in listed["checks"]]
+        status, ran = await agent.post("/api/v1/checks/run", {"names": names})
+        assert status == 200, ran
+        print("=", json.dumps({"started": started, "checked": loaded(), "checks": names,
+                          "plugins": {p["name"]: p["state"] for p in plugins["plugins"]}}))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def _every_plugin_config(folder: Path, absent: int) -> Path:
+    """Each bundled plugin enabled and aimed at a service that is not there (a loopback port
+    bound but not listening, a Docker socket path that does not exist), as
+    bench/footprint.py's `all` configuration is."""
+    url = f"http://127.0.0.1:{absent}"
+    text = f"""\
+[agent]
+data_dir = "{folder / "data"}"
+
+[plugins.system]
+enabled = true
+
+[plugins.discordbot]
+health_url = "{url}/health"
+
+[plugins.streambot]
+health_url = "{url}/health"
+
+[plugins.docker]
+base_url = "unix://{folder / "absent" / "docker.sock"}"
+
+[plugins.domains]
+hosts = ["www.nebula-test.invalid"]
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+https_port = {absent}
+http_port = {absent}
+dns_timeout = 1
+
+[plugins.google]
+client_id = "test-client"
+client_secret = "test-secret"
+auth_url = "{url}/auth"
+oauth_url = "{url}"
+calendar_url = "{url}/calendar/v3"
+gmail_url = "{url}/gmail/v1"
+drive_url = "{url}/drive/v3"
+
+[plugins.homeassistant]
+url = "{url}"
+token = "test-token"
+
+[plugins.notify]
+[[plugins.notify.channels]]
+name = "hook"
+type = "webhook"
+url = "{url}/hook"
+
+[plugins.plex]
+url = "{url}"
+token = "test-token"
+
+[plugins.postgres]
+host = "127.0.0.1"
+port = {absent}
+
+[plugins.ddns]
+ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+timeout = 1
+# No RFC 2136 account: its provider is built with dnspython (names, TSIG keyring) at start.
+[[plugins.ddns.cloudflare]]
+api_token = "test-token"
+api_url = "{url}/client/v4"
+hosts = ["cf.nebula-test.invalid"]
+[[plugins.ddns.duckdns]]
+token = "test-token"
+update_url = "{url}/update"
+hosts = ["nebula-test"]
+
+[plugins.zoneedit]
+username = "test"
+token = "test-token"
+hosts = ["home.nebula-test.invalid"]
+ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
+update_url = "{url}/update"
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+timeout = 1
+"""
+    path = folder / "nebula.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.e2e  # an agent in a fresh interpreter, where sys.modules tells
+def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
+    with socket.socket() as held:  # bound, never listening: every connect is refused
+        held.bind(("127.0.0.1", 0))
+        config = _every_plugin_config(tmp_path, held.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-c", EVERY_PLUGIN, str(config), "",
+             json.dumps(NEVER_WITHOUT_A_SERVICE + NOT_TO_START)],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
+    bundled = {"system", "discordbot", "streambot", "ddns", "docker", "domains", "google",
+               "homeassistant", "notify", "plex", "postgres", "zoneedit"}
+    assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
+        bundled, "loaded")
+    # Every plugin's checks ran (the docker engine check and postgres' among them) ...
+    assert {"docker.engine", "postgres.reachable"} <= set(seen["checks"])
+    assert seen["started"] == []
+    # ... and only the DNS questions loaded what they need.
+    assert seen["checked"] == ["dns"]

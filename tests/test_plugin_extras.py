@@ -4,6 +4,10 @@ run. The manifest names the extra (`Manifest(extra=...)`), so the message is exa
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from nebula.api import Manifest
@@ -79,3 +83,32 @@ def test_only_a_missing_third_party_package_is_blamed_on_the_extra(tmp_path, mon
     _package(tmp_path, monkeypatch, "extras_probe_own",
              "from extras_probe_own import gone  # noqa: F401\n")
     assert "install" not in _failure("extras_probe_own", "probe", "nebula-probe")
+
+
+HOOKS_WITHOUT = r"""
+import importlib, sys
+from nebula.plugins import PluginManager
+name = sys.argv[1]
+manifest = importlib.import_module(f"nebula_{name}.plugin").manifest
+manager = PluginManager({name: manifest}, discover=False)
+record = manager.records[name]
+record.distribution = "nebula-command"
+manager.load_hooks(record)
+print("=", record.state, record.error)
+"""
+
+
+@pytest.mark.parametrize(("plugin", "package", "extra"), [
+    ("docker", "docker", "docker"), ("postgres", "psycopg", "postgres"),
+    ("domains", "dns", "dns"), ("zoneedit", "dns", "dns")])
+def test_a_plugin_that_loads_its_sdk_lazily_still_fails_at_start_without_it(
+        tmp_path, plugin, package, extra):
+    """Their hooks modules do not import the SDK (tests/test_idle_imports.py); they still
+    refuse to start on an install without it, naming the extra, before any call needs it."""
+    done = subprocess.run([sys.executable, "-c", HOOKS_WITHOUT, plugin], capture_output=True,
+                          text=True, env=env_without(package, tmp_path), timeout=60,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("= ")]
+    assert line == (f"= failed needs the {package} package, which is not installed: install "
+                    f"nebula-command[{extra}] (pip install 'nebula-command[{extra}]')")

@@ -143,6 +143,7 @@ async def query(a: Any, port: int, promql: str) -> list[dict[str, Any]]:
         return []
 
 
+@pytest.mark.e2e  # a real Prometheus
 async def test_a_real_prometheus_scrapes_with_a_viewer_token(nebula_agent, tmp_path):
     async with nebula_agent({"gauges": Gauges()}) as a:
         await a.post("/api/v1/checks/run", {"names": ["gauges.numbers"]})

@@ -79,6 +79,7 @@ async def test_rate_limit_skips_runs_beyond_the_hourly_budget(tmp_path):
         assert skipped[0]["data"]["reason"] == "rate_limited" and plugin.fixes == 2
 
 
+@pytest.mark.e2e  # the `nebula` command in a subprocess
 async def test_breaker_opens_after_repeated_failures_and_resets(tmp_path):
     plugin = Fixable()
     plugin.broken = True
@@ -168,6 +169,7 @@ async def test_reload_applies_changed_policies(tmp_path):
         assert ran[0]["data"]["policy"] == "quick" and plugin.fixes == 1
 
 
+@pytest.mark.e2e  # the `nebula` command in a subprocess
 async def test_unknown_check_or_action_is_an_invalid_policy_not_a_crash(tmp_path, capfd):
     plugin = Fixable()
     policy = {"name": "ghost", "check": "switchable.nope", "action": "docker.restrat"}

@@ -9,8 +9,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from nebula.config import Config
 from nebula.filemodes import secure_data_dir, write_private
 from nebula.store import Store
@@ -33,6 +31,8 @@ _DATA_DIR_LINE = re.compile(r"^# data_dir = .*$", re.MULTILINE)
 def config_text(data_dir: Path) -> str:
     """The example config with `data_dir` set: the first token is stored there, so the file
     must say so, or uncommenting the example's data_dir would lose the token."""
+    import tomlkit  # only `nebula init` writes a config; the agent imports this for panel_url
+
     text, found = _DATA_DIR_LINE.subn(
         lambda _: f"data_dir = {tomlkit.string(str(data_dir)).as_string()}",
         default_config_text(), count=1)

@@ -295,12 +295,18 @@ class PluginManager:
         skipped); returns their records. `nebula plugin install` checks a new distribution
         through this, so it refuses one for exactly the reasons the agent would fail it."""
         added = []
+        # Name and version read once per distribution: each read parses its METADATA, and
+        # one distribution (this project) holds all the bundled plugins.
+        named: dict[Any, tuple[str, str]] = {}
         for ep in eps:
             if ep.name in self.records:
                 continue
             record = PluginRecord(ep.name)
             if ep.dist is not None:
-                record.distribution, record.version = ep.dist.name, ep.dist.version
+                if ep.dist not in named:
+                    metadata = ep.dist.metadata
+                    named[ep.dist] = (metadata["Name"], metadata["Version"])
+                record.distribution, record.version = named[ep.dist]
             self._register(record, ep.load)
             added.append(record)
         return added

@@ -32,6 +32,7 @@ async def test_disabled_jarvis_answers_503_and_leaves_the_agent_alone(nebula_age
         assert status == 200 and outcome["status"] == "ok"
 
 
+@pytest.mark.e2e  # an agent in a fresh interpreter
 def test_openai_is_not_imported_until_jarvis_is_used(tmp_path):
     """Idle memory: an agent that never asks Jarvis anything must not load the SDK."""
     path = write_jarvis_config(tmp_path / "nebula.toml",

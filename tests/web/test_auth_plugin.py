@@ -177,6 +177,7 @@ async def test_a_plugin_can_sign_browsers_in_with_its_own_authenticator(tmp_path
             assert resp.status == 200 and "Show your key" in await resp.text()
 
 
+@pytest.mark.e2e  # an agent in a fresh interpreter
 def test_an_idle_agent_with_sign_in_does_not_load_the_qr_library(tmp_path):
     """segno is only for the TOTP setup page: an agent serving pages does not import it
     (its import costs a few MB the idle footprint need not pay)."""

@@ -13,10 +13,15 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from nebula.testing import write_config
 from tests.agent_process import AgentProcess, free_port, isolated_env
 from tests.web.conftest import PASSWORD
 from tests.web.test_user_cli import nebula_user
+
+# A real `nebula run` and the real fail2ban-regex, in subprocesses.
+pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 INJECTED = 'x", "ip": "192.0.2.1'  # a name that tries to get someone else banned

@@ -69,6 +69,7 @@ def fresh_agent(tmp_path, env):
         agent.stop()
 
 
+@pytest.mark.e2e  # a real `nebula run` and CLI in subprocesses
 async def test_a_fresh_agent_logs_a_code_that_creates_the_first_admin_once(
         fresh_agent, env, tmp_path):
     agent = fresh_agent
@@ -144,6 +145,7 @@ async def signs_in(url: str, name: str) -> bool:
             return resp.status == 303 and "nebula_session" in resp.cookies
 
 
+@pytest.mark.e2e  # a real `nebula run` and CLI in subprocesses
 def test_init_with_a_user_signs_in_and_logs_no_code(tmp_path, env):
     config = tmp_path / "conf" / "nebula.toml"
     secret = tmp_path / "pw"

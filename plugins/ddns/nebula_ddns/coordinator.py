@@ -12,7 +12,6 @@ from nebula.helpers import nameservers
 from nebula.helpers.ddns.updater import Provider, Settings, Target, Updater
 from nebula_ddns.cloudflare import Cloudflare
 from nebula_ddns.duckdns import DuckDns
-from nebula_ddns.rfc2136 import Rfc2136
 from nebula_ddns.schema import DUCKDNS_MIN_INTERVAL, entries, fqdn
 
 
@@ -20,6 +19,9 @@ def _provider(ctx: PluginContext, kind: str, index: int,
               entry: Mapping[str, Any]) -> Provider:
     timeout = ctx.config["timeout"]
     if kind == "rfc2136":
+        # dnspython's update and TSIG modules load only for an account that needs them.
+        from nebula_ddns.rfc2136 import Rfc2136
+
         return Rfc2136(nameservers.parse(entry["server"], 53), entry["zone"],
                        entry["key_name"], entry.get("key_algorithm", "hmac-sha256"),
                        entry["key_secret"], ttl=entry.get("ttl", 60), timeout=timeout)

@@ -24,10 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-import docker
-from docker.errors import APIError, NotFound
+from typing import TYPE_CHECKING, Any
 
 from nebula.helpers.coordinator import Coordinator
 from nebula_docker import logsize
@@ -40,6 +37,9 @@ from nebula_docker.model import (
     state_of,
     usage_from_stats,
 )
+
+if TYPE_CHECKING:
+    import docker
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -95,6 +95,8 @@ def _collect(client: docker.DockerClient, known: Mapping[str, Container],
     """List every container, inspect the new ones and those whose state moved (the
     rest of `known` is kept current by the event stream), measure their logs, and read
     stats of the running ones, a few at a time."""
+    from docker.errors import APIError, NotFound  # on a client: the SDK is loaded
+
     listed = client.api.containers(all=True)
 
     def one(entry: Mapping[str, Any]) -> tuple[Container, Any] | None:
@@ -327,13 +329,15 @@ class Monitor:
     async def _reinspect(self, cid: str) -> Container | None:
         measure = self._measure_logs
 
-        def read(client: docker.DockerClient) -> Container:
-            return _with_log(from_inspect(client.api.inspect_container(cid)), measure)
+        def read(client: docker.DockerClient) -> Container | None:
+            from docker.errors import NotFound
 
-        try:
-            return await self.engine.call(read)
-        except NotFound:
-            return None
+            try:
+                return _with_log(from_inspect(client.api.inspect_container(cid)), measure)
+            except NotFound:
+                return None
+
+        return await self.engine.call(read)
 
 
 def _exit_code(attributes: Mapping[str, Any], fallback: int) -> int:

@@ -14,15 +14,15 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import docker
-from docker.errors import ImageNotFound, NotFound
+from typing import TYPE_CHECKING, Any
 
 from nebula.api import ParamError, PluginContext
 from nebula_docker.engine import Engine, cli
 from nebula_docker.model import TEMPLATE_LABEL
 from nebula_docker.operations import ContainerReplaced
+
+if TYPE_CHECKING:
+    import docker
 
 DEPLOYMENT_LABEL = "nebula.docker.deployment"
 SECONDS = 1_000_000_000  # the engine's healthcheck durations are nanoseconds
@@ -117,6 +117,8 @@ def make_plan(spec: Mapping[str, Any], template: str, name: str, password: str,
 
 def _create(client: docker.DockerClient, plan: Plan) -> dict[str, Any]:
     """Worker thread: image check, name check, volume, container, start; the published port."""
+    from docker.errors import ImageNotFound, NotFound  # on a client: the SDK is loaded
+
     try:
         client.images.get(plan.image)
     except ImageNotFound:
@@ -154,6 +156,7 @@ def _create(client: docker.DockerClient, plan: Plan) -> dict[str, Any]:
 
 def _remove(client: docker.DockerClient, name: str, volume: str) -> None:
     """The cleanup of a failed deployment (the container first frees the volume)."""
+    from docker.errors import NotFound
     with contextlib.suppress(NotFound):
         client.containers.get(name).remove(force=True, v=False)
     with contextlib.suppress(NotFound):
@@ -162,6 +165,8 @@ def _remove(client: docker.DockerClient, name: str, volume: str) -> None:
 
 
 def _volume_created(client: docker.DockerClient, volume: str) -> str | None:
+    from docker.errors import NotFound
+
     try:
         return str(client.api.inspect_volume(volume).get("CreatedAt") or "")
     except NotFound:
@@ -171,6 +176,8 @@ def _volume_created(client: docker.DockerClient, volume: str) -> str | None:
 def _resolve(client: docker.DockerClient, name: str, record: Mapping[str, Any],
              ) -> dict[str, Any]:
     """Worker thread: the deployment's container id and volume, as they are now."""
+    from docker.errors import NotFound
+
     container_id = ""
     try:
         container = client.containers.get(record["container"])
@@ -189,6 +196,8 @@ def _resolve(client: docker.DockerClient, name: str, record: Mapping[str, Any],
 def _remove_bound(client: docker.DockerClient, target: Mapping[str, Any]) -> dict[str, bool]:
     """Worker thread: remove the container and volume `target` was bound to, or nothing at
     all when either is not the one the approver saw."""
+    from docker.errors import NotFound
+
     name, wanted = target["container"], target["id"]
     container = None
     try:

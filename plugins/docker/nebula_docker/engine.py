@@ -3,19 +3,28 @@
 The docker SDK blocks, so every call runs in a worker thread. The client is made on first
 use and dropped when the engine stops answering; the next call connects again, which is
 all "reconnect on its own" needs.
+
+The SDK (with requests, urllib3 and charset_normalizer: ~6 MB resident and ~0.1 s of start)
+is imported only once something accepts a connection where the engine should listen: an
+agent whose engine is absent knocks with a plain socket and never loads it. Every module of
+this plugin that names the SDK's classes does so in functions that run on a client, which
+only exists after that import.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-import docker
-import requests
-from docker.errors import APIError, DockerException
+from nebula_docker.events import Unsupported, endpoint
+
+if TYPE_CHECKING:
+    import docker
 
 T = TypeVar("T")
 # Parallel inspect/stats calls of one refresh share the client's connection pool.
@@ -41,6 +50,24 @@ def cli(version: Mapping[str, Any]) -> str:
     return "podman" if product(version).startswith("Podman") else "docker"
 
 
+def knock(base_url: str, timeout: float) -> None:
+    """Connect to where the engine should listen (its Unix socket, or host:port) and hang
+    up; OSError when nothing accepts there. Schemes the SDK alone knows (ssh://) are left to
+    it."""
+    try:
+        url, path = endpoint(base_url)
+    except Unsupported:
+        return
+    if path is not None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+        return
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=timeout):
+        pass
+
+
 class Engine:
     def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
         self.base_url = base_url or os.environ.get("DOCKER_HOST", "") \
@@ -58,6 +85,13 @@ class Engine:
             self._refuse_when_closed()
             if self._client is not None:
                 return self._client
+        try:
+            knock(self.base_url, self.timeout)
+        except OSError as exc:
+            raise EngineUnavailable(self._reason(exc)) from None
+        import docker  # something listens there: the SDK is worth loading now
+        from docker.errors import DockerException
+
         try:
             # Connects and asks the engine for its API version. The timeout goes to
             # requests, which takes a float (docker's stubs say int).
@@ -90,6 +124,9 @@ class Engine:
     def run(self, fn: Callable[[docker.DockerClient], T]) -> T:
         """`fn(client)` in the calling thread; a lost connection becomes EngineUnavailable."""
         client = self.client()
+        import requests  # loaded with the SDK by `client()`
+        from docker.errors import APIError, DockerException
+
         try:
             return fn(client)
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -107,7 +144,7 @@ class Engine:
         return await asyncio.to_thread(self.run, fn)
 
     def _reason(self, exc: BaseException) -> str:
-        text = str(exc)
+        text = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
         for hint in ("No such file or directory", "Connection refused", "Permission denied",
                      "timed out", "Read timed out"):
             if hint in text:

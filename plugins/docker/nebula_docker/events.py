@@ -26,13 +26,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiohttp
-from docker.utils import convert_filters
 
 from nebula.helpers.net import reason
 
 MAX_BACKOFF = 30.0
 # Only container events: the plugin keeps no image, volume or network state.
-FILTERS = {"type": ["container"]}
+# The Engine API takes filters as a JSON map of lists.
+FILTERS = json.dumps({"type": ["container"]})
 # A stream the engine ended after this long, or with events in it, is asked again at once.
 STEADY = 1.0
 # How far back from the newest event the `since` of the next request goes. Podman's
@@ -181,7 +181,7 @@ class EventStream:
         async with aiohttp.ClientSession(connector=connector, timeout=self._timeout) as http:
             while True:
                 try:
-                    params = {"filters": convert_filters(FILTERS), "since": seen.since()}
+                    params = {"filters": FILTERS, "since": seen.since()}
                     async with http.get(url, params=params, raise_for_status=True) as answer:
                         began = time.monotonic()
                         if not up:

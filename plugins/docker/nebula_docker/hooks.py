@@ -25,6 +25,7 @@ from nebula.api import (
     hookimpl,
 )
 from nebula.helpers.checks import CheckSpec
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_docker import checks, operations, routes, rows, storage
 from nebula_docker.coordinator import Snapshot
@@ -39,6 +40,10 @@ from nebula_docker.schema import (
     logs_params,
     prune_params,
 )
+
+# Not imported here: the SDK loads with the first engine that answers (engine.py);
+# an install without it still fails the start, naming the extra.
+require("docker")
 
 Params = Mapping[str, Any]
 Run = Callable[[Params], Awaitable[Any]]

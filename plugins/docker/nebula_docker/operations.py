@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import docker
-from docker.errors import NotFound
-
 from nebula_docker.model import from_inspect
 
 if TYPE_CHECKING:
+    import docker
     from docker.types.daemon import CancellableStream
 
 
@@ -27,6 +25,8 @@ class ContainerReplaced(Exception):
 
 
 def get(client: docker.DockerClient, ref: str) -> Any:
+    from docker.errors import NotFound  # on a client: the SDK is loaded (engine.py)
+
     try:
         return client.containers.get(ref)
     except NotFound:
@@ -44,6 +44,8 @@ def bound(client: docker.DockerClient, target: Mapping[str, Any]) -> Any:
     if not isinstance(target.get("id"), str) or not target["id"]:
         raise ContainerNotFound("this action was not resolved to a container id; "
                                 "nothing was done")
+    from docker.errors import NotFound
+
     name, wanted = target.get("container", ""), target["id"]
     try:
         return client.containers.get(wanted)

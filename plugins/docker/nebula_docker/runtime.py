@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import docker
 from aiohttp import web
-from docker.errors import APIError
 
 from nebula.api import PluginContext, StreamRedactor
 from nebula.helpers.coordinator import Coordinator
@@ -20,6 +18,9 @@ from nebula_docker.databases import Databases
 from nebula_docker.engine import Engine, EngineUnavailable
 from nebula_docker.events import EventStream, Unsupported
 from nebula_docker.operations import ContainerNotFound
+
+if TYPE_CHECKING:
+    import docker
 
 T = TypeVar("T")
 
@@ -89,10 +90,16 @@ class Runtime:
 
     async def call(self, fn: Callable[[docker.DockerClient], T]) -> T:
         """An engine call for an action: the engine's refusals become one clear line."""
-        try:
-            return await self.engine.call(fn)
-        except APIError as exc:
-            raise EngineError(f"the engine refused: {exc.explanation or exc}") from None
+
+        def explained(client: docker.DockerClient) -> T:
+            from docker.errors import APIError  # on a client: the SDK is loaded (engine.py)
+
+            try:
+                return fn(client)
+            except APIError as exc:
+                raise EngineError(f"the engine refused: {exc.explanation or exc}") from None
+
+        return await self.engine.call(explained)
 
     async def http_call(self, fn: Callable[[docker.DockerClient], T]) -> T:
         """An engine call for a route: errors become HTTP answers."""

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
-
-import docker
-from docker.errors import APIError, NotFound
+from typing import TYPE_CHECKING, Any
 
 from nebula_docker.model import TEMPLATE_LABEL
+
+if TYPE_CHECKING:
+    import docker
 
 # Podman lists a container that exited but is not cleaned up yet as `stopped`.
 STOPPED = ("exited", "created", "dead", "stopped")
@@ -133,6 +133,8 @@ def _counts(items: list[Item]) -> dict[str, int]:
 
 def _unused_reason(client: docker.DockerClient, item: Item) -> str | None:
     """Why `item` must stay now (None: still unused, it may go)."""
+    from docker.errors import NotFound  # on a client: the SDK is loaded (engine.py)
+
     try:
         if item.kind == "container":
             status = client.api.inspect_container(item.id)["State"]["Status"]
@@ -154,6 +156,7 @@ def _unused_reason(client: docker.DockerClient, item: Item) -> str | None:
 def execute(client: docker.DockerClient, items: list[Item]) -> dict[str, Any]:
     """Remove each planned item that is still unused (containers first, so nothing else
     changes under the check); what was kept says why, what the engine refused says that."""
+    from docker.errors import APIError, NotFound
     removed: list[Item] = []
     skipped: list[dict[str, Any]] = []
     failed: dict[str, str] = {}

@@ -1,7 +1,7 @@
 """The TLS context that reads a certificate verification refused, and what a certificate says.
 
-(The verifying context is `nebula.helpers.net.trust`: the configured CA bundle or the
-system store.)
+The verifying context is `nebula.helpers.net.trust` for a configured CA bundle, and for the
+system store `verifying_context`, which loads that store at its first handshake.
 
 A verified certificate is read from what `ssl` already decoded (`getpeercert()`); only one
 that failed verification, which `ssl` does not decode, is parsed with `cryptography`,
@@ -15,6 +15,8 @@ import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from nebula.helpers.net import trust
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -33,6 +35,28 @@ def inspecting_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+class _SystemTrust(ssl.SSLContext):
+    """`ssl.create_default_context()` whose CA store (the system's, ~0.7 MB resident) is
+    loaded by its first handshake: an agent whose hosts do not answer never needs it.
+    asyncio makes every TLS connection's SSLObject through `wrap_bio`, on the event loop."""
+
+    _store_loaded = False
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        if not self._store_loaded:
+            self.load_default_certs(ssl.Purpose.SERVER_AUTH)
+            self._store_loaded = True
+        return super().wrap_bio(*args, **kwargs)
+
+
+def verifying_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Verifies certificate and name: against `ca_bundle` (loaded now, so a bad bundle
+    fails the start), else against the system's store, loaded at the first handshake."""
+    if ca_bundle:
+        return trust(ca_bundle)
+    return _SystemTrust(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname on
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import aiohttp
 
 from nebula.helpers import nameservers
 from nebula.helpers.coordinator import Coordinator
-from nebula.helpers.net import trust
 from nebula_domains import certs, probe, resolve, verdicts
 from nebula_domains.hosts import Host, hosts
 from nebula_domains.records import ADDRESS_TYPES
@@ -57,7 +56,8 @@ class Monitor:
         self._public = Coordinator(self._ask_public_ip, max_age=config["interval"] / 2,
                                    name="domains.public_ip", log=log)
         self._seen: probe.Seen = {}
-        self._verify = probe.capturing(trust(config.get("ca_bundle")), self._seen)
+        self._verify = probe.capturing(certs.verifying_context(config.get("ca_bundle")),
+                                       self._seen)
         self._inspect = probe.capturing(certs.inspecting_context(), self._seen)
         self._http: aiohttp.ClientSession | None = None
         self._dns = resolve.Client()

@@ -18,10 +18,15 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
+from nebula.helpers.packages import require
 from nebula_domains import report
 from nebula_domains.coordinator import Monitor
 from nebula_domains.hosts import check_name, config_problems
 from nebula_domains.schema import HOST_PARAMS, WHY_PARAMS
+
+# Not imported here: dnspython loads with the first question (resolve.py);
+# an install without it still fails the start, naming the extra.
+require("dns")
 
 # How long the table waits for hosts never checked before showing them as pending.
 TABLE_WAIT = 5.0

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.name
-import dns.rdata
-import dns.rdatatype
+if TYPE_CHECKING:
+    import dns.rdata
 
 ADDRESS_TYPES = ("A", "AAAA")
 # How each type is written in `expect`, for the message when it is not.
@@ -32,6 +31,10 @@ SHOWN_TXT = 100  # longer TXT records (DKIM keys) are cut in messages
 
 def value(rdata: dns.rdata.Rdata) -> str:
     """One served record as its canonical text."""
+    import dns.name  # with the first answer or expectation: not while the plugin starts
+    import dns.rdata
+    import dns.rdatatype
+
     if rdata.rdtype == dns.rdatatype.TXT:
         return b"".join(rdata.strings).decode("utf-8", "backslashreplace")  # type: ignore[attr-defined]
     # The canonical wire form lower-cases the names in it (RFC 4034, 6.2).
@@ -43,6 +46,10 @@ def expected(rdtype: str, text: str) -> str:
     """One configured value as its canonical text; ValueError says how to write it."""
     if rdtype == "TXT":
         return text
+    import dns.exception
+    import dns.name
+    import dns.rdata
+
     try:
         rdata = dns.rdata.from_text("IN", rdtype, text, origin=dns.name.root)
     except (dns.exception.DNSException, ValueError):

@@ -4,7 +4,10 @@ Queries go out as plain DNS messages (built and parsed by dnspython) rather than
 stub resolver, so the answer's rcode is seen as sent: NXDOMAIN, SERVFAIL and REFUSED stay
 distinct, and a silent server is a timeout, not a generic failure. Each resolver gets one
 connected UDP socket shared by all queries to it (answers matched by message id), which
-keeps a cycle of hundreds of hosts cheap; a truncated answer is asked again over TCP."""
+keeps a cycle of hundreds of hosts cheap; a truncated answer is asked again over TCP.
+
+dnspython is imported by the first question (in the functions that use it), not when the
+plugin starts: the checks ask after the agent is ready."""
 
 from __future__ import annotations
 
@@ -12,18 +15,15 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
-
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
+from typing import TYPE_CHECKING
 
 from nebula.helpers.nameservers import Nameserver
 from nebula_domains import records
+
+if TYPE_CHECKING:
+    import dns.message
+    import dns.name
+    import dns.rdatatype
 
 OK, NXDOMAIN, SERVFAIL, TIMEOUT, NODATA, REFUSED, ERROR = (
     "ok", "nxdomain", "servfail", "timeout", "nodata", "refused", "error")
@@ -54,6 +54,9 @@ class Answer:
 def _follow(response: dns.message.Message, qname: dns.name.Name,
             rdtype: dns.rdatatype.RdataType) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The values for `qname`, following CNAMEs inside the answer section."""
+    import dns.rdataclass
+    import dns.rdatatype
+
     name, chain = qname, list[str]()
     for _ in range(16):  # a CNAME loop must not hang the check
         found = response.get_rrset(response.answer, name, dns.rdataclass.IN, rdtype)
@@ -127,6 +130,11 @@ class Client:
 
     async def _exchange(self, query: dns.message.Message, host: str, port: int,
                         timeout: float) -> dns.message.Message:
+        import dns.asyncquery
+        import dns.exception
+        import dns.flags
+        import dns.message
+
         sock = await self._socket(host, port)
         while True:  # an id not in flight on this socket
             query.id = secrets.randbelow(65536)
@@ -149,6 +157,11 @@ class Client:
 
     async def ask(self, server: Nameserver, name: str, rdtype: str,
                   timeout: float) -> Answer:
+        import dns.exception
+        import dns.message
+        import dns.name
+        import dns.rdatatype
+
         qname = dns.name.from_text(name)
         kind = dns.rdatatype.from_text(rdtype)
         query = dns.message.make_query(qname, kind)
@@ -167,6 +180,10 @@ class Client:
 
 def _answer(resolver: str, response: dns.message.Message, qname: dns.name.Name,
             kind: dns.rdatatype.RdataType, rdtype: str, ms: float) -> Answer:
+    import dns.rcode
+    import dns.rdataclass
+    import dns.rdatatype
+
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return Answer(resolver, NXDOMAIN, ms=ms, rdtype=rdtype)

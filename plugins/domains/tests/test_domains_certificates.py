@@ -5,6 +5,7 @@ a fresh interpreter, where sys.modules tells."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
@@ -13,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from domains_api import check_id, name
 from domains_zone import ZONE
 
-from nebula_domains.certs import Certificate, inspecting_context
+from nebula_domains.certs import Certificate, inspecting_context, verifying_context
 
 AGENT = r"""
 import asyncio, json, sys
@@ -100,3 +102,17 @@ def test_both_readings_of_a_certificate_agree(sites: dict[str, Any]) -> None:
 def test_the_inspecting_context_loads_no_ca_store() -> None:
     assert inspecting_context().cert_store_stats()["x509_ca"] == 0
     assert ZONE  # the zone the sites serve (imported for the names above)
+
+
+async def test_the_system_store_is_loaded_by_the_first_handshake(sites: dict[str, Any]) -> None:
+    """Without ca_bundle the verifying context trusts the system's store, loaded when a
+    host first answers, not when the plugin starts; it then verifies: the sites' test CA is
+    not in that store."""
+    context = verifying_context(None)
+    assert context.cert_store_stats()["x509_ca"] == 0
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
+        await asyncio.open_connection("127.0.0.1", sites["https_port"], ssl=context,
+                                      server_hostname=name("valid"))
+    assert refused.value.verify_message == "unable to get local issuer certificate"
+    assert context.cert_store_stats()["x509_ca"] > 0
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)

@@ -9,6 +9,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import pytest
 from google_server import SCOPE
 from google_steps import (
     browse,
@@ -54,6 +55,7 @@ async def test_loopback_consent_with_pkce_connects(start_google, google) -> None
     assert exchange  # the code went back with its PKCE verifier (checked by the stand-in)
 
 
+@pytest.mark.e2e  # the `nebula` command in subprocesses
 async def test_connect_from_the_cli(start_google, google, tmp_path) -> None:
     async with start_google() as agent:
         code, out, err = await nebula_async(agent, tmp_path, "action", "run",

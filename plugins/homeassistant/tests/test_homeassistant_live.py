@@ -143,7 +143,10 @@ async def test_a_state_change_the_panels_show_is_published_for_the_dashboard(
         start_ha, ha) -> None:
     async with start_ha(panel_entities=["light.kitchen"], change_window=1) as agent:
         await live(agent)
-        published = _published(agent)  # the states loading on connect was one
+        # The states loading on connect is one event, published at the end of its change
+        # window: subscribed before that, the stream would start with it.
+        await eventually(lambda: _published(agent) == 1, timeout=5)
+        published = _published(agent)
         async with events(agent) as ws:
             # A sensor nobody shows ticks; then the shown light changes.
             await ha.set_state("sensor.outside_temperature", "11.7")

@@ -21,6 +21,7 @@ from nebula.api import (
     hookimpl,
 )
 from nebula.helpers.checks import CheckSpec
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS, params
 from nebula_postgres import rows
 from nebula_postgres.actions import actions, speaking
@@ -28,6 +29,10 @@ from nebula_postgres.checks import CHECKS, REACHABLE, backup_age
 from nebula_postgres.runtime import Runtime
 from nebula_postgres.schema import config_problems
 from nebula_postgres.snapshot import Snapshot, Unreachable
+
+# Not imported here: psycopg loads once a server answers (driver.py);
+# an install without it still fails the start, naming the extra.
+require("psycopg")
 
 # --- lifecycle ---------------------------------------------------------------------------
 

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyotp
-
 from nebula.contributions import Check, CheckResult, Status
 from nebula.errors import NebulaError
 from nebula.logs import get_logger
@@ -197,6 +195,9 @@ class Users:
 
     @staticmethod
     def totp_uri(name: str, secret: str) -> str:
+        # pyotp loads with the first second factor set up or checked, not at every start.
+        import pyotp
+
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="Nebula Command")
 
     @staticmethod
@@ -206,6 +207,8 @@ class Users:
         code = "".join(code.split())
         if not (code.isascii() and code.isdigit()):
             return None
+        import pyotp
+
         totp = pyotp.TOTP(secret)
         now = totp.timecode(time.time())
         return next((step for step in (now + 1, now, now - 1)
@@ -213,6 +216,8 @@ class Users:
 
     def new_totp(self, name: str) -> dict[str, str]:
         """A fresh secret and its otpauth:// URI, not yet saved (see `enable_totp`)."""
+        import pyotp
+
         secret = pyotp.random_base32()
         return {"secret": secret, "uri": self.totp_uri(name, secret)}
 
@@ -221,6 +226,8 @@ class Users:
         """Turn the second factor on with `secret` (a new one when None) and fresh recovery
         codes; the answer is the only place the codes and the secret are ever shown.
         `used_step` is the step of the code that confirmed the secret: it cannot sign in."""
+        import pyotp
+
         user = await self.get(name)
         secret = secret or pyotp.random_base32()
         codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
