@@ -9,6 +9,7 @@ import uuid
 
 import psycopg
 import pytest
+from apps_leftovers import nothing_left
 
 from tests.agent_process import free_port
 
@@ -22,10 +23,6 @@ def database_exists(cluster, name: str) -> bool:
 def role_exists(cluster, name: str) -> bool:
     return cluster.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'") == [(1,)]
 
-
-def nothing_left(client, app: str) -> bool:
-    return not [c for c in client.containers.list(all=True) if c.name == app] and \
-        not [v for v in client.volumes.list() if v.name.startswith(f"{app}-")]
 
 
 async def test_the_database_is_made_passed_as_a_secret_and_dropped_with_the_data(
