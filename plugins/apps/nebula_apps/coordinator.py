@@ -21,7 +21,7 @@ import docker
 
 from nebula.api import ParamError, PluginContext
 from nebula.helpers.coordinator import Coordinator
-from nebula_apps import engine, stacks, templates
+from nebula_apps import engine, probes, stacks, templates
 from nebula_apps.deploy import Step, run
 from nebula_apps.templates import Catalogue, Template
 
@@ -439,6 +439,25 @@ class Runtime:
 
     # --- looking -------------------------------------------------------------------------
 
+    async def certificate(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The app's domain's certificate, on the wire at Caddy (None: no domain)."""
+        if not (record.get("domain") and record.get("caddy")):
+            return None
+        host, port = record["caddy"]
+        return await probes.certificate(self.ctx.http, self.ctx.peer_config("caddy"), host,
+                                        port, record["domain"])
+
+    async def database(self, app: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The app's own database, reached with its own credentials (None: it has none)."""
+        if not (database := record.get("database")):
+            return None
+        dsn = await self.ctx.secrets.get(f"{app}.{database['env']}")
+        if dsn is None:
+            return {"status": "critical", "text": f"its connection string {app}."
+                                                  f"{database['env']} is not in the secret "
+                                                  "store"}
+        return await probes.database(dsn)
+
     async def status(self) -> list[dict[str, Any]]:
         rows = []
         for app, record in sorted((await self.apps()).items()):
@@ -450,11 +469,15 @@ class Runtime:
                 path = "/" + record["url"].split("/", 3)[3]
                 host, port = record["caddy"]
                 through = await _through_caddy(host, port, record["domain"], path)
+            cert, db = await asyncio.gather(self.certificate(record),
+                                            self.database(app, record))
             rows.append({"app": app, "template": record["template"],
                          "state": None if state is None else state["state"],
                          "url": record["url"], "answer": answer,
                          "domain": record.get("domain"), "through_caddy": through,
+                         "certificate": cert and cert["text"],
                          "database": (record.get("database") or {}).get("name"),
+                         "database_answer": db and db["text"],
                          "volumes": ", ".join(record["volumes"]),
                          "deployed_at": record["deployed_at"]})
         return rows

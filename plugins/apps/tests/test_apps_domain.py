@@ -58,6 +58,13 @@ async def test_one_approval_deploys_the_app_behind_caddy_and_remove_takes_the_si
         rows = await agent.panel("apps.apps")
         assert [(r["domain"], r["through_caddy"]) for r in rows] == [(domain, "HTTP 404")]
         assert (await agent.run_check("apps.health"))["last_status"] == "ok"
+        # Its certificate, on the wire at Caddy, chains to Caddy's internal CA.
+        cert = await agent.run_check("apps.certificates")
+        assert (cert["last_status"], cert["summary"]) == ("ok", "1 domain certificate(s) "
+                                                               "valid"), cert
+        row = (await agent.panel("apps.apps"))[0]
+        assert row["certificate"].startswith("valid, ") and "Caddy Local Authority" in \
+            row["certificate"], row
         # The app stops: Caddy answers 502 for it, and the app's check says both.
         await asyncio.to_thread(lambda: client.containers.get(app).stop(timeout=0))
         check = await agent.run_check("apps.health")
@@ -118,3 +125,23 @@ async def test_removal_goes_on_when_the_site_is_gone_already(start_apps_with_cad
         done = await agent.approve(removal["approval"]["id"])
         assert done["status"] == "ok", done
         assert nothing_left(client, app) and await agent.panel("apps.apps") == []
+
+
+async def test_the_certificate_check_verifies_on_the_wire(start_apps_with_caddy,
+                                                          caddy: Caddy) -> None:
+    """Without Caddy's internal CA among the trusted roots, the same certificate fails."""
+    app, domain = f"crt-{uuid.uuid4().hex[:6]}", "crt.test"
+    async with start_apps_with_caddy(trust_internal_ca=False) as agent:
+        pending = await agent.run_action("apps.deploy", {
+            "template": "web", "name": app, "port": free_port(), "domain": domain,
+            "tls": "internal"}, expect=202)
+        assert (await agent.approve(pending["approval"]["id"]))["status"] == "ok"
+        caddy.wait_serving(domain)
+        check = await agent.run_check("apps.certificates")
+        assert check["last_status"] == "critical", check
+        assert check["summary"].startswith(f"{app}: not trusted: "), check
+        removal = await agent.run_action("apps.remove", {"name": app, "volumes": True},
+                                         expect=202)
+        assert (await agent.approve(removal["approval"]["id"]))["status"] == "ok"
+        assert (await agent.run_check("apps.certificates"))["summary"] == \
+            "0 domain certificate(s) valid"
