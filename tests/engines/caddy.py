@@ -9,6 +9,7 @@ no trust store changes), per /work/shared/RECIPES.md.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -74,6 +75,13 @@ class Caddy:
                 return resp.status == 200 and resp.read().strip() not in (b"", b"null")
         except OSError:
             return False
+
+    def hosts(self) -> set[str]:
+        """Every host name a route of the running config matches."""
+        with urllib.request.urlopen(self.admin_url + "/config/", timeout=5) as resp:
+            servers = json.loads(resp.read())["apps"]["http"]["servers"]
+        return {h for s in servers.values() for r in s.get("routes", [])
+                for m in r.get("match", []) for h in m.get("host", [])}
 
     def serves(self, host: str, port: int | None = None) -> bool:
         """A TLS handshake for `host` with a certificate from Caddy's internal CA

@@ -21,15 +21,15 @@ import docker
 
 from nebula.api import ParamError, PluginContext
 from nebula.helpers.coordinator import Coordinator
-from nebula_apps import engine, stacks, templates
+from nebula_apps import engine, probes, stacks, templates
 from nebula_apps.deploy import Step, run
 from nebula_apps.templates import Catalogue, Template
 
 T = TypeVar("T")
 APPS = "apps"
 HEALTH_POLL = 0.25
-NO_DNS = ("DNS record: not made here (the zoneedit plugin keeps only the hosts in its "
-          "config; add {domain} there)")
+NO_DNS = "DNS record: not made here (no DDNS plugin: zoneedit or ddns)"
+DDNS_PLUGINS = ("zoneedit", "ddns")
 
 
 class Runtime:
@@ -117,6 +117,11 @@ class Runtime:
             plan["steps"].insert(len(template.secrets), (
                 f"database {database} with its own role (postgres.create_database), its "
                 f"connection string as {template.database_env} (kept in the secret store)"))
+        if domain and (dns := self.dns_plugin()):
+            plan["dns"] = dns
+            plan["covers"] = [*plan.get("covers", []),
+                              {"action": f"{dns}.add_host", "params": {"host": domain}},
+                              {"action": f"{dns}.remove_host", "params": {"host": domain}}]
         if domain:
             site = {"host": domain, "upstreams": [f"{_host(bind)}:{port}"],
                     "tls": params.get("tls", "auto")}
@@ -127,11 +132,12 @@ class Runtime:
                               {"action": "caddy.add_site", "params": site},
                               {"action": "caddy.remove_site", "params": {"host": domain}}]
             plan["steps"] += [
+                f"DNS record {domain} on the public IP, by {plan['dns']}.add_host under "
+                "this approval" if plan.get("dns") else NO_DNS,
                 f"Caddy site {domain} -> {_host(bind)}:{port} ({site['tls']} TLS), by "
                 "caddy.add_site under this approval",
                 f"wait until https://{domain}{path} answers through Caddy (at most "
-                f"{template.health_timeout:g} s)",
-                NO_DNS.format(domain=domain)]
+                f"{template.health_timeout:g} s)"]
         return plan
 
     async def deploy(self, plan: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,6 +153,8 @@ class Runtime:
             steps += [self._volume_step(app, v["volume"]) for v in plan["volumes"]]
             steps += [self._container_step(plan, env), self._health_step(plan)]
             address: list[Any] = []
+            if plan.get("dns"):
+                steps.append(self._dns_step(plan))
             if plan.get("domain"):
                 steps += [self._site_step(plan, address),
                           self._through_caddy_step(plan, address)]
@@ -157,7 +165,7 @@ class Runtime:
                       "bind": plan["bind"], "url": plan["health"]["url"],
                       "volumes": [v["volume"] for v in plan["volumes"]],
                       "secrets": sorted(plan["secrets"]), "domain": plan.get("domain"),
-                      "database": plan.get("database"),
+                      "database": plan.get("database"), "dns": plan.get("dns"),
                       "caddy": address or None,  # where Caddy serves its domain
                       "deployed_at": time.time()}
             apps = await self.apps()
@@ -257,6 +265,29 @@ class Runtime:
 
         return Step(f"database {database['name']}", do, undo)
 
+    def dns_plugin(self) -> str | None:
+        """The DDNS plugin that keeps app domains' records, if one is running."""
+        wanted = self.config.get("dns", "")
+        if wanted == "none":
+            return None
+        running = [p for p in DDNS_PLUGINS if self.ctx.peer_config(p) is not None]
+        if wanted:
+            return wanted if wanted in running else None
+        return running[0] if running else None
+
+    def _dns_step(self, plan: Mapping[str, Any]) -> Step:
+        add, remove = (next(c for c in plan["covers"] if c["action"] == f"{plan['dns']}.{name}")
+                       for name in ("add_host", "remove_host"))
+
+        async def do() -> bool:
+            await self._call(add["action"], add["params"])
+            return True
+
+        async def undo() -> None:
+            await self._call(remove["action"], remove["params"])
+
+        return Step(f"DNS record {plan['domain']}", do, undo)
+
     def _site_step(self, plan: Mapping[str, Any], address: list[Any]) -> Step:
         add, remove = (next(c for c in plan["covers"] if c["action"] == name)
                        for name in ("caddy.add_site", "caddy.remove_site"))
@@ -304,6 +335,8 @@ class Runtime:
         # before the container goes, the database after.
         before = [{"action": "caddy.remove_site", "params": {"host": domain}}] if domain \
             else []
+        if dns := record.get("dns"):
+            before.append({"action": f"{dns}.remove_host", "params": {"host": domain}})
         after = [{"action": "postgres.drop_database",
                   "params": {"database": database["name"]}}] if database and data else []
         secret_keys = [f"{app}.{name}" for name in record["secrets"]]
@@ -311,6 +344,9 @@ class Runtime:
             secret_keys.append(f"{app}.{database['env']}")
         steps = [f"remove Caddy site {domain} (caddy.remove_site under this approval)"
                  ] if domain else []
+        if dns:
+            steps.append(f"remove DNS record {domain} ({dns}.remove_host under this "
+                         "approval)")
         steps.append(f"remove container {record['container']}")
         if data:
             steps += [f"drop database {database['name']} and its role "
@@ -403,6 +439,25 @@ class Runtime:
 
     # --- looking -------------------------------------------------------------------------
 
+    async def certificate(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The app's domain's certificate, on the wire at Caddy (None: no domain)."""
+        if not (record.get("domain") and record.get("caddy")):
+            return None
+        host, port = record["caddy"]
+        return await probes.certificate(self.ctx.http, self.ctx.peer_config("caddy"), host,
+                                        port, record["domain"])
+
+    async def database(self, app: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The app's own database, reached with its own credentials (None: it has none)."""
+        if not (database := record.get("database")):
+            return None
+        dsn = await self.ctx.secrets.get(f"{app}.{database['env']}")
+        if dsn is None:
+            return {"status": "critical", "text": f"its connection string {app}."
+                                                  f"{database['env']} is not in the secret "
+                                                  "store"}
+        return await probes.database(dsn)
+
     async def status(self) -> list[dict[str, Any]]:
         rows = []
         for app, record in sorted((await self.apps()).items()):
@@ -414,11 +469,15 @@ class Runtime:
                 path = "/" + record["url"].split("/", 3)[3]
                 host, port = record["caddy"]
                 through = await _through_caddy(host, port, record["domain"], path)
+            cert, db = await asyncio.gather(self.certificate(record),
+                                            self.database(app, record))
             rows.append({"app": app, "template": record["template"],
                          "state": None if state is None else state["state"],
                          "url": record["url"], "answer": answer,
                          "domain": record.get("domain"), "through_caddy": through,
+                         "certificate": cert and cert["text"],
                          "database": (record.get("database") or {}).get("name"),
+                         "database_answer": db and db["text"],
                          "volumes": ", ".join(record["volumes"]),
                          "deployed_at": record["deployed_at"]})
         return rows

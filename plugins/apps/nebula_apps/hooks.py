@@ -3,7 +3,7 @@ plugin.py names this module). Each takes the runtime `nebula_startup` returned."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from nebula.api import (
@@ -26,7 +26,12 @@ APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state",
               Field("url", "URL"), Field("answer", "Answer"), Field("domain", "Domain"),
               Field("through_caddy", "Through Caddy",
                     description="the answer at https://<domain> through Caddy"),
-              Field("database", "Database"), Field("volumes", "Volumes"),
+              Field("certificate", "Certificate",
+                    description="its domain's certificate as a client sees it at Caddy"),
+              Field("database", "Database"),
+              Field("database_answer", "Database answer",
+                    description="connecting with the app's own credentials"),
+              Field("volumes", "Volumes"),
               Field("deployed_at", "Deployed", "s"))
 STACK_FIELDS = (Field("stack", "Stack"), Field("service", "Service"), Field("image", "Image"),
                 Field("containers", "Containers"), Field("state", "State"),
@@ -51,6 +56,22 @@ async def _templates(runtime: Runtime) -> dict[str, Any]:
             "problems": catalogue.problems}
 
 
+async def _per_app(runtime: Runtime, probe: Callable[[str, Any], Awaitable[Any]],
+                   good: str) -> CheckResult:
+    """One check over every app that `probe` has something to say about (None: nothing),
+    as bad as the worst; the summary names each app not ok."""
+    found = {app: result for app, record in sorted((await runtime.apps()).items())
+             if (result := await probe(app, record)) is not None}
+    bad = {app: r for app, r in found.items() if r["status"] != "ok"}
+    metrics = {"apps": float(len(found)), "failing": float(len(bad))}
+    if not bad:
+        return CheckResult(Status.OK, f"{len(found)} {good}", metrics)
+    worst = Status.CRITICAL if any(r["status"] == "critical" for r in bad.values()) \
+        else Status.WARNING
+    return CheckResult(worst, "; ".join(f"{app}: {r['text']}" for app, r in bad.items()),
+                       metrics)
+
+
 @hookimpl
 def nebula_checks(runtime: Runtime) -> list[Check]:
     async def health() -> CheckResult:
@@ -63,6 +84,13 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
         if bad:
             return CheckResult(Status.CRITICAL, "; ".join(bad), metrics)
         return CheckResult(Status.OK, f"{len(rows)} app(s) running and answering", metrics)
+
+    async def certificates() -> CheckResult:
+        return await _per_app(runtime, lambda app, record: runtime.certificate(record),
+                              "domain certificate(s) valid")
+
+    async def databases() -> CheckResult:
+        return await _per_app(runtime, runtime.database, "database(s) answer")
 
     async def catalogue() -> CheckResult:
         found = await runtime.catalogue.refresh()
@@ -86,6 +114,13 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
             Check("health", health, "Apps", "Every deployed app's container runs, its URL "
                                             "answers (below 500), and so does its domain "
                                             "through Caddy.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("certificates", certificates, "Apps' certificates",
+                  "Every app with a domain gets a trusted certificate for it at Caddy (a TLS "
+                  "handshake with its name), not near expiry.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("databases", databases, "Apps' databases",
+                  "Every app with a database reaches it with its own generated credentials.",
                   interval=runtime.config["interval"], timeout=60),
             Check("templates", catalogue, "App templates",
                   "Every template file reads and matches the format.", interval=300)]

@@ -29,6 +29,10 @@ CONFIG_SCHEMA = config_schema({
                     "default": {}, "description": "Environment for the compose command "
                                                   "(DOCKER_HOST for docker-compose on a "
                                                   "Podman socket)."},
+    "dns": {"enum": ["", "zoneedit", "ddns", "none"], "default": "",
+            "description": "The DDNS plugin that keeps an app domain's DNS record (its "
+                           "add_host/remove_host actions, under the deploy's approval); "
+                           "empty: zoneedit if running, else ddns if running; none: never."},
     "compose_timeout": timeout("Seconds one compose command may take.", 600),
 })
 

@@ -50,10 +50,11 @@ def start_apps_with_caddy(nebula_agent: Callable[..., Any], podman: Podman,
                           templates_dir: Path, caddy: Caddy) -> Callable[..., Any]:
     import nebula_caddy.plugin
 
-    def start() -> Any:
+    def start(**caddy_config: Any) -> Any:
         return nebula_agent({"apps": plugin, "caddy": nebula_caddy.plugin}, config={
             "apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir)},
-            "caddy": {"admin_url": caddy.admin_url, "timeout": 3}}, schedule=False)
+            "caddy": {"admin_url": caddy.admin_url, "timeout": 3, **caddy_config}},
+            schedule=False)
     return start
 
 

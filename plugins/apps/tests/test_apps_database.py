@@ -9,6 +9,7 @@ import uuid
 
 import psycopg
 import pytest
+from apps_leftovers import nothing_left
 
 from tests.agent_process import free_port
 
@@ -22,10 +23,6 @@ def database_exists(cluster, name: str) -> bool:
 def role_exists(cluster, name: str) -> bool:
     return cluster.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'") == [(1,)]
 
-
-def nothing_left(client, app: str) -> bool:
-    return not [c for c in client.containers.list(all=True) if c.name == app] and \
-        not [v for v in client.volumes.list() if v.name.startswith(f"{app}-")]
 
 
 async def test_the_database_is_made_passed_as_a_secret_and_dropped_with_the_data(
@@ -50,6 +47,19 @@ async def test_the_database_is_made_passed_as_a_secret_and_dropped_with_the_data
             "Config"]["Env"]
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == (database,)
+        # The app's check reaches it with the app's own credentials...
+        check = await agent.run_check("apps.databases")
+        assert (check["last_status"], check["summary"]) == ("ok", "1 database(s) answer")
+        # ...and says so when they stop working, never showing them.
+        cluster.execute(f"ALTER ROLE {database} PASSWORD 'changed-elsewhere'")
+        check = await agent.run_check("apps.databases")
+        assert check["last_status"] == "critical", check
+        assert check["summary"].startswith(f"{app}: 127.0.0.1:{cluster.port}/{database}: "), \
+            check
+        assert "password authentication failed" in check["summary"], check
+        assert dsn.split("@")[0].split(":")[-1] not in check["summary"]
+        row = (await agent.panel("apps.apps"))[0]
+        assert "password authentication failed" in row["database_answer"]
 
         removal = await agent.run_action("apps.remove", {"name": app, "volumes": True},
                                          expect=202)

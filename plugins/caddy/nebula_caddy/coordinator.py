@@ -21,10 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nebula.api import ParamError, PluginContext, report_progress
+from nebula.helpers import tlscert as certs
 from nebula.helpers.coordinator import Coordinator
-from nebula_caddy import certs, sites
+from nebula.helpers.tlscert import CertState
+from nebula_caddy import sites
 from nebula_caddy.admin import Admin, Conflict, Refused, Versioned
-from nebula_caddy.certs import CertState
 from nebula_caddy.sites import EditError, Site
 from nebula_caddy.upstreams import reach
 

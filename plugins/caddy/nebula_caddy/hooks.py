@@ -20,8 +20,8 @@ from nebula.api import (
 )
 from nebula.helpers.net import HTTPFailure
 from nebula.helpers.schema import EMPTY_PARAMS
+from nebula.helpers.tlscert import CertState
 from nebula_caddy import checks, rows
-from nebula_caddy.certs import CertState
 from nebula_caddy.coordinator import Runtime, Snapshot
 from nebula_caddy.schema import (
     ADD_SITE_PARAMS,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.api import Field
-from nebula_caddy.certs import CertState
+from nebula.helpers.tlscert import CertState
 from nebula_caddy.coordinator import Runtime, Snapshot
 
 SITE_FIELDS = (

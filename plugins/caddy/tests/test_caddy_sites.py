@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from nebula.api import Status
+from nebula.helpers.tlscert import CertState
 from nebula_caddy import checks, sites
 from nebula_caddy.admin import etag
-from nebula_caddy.certs import CertState
 
 LIMITS = {"cert_warning": 0.2, "cert_critical": 0.05}
 

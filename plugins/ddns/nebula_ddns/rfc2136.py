@@ -45,12 +45,24 @@ class Rfc2136(Provider):
                 meaning: str | None = None) -> Answer:
         return Answer(outcome, code, text, self.label, meaning=meaning)
 
-    async def update(self, target: Target, family: int, ip: str) -> Answer:
+    def _message(self, target: Target) -> tuple[dns.update.UpdateMessage, dns.name.Name]:
         message = dns.update.UpdateMessage(self.zone, keyring=self._keyring,
                                            keyname=self._key,
                                            keyalgorithm=self._algorithm)
-        name = dns.name.from_text(target.host).relativize(self.zone)
+        return message, dns.name.from_text(target.host).relativize(self.zone)
+
+    async def update(self, target: Target, family: int, ip: str) -> Answer:
+        message, name = self._message(target)
         message.replace(name, self._ttl, RDTYPE[family], ip)
+        return await self._exchange(message)
+
+    async def delete(self, target: Target, family: int) -> Answer:
+        """Deletes the name's whole A (or AAAA) set: NOERROR also when there was none."""
+        message, name = self._message(target)
+        message.delete(name, RDTYPE[family])
+        return await self._exchange(message)
+
+    async def _exchange(self, message: dns.update.UpdateMessage) -> Answer:
         try:
             response = await self._send(message)
         except tuple(_TSIG_ERRORS) as exc:

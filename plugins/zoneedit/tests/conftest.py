@@ -59,7 +59,7 @@ async def zoneedit(dns: DnsServer, credentials: dict[str, str]) -> AsyncIterator
         async with edits:
             # The new address replaces the one of its family (A or AAAA), as a zone edit
             # would.
-            served[host] = [a for a in served[host] if (":" in a) != (":" in ip)] + [ip]
+            served[host] = [a for a in served.get(host, []) if (":" in a) != (":" in ip)] + [ip]
             await asyncio.to_thread(dns.set_hosts, {host: [ip], **served})
 
     standin = ZoneEdit(credentials["username"], credentials["token"], dict(HOSTS), publish)

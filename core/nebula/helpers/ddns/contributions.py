@@ -8,8 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nebula.api import Action, Check, CheckResult, Job, Panel, PluginContext, Tool, hookimpl
+from nebula.api import (
+    Action,
+    Check,
+    CheckResult,
+    Job,
+    Panel,
+    ParamError,
+    PluginContext,
+    Tool,
+    hookimpl,
+)
 from nebula.helpers.ddns import rows, verdict
+from nebula.helpers.ddns.schema import HOSTNAME
 from nebula.helpers.ddns.updater import Updater
 from nebula.helpers.schema import EMPTY_PARAMS, integer, params
 
@@ -20,6 +31,9 @@ UPDATE_PARAMS = params({
     "hosts": {"type": "array", "items": {"type": "string"},
               "description": "Only these configured hosts (default: all)."},
 })
+HOST_PARAMS = params({"host": {"type": "string", "pattern": HOSTNAME,
+                               "description": "The host name (in a configured host's zone)."}},
+                     required=["host"])
 HISTORY_PARAMS = params({"limit": integer(20, "Most recent records to return.", minimum=1,
                                           maximum=500)})
 
@@ -81,8 +95,55 @@ def actions(runtime: Updater, provider: str) -> list[Action]:
     async def public_ip(params: Mapping[str, Any]) -> dict[str, Any]:
         return (await runtime.observe()).public_ip()
 
+    async def plan_add(params: Mapping[str, Any]) -> dict[str, Any]:
+        host = params["host"].lower().rstrip(".")
+        if host in runtime.targets:
+            raise ParamError("host", f"{host} is kept already")
+        like = runtime.holder(host)
+        if like is None:
+            raise ParamError("host", f"no configured host's zone holds {host}")
+        return {"host": host, "provider": like.provider.label, "like": like.host,
+                "families": [f"ipv{f}" for f in runtime.families],
+                "steps": [f"keep {host} (remembered in the plugin's store, beside the "
+                          f"configured hosts) at {like.provider.label}, as {like.host}",
+                          "set its record to the public IP and wait until DNS serves it"]}
+
+    async def add(plan: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return {"host": plan["host"], "results": await runtime.add_host(plan["host"])}
+        except ValueError as exc:
+            raise ParamError("host", str(exc)) from None
+
+    async def plan_remove(params: Mapping[str, Any]) -> dict[str, Any]:
+        host = params["host"].lower().rstrip(".")
+        if host not in await runtime.added():
+            raise ParamError("host", f"{host} is in the plugin's config: remove it there"
+                             if host in runtime.targets else f"{host} was not added here")
+        target = runtime.targets[host]
+        return {"host": host, "provider": target.provider.label,
+                "steps": [f"delete the records of {host} at {target.provider.label} (where "
+                          "its protocol can) and stop keeping it"]}
+
+    async def remove(plan: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return {"host": plan["host"], "results": await runtime.remove_host(plan["host"])}
+        except ValueError as exc:
+            raise ParamError("host", str(exc)) from None
+
     name = runtime.ctx.name
     return [
+        Action(name="add_host", run=add, title="Keep one more host",
+               description=f"Add a host in a configured host's zone at {provider}, set "
+                           "its record to the public IP and verify it through DNS; kept "
+                           "from then on beside the configured hosts (needs approval). A "
+                           "failed add leaves nothing behind.",
+               params=HOST_PARAMS, destructive=True, prepare=plan_add,
+               timeout=cycle_timeout(runtime)),
+        Action(name="remove_host", run=remove, title="Stop keeping an added host",
+               description="Delete the records of a host added by add_host (where the "
+                           "provider's protocol can) and stop keeping it (needs approval).",
+               params=HOST_PARAMS, destructive=True, prepare=plan_remove,
+               timeout=3 * runtime.settings.timeout + 5),
         Action(name="update", run=update, title=f"Update {provider} now",
                description="Compare every host with the public IP now and update those that "
                            f"differ (all with force). Rate-limited: {provider}'s minimum "

@@ -31,6 +31,9 @@ from nebula.helpers.nameservers import Nameserver
 AUTH_RETRY = 3600.0
 MAX_BACKOFF = 86400.0
 VERIFY_POLL = 0.5
+# The plugin's store key of the hosts added by the add_host action (the config's list is
+# the user's: an action never edits it).
+ADDED = "added_hosts"
 # Requests in flight to one provider at once, after its first of a cycle went alone.
 CONCURRENCY = 8
 
@@ -57,6 +60,12 @@ class Provider:
 
     async def update(self, target: Target, family: int, ip: str) -> Answer:
         raise NotImplementedError
+
+    async def delete(self, target: Target, family: int) -> Answer | None:
+        """Deletes the host's record of this family at the provider; None: the provider's
+        protocol cannot delete one (a dynamic-update URL only sets an address), so the
+        record stays there."""
+        return None
 
     async def lookup(self, target: Target, family: int) -> Published | None:
         """What the provider itself serves, when DNS cannot show it (a proxied Cloudflare
@@ -149,6 +158,8 @@ class Updater:
         self._observation = Coordinator(self._observe, max_age=settings.interval / 2,
                                         name=f"{ctx.name}.observe", log=ctx.log)
         self._sync_lock = asyncio.Lock()
+        self.configured = list(targets)
+        self._added_loaded = False
 
     @property
     def providers(self) -> list[Provider]:
@@ -180,6 +191,7 @@ class Updater:
         return await self._observation.refresh()
 
     async def _observe(self) -> Observation:
+        await self._load_added()
         s = self.settings
         services = {4: s.ipv4_services, 6: s.ipv6_services}
         pairs = [(h, f) for h in self.hosts for f in self.families]
@@ -227,12 +239,15 @@ class Updater:
 
         Per provider the first request of a cycle goes alone, so refused credentials stop
         the rest of that account's hosts; the others then go `concurrency` at a time."""
+        await self._load_added()
         async with self._sync_lock:
             wanted = {h.lower().rstrip(".") for h in only} if only else set(self.hosts)
             if unknown := wanted - set(self.hosts):
                 raise ValueError(f"not configured: {', '.join(sorted(unknown))}; "
                                  f"configured: {', '.join(self.hosts)}")
             obs = await self.observe_now()
+            if any((h, f) not in obs.published for h in wanted for f in self.families):
+                obs = await self.observe_now()  # one taken before a host was added
             cycle = _Cycle(await self.states(), force, trigger)
             jobs = [(h, f) for f in self.families for h in self.hosts if h in wanted]
             by_provider: dict[str, list[tuple[str, int]]] = {}
@@ -359,3 +374,96 @@ class Updater:
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(VERIFY_POLL)
+
+    # --- hosts added by action -----------------------------------------------------------
+
+    def holder(self, host: str) -> Target | None:
+        """The configured host whose zone holds `host` (its zone, else its parent domain):
+        an added host is kept by that host's provider and read from its resolvers."""
+        for target in self.configured:
+            zone = target.zone or target.host.partition(".")[2]
+            if zone and (host == zone or host.endswith("." + zone)):
+                return target
+        return None
+
+    def _adopt(self, host: str, like: Target) -> None:
+        self.targets[host] = Target(host, like.zone, like.provider, like.resolvers,
+                                    like.min_interval)
+        if host not in self.hosts:
+            self.hosts.append(host)
+        self._observation.invalidate()
+
+    def _drop(self, host: str) -> None:
+        self.targets.pop(host, None)
+        if host in self.hosts:
+            self.hosts.remove(host)
+        self._observation.invalidate()
+
+    async def _load_added(self) -> None:
+        if self._added_loaded:
+            return
+        self._added_loaded = True
+        for host in await self.ctx.kv.get(ADDED, []):
+            if host not in self.targets and (like := self.holder(host)) is not None:
+                self._adopt(host, like)
+
+    async def added(self) -> list[str]:
+        await self._load_added()
+        return list(await self.ctx.kv.get(ADDED, []))
+
+    async def add_host(self, host: str) -> list[dict[str, Any]]:
+        """Keeps `host` from now on (remembered in the store), sets its record to the public
+        IP now and waits until DNS serves it; if that fails the host is dropped again and
+        whatever record was set is deleted, so a refused add leaves nothing behind."""
+        host = host.lower().rstrip(".")
+        await self._load_added()
+        if host in self.targets:
+            raise ValueError(f"{host} is kept already")
+        like = self.holder(host)
+        if like is None:
+            raise ValueError(f"no configured host's zone holds {host}")
+        await self.ctx.kv.set(ADDED, [*await self.ctx.kv.get(ADDED, []), host])
+        self._adopt(host, like)
+        results = await self.sync(force=True, only=[host], trigger="add_host")
+        if bad := [r for r in results if not r.get("verified")]:
+            await self._forget(host, delete=any(r["action"] != "failed" and "outcome" in r
+                                                for r in results))
+            raise RuntimeError("; ".join(f"{r['family']}: {r['message']}" for r in bad))
+        self.ctx.log.info(f"{self.ctx.name}.host_added", host=host)
+        return results
+
+    async def remove_host(self, host: str) -> list[dict[str, Any]]:
+        """Deletes the records of a host added by `add_host` (where the provider can) and
+        stops keeping it. A host of the config is the user's: refused."""
+        host = host.lower().rstrip(".")
+        if host not in await self.added():
+            if host in self.targets:
+                raise ValueError(f"{host} is in the plugin's config: remove it there")
+            raise ValueError(f"{host} is not kept here")
+        results = await self._forget(host, delete=True)
+        self.ctx.log.info(f"{self.ctx.name}.host_removed", host=host)
+        return results
+
+    async def _forget(self, host: str, *, delete: bool) -> list[dict[str, Any]]:
+        target = self.targets[host]
+        results = []
+        for family in self.families if delete else ():
+            answer = await target.provider.delete(target, family)
+            if answer is None:
+                results.append({"family": f"ipv{family}", "action": "kept",
+                                "message": f"{target.provider.label} cannot delete a record: "
+                                           "it stays there until removed by hand"})
+            elif not answer.outcome.succeeded:
+                raise RuntimeError(f"ipv{family}: {answer.describe()}")  # still kept here
+            else:
+                results.append({"family": f"ipv{family}", "action": "deleted",
+                                "message": answer.describe()})
+        async with self._sync_lock:
+            await self.ctx.kv.set(ADDED, [h for h in await self.ctx.kv.get(ADDED, [])
+                                          if h != host])
+            states = await self.states()
+            for family in self.families:
+                states.pop(state_key(host, family), None)
+            await self.ctx.kv.set("hosts", states)
+            self._drop(host)
+        return results

@@ -1,6 +1,7 @@
-"""Each TLS site's certificate as a client sees it on the wire: a handshake with the site's
-name (SNI) to the address Caddy listens on, verified against the system's trust store (or
-the configured bundle) plus, when asked, Caddy's own internal CA.
+"""A TLS site's certificate as a client sees it on the wire: a handshake with the site's
+name (SNI) to the address that serves it, verified against the system's trust store (or a
+configured bundle) plus, when asked, one more root (Caddy's own internal CA). Used by the
+caddy plugin for every site and by the apps plugin for each app's domain.
 
 "Near expiry" is measured against the certificate's lifetime, not in days: Caddy renews
 when a third of it is left, for a 90-day ACME certificate and a 12-hour internal one alike,
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nebula.helpers.net import reason
-
-INTERNAL_ROOT_NOTE = "Caddy's internal CA"
 
 
 @dataclass(frozen=True)
