@@ -18,6 +18,7 @@ PACKAGES=(
   fail2ban                     # docs/fail2ban.md: fail2ban-regex runs the filter on a real log
   caddy nginx-light openssl    # docs/reverse-proxy.md: Caddy and nginx before an agent; a cert
                                # (and the caddy plugin's tests: a real Caddy, its internal CA)
+  logrotate bsdutils systemd-journal-remote  # logs plugin: real rotation, `logger`, journal files
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
   openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)

@@ -232,7 +232,8 @@ class Agent:
             return False
         ctx = PluginContext(record.name, record.config, KeyValue(self.store, record.name), self,
                             secrets=SecretStore(self.store, self.config.data_dir / "secret.key",
-                                                record.name))
+                                                record.name),
+                            data_dir=self.config.data_dir / "plugins" / record.name)
         return await self.manager.start(record, ctx, self.config.agent["startup_timeout"])
 
     async def _adopt(self, record: PluginRecord) -> None:

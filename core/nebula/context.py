@@ -85,6 +85,10 @@ class PluginContext:
     # What the plugin's `nebula_startup` returned: its running state (clients, pollers),
     # handed to every contribution hook as `runtime` and closed by the core on stop.
     runtime: Any = None
+    # The plugin's own folder, `<data dir>/plugins/<name>`, for state too big or too busy
+    # for `kv` (the logs plugin's database). The plugin creates it when it needs it (0700:
+    # the data dir is owner-only). None in a context made without an agent.
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.log is None:

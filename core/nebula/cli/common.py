@@ -46,6 +46,11 @@ class State:
             self._agent_settings = self._load(agent_only=True)
         return self._agent_settings
 
+    def agent_client(self) -> contextlib.AbstractContextManager[Client]:
+        """The running agent, else a one-shot one: what a plugin's command reaches through
+        `nebula.helpers.cli.agent_api` (it cannot import this module)."""
+        return agent_client(self)
+
     def use(self, path: Path) -> None:
         """From now on, the config at `path` (a command just wrote it)."""
         self.config_path, self.searched = path, []

@@ -8,12 +8,19 @@ command (or its `--help`) is used:
     @hookimpl
     def nebula_cli_commands():
         return [lazy_command("backup", "nebula_backup.cli:backup", "Run and list backups.")]
+
+The command reaches the agent through its HTTP API, as the core's commands do, with
+`agent_api()`: the running agent (NEBULA_URL, or the one serving the config's data dir),
+else a one-shot agent for the length of the command. An API error ends the command with
+the problem's title and detail, as for the core's commands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import click
 
@@ -48,3 +55,19 @@ class LazyCommand(click.Command):
 def lazy_command(name: str, target: str, short_help: str) -> click.Command:
     """`nebula <name>`, running the click command at `target` ("module:attribute")."""
     return LazyCommand(name, target, short_help)
+
+
+class AgentApi(Protocol):
+    """The agent's HTTP API as a command sees it: JSON in, JSON out, paths under /api/v1."""
+
+    def get(self, path: str) -> Any: ...
+
+    def post(self, path: str, body: Any = None) -> Any: ...
+
+
+@contextlib.contextmanager
+def agent_api() -> Iterator[AgentApi]:
+    """Inside a `nebula` command: a client of the agent the command is run against."""
+    state = click.get_current_context().find_root().obj
+    with state.agent_client() as client:
+        yield client
