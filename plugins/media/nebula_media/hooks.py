@@ -177,16 +177,18 @@ def nebula_api_endpoints(runtime: MediaRuntime) -> list[Endpoint]:
 
 IMPORT_FIELDS = (Field("time", "When", "epoch s"), Field("library", "Library"),
                  Field("path", "File"), Field("type", "Type"), Field("size", "Size", "bytes"),
-                 Field("scan", "Plex scan"))
+                 Field("scan", "Plex scan"), Field("plex_item", "In Plex as"))
 
 
 @hookimpl
 def nebula_panels(runtime: MediaRuntime) -> list[Panel]:
     async def imports() -> list[dict[str, Any]]:
         return [{**{k: r[k] for k in ("time", "library", "path", "type", "size")},
-                 "scan": r["scan"].get("status", "")} for r in runtime.recent]
+                 "scan": r["scan"].get("status", ""),
+                 "plex_item": (r["scan"].get("item") or {}).get("title", "")}
+                for r in runtime.recent]
 
     return [Panel(name="imports", kind="table", title="Recent media imports", data=imports,
                   fields=IMPORT_FIELDS,
                   description="Uploads placed in a library, newest first, with the Plex "
-                              "scan asked for each.")]
+                              "scan asked for each and the item once Plex lists it.")]

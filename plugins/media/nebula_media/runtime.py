@@ -2,7 +2,9 @@
 
 There is nothing to poll, so no coordinator: the runtime keeps the settings resolved once
 and the last imports for the panel. A scan is asked of the plex plugin through its action
-(`plex.scan_library` with the folder the file landed in, as Plex sees it).
+(`plex.scan_library` with the folder the file landed in, as Plex sees it); Plex scans in
+the background, so the runtime then asks `plex.find_file` for the file, with pauses between
+(asyncio sleeps: the loop goes on), until Plex lists it or `plex_wait` seconds are over.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class Library:
     plex_path: str | None
 
 
+NOT_YET = "scan started, not yet in Plex"
+FIRST_PAUSE, LAST_PAUSE = 0.25, 2.0  # seconds between two asks of Plex, doubling
+
+
 class UnknownLibrary(LookupError):
     pass
 
@@ -41,6 +47,7 @@ class MediaRuntime:
         self.quarantine = Path(config["quarantine_dir"])
         self.max_bytes = int(config["max_bytes"])
         self.mode = int(config["file_mode"], 8)
+        self.plex_wait = float(config["plex_wait"])
         self.libraries = {
             lib["name"].casefold(): Library(
                 lib["name"], Path(lib["path"]), list(lib.get("kinds") or ["video", "subtitle"]),
@@ -81,7 +88,10 @@ class MediaRuntime:
         record = {"library": library.name, "path": str(final), "size": received.size,
                   "type": received.mime, "time": time.time(),
                   "seconds": round(time.monotonic() - started, 3)}
-        record["scan"] = await self._scan(library, parts)
+        scan = await self._scan(library, parts)
+        if scan["status"] == "scan started":
+            scan = await self._in_plex(library, scan, final.name)
+        record["scan"] = scan
         self.recent.appendleft(record)
         self._log.info("media.imported", library=library.name, path=str(final),
                        size=received.size, type=received.mime)
@@ -105,6 +115,29 @@ class MediaRuntime:
             return {"status": str(result.get("status", "ok")), "path": path}
         return {"status": str(outcome.get("status")), "path": path,
                 "error": str(outcome.get("error", ""))}
+
+    async def _in_plex(self, library: Library, scan: dict[str, Any], name: str
+                       ) -> dict[str, Any]:
+        """The scan's answer once Plex lists the file (with its item), or "not yet" when it
+        does not within `plex_wait` seconds (the scan may still add it later)."""
+        file = f"{scan['path']}/{name}"
+        deadline = time.monotonic() + self.plex_wait
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                outcome = await self._call_action("plex.find_file",
+                                                  {"library": library.plex_library,
+                                                   "path": file})
+            except Exception as exc:  # asked again after the pause, until the deadline
+                outcome = {"status": "error", "error": str(exc)}
+            found = outcome.get("result") or {}
+            if outcome.get("status") == "ok" and found.get("found"):
+                return {**scan, "status": "in Plex", "item": found["item"]}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return {**scan, "status": NOT_YET, "file": file}
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, LAST_PAUSE)
 
     # --- imports from a folder (a NAS share's mount) -----------------------------------------
 

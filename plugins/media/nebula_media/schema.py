@@ -36,6 +36,10 @@ CONFIG_SCHEMA: Schema = config_schema({
         "description": "Folders files may be imported from (a NAS share's mount point, "
                        "a downloads folder): `media.browse` lists them, `media.import_file` "
                        "copies one into a library as an upload is."},
+    "plex_wait": {"type": "number", "minimum": 0, "maximum": 600, "default": 30,
+                  "description": "Seconds an upload's answer waits for Plex to list the new "
+                                 "file after the scan started (0: do not wait); past them "
+                                 "it says \"scan started, not yet in Plex\"."},
     "file_mode": {"type": "string", "pattern": "^0?[0-7]{3}$", "default": "0644",
                   "description": "Mode of a file once in a library (Plex must read it)."},
 }, required=["quarantine_dir", "libraries"])

@@ -23,7 +23,7 @@ def page(runtime: MediaRuntime) -> WebPage:
             '<h1 id="media-h">Import media</h1>'
             f'<p class="muted">Up to {limit:g} GiB. The file\'s content decides its type, '
             'not its name; it is checked in quarantine before it reaches the library, then '
-            'Plex scans its folder.</p>'
+            'Plex scans its folder; the answer shows the item once Plex lists it.</p>'
             '<form class="media-form">'
             f'<label for="media-library">Library</label><select id="media-library" '
             f'name="library" required>{options}</select>'

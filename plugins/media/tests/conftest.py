@@ -18,8 +18,11 @@ from nebula_plex import plugin as plex_plugin
 
 
 @pytest.fixture
-def plex() -> PlexStandIn:
-    server = PlexStandIn("plex-token-for-media-tests")
+def plex(folders: dict[str, Path]) -> PlexStandIn:
+    # Plex in a container: the library folder is /data/movies there. Its scans take a
+    # second to list what they found, as a real scan runs after the refresh answered.
+    server = PlexStandIn("plex-token-for-media-tests", scan_delay=1.0,
+                         mounts={"/data/movies": str(folders["movies"])})
     server.add_library("1", "Movies", "movie", "/data/movies")
     return server
 

@@ -57,12 +57,44 @@ async def test_an_upload_lands_in_the_library_and_plex_scans_its_folder(
         assert stat.S_IMODE(final.stat().st_mode) == 0o644
         assert stat.S_IMODE(folders["quarantine"].stat().st_mode) == 0o700
         assert list(folders["quarantine"].iterdir()) == []
-        assert body["scan"] == {"status": "scan started",
-                                "path": "/data/movies/Sintel (2010)"}
         assert plex.refreshes == [{"library": "1", "path": "/data/movies/Sintel (2010)",
                                    "force": None}]
+        # Plex listed the file a second after the scan started: the answer has its item.
+        item = body["scan"].pop("item")
+        assert body["scan"] == {"status": "in Plex", "path": "/data/movies/Sintel (2010)"}
+        assert item["title"] == "Sintel" and item["type"] == "movie"
+        [listed] = plex.libraries["1"].items
+        assert item["ratingKey"] == listed["ratingKey"]
+        assert listed["Media"][0]["Part"][0]["file"] == "/data/movies/Sintel (2010)/Sintel.mkv"
+        # It asked more than once (before the scan's items were listed, then after), by
+        # the newest items of the section as python-plexapi's recentlyAdded does.
+        finds = [r for r in plex.requests if r["path"] == "/library/sections/1/all"]
+        assert len(finds) >= 2 and finds[0]["query"]["sort"] == "addedAt:desc"
         panel = await agent.panel("media.imports")
-        assert panel[0]["path"] == str(final) and panel[0]["scan"] == "scan started"
+        assert panel[0]["path"] == str(final) and panel[0]["scan"] == "in Plex"
+        assert panel[0]["plex_item"] == "Sintel"
+
+
+async def test_a_file_plex_does_not_list_in_time_is_said_pending(
+        start_media, folders: dict[str, Path], plex: PlexStandIn) -> None:
+    plex.scan_delay = None  # the scan never lists it (a busy or stuck scanner)
+    async with start_media(plex_wait=5) as agent:
+        upload = asyncio.ensure_future(_upload(agent, "Sintel.mkv",
+                                               _iterate(list(blocks(MKV_HEADER, MB)))))
+        # While it waits for Plex the agent answers other requests: the wait is no block.
+        await eventually(lambda: any(r["path"] == "/library/sections/1/all"
+                                     for r in plex.requests))
+        async with agent.session.get(f"{agent.url}/healthz") as resp:
+            assert resp.status == 200
+        assert not upload.done()
+        status, body = await upload
+        assert status == 201, body
+        assert body["scan"] == {"status": "scan started, not yet in Plex",
+                                "path": "/data/movies", "file": "/data/movies/Sintel.mkv"}
+        assert plex.refreshes == [{"library": "1", "path": "/data/movies", "force": None}]
+        panel = await agent.panel("media.imports")
+        assert panel[0]["scan"] == "scan started, not yet in Plex"
+        assert panel[0]["plex_item"] == ""
 
 
 async def _iterate(chunks: list[bytes]) -> Any:

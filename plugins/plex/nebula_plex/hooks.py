@@ -16,7 +16,13 @@ from nebula_plex.checks import CHECKS
 from nebula_plex.client import PlexClient
 from nebula_plex.coordinator import Poller
 from nebula_plex.model import Snapshot
-from nebula_plex.schema import EMPTY_TRASH_PARAMS, OPTIMIZE_PARAMS, RECENT_PARAMS, SCAN_PARAMS
+from nebula_plex.schema import (
+    EMPTY_TRASH_PARAMS,
+    FIND_PARAMS,
+    OPTIMIZE_PARAMS,
+    RECENT_PARAMS,
+    SCAN_PARAMS,
+)
 
 Params = Mapping[str, Any]
 
@@ -141,6 +147,14 @@ def _act(poller: Poller, run: Callable[[PlexClient, Params], Awaitable[Any]]
     return action
 
 
+def _read(poller: Poller, run: Callable[[PlexClient, Params], Awaitable[Any]]
+          ) -> Callable[[Params], Awaitable[Any]]:
+    async def action(params: Params) -> Any:
+        return await run(poller.client, params)  # reads only: the snapshot stays valid
+
+    return action
+
+
 @hookimpl
 def nebula_actions(ctx: PluginContext, runtime: Poller) -> list[Action]:
     timeout = 3 * ctx.config["timeout"] + 5
@@ -150,6 +164,12 @@ def nebula_actions(ctx: PluginContext, runtime: Poller) -> list[Action]:
                description="Look for new, changed and removed files in one library (or all), "
                            "as after new media lands on the NAS. Adds; never deletes.",
                destructive=False, timeout=timeout),
+        Action(name="find_file", run=_read(runtime, actions.find_file),
+               params=FIND_PARAMS,
+               title="Find a file in a library",
+               description="The item Plex lists for one file (full path as the server sees "
+                           "it), e.g. to tell whether a scan has picked up a new upload.",
+               read_only=True, timeout=timeout),
         Action(name="empty_trash", run=_act(runtime, actions.empty_trash),
                params=EMPTY_TRASH_PARAMS, title="Empty trash",
                description="Permanently remove the items whose files are missing, with their "

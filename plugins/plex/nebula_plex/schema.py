@@ -38,6 +38,12 @@ SCAN_PARAMS = params({
              "description": "Only this folder inside the library (as the server sees it), "
                             "for example the one new files just landed in."},
 })
+FIND_PARAMS = params({
+    "library": {**LIBRARY_PARAM, "description": "The library's name (case-insensitive) or "
+                                                "section key."},
+    "path": {"type": "string", "pattern": "^/", "title": "File",
+             "description": "The file's full path as the server sees it."},
+}, required=["library", "path"])
 EMPTY_TRASH_PARAMS = params({"library": LIBRARY_PARAM})
 OPTIMIZE_PARAMS = params({
     "force": {"type": "boolean", "default": False, "title": "Even while playing",

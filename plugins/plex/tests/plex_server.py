@@ -5,13 +5,18 @@ It keeps only what the real server does on the paths the plugin uses: the token 
 sends `Accept: application/json` (then `{"MediaContainer": {...}}`, items under `Metadata`,
 no `Metadata` key when there are none), paging by `X-Plex-Container-Start/Size`, the 91-byte
 `text/html` 401 page, `x-plex-protocol: 1.0` on every answer, and empty 200 answers to the
-maintenance requests, whose work the real server then does in the background.
+maintenance requests, whose work the real server then does in the background: a scan
+(`refresh`) answers at once and its items show up `scan_delay` seconds later (never, when
+None). A scan also finds real files: `mounts` maps a folder as the server sees it to a host
+folder (PMS in a container), and media files there that no item holds become items whose
+`Media[].Part[].file` is the server-side path, as in PMS's listings (docs/protocols/plex.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import ssl
 import time
@@ -28,6 +33,9 @@ UNAUTHORIZED = ("<html><head><title>Unauthorized</title></head><body><h1>401 Una
 SEARCH_TYPES = {1: "movie", 2: "show", 3: "season", 4: "episode", 8: "artist", 9: "album",
                 10: "track", 13: "photo"}
 TOP_TYPES = {"movie": "movie", "show": "show", "artist": "artist", "photo": "photo"}
+MEDIA_EXTENSIONS = {".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".ts", ".mp3", ".flac",
+                    ".m4a", ".jpg", ".jpeg", ".png"}
+FILE_TYPES = {"movie": "movie", "show": "episode", "artist": "track", "photo": "photo"}
 XML_TAGS = {"movie": "Video", "episode": "Video", "clip": "Video", "track": "Track",
             "photo": "Photo"}
 
@@ -79,6 +87,8 @@ class PlexStandIn:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     release: dict[str, Any] | None = None
     delay: float = 0.0  # seconds every answer waits, for timeouts
+    scan_delay: float | None = 0.0  # seconds until a scan's items are listed; None: never
+    mounts: dict[str, str] = field(default_factory=dict)  # server path -> host folder
     # Answers to these paths are computed at once but sent only when the event is set: a
     # read that saw the server as it was, still in flight while something changes it.
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -255,6 +265,9 @@ class PlexStandIn:
         kind = SEARCH_TYPES.get(int(request.query.get("type", 0))) or TOP_TYPES[lib.type]
         # Items in the trash (files gone, deletedAt set) are listed until it is emptied.
         items = [i for i in lib.items if i["type"] == kind]
+        field_name, _, order = request.query.get("sort", "").partition(":")
+        if field_name:  # PMS sorts by any item field, ascending unless ":desc"
+            items.sort(key=lambda i: i.get(field_name) or 0, reverse=order == "desc")
         return self.container(request, {**self.page(request, items), "librarySectionID":
                                         int(lib.key), "librarySectionTitle": lib.title})
 
@@ -273,6 +286,29 @@ class PlexStandIn:
                                           "fixed": "Old bugs", **self.release}])
         return self.container(request, data)
 
+    def _found_on_disk(self, lib: Library, path: str | None) -> None:
+        """Media files under the library's mounted folders that no item holds yet."""
+        known = {part.get("file") for item in lib.items + lib.unscanned
+                 for media in item.get("Media", ()) for part in media.get("Part", ())}
+        for location in lib.locations:
+            host = self.mounts.get(location)
+            if host is None:
+                continue
+            for folder, _, files in os.walk(host):
+                for name in sorted(files):
+                    server_path = location + os.path.join(folder, name)[len(host):]
+                    stem, ext = os.path.splitext(name)
+                    if (name.startswith(".") or ext.lower() not in MEDIA_EXTENSIONS
+                            or server_path in known
+                            or (path is not None and not server_path.startswith(path))):
+                        continue
+                    size = os.path.getsize(os.path.join(folder, name))
+                    lib.unscanned.append({
+                        **self.item(lib.key, stem, FILE_TYPES[lib.type]), "_file": server_path,
+                        "Media": [{"id": self._next_rating_key, "container": ext[1:],
+                                   "Part": [{"id": self._next_rating_key, "file": server_path,
+                                             "size": size, "container": ext[1:]}]}]})
+
     def _scan(self, lib: Library, path: str | None) -> None:
         lib.scanned_at = int(time.time())
         landed = [i for i in lib.unscanned if path is None or i["_file"].startswith(path)]
@@ -288,7 +324,11 @@ class PlexStandIn:
         path = request.query.get("path")
         self.refreshes.append({"library": lib.key, "path": path,
                                "force": request.query.get("force")})
-        self._scan(lib, path)
+        self._found_on_disk(lib, path)
+        if self.scan_delay == 0:
+            self._scan(lib, path)
+        elif self.scan_delay is not None:  # PMS scans in the background after answering
+            asyncio.get_running_loop().call_later(self.scan_delay, self._scan, lib, path)
         return web.Response(status=200)
 
     async def refresh_all(self, request: web.Request) -> web.Response:

@@ -11,6 +11,26 @@ async def _libraries(agent):
     return {lib["title"]: lib for lib in await panel(agent, "libraries")}
 
 
+async def test_a_file_is_found_once_a_scan_listed_it(start_plex, plex, tmp_path) -> None:
+    (tmp_path / "movies" / "Sintel (2010)").mkdir(parents=True)
+    (tmp_path / "movies" / "Sintel (2010)" / "Sintel.mkv").write_bytes(b"\x1a\x45\xdf\xa3")
+    plex.libraries["1"].locations.append("/data/movies-nas")
+    plex.mounts["/data/movies-nas"] = str(tmp_path / "movies")
+    file = "/data/movies-nas/Sintel (2010)/Sintel.mkv"
+    async with start_plex() as agent:
+        status, outcome = await run_action(agent, "find_file", library="Movies", path=file)
+        assert status == 200 and outcome["result"] == {"found": False}, outcome
+        await run_action(agent, "scan_library", library="Movies",
+                         path="/data/movies-nas/Sintel (2010)")
+        status, outcome = await run_action(agent, "find_file", library="1", path=file)
+        found = outcome["result"]
+        assert found["found"] and found["item"]["title"] == "Sintel", outcome
+        # Among the newest items of the section's movies, as the server sorts them.
+        [*_, ask] = [r for r in plex.requests if r["path"] == "/library/sections/1/all"]
+        assert ask["query"] == {"type": "1", "sort": "addedAt:desc",
+                                "X-Plex-Container-Start": "0", "X-Plex-Container-Size": "50"}
+
+
 async def test_a_library_scan_imports_the_files_that_landed(start_plex, plex) -> None:
     folder = "/data/movies/Tears of Steel (2012)"
     plex.land_file("1", "Tears of Steel", "movie", f"{folder}/Tears.of.Steel.mkv", year=2012)
@@ -68,7 +88,7 @@ async def test_emptying_the_trash_waits_for_an_admin(start_plex, plex) -> None:
         _, actions = await agent.get("/api/v1/actions")
         declared = {a["name"]: a["destructive"] for a in actions["actions"]}
         assert declared == {"plex.scan_library": False, "plex.empty_trash": True,
-                            "plex.optimize_database": False}
+                            "plex.optimize_database": False, "plex.find_file": False}
 
 
 async def test_optimising_is_refused_while_someone_watches_unless_forced(start_plex,

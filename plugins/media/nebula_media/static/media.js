@@ -26,8 +26,10 @@
       form.querySelector("button").disabled = false;
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      const scan = body.scan || {};
+      const plex = scan.item ? `in Plex as "${scan.item.title}"` : scan.status;
       status.textContent = xhr.status === 201
-        ? `Imported ${body.path} (${body.type}); Plex scan: ${(body.scan || {}).status}`
+        ? `Imported ${body.path} (${body.type}); Plex: ${plex}`
         : `Refused (${xhr.status}): ${body.detail || xhr.statusText}`;
     });
     xhr.addEventListener("error", () => {
@@ -38,6 +40,9 @@
     bar.hidden = false;
     bar.value = 0;
     status.textContent = `Uploading ${file.name}…`;
+    xhr.upload.addEventListener("load", () => {
+      status.textContent = `${file.name} sent; checking it and waiting for Plex to list it…`;
+    });
     xhr.send(file);
   });
 })();
