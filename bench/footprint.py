@@ -11,7 +11,9 @@ Two agents run beside it, both through the console script given with `--nebula` 
 checkout's venv, so an older commit can be measured with this script):
 
 - `system`: only the system plugin, on its defaults;
-- `all`: every bundled plugin enabled, each pointed at a service that is not there (loopback
+- `all`: every bundled plugin installed enabled (the nebula-command distribution's
+  `nebula.plugins` entry points, so a new plugin is never left out; the built-ins are on
+  by default), each pointed at a service that is not there (loopback
   URLs on a port held bound but not listening, so connects are refused at once; a Unix
   socket path that does not exist; DNS to a closed loopback port), as a user who enables
   what they do not run yet has it.
@@ -81,15 +83,19 @@ def agent_section(port: int, data: Path) -> str:
 
 
 def plugin_sections(absent: int, root: Path) -> dict[str, str]:
-    """Each bundled plugin's config section, aimed at a service that is not running:
+    """Bundled plugins' config sections, each aimed at a service that is not running:
     `absent` is a loopback port held bound without listening (TCP connects are refused;
-    nothing answers UDP there either)."""
+    nothing answers UDP there either); paths under `root/absent` do not exist. A bundled
+    plugin missing here is still enabled by `all` (`enabled_sections`), with its defaults."""
     url = f"http://127.0.0.1:{absent}"
+    missing = root / "absent"
     return {
         "system": "[plugins.system]\nenabled = true\n",
         "discordbot": f'[plugins.discordbot]\nhealth_url = "{url}/health"\n',
         "streambot": f'[plugins.streambot]\nhealth_url = "{url}/health"\n',
-        "docker": f'[plugins.docker]\nbase_url = "unix://{root / "absent" / "docker.sock"}"\n',
+        "docker": f'[plugins.docker]\nbase_url = "unix://{missing / "docker.sock"}"\n',
+        "apps": f'[plugins.apps]\nbase_url = "unix://{missing / "docker.sock"}"\n',
+        "caddy": f'[plugins.caddy]\nadmin_url = "{url}"\n',
         "domains": f"""\
 [plugins.domains]
 hosts = ["www.nebula-bench.invalid"]
@@ -109,6 +115,26 @@ gmail_url = "{url}/gmail/v1"
 drive_url = "{url}/drive/v3"
 """,
         "homeassistant": f'[plugins.homeassistant]\nurl = "{url}"\ntoken = "bench-token"\n',
+        "logs": f"""\
+[plugins.logs]
+files = [{{ name = "app", path = "{missing / "app.log"}" }}]
+[plugins.logs.containers]
+enabled = true
+base_url = "unix://{missing / "docker.sock"}"
+""",
+        "media": f"""\
+[plugins.media]
+quarantine_dir = "{missing / "quarantine"}"
+libraries = [{{ name = "Movies", path = "{missing / "movies"}" }}]
+""",
+        "nas": f"""\
+[plugins.nas]
+server = "127.0.0.1"
+port = {absent}
+username = "bench"
+password = "bench-password"
+shares = [{{ name = "media" }}]
+""",
         "notify": f"""\
 [plugins.notify]
 [[plugins.notify.channels]]
@@ -138,6 +164,12 @@ token = "bench-token"
 update_url = "{url}/update"
 hosts = ["nebula-bench"]
 """,
+        "sunshine": f"""\
+[plugins.sunshine]
+url = "https://127.0.0.1:{absent}"
+username = "bench"
+password = "bench-password"
+""",
         "zoneedit": f"""\
 [plugins.zoneedit]
 username = "bench"
@@ -151,15 +183,21 @@ dns_port = {absent}
     }
 
 
-PLUGINS = tuple(plugin_sections(1, Path("/")))
+def enabled_sections(bundled: list[str], absent: int, root: Path) -> dict[str, str]:
+    """A section for every bundled plugin installed (`bundled`, from the entry points): the
+    one above, else a bare `enabled = true` (a new plugin is measured, not silently left
+    out; if its defaults do not let it start, the report's plugin states say so)."""
+    known = plugin_sections(absent, root)
+    return {name: known.get(name, f"[plugins.{name}]\nenabled = true\n")
+            for name in ["system", *sorted(n for n in bundled if n != "system")]}
 
 
-def plugins_config(config: str, absent: int, root: Path) -> str:
+def plugins_config(config: str, bundled: list[str], absent: int, root: Path) -> str:
     """`system`: the system plugin alone; `all`: every bundled plugin; `+NAME`: the system
     plugin and NAME (what one plugin costs on top of the system-only agent); `-NAME`: every
     bundled plugin but NAME (what it costs among the others: it may drive the others' work,
     as notify does when every other check fails)."""
-    sections = plugin_sections(absent, root)
+    sections = enabled_sections(bundled, absent, root)
     if config == "all":
         return "\n".join(sections.values())
     if config.startswith("+"):
@@ -169,8 +207,8 @@ def plugins_config(config: str, absent: int, root: Path) -> str:
     return sections[config]
 
 
-def known_config(config: str) -> bool:
-    return config in ("system", "all") or (config[:1] in "+-" and config[1:] in PLUGINS)
+def known_config(config: str, bundled: list[str]) -> bool:
+    return config in ("system", "all") or (config[:1] in "+-" and config[1:] in bundled)
 
 
 @contextlib.contextmanager
@@ -232,6 +270,18 @@ class NebulaBuild:
     @property
     def python(self) -> Path:
         return self.script.with_name("python")
+
+    def bundled_plugins(self) -> list[str]:
+        """The bundled plugins this build has installed: the `nebula.plugins` entry points
+        of the nebula-command distribution (third-party plugins in the venv are left out)."""
+        done = subprocess.run(
+            [str(self.python), "-c",
+             "import json; from importlib.metadata import entry_points; "
+             "print(json.dumps(sorted(e.name for e in entry_points(group='nebula.plugins') "
+             "if e.dist is not None and e.dist.name == 'nebula-command')))"],
+            capture_output=True, text=True, check=True, timeout=30)
+        names: list[str] = json.loads(done.stdout)
+        return names
 
     def describe(self) -> dict[str, Any]:
         done = subprocess.run(
@@ -307,12 +357,13 @@ def start_glances(script: Path, root: Path) -> Running:
                  f"http://127.0.0.1:{port}/api/4/status")
 
 
-def start_nebula(build: NebulaBuild, config: str, root: Path, env: dict[str, str],
-                 absent: int) -> Running:
+def start_nebula(build: NebulaBuild, config: str, bundled: list[str], root: Path,
+                 env: dict[str, str], absent: int) -> Running:
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     path = root / "nebula.toml"
-    path.write_text(agent_section(port, root / "data") + plugins_config(config, absent, root),
+    path.write_text(agent_section(port, root / "data")
+                    + plugins_config(config, bundled, absent, root),
                     encoding="utf-8")
     return spawn(f"nebula-{config}", [str(build.script), "--config", str(path), "run"], root,
                  env, f"http://127.0.0.1:{port}/healthz", root / "data" / "agent.json")
@@ -396,9 +447,9 @@ def jobs(agent: Running) -> list[dict[str, Any]]:
     return []
 
 
-def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], root: Path,
-               env: dict[str, str], absent: int, settle: float, idle: float,
-               details: bool) -> dict[str, Any]:
+def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str],
+               bundled: list[str], root: Path, env: dict[str, str], absent: int,
+               settle: float, idle: float, details: bool) -> dict[str, Any]:
     names = ["glances", *configs]
     order = names[n % len(names):] + names[:n % len(names)]
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -410,7 +461,7 @@ def repetition(n: int, build: NebulaBuild, glances: Path, configs: list[str], ro
             wait_quiet([r.proc.pid for r in running.values()])
             here = root / f"rep-{n}" / name
             running[name] = (start_glances(glances, here) if name == "glances"
-                             else start_nebula(build, name, here, env, absent))
+                             else start_nebula(build, name, bundled, here, env, absent))
             say(f"rep {n + 1}: {name} ready in {running[name].wait_ready() * 1000:.0f} ms")
         states = {c: plugin_states(running[c]) for c in configs}
         say(f"rep {n + 1}: settling {settle:g} s, then {idle:g} s idle window")
@@ -459,13 +510,13 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def warm_up(build: NebulaBuild, glances: Path, configs: list[str], root: Path,
-            env: dict[str, str], absent: int) -> None:
+def warm_up(build: NebulaBuild, glances: Path, configs: list[str], bundled: list[str],
+            root: Path, env: dict[str, str], absent: int) -> None:
     """One start of each, not measured: fills the bytecode cache (PYTHONPYCACHEPREFIX)."""
     for name in ["glances", *configs]:
         here = root / "warm-up" / name
         run = (start_glances(glances, here) if name == "glances"
-               else start_nebula(build, name, here, env, absent))
+               else start_nebula(build, name, bundled, here, env, absent))
         try:
             run.wait_ready()
         finally:
@@ -511,14 +562,15 @@ def main() -> int:
     parser.add_argument("--details", action="store_true",
                         help="also record each agent's scheduled jobs")
     args = parser.parse_args()
-    configs = [c for c in args.configs.split(",") if c]
-    if args.per_plugin:
-        configs += [f"+{name}" for name in PLUGINS if name != "system"]
-    if unknown := {c for c in configs if not known_config(c)}:
-        parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
     build = NebulaBuild(args.nebula.absolute())
     if not build.script.exists():
         parser.error(f"{build.script} does not exist")
+    bundled = build.bundled_plugins()
+    configs = [c for c in args.configs.split(",") if c]
+    if args.per_plugin:
+        configs += [f"+{name}" for name in bundled if name != "system"]
+    if unknown := {c for c in configs if not known_config(c, bundled)}:
+        parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
 
     glances = glances_install(cache_dir(args.cache_dir), args.glances_version)
     under_test = build.describe()
@@ -527,15 +579,16 @@ def main() -> int:
     with scratch("footprint") as root, absent_port() as absent:
         env = isolated_env(root)
         say("warm-up start of each (not measured)")
-        warm_up(build, glances, configs, root, env, absent)
+        warm_up(build, glances, configs, bundled, root, env, absent)
         for n in range(args.reps):
-            reps.append(repetition(n, build, glances, configs, root, env, absent,
+            reps.append(repetition(n, build, glances, configs, bundled, root, env, absent,
                                    args.settle, args.idle, args.details))
             say(f"rep {n + 1}: load {reps[-1]['loadavg_before'][0]} → "
                 f"{reps[-1]['loadavg_after'][0]}; ratios {reps[-1]['ratios_to_glances']}")
 
     report = Report("footprint", {
         "nebula_under_test": under_test,
+        "bundled_plugins": bundled,
         "glances_version": args.glances_version,
         "reps": args.reps, "idle_s": args.idle, "settle_s": args.settle,
         "summary": summary(reps, configs),
