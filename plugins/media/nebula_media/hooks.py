@@ -22,12 +22,16 @@ from nebula.api import (
     WebPage,
     hookimpl,
 )
+from nebula.helpers.packages import require
 from nebula_media import names, sniff, upload
 from nebula_media.runtime import MediaRuntime, UnknownLibrary
 from nebula_media.schema import BROWSE_PARAMS, IMPORT_PARAMS
 from nebula_media.web import page as web_page
 
 BINARY = "application/octet-stream"
+
+# Imported by the first upload (sniff.check); missing, the plugin fails here, naming the extra.
+require("filetype")
 
 
 @hookimpl

@@ -8,8 +8,6 @@ valid UTF-8 (or Latin-1 without control characters) in the first bytes.
 
 from __future__ import annotations
 
-import filetype
-
 HEAD = 8192   # filetype needs at most 8 KiB; also enough to tell text from binary
 
 EXTENSIONS = {
@@ -37,6 +35,8 @@ def check(name: str, head: bytes, kinds: list[str]) -> str:
     if promised is None or promised not in kinds:
         allowed = ", ".join(sorted(e for k in kinds for e in EXTENSIONS[k]))
         raise Refused(f"{name!r}: this library takes {' and '.join(kinds)} files ({allowed})")
+    import filetype  # its ~60 matcher classes load with the first upload, not at start
+
     guess = filetype.guess(head)
     if head.startswith(b"#!") or (guess is not None and guess.mime in EXECUTABLE):
         what = guess.mime if guess is not None else "a script (#!)"

@@ -7,10 +7,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from nebula.api import Action, Check, CheckResult, Field, Job, Panel, PluginContext, hookimpl
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_nas import checks
 from nebula_nas.coordinator import NasRuntime, check_name
 from nebula_nas.schema import REMOUNT_PARAMS
+
+# Imported by the first SMB call to a NAS that answers (smb.py); missing, the plugin fails
+# here, at start, naming the extra.
+require("smbprotocol")
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""Entry point of the nas plugin: its manifest only (smbprotocol is imported at start)."""
+"""Entry point of the nas plugin: its manifest only (smbprotocol is imported by the first
+SMB call to a NAS that answers)."""
 
 from nebula.api import Manifest
 from nebula_nas.schema import CONFIG_SCHEMA

@@ -6,6 +6,10 @@ one, so two plugins or a test never share a session). A connection the NAS dropp
 rebooted) is forgotten and opened again once before a call fails. Every failure becomes a
 `ShareError` whose `kind` tells a NAS that is off from a refused password, a missing share
 or a full disk.
+
+smbprotocol (with pyspnego and `cryptography`'s hazmat layer, ~6 MB resident) is imported
+by the first call made while something accepts connections at the NAS's address: until
+then each call is a plain TCP connect, so an agent whose NAS is off does not carry it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,12 @@ import contextlib
 import enum
 import hashlib
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
-
-import smbclient
-from smbprotocol.exceptions import SMBConnectionClosed, SMBException, SMBOSError
 
 T = TypeVar("T")
 CHUNK = 1 << 20
@@ -71,9 +74,23 @@ class RemoteFile:
     mtime: float
 
 
+def _smbclient() -> ModuleType:
+    import smbclient  # ~6 MB with what it loads: only once a NAS answers (module docstring)
+
+    return smbclient
+
+
+def _sdk_loaded() -> bool:
+    return "smbclient" in sys.modules
+
+
 def classify(exc: BaseException, where: str) -> ShareError:
     if isinstance(exc, ShareError):
         return exc
+    if not _sdk_loaded():  # no SMB call was made, so no SMB error: the knock's OSError
+        return _classify_os(exc, where)
+    from smbprotocol.exceptions import SMBConnectionClosed, SMBException, SMBOSError
+
     # SMBOSError carries `ntstatus`; a raw SMBResponseException (DiskFull...) `status`.
     status = getattr(exc, "ntstatus", None) or getattr(exc, "status", None)
     if isinstance(exc, SMBOSError) and status is not None:
@@ -89,11 +106,17 @@ def classify(exc: BaseException, where: str) -> ShareError:
         return ShareError(Failure.IO, f"{where}: {exc.strerror or exc}")
     if isinstance(exc, SMBException) and status in (DISK_FULL, QUOTA_EXCEEDED):
         return ShareError(Failure.FULL, f"{where}: the NAS disk is full")
-    if isinstance(exc, (SMBConnectionClosed, ConnectionError, socket.timeout, TimeoutError)):
+    if isinstance(exc, SMBConnectionClosed):
         return ShareError(Failure.DOWN, f"the NAS dropped the connection ({exc}) on {where}")
     if isinstance(exc, ValueError) and "Failed to connect" in str(exc):
         # smbclient's word for refused, unreachable and timed out alike.
         return ShareError(Failure.DOWN, f"cannot reach the NAS: {exc}")
+    return _classify_os(exc, where)
+
+
+def _classify_os(exc: BaseException, where: str) -> ShareError:
+    if isinstance(exc, (ConnectionError, socket.timeout, TimeoutError)):
+        return ShareError(Failure.DOWN, f"the NAS dropped the connection ({exc}) on {where}")
     if isinstance(exc, OSError):
         return ShareError(Failure.IO, f"{where}: {exc}")
     return ShareError(Failure.IO, f"{where}: {type(exc).__name__}: {exc}")
@@ -105,18 +128,37 @@ class SmbClient:
         self.server = server
         self.port = port
         self._cache: dict[str, Any] = {}
+        self.timeout = timeout
         self._kw: dict[str, Any] = dict(
             username=username, password=password, port=port, encrypt=encrypt or None,
             connection_timeout=timeout, connection_cache=self._cache)
+
+    def knock(self) -> None:
+        """Returns when the NAS accepts a TCP connection; raises a DOWN ShareError in
+        smbclient's words ("Failed to connect to ...") when it does not. Only needed while
+        smbclient is not loaded: after that its own connect says the same."""
+        try:
+            socket.create_connection((self.server, self.port), self.timeout).close()
+        except OSError as exc:
+            raise ShareError(Failure.DOWN, f"cannot reach the NAS: Failed to connect to "
+                                           f"'{self.server}:{self.port}': {exc}") from exc
 
     def unc(self, share: str, *parts: str) -> str:
         return "\\".join([f"\\\\{self.server}\\{share}", *(p.strip("/\\").replace("/", "\\")
                                                            for p in parts if p)])
 
-    def _call(self, where: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _call(self, where: str, fn: str | Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn` (a callable, or the name of an smbclient function) called with `args`,
+        `kwargs` and the connection's keywords."""
+        if not _sdk_loaded():
+            self.knock()
+        smbclient = _smbclient()
+        from smbprotocol.exceptions import SMBConnectionClosed
+
+        call: Callable[..., T] = getattr(smbclient, fn) if isinstance(fn, str) else fn
         for attempt in (1, 2):
             try:
-                return fn(*args, **kwargs, **self._kw)
+                return call(*args, **kwargs, **self._kw)
             except SMBConnectionClosed:
                 # The NAS restarted since the last call: connect again, once.
                 self.close()
@@ -131,14 +173,16 @@ class SmbClient:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        smbclient.reset_connection_cache(fail_on_error=False, connection_cache=self._cache)
+        if _sdk_loaded():  # else no connection was ever opened
+            _smbclient().reset_connection_cache(fail_on_error=False,
+                                                connection_cache=self._cache)
 
     # --- what the checks read ----------------------------------------------------------------
 
     def probe(self, share: str, probe_file: str | None, size: int) -> Probe:
         root = self.unc(share)
         started = time.perf_counter()
-        volume = self._call(root, smbclient.stat_volume, root)
+        volume: Any = self._call(root, "stat_volume", root)
         latency = (time.perf_counter() - started) * 1000
         write_ms = read_ms = None
         if probe_file:
@@ -161,24 +205,24 @@ class SmbClient:
                      _ms(write_ms), _ms(read_ms), round(latency, 2))
 
     def _write(self, path: str, data: bytes, **kw: Any) -> None:
-        with smbclient.open_file(path, mode="wb", **kw) as out:
+        with _smbclient().open_file(path, mode="wb", **kw) as out:
             out.write(data)
 
     def _read(self, path: str, **kw: Any) -> bytes:
-        with smbclient.open_file(path, mode="rb", **kw) as src:
+        with _smbclient().open_file(path, mode="rb", **kw) as src:
             data: bytes = src.read()
             return data
 
     def _remove_quietly(self, path: str) -> None:
         # What failed before (if anything) is the error to report.
         with contextlib.suppress(Exception):
-            smbclient.remove(path, **self._kw)
+            _smbclient().remove(path, **self._kw)
 
     # --- files, for the backup copies ---------------------------------------------------------
 
     def makedirs(self, share: str, folder: str) -> None:
         path = self.unc(share, folder)
-        self._call(path, smbclient.makedirs, path, exist_ok=True)
+        self._call(path, "makedirs", path, exist_ok=True)
 
     def _entries(self, share: str, folder: str) -> list[Any]:
         """The entries of a folder (with the information the listing brought); none when
@@ -186,7 +230,7 @@ class SmbClient:
         path = self.unc(share, folder)
 
         def scan(path: str, **kw: Any) -> list[Any]:
-            with smbclient.scandir(path, **kw) as entries:
+            with _smbclient().scandir(path, **kw) as entries:
                 return list(entries)
         try:
             return self._call(path, scan, path)
@@ -212,7 +256,7 @@ class SmbClient:
 
         def write(target: str, **kw: Any) -> int:
             written = 0
-            with smbclient.open_file(target, mode="wb", **kw) as out:
+            with _smbclient().open_file(target, mode="wb", **kw) as out:
                 for chunk in chunks:
                     out.write(chunk)
                     written += len(chunk)
@@ -225,7 +269,7 @@ class SmbClient:
 
         def read(target: str, **kw: Any) -> tuple[int, str]:
             sha, size = hashlib.sha256(), 0
-            with smbclient.open_file(target, mode="rb", buffering=0, **kw) as src:
+            with _smbclient().open_file(target, mode="rb", buffering=0, **kw) as src:
                 while chunk := src.read(CHUNK):
                     sha.update(chunk)
                     size += len(chunk)
@@ -245,12 +289,12 @@ class SmbClient:
 
     def rename(self, share: str, source: str, target: str) -> None:
         src, dst = self.unc(share, source), self.unc(share, target)
-        self._call(dst, smbclient.replace, src, dst)
+        self._call(dst, "replace", src, dst)
 
     def remove(self, share: str, path: str, *, missing_ok: bool = False) -> None:
         target = self.unc(share, path)
         try:
-            self._call(target, smbclient.remove, target)
+            self._call(target, "remove", target)
         except ShareError as exc:
             if not (missing_ok and "No such file" in str(exc.__cause__ or "")):
                 raise
