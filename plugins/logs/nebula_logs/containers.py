@@ -27,7 +27,8 @@ from nebula_logs.files import SourceState
 from nebula_logs.lines import Line, make_line
 from nebula_logs.store import Batch
 
-RETRY = 2.0  # seconds before the event stream is asked again after it failed
+RETRY = 2.0  # seconds before the event stream is asked again after it failed ...
+MAX_RETRY = 30.0  # ... doubling while the engine stays away, up to this
 MAX_PENDING = 1 << 20  # bytes of an unfinished line held before it is stored as it is
 
 
@@ -85,6 +86,7 @@ class ContainerLogs:
 
     async def _run(self) -> None:
         assert self._session is not None
+        retry = RETRY
         while True:
             try:
                 # Events first, so a container starting while the list is read is not missed.
@@ -97,6 +99,7 @@ class ContainerLogs:
                         for container in await listed.json():
                             self._follow(container["Id"], container["Names"][0].lstrip("/"))
                     self.state.state, self.state.error = "running", ""
+                    retry = RETRY
                     async for raw in events.content:
                         with contextlib.suppress(ValueError, KeyError):
                             event = json.loads(raw)
@@ -110,7 +113,8 @@ class ContainerLogs:
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 self.state.state = "error"
                 self.state.error = f"engine at {self.base_url}: {type(exc).__name__}: {exc}"
-                await asyncio.sleep(RETRY)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, MAX_RETRY)
 
     def _follow(self, cid: str, name: str) -> None:
         task = self.followed.get(cid)

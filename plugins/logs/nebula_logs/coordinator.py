@@ -41,7 +41,8 @@ class Logs:
         self.follower = FileFollower(file_specs(config["files"]), self.store.submit,
                                      self.store.position,
                                      max_line_bytes=config["max_line_bytes"],
-                                     interval=config["poll_interval"])
+                                     interval=config["poll_interval"],
+                                     idle_interval=config["idle_poll_interval"])
         syslog = config["syslog"]
         self.syslog: SyslogReceiver | None = None
         if syslog["enabled"]:

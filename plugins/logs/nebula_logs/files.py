@@ -22,7 +22,7 @@ import glob
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,16 +72,21 @@ class SourceState:
 
 
 class FileFollower:
-    """Follows every file source's files in one thread, polling every `interval` s."""
+    """Follows every file source's files in one thread, polling every `interval` s while a
+    live tail watches (`watching()`), every `idle_interval` s (default: `interval`) when
+    none does. A file that has lines to read is read again at once either way."""
 
     def __init__(self, specs: list[FileSpec], submit: Callable[[Batch, threading.Event], bool],
                  position: Callable[[str], Any], *, max_line_bytes: int,
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, idle_interval: float | None = None) -> None:
         self.specs = specs
         self._submit = submit
         self._position = position
         self.max_line_bytes = max_line_bytes
         self.interval = interval
+        self.idle_interval = max(interval, idle_interval or interval)
+        self._watchers = 0
+        self._nudge = threading.Event()  # ends the wait between two polls early
         self.states = {s.name: SourceState(s.name, "file", s.pattern) for s in specs}
         self._followed: dict[str, Followed] = {}
         self._looked: set[str] = set()  # sources whose files were all seen once already
@@ -92,8 +97,20 @@ class FileFollower:
         if self.specs:
             self._thread.start()
 
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """While in it, files are looked at every `interval` s (a live tail's latency); the
+        next look comes at once."""
+        self._watchers += 1
+        self._nudge.set()
+        try:
+            yield
+        finally:
+            self._watchers -= 1
+
     def stop(self) -> None:
         self._stop.set()
+        self._nudge.set()
         if self._thread.is_alive():
             self._thread.join(5)
         for followed in self._followed.values():
@@ -111,7 +128,8 @@ class FileFollower:
                     state = self.states[spec.name]
                     state.state, state.error = "error", f"{type(exc).__name__}: {exc}"
             if not busy:
-                self._stop.wait(self.interval)
+                self._nudge.wait(self.interval if self._watchers else self.idle_interval)
+                self._nudge.clear()
 
     # --- one source -------------------------------------------------------------------------
 

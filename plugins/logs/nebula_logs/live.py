@@ -37,37 +37,38 @@ def routes(logs: Logs) -> web.RouteTableDef:
         running = asyncio.Event()
         running.set()
         reader = asyncio.ensure_future(_read_controls(socket, running))
-        try:
-            while not socket.closed and not reader.done():
-                if not running.is_set():  # paused: wait for resume (or the client leaving)
-                    resumed = asyncio.ensure_future(running.wait())
-                    await asyncio.wait([reader, resumed], return_when=asyncio.FIRST_COMPLETED)
-                    resumed.cancel()
-                    continue
-                waiting = asyncio.ensure_future(logs.wait_beyond(after, 15))
-                await asyncio.wait([reader, waiting], return_when=asyncio.FIRST_COMPLETED)
-                waiting.cancel()
-                if socket.closed or reader.done() or not running.is_set():
-                    continue
-                seen = logs.last_id
-                try:
-                    rows, _ = await logs.search(filters, BACKLOG, after=after)
-                except QueryError as exc:
-                    await socket.send_json({"error": str(exc)})
-                    break
-                for row in rows:
-                    if not running.is_set():
+        with logs.follower.watching():  # files polled at the tail's pace meanwhile
+            try:
+                while not socket.closed and not reader.done():
+                    if not running.is_set():  # paused: wait for resume (or the client leaving)
+                        resumed = asyncio.ensure_future(running.wait())
+                        await asyncio.wait([reader, resumed], return_when=asyncio.FIRST_COMPLETED)
+                        resumed.cancel()
+                        continue
+                    waiting = asyncio.ensure_future(logs.wait_beyond(after, 15))
+                    await asyncio.wait([reader, waiting], return_when=asyncio.FIRST_COMPLETED)
+                    waiting.cancel()
+                    if socket.closed or reader.done() or not running.is_set():
+                        continue
+                    seen = logs.last_id
+                    try:
+                        rows, _ = await logs.search(filters, BACKLOG, after=after)
+                    except QueryError as exc:
+                        await socket.send_json({"error": str(exc)})
                         break
-                    await socket.send_str(json.dumps(present(row, logs.ctx.redact)))
-                    after = row["id"]
-                else:
-                    if len(rows) < BACKLOG:
-                        after = max(after, seen)  # nothing else up to `seen` matches
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            await socket.close()
+                    for row in rows:
+                        if not running.is_set():
+                            break
+                        await socket.send_str(json.dumps(present(row, logs.ctx.redact)))
+                        after = row["id"]
+                    else:
+                        if len(rows) < BACKLOG:
+                            after = max(after, seen)  # nothing else up to `seen` matches
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+                await socket.close()
         return socket
 
     return table

@@ -103,8 +103,12 @@ CONFIG_SCHEMA: dict[str, Any] = config_schema({
                                    "sources wait and datagrams are refused (both counted)",
                            minimum=100),
     "batch_lines": integer(5000, "lines committed in one transaction at most", minimum=1),
-    "poll_interval": number(0.1, "seconds between two looks at idle files", minimum=0.01,
-                            maximum=10),
+    "poll_interval": number(0.1, "seconds between two looks at idle files while a live "
+                                 "tail is open (its latency)", minimum=0.01, maximum=10),
+    "idle_poll_interval": number(1, "seconds between two looks at idle files while no live "
+                                    "tail is open (lines are stored that much later at "
+                                    "most; never shorter than poll_interval)",
+                                 minimum=0.01, maximum=60),
     "query_seconds": number(5, "a search running longer is stopped", minimum=0.1,
                             maximum=60),
 })

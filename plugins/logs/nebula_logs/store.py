@@ -250,8 +250,10 @@ class LogStore:
             stop = False
             while not stop:
                 batches: list[Batch] = []
+                # Idle, it sleeps until the next retention pass is due (not a 1 s tick).
+                due = self._last_retention + RETENTION_EVERY - time.monotonic()
                 with contextlib.suppress(queue.Empty):
-                    batches, stop = self._drain(self._queue.get(timeout=1.0))
+                    batches, stop = self._drain(self._queue.get(timeout=max(0.01, due)))
                 if batches:
                     self._write(conn, batches)
                 try:
