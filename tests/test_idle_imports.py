@@ -116,6 +116,13 @@ health_url = "{url}/health"
 [plugins.docker]
 base_url = "unix://{folder / "absent" / "docker.sock"}"
 
+# A stack so that its check asks the absent engine (a deployed app's would too).
+[plugins.apps]
+base_url = "unix://{folder / "absent" / "docker.sock"}"
+[[plugins.apps.stacks]]
+name = "idle"
+file = "{folder / "compose.yaml"}"
+
 [plugins.domains]
 hosts = ["www.nebula-test.invalid"]
 resolvers = ["127.0.0.1"]
@@ -176,6 +183,7 @@ resolvers = ["127.0.0.1"]
 dns_port = {absent}
 timeout = 1
 """
+    (folder / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
     path = folder / "nebula.toml"
     path.write_text(text)
     return path
@@ -192,12 +200,13 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
             capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
-    bundled = {"system", "discordbot", "streambot", "ddns", "docker", "domains", "google",
-               "homeassistant", "notify", "plex", "postgres", "zoneedit"}
+    bundled = {"system", "apps", "discordbot", "streambot", "ddns", "docker", "domains",
+               "google", "homeassistant", "notify", "plex", "postgres", "zoneedit"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")
-    # Every plugin's checks ran (the docker engine check and postgres' among them) ...
-    assert {"docker.engine", "postgres.reachable"} <= set(seen["checks"])
+    # Every plugin's checks ran (the docker engine check, postgres' and the apps' stacks
+    # among them) ...
+    assert {"docker.engine", "postgres.reachable", "apps.stacks"} <= set(seen["checks"])
     assert seen["started"] == []
     # ... and only the DNS questions loaded what they need.
     assert seen["checked"] == ["dns"]

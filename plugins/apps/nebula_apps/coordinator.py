@@ -14,16 +14,18 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
-import docker
 
 from nebula.api import ParamError, PluginContext
 from nebula.helpers.coordinator import Coordinator
 from nebula_apps import engine, probes, stacks, templates
 from nebula_apps.deploy import Step, run
 from nebula_apps.templates import Catalogue, Template
+
+if TYPE_CHECKING:
+    import docker  # the SDK loads with the first engine that answers (engine.client)
 
 T = TypeVar("T")
 APPS = "apps"
@@ -426,7 +428,7 @@ class Runtime:
             try:
                 out += await self.call(functools.partial(stacks.rows, name=stack["name"],
                                                          file=stack["file"]))
-            except stacks.StackError as exc:
+            except (stacks.StackError, engine.EngineError) as exc:
                 out.append({"stack": stack["name"], "service": None, "image": None,
                             "containers": "", "state": None, "drift": str(exc)})
         return out
@@ -461,8 +463,11 @@ class Runtime:
     async def status(self) -> list[dict[str, Any]]:
         rows = []
         for app, record in sorted((await self.apps()).items()):
-            state = await self.call(functools.partial(engine.container_state,
-                                                      name=record["container"]))
+            try:
+                state = await self.call(functools.partial(engine.container_state,
+                                                          name=record["container"]))
+            except engine.EngineUnavailable as exc:
+                state = {"state": f"unknown ({exc})"}
             answer = await _answer(self.ctx.http, record["url"])
             through = None
             if record.get("domain") and record.get("caddy"):

@@ -17,9 +17,14 @@ from nebula.api import (
     Tool,
     hookimpl,
 )
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_apps.coordinator import Runtime
 from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS
+
+# Not imported here: the SDK loads with the first engine that answers (engine.client); an
+# install without it still fails the start, naming the extra.
+require("docker")
 
 Params = Mapping[str, Any]
 APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state", "Container"),
