@@ -38,12 +38,9 @@ CONFIG_SCHEMA = config_schema({
                            "add_host/remove_host actions, under the deploy's approval); "
                            "empty: zoneedit if running, else ddns if running; none: never."},
     "compose_timeout": timeout("Seconds one compose command may take.", 600),
-    "resolvers": nameservers.schema(["1.1.1.1", "8.8.8.8", "9.9.9.9"],
-                                    "Resolvers the apps.dns check asks for each app's domain; "
-                                    "every one must serve the public IP."),
-    "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
-                 "description": "Port of the resolvers listed without one."},
-    "dns_timeout": timeout("Seconds for one DNS query.", default=3),
+    **nameservers.properties(["1.1.1.1", "8.8.8.8", "9.9.9.9"],
+                             "Resolvers the apps.dns check asks for each app's domain; "
+                             "every one must serve the public IP."),
 })
 
 
