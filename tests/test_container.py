@@ -24,6 +24,7 @@ import aiohttp
 import pytest
 
 from tests.agent_process import free_port
+from tests.engines.podman import CONTAINERS_CONF
 from tests.waiting import wait_for
 from tests.web.test_setup import post_setup
 
@@ -35,17 +36,9 @@ BASE = "localhost/nebula-base:test"
 # Debian 12's python3 is 3.11: the wheels the test puts in the context are built by the
 # interpreter running the tests, so they must agree (compiled ones carry the version).
 BASE_PYTHON = (3, 11)
-ENGINE_CONF = """\
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "{dir}/tmp"
-[network]
-network_config_dir = "{dir}/networks"
-"""
+# The engine settings the suite's Podman uses, with its networks kept under the temp dir too
+# (podman-compose makes one per project).
+ENGINE_CONF = CONTAINERS_CONF + '[network]\nnetwork_config_dir = "{dir}/networks"\n'
 STORAGE_CONF = """\
 [storage]
 driver = "overlay"

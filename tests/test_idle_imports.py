@@ -119,6 +119,13 @@ health_url = "{url}/health"
 [plugins.docker]
 base_url = "unix://{folder / "absent" / "docker.sock"}"
 
+# A stack so that its check asks the absent engine (a deployed app's would too).
+[plugins.apps]
+base_url = "unix://{folder / "absent" / "docker.sock"}"
+[[plugins.apps.stacks]]
+name = "idle"
+file = "{folder / "compose.yaml"}"
+
 [plugins.domains]
 hosts = ["www.nebula-test.invalid"]
 resolvers = ["127.0.0.1"]
@@ -201,6 +208,7 @@ resolvers = ["127.0.0.1"]
 dns_port = {absent}
 timeout = 1
 """
+    (folder / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
     path = folder / "nebula.toml"
     path.write_text(text)
     return path
@@ -217,14 +225,15 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
             capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
-    # Not apps: it still imports the docker SDK at start (being made lazy on its own branch).
-    bundled = {"system", "discordbot", "streambot", "ddns", "docker", "domains", "google",
-               "homeassistant", "notify", "plex", "postgres", "zoneedit", "caddy", "logs",
-               "media", "nas", "sunshine"}
+    bundled = {"system", "apps", "discordbot", "streambot", "ddns", "docker", "domains",
+               "google", "homeassistant", "notify", "plex", "postgres", "zoneedit", "caddy",
+               "logs", "media", "nas", "sunshine"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")
-    # Every plugin's checks ran (the docker engine check and postgres' among them) ...
-    assert {"docker.engine", "postgres.reachable", "nas.share_media"} <= set(seen["checks"])
+    # Every plugin's checks ran (the docker engine check, postgres', the apps' stacks and
+    # the NAS share among them) ...
+    assert {"docker.engine", "postgres.reachable", "apps.stacks",
+            "nas.share_media"} <= set(seen["checks"])
     assert seen["started"] == []
     # ... and only the DNS questions loaded what they need.
     assert seen["checked"] == ["dns"]

@@ -99,7 +99,8 @@ print("=", record.state, record.error)
 
 
 @pytest.mark.parametrize(("plugin", "package", "extra"), [
-    ("docker", "docker", "docker"), ("postgres", "psycopg", "postgres"),
+    ("docker", "docker", "docker"), ("apps", "docker", "apps"),
+    ("postgres", "psycopg", "postgres"),
     ("domains", "dns", "dns"), ("zoneedit", "dns", "dns"), ("nas", "smbprotocol", "nas"),
     ("media", "filetype", "media")])
 def test_a_plugin_that_loads_its_sdk_lazily_still_fails_at_start_without_it(

@@ -43,7 +43,7 @@ def test_upload_from_the_panel(page, live_agent, tmp_path: Path) -> None:
     section.get_by_role("button", name="Upload").click()
     final = tmp_path / "movies" / "Big Buck Bunny (2008)" / "Big Buck Bunny.mkv"
     expect(section.locator(".media-status")).to_have_text(
-        f"Imported {final} (video/x-matroska); Plex scan: not asked (no plex_library)")
+        f"Imported {final} (video/x-matroska); Plex: not asked (no plex_library)")
     assert final.read_bytes() == movie.read_bytes()
 
     section.get_by_label("Folder (optional)").fill("")

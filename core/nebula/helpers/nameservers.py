@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from nebula.helpers.schema import timeout
+
 FORMS = "an IP address, address:port or [IPv6]:port"
 
 
@@ -77,3 +79,12 @@ def schema(default: list[str], description: str) -> dict[str, Any]:
     return {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
             "default": default,
             "description": f"{description} Each is {FORMS}; without a port, dns_port."}
+
+
+def properties(default: list[str], description: str) -> dict[str, Any]:
+    """The config keys of a plugin that asks DNS servers itself: `resolvers` (`schema`),
+    `dns_port` (of entries without one) and `dns_timeout` (seconds per query)."""
+    return {"resolvers": schema(default, description),
+            "dns_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53,
+                         "description": "Port of the resolvers listed without one."},
+            "dns_timeout": timeout("Seconds for one DNS query.", default=3)}

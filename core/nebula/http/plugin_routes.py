@@ -20,6 +20,10 @@ from nebula.secrets import StreamRedactor
 if TYPE_CHECKING:
     from nebula.agent import Agent
 
+# Made here, at import: aiohttp names a key after the module whose top level creates it and
+# fails when none is on the stack (the first answer, inside a request's task, had none).
+REVEAL = reveal_key()
+
 
 class PluginRoutes:
     def __init__(self, agent: Agent) -> None:
@@ -58,7 +62,7 @@ def redacted(response: web.StreamResponse, admin: bool) -> web.StreamResponse:
     """A plugin's whole-body answer with every known secret masked, unless the plugin marked
     it a reveal (`nebula.api.reveal`), which only an admin receives. A streamed answer is
     already on the wire: a plugin streams through `StreamRedactor` (nebula.api)."""
-    if response.get(reveal_key()):
+    if response.get(REVEAL):
         if not admin:
             raise Problem(403, "this answer reveals a secret; it needs an admin")
         return response

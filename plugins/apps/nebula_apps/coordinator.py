@@ -14,16 +14,20 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
-import docker
 
 from nebula.api import ParamError, PluginContext
+from nebula.helpers import nameservers
 from nebula.helpers.coordinator import Coordinator
+from nebula.helpers.ddns.published import lookup
 from nebula_apps import engine, probes, stacks, templates
 from nebula_apps.deploy import Step, run
 from nebula_apps.templates import Catalogue, Template
+
+if TYPE_CHECKING:
+    import docker  # the SDK loads with the first engine that answers (engine.client)
 
 T = TypeVar("T")
 APPS = "apps"
@@ -44,6 +48,11 @@ class Runtime:
         self.catalogue = Coordinator(self._load, max_age=5, name="apps.templates",
                                      log=ctx.log)
         self._deploying = asyncio.Lock()
+        self.resolvers = [nameservers.parse(spec, ctx.config["dns_port"])
+                          for spec in ctx.config["resolvers"]]
+        # Per DDNS plugin, the public IP it keeps records on, as its `public_ip` event
+        # last said (or its action, asked once while no event came).
+        self._public_ips: dict[str, Mapping[str, Any]] = {}
 
     async def aclose(self) -> None:
         await self.catalogue.aclose()
@@ -426,7 +435,7 @@ class Runtime:
             try:
                 out += await self.call(functools.partial(stacks.rows, name=stack["name"],
                                                          file=stack["file"]))
-            except stacks.StackError as exc:
+            except (stacks.StackError, engine.EngineError) as exc:
                 out.append({"stack": stack["name"], "service": None, "image": None,
                             "containers": "", "state": None, "drift": str(exc)})
         return out
@@ -458,11 +467,59 @@ class Runtime:
                                                   "store"}
         return await probes.database(dsn)
 
+    async def on_public_ip(self, event: Mapping[str, Any]) -> None:
+        """A DDNS plugin's `public_ip` event: the address its records serve from now on."""
+        if event.get("source") in DDNS_PLUGINS:
+            self._public_ips[str(event["source"])] = dict(event.get("data") or {})
+
+    async def _public_ip(self, dns: str) -> Mapping[str, Any]:
+        """What `dns` says our public IP is; RuntimeError when it cannot say."""
+        if dns not in self._public_ips:
+            try:
+                found = await self._call(f"{dns}.public_ip", {})
+            except (KeyError, RuntimeError) as exc:
+                raise RuntimeError(f"{dns}.public_ip: {exc}") from None
+            self._public_ips.setdefault(dns, found or {})  # an event meanwhile is newer
+        return self._public_ips[dns]
+
+    async def resolution(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Whether every configured resolver serves the app's domain on the public IP its
+        DDNS plugin keeps records on (None: no domain, or no DDNS plugin made its record)."""
+        domain, dns = record.get("domain"), record.get("dns")
+        if not (domain and dns):
+            return None
+        if self.ctx.peer_config(dns) is None:
+            return {"status": "warning", "text": f"{domain}: the {dns} plugin that keeps "
+                                                 "its record is not running"}
+        try:
+            public = await self._public_ip(dns)
+        except RuntimeError as exc:
+            return {"status": "warning", "text": f"{domain}: public IP unknown ({exc})"}
+        served, reasons = [], []
+        for family in (4, 6):
+            info = public.get(f"ipv{family}") or {}
+            if not info.get("ip"):
+                if info:
+                    reasons.append(f"ipv{family}: {info.get('reason')}")
+                continue
+            found = await lookup(domain, family, self.resolvers, self.config["dns_timeout"])
+            if not found.matches(info["ip"]):
+                return {"status": "critical", "text": f"{domain} should serve {info['ip']}: "
+                                                      f"{found.describe()}"}
+            served.append(info["ip"])
+        if not served:
+            return {"status": "warning", "text": f"{domain}: public IP unknown ("
+                                                 f"{'; '.join(reasons) or 'no answer'})"}
+        return {"status": "ok", "text": f"{domain} serves {' and '.join(served)}"}
+
     async def status(self) -> list[dict[str, Any]]:
         rows = []
         for app, record in sorted((await self.apps()).items()):
-            state = await self.call(functools.partial(engine.container_state,
-                                                      name=record["container"]))
+            try:
+                state = await self.call(functools.partial(engine.container_state,
+                                                          name=record["container"]))
+            except engine.EngineUnavailable as exc:
+                state = {"state": f"unknown ({exc})"}
             answer = await _answer(self.ctx.http, record["url"])
             through = None
             if record.get("domain") and record.get("caddy"):

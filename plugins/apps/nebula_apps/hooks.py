@@ -14,12 +14,18 @@ from nebula.api import (
     Panel,
     PluginContext,
     Status,
+    Subscription,
     Tool,
     hookimpl,
 )
+from nebula.helpers.packages import require
 from nebula.helpers.schema import EMPTY_PARAMS
 from nebula_apps.coordinator import Runtime
-from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS
+from nebula_apps.schema import DEPLOY_PARAMS, REMOVE_PARAMS, STACK_PARAMS, config_problems
+
+# Not imported here: the SDK loads with the first engine that answers (engine.client); an
+# install without it still fails the start, naming the extra.
+require("docker")
 
 Params = Mapping[str, Any]
 APP_FIELDS = (Field("app", "App"), Field("template", "Template"), Field("state", "Container"),
@@ -46,8 +52,20 @@ def _answers(answer: str) -> bool:
 
 
 @hookimpl
+def nebula_validate_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return config_problems(config)
+
+
+@hookimpl
 def nebula_startup(ctx: PluginContext) -> Runtime:
     return Runtime(ctx)
+
+
+@hookimpl
+def nebula_subscriptions(runtime: Runtime) -> list[Subscription]:
+    # The DDNS plugins' public IP, which apps' domains must resolve to (the dns check).
+    return [Subscription(name="public_ip", topic="*.public_ip",
+                         handler=runtime.on_public_ip)]
 
 
 async def _templates(runtime: Runtime) -> dict[str, Any]:
@@ -89,6 +107,10 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
         return await _per_app(runtime, lambda app, record: runtime.certificate(record),
                               "domain certificate(s) valid")
 
+    async def dns() -> CheckResult:
+        return await _per_app(runtime, lambda app, record: runtime.resolution(record),
+                              "domain(s) resolve to the public IP")
+
     async def databases() -> CheckResult:
         return await _per_app(runtime, runtime.database, "database(s) answer")
 
@@ -118,6 +140,10 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
             Check("certificates", certificates, "Apps' certificates",
                   "Every app with a domain gets a trusted certificate for it at Caddy (a TLS "
                   "handshake with its name), not near expiry.",
+                  interval=runtime.config["interval"], timeout=60),
+            Check("dns", dns, "Apps' DNS records",
+                  "Every app whose domain's record a DDNS plugin keeps resolves to the "
+                  "public IP that plugin published, at every configured resolver.",
                   interval=runtime.config["interval"], timeout=60),
             Check("databases", databases, "Apps' databases",
                   "Every app with a database reaches it with its own generated credentials.",

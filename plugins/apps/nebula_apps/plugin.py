@@ -1,5 +1,6 @@
 """The apps plugin's manifest: what the agent reads without importing the plugin's code.
-The hooks (and the docker SDK they need) live in `nebula_apps.hooks`."""
+The hooks live in `nebula_apps.hooks`; the docker SDK they need loads with the first engine
+that answers (engine.py), so an enabled plugin without an engine does not carry it."""
 
 from nebula.api import Manifest
 from nebula_apps.schema import CONFIG_SCHEMA

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from nebula.helpers import nameservers
 from nebula.helpers.schema import config_schema, interval, params, string, timeout
 from nebula_apps.templates import NAME
 
@@ -34,7 +38,14 @@ CONFIG_SCHEMA = config_schema({
                            "add_host/remove_host actions, under the deploy's approval); "
                            "empty: zoneedit if running, else ddns if running; none: never."},
     "compose_timeout": timeout("Seconds one compose command may take.", 600),
+    **nameservers.properties(["1.1.1.1", "8.8.8.8", "9.9.9.9"],
+                             "Resolvers the apps.dns check asks for each app's domain; "
+                             "every one must serve the public IP."),
 })
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return nameservers.entry_problems(config.get("resolvers", []))
 
 HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 APP = {"type": "string", "pattern": NAME, "description": "The app's name (its container's)."}

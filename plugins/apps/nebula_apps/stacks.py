@@ -16,10 +16,12 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
 import yaml
+
+if TYPE_CHECKING:
+    import docker  # only a client's type: the SDK loads with the client (engine.py)
 
 PROJECT, SERVICE = "com.docker.compose.project", "com.docker.compose.service"
 COMMANDS = {"up": ["up", "-d"], "down": ["down"], "pull": ["pull"], "restart": ["restart"]}

@@ -62,7 +62,8 @@ def start_apps_with_dns(nebula_agent: Callable[..., Any], podman: Any, templates
     def start() -> Any:
         return nebula_agent(
             {"apps": plugin, "caddy": nebula_caddy.plugin, "ddns": nebula_ddns.plugin},
-            config={"apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir)},
+            config={"apps": {"base_url": podman.base_url, "templates_dir": str(templates_dir),
+                             "resolvers": [f"127.0.0.1:{bind.port}"], "dns_timeout": 2},
                     "caddy": {"admin_url": caddy.admin_url, "timeout": 3},
                     "ddns": {"ipv4_services": echo.urls(), "interval": 3600, "timeout": 2,
                              "verify_timeout": 3, "rfc2136": [
@@ -157,3 +158,45 @@ async def test_a_refused_dns_update_leaves_nothing(start_apps_with_dns, bind: Bi
         runtime = agent.agent.manager.records["apps"].ctx.runtime
         assert await runtime.ctx.secrets.get(f"{app}.TOKEN") is None
         assert await agent.panel("apps.apps") == []
+
+
+async def test_the_dns_check_sees_a_domain_off_the_public_ip(
+        start_apps_with_dns, bind: Bind, echo: EchoServices, client) -> None:
+    """apps.dns asks the configured resolvers (the BIND here) for each app's domain and
+    compares with the public IP its DDNS plugin published: a record moved behind our back,
+    or a public IP that moved (the ddns plugin's public_ip event) while the record did not,
+    is critical and names the app and what is served."""
+    app, domain = f"dnc-{uuid.uuid4().hex[:6]}", "chk.apps.test"
+    served_by = f"127.0.0.1:{bind.port}"
+    async with start_apps_with_dns() as agent:
+        pending = await agent.run_action("apps.deploy", {
+            "template": "web", "name": app, "port": free_port(), "domain": domain,
+            "tls": "internal"}, expect=202)
+        assert (await agent.approve(pending["approval"]["id"]))["status"] == "ok"
+        check = await agent.run_check("apps.dns")
+        assert (check["last_status"], check["summary"]) == (
+            "ok", "1 domain(s) resolve to the public IP"), check
+
+        await bind.publish("apps.test", domain, "A", [OLD_IP])  # someone else's change
+        check = await agent.run_check("apps.dns")
+        assert (check["last_status"], check["summary"]) == (
+            "critical", f"{app}: {domain} should serve {PUBLIC_IP}: {served_by} serves "
+                        f"{OLD_IP}"), check
+        await bind.publish("apps.test", domain, "A", [PUBLIC_IP])
+        assert (await agent.run_check("apps.dns"))["last_status"] == "ok"
+
+        # The public IP moves; the ddns plugin sees it updating another host only.
+        echo.set("203.0.113.9")
+        done = await agent.run_action("ddns.update", {"hosts": ["gw.apps.test"]})
+        assert done["status"] == "ok", done
+        check = await agent.run_check("apps.dns")
+        assert (check["last_status"], check["summary"]) == (
+            "critical", f"{app}: {domain} should serve 203.0.113.9: {served_by} serves "
+                        f"{PUBLIC_IP}"), check
+
+        removal = await agent.run_action("apps.remove", {"name": app, "volumes": True},
+                                         expect=202)
+        assert (await agent.approve(removal["approval"]["id"]))["status"] == "ok"
+        assert (await agent.run_check("apps.dns"))["summary"] == \
+            "0 domain(s) resolve to the public IP"
+        assert nothing_left(client, app)

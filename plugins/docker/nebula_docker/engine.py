@@ -14,14 +14,11 @@ only exists after that import.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
-from nebula_docker.events import Unsupported, endpoint
+from nebula.helpers.dockerapi import engine_url, knock
 
 if TYPE_CHECKING:
     import docker
@@ -50,28 +47,9 @@ def cli(version: Mapping[str, Any]) -> str:
     return "podman" if product(version).startswith("Podman") else "docker"
 
 
-def knock(base_url: str, timeout: float) -> None:
-    """Connect to where the engine should listen (its Unix socket, or host:port) and hang
-    up; OSError when nothing accepts there. Schemes the SDK alone knows (ssh://) are left to
-    it."""
-    try:
-        url, path = endpoint(base_url)
-    except Unsupported:
-        return
-    if path is not None:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-        return
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=timeout):
-        pass
-
-
 class Engine:
     def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
-        self.base_url = base_url or os.environ.get("DOCKER_HOST", "") \
-            or "unix:///var/run/docker.sock"
+        self.base_url = engine_url(base_url)
         self.timeout = timeout
         self._client: docker.DockerClient | None = None
         self._closed = False
