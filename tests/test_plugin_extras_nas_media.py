@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize(("plugin", "package", "section"), [
-    ("nas", "smbclient", {"server": "127.0.0.1", "username": "u", "password": "p"}),
+    ("nas", "smbprotocol", {"server": "127.0.0.1", "username": "u", "password": "p"}),
     ("media", "filetype", {"quarantine_dir": "/nonexistent/q",
                            "libraries": [{"name": "Movies", "path": "/nonexistent/m"}]}),
 ])
