@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.absent_services import plugin_sections
+
 HEAVY_FOR_CRON = ("croniter", "dateutil", "zoneinfo")
 
 
@@ -99,118 +101,23 @@ asyncio.run(main(sys.argv[1]))
 
 
 def _every_plugin_config(folder: Path, absent: int) -> Path:
-    """Each bundled plugin enabled and aimed at a service that is not there (a loopback port
-    bound but not listening, a Docker socket path that does not exist), as
-    bench/footprint.py's `all` configuration is."""
-    url = f"http://127.0.0.1:{absent}"
-    text = f"""\
-[agent]
-data_dir = "{folder / "data"}"
-
-[plugins.system]
-enabled = true
-
-[plugins.discordbot]
-health_url = "{url}/health"
-
-[plugins.streambot]
-health_url = "{url}/health"
-
-[plugins.docker]
-base_url = "unix://{folder / "absent" / "docker.sock"}"
-
-# A stack so that its check asks the absent engine (a deployed app's would too).
-[plugins.apps]
-base_url = "unix://{folder / "absent" / "docker.sock"}"
-[[plugins.apps.stacks]]
-name = "idle"
-file = "{folder / "compose.yaml"}"
-
-[plugins.domains]
-hosts = ["www.nebula-test.invalid"]
-resolvers = ["127.0.0.1"]
-dns_port = {absent}
-https_port = {absent}
-http_port = {absent}
-dns_timeout = 1
-
-[plugins.google]
-client_id = "test-client"
-client_secret = "test-secret"
-auth_url = "{url}/auth"
-oauth_url = "{url}"
-calendar_url = "{url}/calendar/v3"
-gmail_url = "{url}/gmail/v1"
-drive_url = "{url}/drive/v3"
-
-[plugins.homeassistant]
-url = "{url}"
-token = "test-token"
-
-[plugins.notify]
-[[plugins.notify.channels]]
-name = "hook"
-type = "webhook"
-url = "{url}/hook"
-
-[plugins.plex]
-url = "{url}"
-token = "test-token"
-
-[plugins.postgres]
-host = "127.0.0.1"
-port = {absent}
-
-[plugins.ddns]
-ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
-resolvers = ["127.0.0.1"]
-dns_port = {absent}
-timeout = 1
-# No RFC 2136 account: its provider is built with dnspython (names, TSIG keyring) at start.
-[[plugins.ddns.cloudflare]]
-api_token = "test-token"
-api_url = "{url}/client/v4"
-hosts = ["cf.nebula-test.invalid"]
-[[plugins.ddns.duckdns]]
-token = "test-token"
-update_url = "{url}/update"
-hosts = ["nebula-test"]
-
-[plugins.caddy]
-admin_url = "{url}"
-
-[plugins.logs]
-files = [{{ name = "app", path = "{folder / "absent" / "app.log"}" }}]
-
-[plugins.media]
-quarantine_dir = "{folder / "absent" / "quarantine"}"
-libraries = [{{ name = "Movies", path = "{folder / "absent" / "movies"}" }}]
-
-[plugins.nas]
-server = "127.0.0.1"
-port = {absent}
-username = "test"
-password = "test-password"
-shares = [{{ name = "media" }}]
-
-[plugins.sunshine]
-url = "https://127.0.0.1:{absent}"
-username = "test"
-password = "test-password"
-
-[plugins.zoneedit]
-username = "test"
-token = "test-token"
-hosts = ["home.nebula-test.invalid"]
-ipv4_services = ["{url}/ip-a", "{url}/ip-b"]
-update_url = "{url}/update"
-resolvers = ["127.0.0.1"]
-dns_port = {absent}
-timeout = 1
-"""
+    """Each bundled plugin enabled and aimed at a service that is not there, as
+    bench/footprint.py's `all` configuration is (tests/absent_services.py), with what this
+    test needs on top: an apps stack so that its check asks the absent engine (a deployed
+    app's would too), short DNS timeouts, and no RFC 2136 account in ddns (its provider is
+    built with dnspython, names and a TSIG keyring, at start)."""
+    sections = plugin_sections(absent, folder)
+    sections["apps"] += (f'[[plugins.apps.stacks]]\nname = "idle"\n'
+                         f'file = "{folder / "compose.yaml"}"\n')
+    sections["domains"] += "dns_timeout = 1\n"
+    sections["zoneedit"] += "timeout = 1\n"
+    ddns = sections["ddns"]
+    sections["ddns"] = (ddns[:ddns.index("[[plugins.ddns.rfc2136]]")] + "timeout = 1\n"
+                        + ddns[ddns.index("[[plugins.ddns.cloudflare]]"):])
     (folder / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
     path = folder / "nebula.toml"
-    path.write_text(text)
+    path.write_text(f'[agent]\ndata_dir = "{folder / "data"}"\n\n'
+                    + "\n".join(sections.values()))
     return path
 
 
