@@ -60,15 +60,21 @@ async def _anonymous(a: Any, path: str) -> tuple[int, str]:
 async def test_a_public_page_shows_only_what_was_chosen(tmp_path):
     service = Service()
     async with run_agent(_config(tmp_path), {"svc": service}) as a:
+        # Two results: the time between them is what the day's rollup counts.
+        await a.run_check("svc.http")
         await a.run_check("svc.http")
         status, page = await _anonymous(a, "/status/home")
         assert status == 200, page
         assert "Home services" in page and "Website" in page and "All systems operational" in page
-        assert page.count('class="day ') == 90 and "100.00 % over 90 days" in page
+        # 89 days without data, then today ok: two bars, not ninety.
+        assert page.count('class="day ') == 2 and "100.00 % over 90 days" in page
+        assert 'class="day day-none w89"' in page and 'class="day day-ok w1"' in page
         status, body = await _anonymous(a, "/status/home.json")
         data = json.loads(body)
         assert data["groups"][0]["checks"][0]["name"] == "Website"
         assert data["groups"][0]["checks"][0]["state"] == "ok"
+        assert data["groups"][0]["checks"][0]["days"]["states"][-1] == "ok"
+        assert len(data["groups"][0]["checks"][0]["days"]["states"]) == 90
         for shown in (page, body):
             for planted in (SECRET, "token=", "answered with", "secret_latency", "8123",
                             "svc.http", "Internal title"):

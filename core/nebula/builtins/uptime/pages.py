@@ -104,7 +104,8 @@ class StatusPages:
             return "unknown"
         return "maintenance" if self.agent.health.in_maintenance(state) else state.state.value
 
-    async def _days(self, check: str, now: float) -> list[dict[str, Any]]:
+    async def _days(self, check: str, now: float) -> dict[str, Any]:
+        """The state of each of the last DAYS days (UTC), oldest first."""
         first = (now // DAY - DAYS + 1) * DAY
         rows = await self.agent.store.fetchall(
             "SELECT bucket, ok_s, warning_s, critical_s, unknown_s, maintenance_s FROM "
@@ -112,9 +113,9 @@ class StatusPages:
             (check, first))
         by_day = {int(r["bucket"]): {k: float(r[f"{k}_s"]) for k in KINDS} for r in rows}
         empty = dict.fromkeys(KINDS, 0.0)
-        return [{"day": time.strftime("%Y-%m-%d", time.gmtime(first + i * DAY)),
-                 "state": day_state(by_day.get(int(first + i * DAY), empty))}
-                for i in range(DAYS)]
+        return {"first": time.strftime("%Y-%m-%d", time.gmtime(first)),
+                "states": [day_state(by_day.get(int(first + i * DAY), empty))
+                           for i in range(DAYS)]}
 
     async def _data(self, page: dict[str, Any]) -> dict[str, Any]:
         await self.agent.health.flush()
@@ -173,6 +174,24 @@ def _clock(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
+def _bars(days: dict[str, Any]) -> str:
+    """A bar per day, days in a row in one state drawn as one wider bar (`wN` grows it N
+    days), so a quiet quarter is one element, not ninety."""
+    first = time.mktime(time.strptime(days["first"], "%Y-%m-%d")) + 12 * 3600
+    out, states = [], days["states"]
+    start = 0
+    for index in range(1, len(states) + 1):
+        if index < len(states) and states[index] == states[start]:
+            continue
+        span = (time.strftime("%Y-%m-%d", time.localtime(first + start * DAY))
+                + ("" if index - start == 1 else " to " + time.strftime(
+                    "%Y-%m-%d", time.localtime(first + (index - 1) * DAY))))
+        out.append(f'<li class="day day-{e(states[start])} w{index - start}" '
+                   f'title="{e(span)}: {e(states[start])}"></li>')
+        start = index
+    return "".join(out)
+
+
 def render(page: dict[str, Any], data: dict[str, Any]) -> str:
     """The page's main area (the plugin's frame adds the document around it)."""
     status, headline = HEADLINES[data["overall"]]
@@ -182,8 +201,7 @@ def render(page: dict[str, Any], data: dict[str, Any]) -> str:
     for group in data["groups"]:
         rows = []
         for check in group["checks"]:
-            bars = "".join(f'<li class="day day-{e(d["state"])}" title="{e(d["day"])}: '
-                           f'{e(d["state"])}"></li>' for d in check["days"])
+            bars = _bars(check["days"])
             rows.append(
                 f'<li class="status-row"><span class="name">{e(check["name"])}</span> '
                 f'<span class="badge status-{e(check["state"])}">{e(check["state"])}</span> '
