@@ -184,17 +184,17 @@ def nebula_panels(runtime: NetworkRuntime) -> list[Panel]:
 @hookimpl
 def nebula_tools(runtime: NetworkRuntime) -> list[Tool]:
     return [
-        Tool(name="network_listeners", params=LISTENERS_PARAMS, run=_listeners(runtime),
+        Tool(name="listeners", params=LISTENERS_PARAMS, run=_listeners(runtime),
              description="Listening sockets with their process, command line, container, "
                          "bind scope (loopback, lan, all) and whether each is expected; "
                          "unexpected_only=true lists the exposures."),
-        Tool(name="network_interfaces", params=EMPTY_PARAMS, run=_interfaces(runtime),
+        Tool(name="interfaces", params=EMPTY_PARAMS, run=_interfaces(runtime),
              description="Per interface: link state, speed, bytes and packets per second, "
                          "errors and drops since the previous reading."),
-        Tool(name="network_connections", params=EMPTY_PARAMS, run=_connections(runtime),
+        Tool(name="connections", params=EMPTY_PARAMS, run=_connections(runtime),
              description="TCP connections by state, the remote addresses with the most "
                          "connections, and conntrack table use."),
-        Tool(name="network_wan", params=EMPTY_PARAMS, run=_wan(runtime),
+        Tool(name="wan", params=EMPTY_PARAMS, run=_wan(runtime),
              description="Public IP (as the DDNS plugin saw it), default gateway "
                          "reachability, and DNS resolution latency per resolver."),
     ]
