@@ -59,6 +59,15 @@ class Netns:
                            "    sys.exit(f'{type(exc).__name__}: {exc}')\n")
         return done.returncode == 0
 
+    def peer_link(self, state: str) -> None:
+        """Take the other host's end of the pair "down" or bring it "up"."""
+        _ip("-n", self.name, "link", "set", self.peer_if, state)
+
+    def speed_mbps(self) -> int:
+        """What the kernel says of our end's speed (/sys/class/net/<if>/speed)."""
+        with open(f"/sys/class/net/{self.host_if}/speed", encoding="ascii") as f:
+            return int(f.read())
+
     def delete(self) -> None:
         _ip("link", "del", self.host_if, check=False)
         _ip("netns", "del", self.name, check=False)
