@@ -78,11 +78,11 @@ def connections(reading: Reading, config: Config) -> CheckResult:
     metrics = {f"tcp.{state.lower()}": float(n) for state, n in table.states.items()}
     metrics["tcp.total"] = float(sum(table.states.values()))
     metrics["udp.connected"] = float(table.udp_connected)
-    metrics["peers"] = float(len(table.peers))
+    metrics["peers"] = float(table.peer_count)
     summary = (f"{text.plural(int(metrics['tcp.total']), 'TCP connection')} "
                f"({table.states.get('ESTABLISHED', 0)} established, "
                f"{table.states.get('TIME_WAIT', 0)} time-wait) with "
-               f"{text.plural(len(table.peers), 'peer')}")
+               f"{text.plural(table.peer_count, 'peer')}")
     track = reading.conntrack
     if track.percent is None:
         return CheckResult(Status.OK, f"{summary}; conntrack: {NOT_EXPOSED}", metrics)

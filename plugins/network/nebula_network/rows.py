@@ -98,7 +98,7 @@ def states(reading: Reading) -> list[dict[str, Any]]:
 
 def peers(reading: Reading, top: int) -> list[dict[str, Any]]:
     return [{"peer": peer, "connections": n}
-            for peer, n in reading.sockets.peers.most_common(top)]
+            for peer, n in reading.sockets.top_peers(top)]
 
 
 def conntrack(reading: Reading) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from network_netns import Netns
 
 from nebula.api import Manifest, PluginContext, hookimpl
 from nebula_network import plugin
+from nebula_network.sockets import scope
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -165,3 +166,27 @@ async def test_bad_params_are_refused_with_422(agent: Any) -> None:
     status, body = await agent.post("/api/v1/actions/network.listeners/run",
                                     {"params": {"scope": "planet"}})
     assert status == 422, body
+
+
+async def test_ipv6_listeners_are_decoded_and_scoped(agent: Any) -> None:
+    with socket.socket(socket.AF_INET6) as local, socket.socket(socket.AF_INET6) as anywhere:
+        local.bind(("::1", 0))
+        local.listen()
+        anywhere.bind(("::", 0))
+        anywhere.listen()
+        ports = {local.getsockname()[1]: ("::1", "loopback", True),
+                 anywhere.getsockname()[1]: ("::", "all", False)}
+        # The agent reuses a reading for half the interval: wait for one that has them.
+        rows = await eventually(lambda: _rows_with(agent, list(ports)), timeout=10,
+                                interval=0.3)
+        for port, (address, where, expected) in ports.items():
+            row = row_for(rows, "tcp", port)
+            assert row is not None, port
+            assert (row["address"], row["scope"], row["expected"], row["pid"]) == (
+                address, where, expected, os.getpid())
+
+
+def test_an_ipv4_mapped_loopback_address_is_loopback() -> None:
+    assert scope("::ffff:127.0.0.1") == "loopback"
+    assert scope("::ffff:192.0.2.7") == "lan"
+    assert scope("0.0.0.0") == scope("::") == "all"
