@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, Unit, human, plural
 from nebula.helpers.checks import Config, Threshold
-from nebula_network import listeners, text
+from nebula_network import listeners
 from nebula_network.coordinator import WanReading
 from nebula_network.readings import NOT_EXPOSED, Reading
 
@@ -16,8 +17,31 @@ RATE_KEYS = ("rx_bytes_per_s", "tx_bytes_per_s", "rx_packets_per_s", "tx_packets
 DELTA_KEYS = ("rx_errors", "tx_errors", "rx_drops", "tx_drops")
 
 
-def interface_metric_names(interface: str) -> list[str]:
-    return [f"{interface}.{key}" for key in (*RATE_KEYS, *DELTA_KEYS, "up", "speed_bps")]
+def interface_units(names: Iterable[str]) -> dict[str, Unit]:
+    """The unit of each metric `interfaces` reports for these interfaces (declared with the
+    check, so an interface that appears later has series without a unit)."""
+    units: dict[str, Unit] = {}
+    for name in names:
+        units.update({f"{name}.{key}": Unit.BYTES_PER_S for key in RATE_KEYS[:2]})
+        units.update({f"{name}.{key}": Unit.NONE for key in RATE_KEYS[2:]})  # packets/s
+        units.update({f"{name}.{key}": Unit.COUNT for key in DELTA_KEYS})
+        units[f"{name}.up"] = Unit.NONE
+        units[f"{name}.speed_bps"] = Unit.NONE  # bits per second: no Unit says bits
+    return units
+
+
+EXPOSURE_UNITS = {"listeners": Unit.COUNT, "exposed": Unit.COUNT, "unexpected": Unit.COUNT}
+CONNECTION_UNITS = {
+    **{f"tcp.{state}": Unit.COUNT for state in (
+        "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait", "close",
+        "close_wait", "last_ack", "closing", "new_syn_recv", "total")},
+    "udp.connected": Unit.COUNT, "peers": Unit.COUNT, "conntrack.count": Unit.COUNT,
+    "conntrack.max": Unit.COUNT, "conntrack.percent": Unit.PERCENT}
+GATEWAY_UNITS = {"up": Unit.NONE, "latency_s": Unit.SECONDS}
+
+
+def dns_units(resolvers: Iterable[str]) -> dict[str, Unit]:
+    return {f"{label}.latency_s": Unit.SECONDS for label in resolvers}
 
 
 def interfaces(reading: Reading, config: Config) -> CheckResult:
@@ -31,7 +55,7 @@ def interfaces(reading: Reading, config: Config) -> CheckResult:
         if nic.rates is not None:
             metrics.update({f"{nic.name}.{k}": v for k, v in nic.rates.items()})
             if (new := nic.rates["rx_errors"] + nic.rates["tx_errors"]) > 0:
-                errors.append(f"{nic.name} {text.plural(new, 'new error')}")
+                errors.append(f"{nic.name} {plural(new, 'new error')}")
         if not up:
             down.append(nic.name)
     present = {nic.name for nic in reading.interfaces}
@@ -43,10 +67,11 @@ def interfaces(reading: Reading, config: Config) -> CheckResult:
                   key=lambda nic: (nic.rates or {}).get("rx_bytes_per_s", 0)
                   + (nic.rates or {}).get("tx_bytes_per_s", 0), default=None)
     parts = [f"{len(reading.interfaces) - len(down)} of "
-             f"{text.plural(len(reading.interfaces), 'interface')} up"]
+             f"{plural(len(reading.interfaces), 'interface')} up"]
     if busiest is not None and busiest.rates:
-        parts.append(f"busiest {busiest.name} ↓{text.rate(busiest.rates['rx_bytes_per_s'])}"
-                     f" ↑{text.rate(busiest.rates['tx_bytes_per_s'])}")
+        rx, tx = (human(busiest.rates[key], Unit.BYTES_PER_S)
+                  for key in ("rx_bytes_per_s", "tx_bytes_per_s"))
+        parts.append(f"busiest {busiest.name} ↓{rx} ↑{tx}")
     if bad:
         return CheckResult(Status.CRITICAL, f"Required interface down: {', '.join(bad)}; "
                                             + "; ".join(parts), metrics)
@@ -67,9 +92,9 @@ def exposure(reading: Reading, config: Config) -> CheckResult:
         shown = "; ".join(listeners.describe(r) for r in unexpected[:5])
         more = f"; and {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
         return CheckResult(Status.WARNING,
-                           f"{text.plural(len(unexpected), 'unexpected exposure')} (not in "
+                           f"{plural(len(unexpected), 'unexpected exposure')} (not in "
                            f"expected_ports): {shown}{more}", metrics)
-    return CheckResult(Status.OK, f"{text.plural(len(rows), 'listener')}, "
+    return CheckResult(Status.OK, f"{plural(len(rows), 'listener')}, "
                                   f"{len(beyond)} beyond loopback, all expected", metrics)
 
 
@@ -79,10 +104,10 @@ def connections(reading: Reading, config: Config) -> CheckResult:
     metrics["tcp.total"] = float(sum(table.states.values()))
     metrics["udp.connected"] = float(table.udp_connected)
     metrics["peers"] = float(table.peer_count)
-    summary = (f"{text.plural(int(metrics['tcp.total']), 'TCP connection')} "
+    summary = (f"{plural(int(metrics['tcp.total']), 'TCP connection')} "
                f"({table.states.get('ESTABLISHED', 0)} established, "
                f"{table.states.get('TIME_WAIT', 0)} time-wait) with "
-               f"{text.plural(table.peer_count, 'peer')}")
+               f"{plural(table.peer_count, 'peer')}")
     track = reading.conntrack
     if track.percent is None:
         return CheckResult(Status.OK, f"{summary}; conntrack: {NOT_EXPOSED}", metrics)

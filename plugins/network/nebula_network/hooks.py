@@ -111,23 +111,28 @@ def nebula_checks(ctx: PluginContext, runtime: NetworkRuntime) -> list[Check]:
         return run
 
     wan_timeout = config["dns_timeout"] + 2 * config["gateway_timeout"] + 5
+    latest = runtime.poll.latest  # taken at startup
+    nics = [nic.name for nic in latest.interfaces] if latest is not None else []
     return [
         Check("interfaces", local(checks.interfaces), title="Interfaces",
               description="Link state, throughput, packets, errors and drops per interface; "
-                          "critical when a required interface is down.", interval=interval),
+                          "critical when a required interface is down.", interval=interval,
+              units=checks.interface_units(nics)),
         Check("exposure", local(checks.exposure), title="Exposure",
               description="Every port listening beyond loopback must be in expected_ports; "
                           "a new one warns with its process and command line.",
-              interval=interval),
+              interval=interval, units=checks.EXPOSURE_UNITS),
         Check("connections", local(checks.connections), title="Connections",
               description="TCP connections by state, peers, and the conntrack table's use "
-                          "where the kernel exposes it.", interval=interval),
+                          "where the kernel exposes it.", interval=interval,
+              units=checks.CONNECTION_UNITS),
         Check("dns", outside(checks.dns), title="DNS resolution",
               description="Resolution latency per resolver.", interval=interval,
-              timeout=max(10, wan_timeout)),
+              timeout=max(10, wan_timeout),
+              units=checks.dns_units(r.label for r in runtime.resolvers())),
         Check("gateway", outside(checks.gateway), title="Gateway",
               description="Whether the default gateway answers (ICMP, else TCP).",
-              interval=interval, timeout=max(10, wan_timeout)),
+              interval=interval, timeout=max(10, wan_timeout), units=checks.GATEWAY_UNITS),
     ]
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nebula.api import Field
-from nebula_network import text
+from nebula.api import Field, Unit, human
 from nebula_network.coordinator import WanReading
 from nebula_network.readings import NOT_EXPOSED, Reading
 
@@ -19,13 +18,11 @@ INTERFACE_FIELDS = (
                                 "say (virtual links, a link that is down)."),
     Field("rx", "Receive", "", "Received per second since the previous reading."),
     Field("tx", "Send", "", "Sent per second since the previous reading."),
-    Field("rx_bytes_per_s", "Receive", "bytes/s", "Bytes received per second."),
-    Field("tx_bytes_per_s", "Send", "bytes/s", "Bytes sent per second."),
-    Field("rx_packets_per_s", "Packets in", "packets/s", "Packets received per second."),
-    Field("tx_packets_per_s", "Packets out", "packets/s", "Packets sent per second."),
+    Field("rx_packets_per_s", "Packets in", "/s", "Packets received per second."),
+    Field("tx_packets_per_s", "Packets out", "/s", "Packets sent per second."),
     Field("errors", "Errors", "", "Receive and send errors since the previous reading."),
     Field("drops", "Drops", "", "Packets dropped since the previous reading."),
-    Field("mtu", "MTU", "bytes", "Largest packet the link carries."),
+    Field("mtu", "MTU", "", "Largest packet the link carries, in bytes."),
 )
 
 LISTENER_FIELDS = (
@@ -78,8 +75,8 @@ def interfaces(reading: Reading) -> list[dict[str, Any]]:
         row: dict[str, Any] = {
             "interface": nic.name, "state": nic.operstate, "speed": _speed(nic.speed_mbps),
             "speed_mbps": nic.speed_mbps, "mtu": nic.mtu,
-            "rx": text.rate(rates["rx_bytes_per_s"]) if rates else "",
-            "tx": text.rate(rates["tx_bytes_per_s"]) if rates else "",
+            "rx": human(rates["rx_bytes_per_s"], Unit.BYTES_PER_S) if rates else "",
+            "tx": human(rates["tx_bytes_per_s"], Unit.BYTES_PER_S) if rates else "",
             "errors": int(rates["rx_errors"] + rates["tx_errors"]) if rates else None,
             "drops": int(rates["rx_drops"] + rates["tx_drops"]) if rates else None,
             "rx_bytes": nic.counters["bytes_recv"], "tx_bytes": nic.counters["bytes_sent"],

@@ -61,6 +61,17 @@ async def test_traffic_link_state_and_speed_per_interface(nebula_agent: Any,
         row = next(r for r in rows if r["interface"] == netns.host_if)
         assert row["state"] == "up" and row["speed_mbps"] == speed
         assert row["tx"].endswith(("kB/s", "MB/s", "GB/s"))
+        # History keeps the series, with its unit.
+        metric = f"{netns.host_if}.tx_bytes_per_s"
+
+        async def stored() -> dict[str, Any] | None:
+            status, body = await agent.get(
+                f"/api/v1/checks/network.interfaces/history?metric={metric}&range=1h")
+            return body if status == 200 and body["samples"] else None
+
+        history = await eventually(stored, timeout=10, interval=0.2)
+        assert history["unit"] == "bytes_per_s"
+        assert max(sample[3] for sample in history["samples"]) > 10_000
 
         # The other host's end goes down: ours loses its carrier.
         netns.peer_link("down")
