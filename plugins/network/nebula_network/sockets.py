@@ -82,8 +82,7 @@ class SocketTable:
 
     def top_peers(self, n: int) -> list[tuple[str, int]]:
         """The `n` remote addresses with the most connections, most first."""
-        return [(decode_address(hex_address), count)
-                for hex_address, count in self.raw_peers.most_common(n)]
+        return [(decode_address(raw), count) for raw, count in self.raw_peers.most_common(n)]
 
 
 def scope(address: str) -> str:
@@ -196,6 +195,8 @@ def find_owners(inodes: Iterable[int], proc: str = PROC) -> dict[int, Owner]:
     after the lowest pid, normally the parent that opened it."""
     wanted = set(inodes)
     found: dict[int, Owner] = {}
+    # Oldest first, so a socket that forked workers share (nginx, gunicorn) is named after
+    # the parent; that makes a new process's listener the walk's worst case.
     pids = sorted(int(n) for n in os.listdir(proc) if n.isdigit())
     for pid in pids:
         if not wanted:
