@@ -72,9 +72,18 @@ class NetworkRuntime:
 
     # --- the way out ---------------------------------------------------------------------
 
-    def resolvers(self) -> list[nameservers.Nameserver]:
-        specs = self.config["resolvers"] or wan.system_resolvers()
-        return [nameservers.parse(spec, self.config["dns_port"]) for spec in specs]
+    def resolvers(self, resolv_conf: str = wan.RESOLV_CONF) -> list[nameservers.Nameserver]:
+        """The configured resolvers, else the host's own (on port 53, as the host asks)."""
+        port = self.config["dns_port"]
+        if self.config["resolvers"]:  # checked by nebula_validate_config
+            return [nameservers.parse(spec, port) for spec in self.config["resolvers"]]
+        found = []
+        for spec in wan.system_resolvers(resolv_conf):
+            try:
+                found.append(nameservers.parse(spec, 53))
+            except ValueError:  # not an address (resolv.conf takes none but addresses)
+                continue
+        return found
 
     async def _gateway(self) -> Gateway:
         config = self.config

@@ -18,6 +18,7 @@ from typing import Any
 from nebula.helpers.nameservers import Nameserver
 
 ROUTE = "/proc/net/route"
+RESOLV_CONF = "/etc/resolv.conf"
 RTF_UP, RTF_GATEWAY = 0x1, 0x2
 ICMP_ECHO, ICMP_ECHO_REPLY = 8, 0
 
@@ -55,7 +56,7 @@ async def dns_latency(server: Nameserver, name: str, timeout: float) -> DnsProbe
     return DnsProbe(server.label, round(ms, 2), dns.rcode.to_text(answer.rcode()), None)
 
 
-def system_resolvers(path: str = "/etc/resolv.conf") -> list[str]:
+def system_resolvers(path: str = RESOLV_CONF) -> list[str]:
     """The host's own resolvers: the `nameserver` lines of resolv.conf."""
     try:
         with open(path, encoding="utf-8") as f:

@@ -15,6 +15,7 @@ import pytest
 from network_netns import Netns
 
 from nebula_network import checks, hooks, plugin
+from nebula_network.coordinator import NetworkRuntime
 from nebula_network.readings import NOT_EXPOSED, Reading, read_conntrack
 from nebula_network.sockets import SocketReader
 from tests.waiting import eventually
@@ -189,3 +190,15 @@ def test_config_problems_name_the_key() -> None:
     assert hooks.nebula_validate_config({**DEFAULTS, "resolvers": ["1.1.1.1:99999"]}) == [
         ("resolvers.0", "'1.1.1.1:99999': the port must be a number from 1 to 65535")]
     assert hooks.nebula_validate_config(DEFAULTS) == []
+
+
+def test_the_hosts_own_resolvers_leave_out_what_cannot_be_asked(tmp_path: Any) -> None:
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("# from DHCP\nsearch lan\nnameserver 192.0.2.53\n"
+                    "nameserver fe80::1%eth0\nnameserver 2001:db8::53\n")
+    runtime = NetworkRuntime({**DEFAULTS, "dns_port": 5353})
+    assert [(r.address, r.port) for r in runtime.resolvers(str(conf))] == [
+        ("192.0.2.53", 53), ("2001:db8::53", 53)]
+    configured = NetworkRuntime({**DEFAULTS, "resolvers": ["192.0.2.1"], "dns_port": 5353})
+    assert [(r.address, r.port) for r in configured.resolvers(str(conf))] == [
+        ("192.0.2.1", 5353)]
