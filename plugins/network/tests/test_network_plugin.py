@@ -195,7 +195,7 @@ def test_config_problems_name_the_key() -> None:
 def test_the_hosts_own_resolvers_leave_out_what_cannot_be_asked(tmp_path: Any) -> None:
     conf = tmp_path / "resolv.conf"
     conf.write_text("# from DHCP\nsearch lan\nnameserver 192.0.2.53\n"
-                    "nameserver fe80::1%eth0\nnameserver 2001:db8::53\n")
+                    "nameserver resolver.lan\nnameserver 2001:db8::53\n")
     runtime = NetworkRuntime({**DEFAULTS, "dns_port": 5353})
     assert [(r.address, r.port) for r in runtime.resolvers(str(conf))] == [
         ("192.0.2.53", 53), ("2001:db8::53", 53)]
