@@ -121,14 +121,17 @@ def server_on_the_other_host(netns: Netns) -> Iterator[int]:
 
 
 async def test_connections_by_state_and_top_peers(nebula_agent: Any, netns: Netns) -> None:
+    # Other tests on this machine hold connections too: the list is long enough for ours
+    # to be in it whatever they do, and its length limit is checked on its own below.
     with server_on_the_other_host(netns) as port:
         clients = [socket.create_connection((netns.peer_ip, port), 5) for _ in range(25)]
         try:
             async with nebula_agent(plugins={"network": plugin},
-                                    config={"network": config(top_peers=3)}) as agent:
+                                    config={"network": config(top_peers=100)}) as agent:
                 found = (await agent.call_tool("network.connections"))["result"]
                 assert {"peer": netns.peer_ip, "connections": 25} in found["top_peers"]
-                assert len(found["top_peers"]) <= 3
+                counts = [row["connections"] for row in found["top_peers"]]
+                assert counts == sorted(counts, reverse=True)
                 states = {row["state"]: row["count"] for row in found["states"]}
                 assert states["ESTABLISHED"] >= 25
                 assert "LISTEN" not in states
@@ -137,6 +140,10 @@ async def test_connections_by_state_and_top_peers(nebula_agent: Any, netns: Netn
                 assert check["metrics"]["peers"] >= 1
                 peers = await agent.panel("network.peers")
                 assert {"peer": netns.peer_ip, "connections": 25} in peers
+            async with nebula_agent(plugins={"network": plugin},
+                                    config={"network": config(top_peers=1)}) as agent:
+                [top] = (await agent.call_tool("network.connections"))["result"]["top_peers"]
+                assert top["connections"] >= 25  # at least as many as ours: the most
         finally:
             for client in clients:
                 client.close()
