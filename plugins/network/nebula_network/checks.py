@@ -15,6 +15,7 @@ from nebula_network.readings import NOT_EXPOSED, Reading
 # previous reading, speed in bits per second (what /sys gives in Mb/s, times a million).
 RATE_KEYS = ("rx_bytes_per_s", "tx_bytes_per_s", "rx_packets_per_s", "tx_packets_per_s")
 DELTA_KEYS = ("rx_errors", "tx_errors", "rx_drops", "tx_drops")
+SHOWN = 5  # exposures a summary names; the listeners action lists them all
 
 
 def interface_units(names: Iterable[str]) -> dict[str, Unit]:
@@ -83,18 +84,21 @@ def interfaces(reading: Reading, config: Config) -> CheckResult:
 
 
 def exposure(reading: Reading, config: Config) -> CheckResult:
-    rows = listeners.rows(reading.sockets, config["expected_ports"])
-    beyond = [r for r in rows if r["scope"] != "loopback"]
-    unexpected = [r for r in beyond if not r["expected"]]
-    metrics = {"listeners": float(len(rows)), "exposed": float(len(beyond)),
+    table = reading.sockets
+    found = listeners.pairs(table, config["expected_ports"])
+    beyond = [(row, sock) for row, sock in found if row["scope"] != "loopback"]
+    # Newest first: the summary names what just appeared before what was there already.
+    unexpected = sorted(((row, sock) for row, sock in beyond if not row["expected"]),
+                        key=lambda pair: -table.first_seen.get(pair[1].inode, 0.0))
+    metrics = {"listeners": float(len(found)), "exposed": float(len(beyond)),
                "unexpected": float(len(unexpected))}
     if unexpected:
-        shown = "; ".join(listeners.describe(r) for r in unexpected[:5])
-        more = f"; and {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
+        shown = "; ".join(listeners.describe(row) for row, _ in unexpected[:SHOWN])
+        more = f"; and {len(unexpected) - SHOWN} more" if len(unexpected) > SHOWN else ""
         return CheckResult(Status.WARNING,
                            f"{plural(len(unexpected), 'unexpected exposure')} (not in "
-                           f"expected_ports): {shown}{more}", metrics)
-    return CheckResult(Status.OK, f"{plural(len(rows), 'listener')}, "
+                           f"expected_ports, newest first): {shown}{more}", metrics)
+    return CheckResult(Status.OK, f"{plural(len(found), 'listener')}, "
                                   f"{len(beyond)} beyond loopback, all expected", metrics)
 
 

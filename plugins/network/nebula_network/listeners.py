@@ -26,23 +26,29 @@ def expected(listener: Listener, owner: Owner, where: str,
     return False
 
 
-def rows(table: SocketTable, rules: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every listener as `{proto, address, port, scope, pid, process, cmdline, container,
-    expected}` (the `network.listeners` answer, which the security plugin reads), sorted by
-    port. A socket the kernel holds, or one of a process the agent may not read, has no
-    pid and an empty process."""
+def pairs(table: SocketTable, rules: Iterable[Mapping[str, Any]]
+          ) -> list[tuple[dict[str, Any], Listener]]:
+    """Every listener's row with the socket it describes, sorted by port."""
     rules = list(rules)
     found = []
     for listener in table.listeners:
         owner = table.owners.get(listener.inode, NO_OWNER)
         where = scope(listener.address)
-        found.append({
+        found.append(({
             "proto": listener.proto, "address": listener.address, "port": listener.port,
             "scope": where, "pid": owner.pid, "process": owner.process,
             "cmdline": owner.cmdline, "container": owner.container,
-            "expected": expected(listener, owner, where, rules)})
-    found.sort(key=lambda r: (r["port"], r["proto"], r["address"]))
+            "expected": expected(listener, owner, where, rules)}, listener))
+    found.sort(key=lambda pair: (pair[0]["port"], pair[0]["proto"], pair[0]["address"]))
     return found
+
+
+def rows(table: SocketTable, rules: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every listener as `{proto, address, port, scope, pid, process, cmdline, container,
+    expected}` (the `network.listeners` answer, which the security plugin reads), sorted by
+    port. A socket the kernel holds, or one of a process the agent may not read, has no
+    pid and an empty process."""
+    return [row for row, _ in pairs(table, rules)]
 
 
 def select(found: list[dict[str, Any]], params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -68,6 +68,7 @@ class SocketTable:
     taken: float
     listeners: list[Listener] = field(default_factory=list)
     owners: dict[int, Owner] = field(default_factory=dict)   # by inode
+    first_seen: dict[int, float] = field(default_factory=dict)  # listener inode → epoch
     states: Counter[str] = field(default_factory=Counter)    # TCP connections by state
     # Connections per remote address, keyed as the kernel prints it (hex): decoding every
     # row's address cost more than the rest of the reading, so only the top ones are.
@@ -217,6 +218,7 @@ class SocketReader:
         self._proc = proc
         self._owners: dict[int, Owner] = {}
         self._unowned: dict[int, float] = {}  # inode → when the walk last missed it
+        self._first_seen: dict[int, float] = {}  # listener inode → when a reading found it
         self._lock = threading.Lock()
 
     def read(self) -> SocketTable:
@@ -227,6 +229,7 @@ class SocketReader:
             # Forget sockets that closed (an inode number can come back for a new socket).
             self._owners = {i: o for i, o in self._owners.items() if i in live}
             self._unowned = {i: t for i, t in self._unowned.items() if i in live}
+            self._first_seen = {i: self._first_seen.get(i, table.taken) for i in live}
             now = time.monotonic()
             missing = {i for i in live if i and i not in self._owners
                        and now - self._unowned.get(i, -UNOWNED_RETRY) >= UNOWNED_RETRY}
@@ -236,5 +239,6 @@ class SocketReader:
                 for inode in missing - found.keys():
                     self._unowned[inode] = now
             table.owners = {i: self._owners.get(i, NO_OWNER) for i in live}
+            table.first_seen = dict(self._first_seen)
             table.seconds = time.perf_counter() - start
             return table

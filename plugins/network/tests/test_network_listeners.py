@@ -91,20 +91,25 @@ async def _udp(agent: Any, port: int) -> dict[str, Any] | None:
 
 async def test_a_new_exposure_warns_naming_process_and_command_line(
         nebula_agent: Any, netns: Netns) -> None:
-    with listening("tcp", netns.host_ip, marker()) as (port, pid, mark):
-        # Expected for another process only: still an exposure.
+    with listening("tcp", netns.host_ip, marker()) as (port, _, _):
+        # Expected on that port for another process only: still an exposure.
         config = {"interval": 1, "expected_ports": [
             {"port": port, "proto": "tcp", "process": "postgres"}]}
-        async with nebula_agent(plugins={"network": plugin},
-                                config={"network": config}) as agent:
-            check = await agent.run_check("network.exposure")
+    async with nebula_agent(plugins={"network": plugin},
+                            config={"network": config}) as agent:
+        # It appears while the agent runs (the machine's other exposures were there
+        # before): the summary names it first.
+        with listening("tcp", netns.host_ip, marker(), port=port) as (_, pid, mark):
+            check = await eventually(lambda: _exposure_names(agent, port), timeout=10,
+                                     interval=0.3)
             assert check["last_status"] == "warning", check
             summary = check["summary"]
-            assert f"tcp {netns.host_ip}:{port} by python" in summary
+            assert f"newest first): tcp {netns.host_ip}:{port} by python" in summary
             assert f"pid {pid}" in summary and mark in summary
             assert check["metrics"]["unexpected"] >= 1
-        # Expected for any process on that port and protocol: no longer named.
-        config["expected_ports"] = [{"port": port, "proto": "tcp"}]
+    # Expected for any process on that port and protocol: no longer named.
+    config["expected_ports"] = [{"port": port, "proto": "tcp"}]
+    with listening("tcp", netns.host_ip, marker(), port=port):
         async with nebula_agent(plugins={"network": plugin},
                                 config={"network": config}) as agent:
             check = await agent.run_check("network.exposure")
