@@ -209,3 +209,20 @@ def test_the_hosts_own_resolvers_leave_out_what_cannot_be_asked(tmp_path: Any) -
     configured = NetworkRuntime({**DEFAULTS, "resolvers": ["192.0.2.1"], "dns_port": 5353})
     assert [(r.address, r.port) for r in configured.resolvers(str(conf))] == [
         ("192.0.2.1", 5353)]
+
+
+async def test_the_plugin_page_shows_every_panel_in_readable_units(nebula_agent: Any,
+                                                                  netns: Netns) -> None:
+    async with nebula_agent(plugins={"network": plugin}, config={"network": config(
+            gateway=netns.peer_ip, gateway_method="tcp", gateway_port=9)}) as agent:
+        await agent.run_check("network.interfaces")
+        send_burst(netns.peer_ip)
+        agent.agent.manager.records["network"].ctx.runtime.poll.invalidate()
+        status, page = await agent.get("/plugin/network")
+    assert status == 200, page
+    assert "cannot show" not in page and 'class="error"' not in page
+    for title in ("Interfaces", "Listening sockets", "Connections by state", "Top peers",
+                  "WAN"):
+        assert f">{title}</h3>" in page
+    assert netns.host_if in page and "B/s" in page   # rates as B/s, kB/s, MB/s
+    assert f"{netns.peer_ip} up" in page             # the WAN panel's gateway line
