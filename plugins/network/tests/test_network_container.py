@@ -4,25 +4,20 @@ container on the host's network, found by the plugin with the container's id."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from nebula_network import plugin
+from tests.engines import podman_fixtures
 from tests.engines.podman import IMAGE, Podman
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Podman]:
-    podman = Podman()
-    try:
-        yield podman.start()
-    finally:
-        podman.close()
+# The session's throwaway Podman engine, shared with other plugins' tests.
+podman = podman_fixtures.podman
 
 
 def free_port() -> int:
@@ -32,9 +27,9 @@ def free_port() -> int:
 
 
 async def test_a_containers_listener_names_the_container(nebula_agent: Any,
-                                                         engine: Podman) -> None:
+                                                         podman: Podman) -> None:
     port = free_port()
-    started = engine.podman("run", "-d", "--network", "host", IMAGE, "httpd", "-f", "-p",
+    started = podman.podman("run", "-d", "--network", "host", IMAGE, "httpd", "-f", "-p",
                             f"0.0.0.0:{port}")
     container = started.stdout.strip()
     async with nebula_agent(plugins={"network": plugin},
