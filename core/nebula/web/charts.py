@@ -79,20 +79,34 @@ def metric_chart(samples: Sequence[Any], fmt: Callable[[float], str], *, label: 
     times = "".join(
         f'<text class="axis" x="{_x(t, since, until):.1f}" y="{H - 8}" text-anchor="middle">'
         f"{e(_clock(t, span))}</text>" for t in (since + span * i / 4 for i in range(5)))
+    # Each sample's coordinates worked out once (band, line and hover target share them)
+    # and each value written once: this is most of a check page's render time.
+    sx = (RIGHT - LEFT) / (span or 1)
+    sy = (BOTTOM - TOP) / ((top - bottom) or 1)
     shapes = []
     for run in _runs(samples):
-        top_edge = [f"{_x(s.ts, since, until):.1f},{y(s.max):.1f}" for s in run]
-        bottom_edge = [f"{_x(s.ts, since, until):.1f},{y(s.min):.1f}" for s in reversed(run)]
-        line = " ".join(f"{_x(s.ts, since, until):.1f},{y(s.avg):.1f}" for s in run)
+        xs = [f"{LEFT + (s.ts - since) * sx:.1f}," for s in run]
+        top_edge = [x + f"{BOTTOM - (s.max - bottom) * sy:.1f}" for x, s in zip(xs, run)]
+        bottom_edge = [x + f"{BOTTOM - (s.min - bottom) * sy:.1f}"
+                       for x, s in zip(reversed(xs), reversed(run))]
+        line = " ".join(x + f"{BOTTOM - (s.avg - bottom) * sy:.1f}" for x, s in zip(xs, run))
         shapes.append(f'<polygon class="band" points="{" ".join(top_edge + bottom_edge)}"/>'
                       f'<polyline class="line" points="{line}"/>')
+    written: dict[float, str] = {}
+
+    def text(value: float) -> str:
+        found = written.get(value)
+        if found is None:
+            found = written[value] = e(fmt(value))
+        return found
+
     every = max(1, math.ceil(len(samples) / TARGETS))
     width = (RIGHT - LEFT) / min(len(samples), TARGETS)
     hovers = "".join(
-        f'<rect class="hover" x="{_x(s.ts, since, until) - width / 2:.1f}" y="{TOP}" '
+        f'<rect class="hover" x="{LEFT + (s.ts - since) * sx - width / 2:.1f}" y="{TOP}" '
         f'width="{width:.1f}" height="{BOTTOM - TOP}"><title>'
-        f"{e(time.strftime('%Y-%m-%d %H:%M', time.localtime(s.ts)))}: {e(fmt(s.avg))}"
-        + (f" (min {e(fmt(s.min))}, max {e(fmt(s.max))})" if s.min != s.max else "")
+        f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(s.ts))}: {text(s.avg)}"
+        + (f" (min {text(s.min)}, max {text(s.max)})" if s.min != s.max else "")
         + "</title></rect>" for s in samples[::every])
     average = sum(s.avg for s in samples) / len(samples)
     summary = (f"{label}: average {fmt(average)}, lowest {fmt(low)}, highest {fmt(high)}, "
