@@ -58,10 +58,13 @@ async def used_bytes(store: Store) -> int:
     return await store.call(measure)
 
 
-async def growth(folder: Path, checks: int, days: int) -> tuple[list[int], Store, float]:
+async def growth(folder: Path, checks: int, days: int, start: float = T0
+                 ) -> tuple[list[int], Store, float]:
+    """`checks` memory checks named system<i>.memory fed from `start` for `days` days into
+    folder/nebula.db (bench/check_page.py starts an agent on it afterwards)."""
     store = Store(folder / "nebula.db")
     await store.open()
-    clock = [T0]
+    clock = [start]
     engine = HealthEngine(store, _ignore, flap_threshold=1, clock=lambda: clock[0])
     rng = random.Random(18)
     level = [rng.uniform(20, 60) for _ in range(checks)]
@@ -86,7 +89,7 @@ async def growth(folder: Path, checks: int, days: int) -> tuple[list[int], Store
     for day in range(days):
         started = time.perf_counter()
         for r in range(rounds_per_day):
-            clock[0] = T0 + day * DAY + r * INTERVAL
+            clock[0] = start + day * DAY + r * INTERVAL
             for name in names:
                 await engine.run(name)
             await engine.flush()

@@ -65,3 +65,21 @@ def test_timeline_titles_each_period_in_words():
     assert "critical" in svg and "for 3600 s: disk full" in svg
     assert 'class="span status-maintenance"' in svg
     assert "No results" in status_timeline([], since=0, until=1, fmt_duration=str)
+
+
+def test_a_flapping_check_draws_narrow_periods_together_in_the_worst_status():
+    # 30 days: 500 one-hour periods switching between ok and warning, then a quiet stretch.
+    hour, day = 3600.0, 86400.0
+    spans = [P(i * hour, (i + 1) * hour, "warning" if i % 2 else "ok", f"flap {i}")
+             for i in range(500)]
+    spans.append(P(500 * hour, None, "ok", "quiet"))
+    svg = status_timeline(spans, since=0, until=30 * day, fmt_duration=lambda s: f"{s:g} s")
+    bars = re.findall(r'<rect class="span status-(\w+)".*?<title>(.*?)</title>', svg)
+    # An hour of 30 days is 0.8 units wide: three periods to a bar, each in the worst one.
+    assert 100 < len(bars) <= (632 - 64) / 2 + 2, len(bars)
+    grouped = [title for status, title in bars[:-1]]
+    assert all(re.fullmatch(r"[23] periods from .* \(warning \d, ok \d\), worst warning", t)
+               for t in grouped), grouped[:3]
+    assert {status for status, _ in bars[:-1]} == {"warning"}
+    # The wide period after them is drawn on its own, with its summary.
+    assert bars[-1][0] == "ok" and bars[-1][1].endswith(": quiet")

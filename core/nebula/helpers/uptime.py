@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 DAY = 86400.0
@@ -102,9 +102,11 @@ async def report(history: StatusHistory, check: str, now: float | None = None,
     for window in windows:
         length = WINDOWS[window]
         seconds = await history.status_seconds(check, now - length, now)
-        out["uptime"][window] = asdict(uptime_of(window, seconds, length))
+        # vars(), not dataclasses.asdict: the fields are flat, and asdict's deep copy was
+        # most of a check page's time for a check with a few hundred incidents.
+        out["uptime"][window] = dict(vars(uptime_of(window, seconds, length)))
     longest = max(WINDOWS[w] for w in windows)
     incidents = incidents_of(check, await history.spans(check, now - longest, now))
-    out["incidents"] = [{**asdict(i), "duration": i.duration} for i in incidents]
+    out["incidents"] = [{**vars(i), "duration": i.duration} for i in incidents]
     out["mttr"] = mttr(incidents)
     return out

@@ -86,10 +86,12 @@ def metric_chart(samples: Sequence[Any], fmt: Callable[[float], str], *, label: 
     shapes = []
     for run in _runs(samples):
         xs = [f"{LEFT + (s.ts - since) * sx:.1f}," for s in run]
-        top_edge = [x + f"{BOTTOM - (s.max - bottom) * sy:.1f}" for x, s in zip(xs, run)]
+        top_edge = [x + f"{BOTTOM - (s.max - bottom) * sy:.1f}"
+                    for x, s in zip(xs, run, strict=True)]
         bottom_edge = [x + f"{BOTTOM - (s.min - bottom) * sy:.1f}"
-                       for x, s in zip(reversed(xs), reversed(run))]
-        line = " ".join(x + f"{BOTTOM - (s.avg - bottom) * sy:.1f}" for x, s in zip(xs, run))
+                       for x, s in zip(reversed(xs), reversed(run), strict=True)]
+        line = " ".join(x + f"{BOTTOM - (s.avg - bottom) * sy:.1f}"
+                        for x, s in zip(xs, run, strict=True))
         shapes.append(f'<polygon class="band" points="{" ".join(top_edge + bottom_edge)}"/>'
                       f'<polyline class="line" points="{line}"/>')
     written: dict[float, str] = {}
@@ -120,22 +122,55 @@ def _word(span: Any) -> str:
     return "maintenance" if span.maintenance else getattr(span.status, "value", span.status)
 
 
+# A period narrower than this (viewBox units, ~3 px on a desktop) is drawn together with its
+# neighbours as one bar in the worst status among them: a check that flapped 500 times in
+# 30 days is ~280 bars, not 500 sub-pixel ones (that was most of its page's weight).
+MIN_BAR = 2.0
+WORST = ("critical", "warning", "unknown", "maintenance", "ok")
+
+
 def status_timeline(spans: Sequence[Any], *, since: float, until: float,
                     fmt_duration: Callable[[float], str]) -> str:
     """A check's statuses as a bar from `since` to `until`, each period titled with its
     status, times, length and the summary it started with."""
-    bars = []
+    bars: list[str] = []
+    group: list[tuple[float, float, str, Any]] = []  # narrow periods not drawn yet
+
+    def stamp(ts: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+    def bar(x0: float, x1: float, status: str, words: str) -> None:
+        bars.append(f'<rect class="span status-{e(status)}" x="{x0:.1f}" y="4" '
+                    f'width="{max(x1 - x0, 1):.1f}" height="24"><title>{e(words)}</title>'
+                    "</rect>")
+
+    def draw_group() -> None:
+        if len(group) == 1:
+            start, end, status, span = group[0]
+            bar(_x(start, since, until), _x(end, since, until), status,
+                f"{status} {stamp(start)} for {fmt_duration(end - start)}: {span.summary}")
+        elif group:
+            kinds = [status for _, _, status, _ in group]
+            worst = min(kinds, key=WORST.index)
+            counts = ", ".join(f"{k} {kinds.count(k)}" for k in WORST if k in kinds)
+            bar(_x(group[0][0], since, until), _x(group[-1][1], since, until), worst,
+                f"{len(group)} periods from {stamp(group[0][0])} to {stamp(group[-1][1])} "
+                f"({counts}), worst {worst}")
+        group.clear()
+
     for span in spans:
         start, end = max(span.start, since), min(span.end or until, until)
         if end <= start:
             continue
-        x0, x1 = _x(start, since, until), _x(end, since, until)
         status = _word(span)
-        words = (f"{status} {time.strftime('%Y-%m-%d %H:%M', time.localtime(start))} for "
-                 f"{fmt_duration(end - start)}: {span.summary}")
-        bars.append(f'<rect class="span status-{e(status)}" x="{x0:.1f}" y="4" '
-                    f'width="{max(x1 - x0, 1):.1f}" height="24"><title>{e(words)}</title>'
-                    "</rect>")
+        group.append((start, end, status, span))
+        if _x(end, since, until) - _x(group[0][0], since, until) >= MIN_BAR:
+            if len(group) > 1 and _x(end, since, until) - _x(start, since, until) >= MIN_BAR:
+                group.pop()  # a wide period after narrow ones: each is drawn on its own
+                draw_group()
+                group.append((start, end, status, span))
+            draw_group()
+    draw_group()
     if not bars:
         return '<p class="muted">No results in this range yet.</p>'
     shown = ", ".join(f"{_word(s)} "
