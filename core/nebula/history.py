@@ -271,7 +271,14 @@ class History:
                                      "bucket >= ? AND bucket < ?" for table, _, _ in parts)
                 + ") AS parts", [v for _, a, b in parts for v in (check, a, b)])
             totals = {k: float((row or {}).get(k) or 0.0) for k in KINDS}
-        for r in await self._span_rows(check, since, until):
+        # Only the spans over a partial hour at either end (and the open one) add to the
+        # rollups: a check that changed status hundreds of times is not read whole.
+        rows = await self._store.fetchall(
+            "SELECT start_ts, end_ts, seen, status, maintenance FROM status_spans "
+            "WHERE check_name = ? AND (" + " OR ".join(
+                "(start_ts < ? AND (end_ts IS NULL OR end_ts > ?))" for _ in edges) + ")",
+            [check, *(v for a, b in edges for v in (b, a))])
+        for r in rows:
             kind = "maintenance" if r["maintenance"] else r["status"]
             end = r["end_ts"]
             if end is None:  # the open span: counted up to `until` while results come
