@@ -61,6 +61,13 @@ def test_a_tile_opens_its_check_page_with_a_chart_in_its_unit_and_ranges(page, l
     expect(chart).to_be_visible()
     expect(chart.locator("text.axis").filter(has_text="%").first).to_be_attached()
     expect(page.get_by_role("img", name=re.compile("^Status over the range"))).to_be_visible()
+    # The chart takes the room it draws in (nothing after it is drawn over), and its axis
+    # labels are plain text, not outlined by the plugin panels' chart rules.
+    svg_bottom, figure_bottom = page.locator("figure.chart").first.evaluate(
+        "f => [f.querySelector('svg').getBoundingClientRect().bottom,"
+        " f.getBoundingClientRect().bottom]")
+    assert svg_bottom <= figure_bottom + 0.5, (svg_bottom, figure_bottom)
+    assert chart.locator("text.axis").first.evaluate("t => getComputedStyle(t).stroke") == "none"
     ranges = page.get_by_role("navigation", name="time range")
     expect(ranges.get_by_role("link", name="24h")).to_have_attribute("aria-current", "page")
     ranges.get_by_role("link", name="7d").click()

@@ -14,7 +14,7 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "9"
+ASSET_VERSION = "10"
 
 
 def e(value: Any) -> str:
