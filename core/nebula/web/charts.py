@@ -76,9 +76,11 @@ def metric_chart(samples: Sequence[Any], fmt: Callable[[float], str], *, label: 
         f'<text class="axis" x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">'
         f"{e(fmt(t))}</text>" for t in ticks)
     span = until - since
+    # The last time label ends at the right edge (centred there, it was cut off).
     times = "".join(
-        f'<text class="axis" x="{_x(t, since, until):.1f}" y="{H - 8}" text-anchor="middle">'
-        f"{e(_clock(t, span))}</text>" for t in (since + span * i / 4 for i in range(5)))
+        f'<text class="axis" x="{_x(t, since, until):.1f}" y="{H - 8}" '
+        f'text-anchor="{"end" if i == 4 else "middle"}">{e(_clock(t, span))}</text>'
+        for i, t in ((i, since + span * i / 4) for i in range(5)))
     # Each sample's coordinates worked out once (band, line and hover target share them)
     # and each value written once: this is most of a check page's render time.
     sx = (RIGHT - LEFT) / (span or 1)
