@@ -53,7 +53,6 @@ def _status_merge(table: str) -> str:
             "UPDATE SET " + ", ".join(f"{k}_s = {table}.{k}_s + excluded.{k}_s" for k in KINDS))
 
 
-
 SPAN_OPEN = ("INSERT INTO status_spans (check_name, start_ts, end_ts, seen, status, summary, "
              "maintenance) VALUES (?, ?, NULL, ?, ?, ?, ?)")
 SPAN_SEEN = "UPDATE status_spans SET seen = ? WHERE check_name = ? AND start_ts = ?"
@@ -152,7 +151,8 @@ class History:
         """Name new series (and note changed units), read the open spans of checks not
         seen since the start."""
         assert self._store is not None
-        named = {(r.check, m): r.units.get(m) for r in records for m in r.metrics}
+        named = {(r.check, m): str(getattr(u, "value", u)) if (u := r.units.get(m)) else None
+                 for r in records for m in r.metrics}
         new = [(c, m, u) for (c, m), u in named.items()
                if (c, m) not in self._series or self._series[(c, m)][1] != u]
         if new:
