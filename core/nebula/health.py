@@ -48,6 +48,9 @@ class CheckState:
     duration_ms: float = 0.0
     candidate: Status | None = None
     streak: int = 0
+    # Inside a maintenance window (HealthEngine.maintenance said so at the last result or
+    # window boundary): results are still kept, marked; notify and remediation hold off.
+    maintenance: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def observe(self, status: Status, now: float) -> Status | None:
@@ -90,6 +93,7 @@ class CheckState:
             "status_summary": shown.summary if shown else "not run yet",
             "summary": last.summary if last else "not run yet",
             "pending": pending,
+            "maintenance": self.maintenance,
             "metrics": dict(last.metrics) if last else {},
             "last_run": self.last_ts,
             "since": self.since,
@@ -143,6 +147,9 @@ class HealthEngine:
         # Called with every result, in order (remediation policies count streaks here, the
         # prometheus built-in times checks); each must be cheap and must not raise.
         self.listeners: list[Callable[[CheckState], None]] = []
+        # Whether a check is inside a maintenance window: asked before each result is
+        # kept (the maintenance built-in sets it; cheap, must not raise).
+        self.maintenance: Callable[[CheckState], bool] | None = None
 
     @property
     def flap_threshold(self) -> int:
@@ -207,12 +214,14 @@ class HealthEngine:
     async def _record(self, cs: CheckState, result: CheckResult, duration_ms: float) -> None:
         now = time.time()
         cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
+        cs.maintenance = self.maintenance is not None and self.maintenance(cs)
         old = cs.observe(result.status, now)
         assert cs.state is not None
         if result.status == cs.state:
             cs.state_result = result
         self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
-                              result.summary, json.dumps(result.metrics), duration_ms))
+                              result.summary, json.dumps(result.metrics), duration_ms,
+                              int(cs.maintenance)))
         self._flush_wanted.set()
         self.version += 1
         for listener in self.listeners:
@@ -221,6 +230,7 @@ class HealthEngine:
             await self._publish("check.changed", {
                 "check": cs.check.name, "plugin": cs.plugin, "old": old.value,
                 "new": cs.state.value, "summary": result.summary,
+                "maintenance": cs.maintenance,
             }, cs.plugin)
 
     def start_flushing(self) -> None:
@@ -260,7 +270,7 @@ class HealthEngine:
         if rows and self._store is not None:
             await self._store.executemany(
                 "INSERT INTO check_results (check_name, ts, status, state, summary, metrics, "
-                "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                "duration_ms, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     async def history(self, name: str, since: float = 0,
@@ -269,11 +279,12 @@ class HealthEngine:
             return []
         await self.flush()
         rows = await self._store.fetchall(
-            "SELECT ts, status, state, summary, metrics, duration_ms FROM check_results "
-            "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+            "SELECT ts, status, state, summary, metrics, duration_ms, maintenance "
+            "FROM check_results WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
             (name, since, limit))
         for row in rows:
             row["metrics"] = json.loads(row["metrics"])
+            row["maintenance"] = bool(row["maintenance"])
         return rows
 
     def summary(self) -> Mapping[str, int]:

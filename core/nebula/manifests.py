@@ -29,6 +29,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "jarvis": "nebula.builtins.jarvis.plugin",
     "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
+    "maintenance": "nebula.builtins.maintenance.plugin",
     "service": "nebula.builtins.service.plugin",
     "backup": "nebula.builtins.backup.plugin",
     "installer": "nebula.builtins.installer.plugin",

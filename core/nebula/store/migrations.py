@@ -166,4 +166,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_status ON runs (status, started);
     """,
+    # A result kept while its check was inside a maintenance window (the maintenance
+    # built-in, docs/maintenance.md): 1, else 0. INTEGER rather than BOOLEAN, the same on
+    # SQLite and PostgreSQL.
+    """
+    ALTER TABLE check_results ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

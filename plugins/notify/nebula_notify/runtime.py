@@ -37,6 +37,10 @@ CHANGED = "check.changed"
 # The core's batch of checks' first results (a fresh start, a plugin (re)started): the only
 # word of a check that fails from its very first run, or recovered across a plugin restart.
 FIRST_RESULTS = "check.first_results"
+# A maintenance window opened or closed (the built-in maintenance plugin), with the checks
+# it covers: nothing is told about a check while it is in one; at the close, what still
+# stands is told as usual.
+MAINTENANCE = ("maintenance.started", "maintenance.ended")
 QUEUE_SIZE = 500
 MISSED_EVENTS = 50  # events kept for a down channel's digest; older ones are dropped
 # Channels an admin added at run time (notify.add_channel): their names and routing in the
@@ -248,6 +252,8 @@ class Notifier:
             return
         if topic == "plugin.stopped":
             await self._pause(event["data"].get("plugin"))
+        if topic in MAINTENANCE:
+            await self._maintenance(event["data"])
         severity = messages.severity_of(topic, self.ctx.config["event_severity"])
         message = messages.event_message(event, severity)
         now = self.clock()
@@ -285,8 +291,22 @@ class Notifier:
                          else ts if data["new"] != "ok" else None)
         self.checks[data["check"]] = {
             "status": data["new"], "old": data.get("old"), "summary": data.get("summary", ""),
-            "plugin": data.get("plugin"), "since": ts, "failing_since": failing_since}
+            "plugin": data.get("plugin"), "since": ts, "failing_since": failing_since,
+            "maintenance": bool(data.get("maintenance"))}
         return True
+
+    async def _maintenance(self, data: Mapping[str, Any]) -> None:
+        """Take in which checks a window's opening or closing put in or out of maintenance,
+        then tell what is due (a check still failing at the close, told once)."""
+        moved = []
+        for entry in data.get("checks", []):
+            state = self.checks.get(entry.get("check")) if isinstance(entry, Mapping) else None
+            if state is not None and state.get("maintenance") != entry.get("maintenance"):
+                state["maintenance"] = bool(entry.get("maintenance"))
+                moved.append(entry["check"])
+        if moved:
+            await self.ctx.kv.set("checks", self.checks)
+            await self.reconcile(moved, announce_held=True)
 
     async def _pause(self, plugin: str | None) -> None:
         """A stopped plugin's checks get no reminders; they resume, recover or are told
@@ -357,7 +377,7 @@ class Notifier:
     def _decide(self, channel: Channel, name: str, told: Mapping[str, Any] | None,
                 now: float) -> Message | None:
         state = self.checks.get(name)
-        if state is None or state.get("stopped"):
+        if state is None or state.get("stopped") or state.get("maintenance"):
             return None
         status = state["status"]
         if status == Status.OK.value:
