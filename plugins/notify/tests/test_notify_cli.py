@@ -24,7 +24,7 @@ def receiver() -> Iterator[tuple[str, list[dict]]]:
     got: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             got.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
             self.send_response(200)
