@@ -300,7 +300,9 @@ class Notifier:
         then tell what is due (a check still failing at the close, told once)."""
         moved = []
         for entry in data.get("checks", []):
-            state = self.checks.get(entry.get("check")) if isinstance(entry, Mapping) else None
+            if not isinstance(entry, Mapping):
+                continue
+            state = self.checks.get(str(entry.get("check")))
             if state is not None and state.get("maintenance") != entry.get("maintenance"):
                 state["maintenance"] = bool(entry.get("maintenance"))
                 moved.append(entry["check"])
