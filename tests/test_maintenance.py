@@ -198,3 +198,26 @@ def test_bad_windows_name_file_line_and_key(tmp_path):
         "(recurring)",
         f"{path}:18: maintenance.2.checks: 'docker.web' is not of type 'array'",
     ]), lines
+
+
+async def test_the_maintenance_page_lists_windows_with_stop_and_start_for_admins(tmp_path):
+    path = with_windows(tmp_path / "nebula.toml", [
+        {"name": "nightly", "cron": "0 2 * * *", "duration": "1h", "timezone": "UTC",
+         "reason": "backups <b>"}])
+    async with run_agent(load(path), {"switchable": Fixable()}, schedule=False) as a:
+        await a.post("/api/v1/maintenance/start", {"duration": "1h", "name": "swap",
+                                                   "checks": "switchable.switch, x.*"})
+        status, page = await a.get("/maintenance")
+        assert status == 200
+        assert "<h1>Maintenance</h1>" in page and 'href="/maintenance"' in page  # in the nav
+        assert "nightly" in page and "backups &lt;b&gt;" in page  # escaped
+        assert 'data-api="/api/v1/maintenance/swap/stop"' in page  # open: a stop button
+        assert 'data-api="/api/v1/maintenance/nightly/stop"' not in page  # closed: none
+        assert 'data-api="/api/v1/maintenance/start"' in page
+        assert "switchable.switch, x.*" in page  # the form's text list was split and kept
+        status, part = await a.get("/maintenance/part")
+        assert status == 200 and "swap" in part
+        # A viewer sees the windows, not the buttons.
+        status, page = await a.get("/maintenance", token=await viewer_token(a))
+        assert status == 200 and "swap" in page
+        assert "data-api=" not in page.split("<main")[1]

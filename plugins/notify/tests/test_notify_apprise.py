@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 
 import pytest
 from notify_agent import force
@@ -174,3 +175,33 @@ async def test_an_admin_adds_an_apprise_channel_tests_it_and_it_stays(
         status, body = await agent.post("/api/v1/actions/notify.test/run",
                                         {"params": {"channel": "phone"}})
         assert status == 422, body
+
+
+async def test_the_plugin_page_offers_adding_a_channel_with_the_url_hidden(start_notify,
+                                                                           receivers):
+    channels = [{"name": "json", "type": "apprise",
+                 "urls": [f"json://{_hostport(receivers)}/json/page"]}]
+    async with start_notify(channels) as (agent, _switch):
+        status, page = await agent.get("/plugin/notify")
+    assert status == 200
+    form = page.split('data-action="notify.add_channel"')[1].split("</form>")[0]
+    assert 'type="password"' in form and 'name="url"' in form
+    assert 'data-action="notify.test"' in page
+
+
+async def test_without_apprise_installed_only_the_apprise_channel_fails(
+        start_notify, services, receivers, monkeypatch):
+    monkeypatch.setitem(sys.modules, "apprise", None)  # `import apprise` now fails
+    channels = [services.channels()["hook"],
+                {"name": "gotify", "type": "apprise",
+                 "urls": [f"gotify://{_hostport(receivers)}/{receivers.gotify_token}"]}]
+    async with start_notify(channels) as (agent, switch):
+        await force(agent, switch, Status.CRITICAL)
+        await eventually(lambda: len(services.webhook.messages) == 1)
+        status, body = await agent.post("/api/v1/actions/notify.test/run",
+                                        {"params": {"channel": "gotify"}})
+    assert status == 200, body
+    [outcome] = body["result"]
+    assert (outcome["outcome"], outcome["detail"]) == (
+        "failed", "the apprise package is not installed: install nebula-command[apprise]")
+    assert receivers.gotify == []
