@@ -61,7 +61,7 @@ async def test_a_window_keeps_marked_results_and_holds_remediation_until_it_ends
         # The check still runs and its status moves; the policy does nothing.
         assert (await check(a, "switchable.switch"))["status"] == "critical"
         assert plugin.fixes == 0
-        rows = await a.agent.health.history("switchable.switch")
+        rows = await a.agent.health.results("switchable.switch")
         assert [(r["status"], r["maintenance"]) for r in rows[:3]] == [("critical", True)] * 3
         [changed] = [e for e in (await a.get("/api/v1/events?topic=check.changed"))[1][
             "events"] if e["data"]["check"] == "switchable.switch"]
@@ -75,7 +75,7 @@ async def test_a_window_keeps_marked_results_and_holds_remediation_until_it_ends
         # Still failing after the window: the policy counts again and runs.
         await cycle(a, plugin, Status.CRITICAL)
         await eventually(lambda: plugin.fixes == 1)
-        rows = await a.agent.health.history("switchable.switch")
+        rows = await a.agent.health.results("switchable.switch")
         assert rows[0]["maintenance"] is False
         # Stopped windows are gone; a second stop is a conflict, an unknown name a 404.
         status, body = await a.get("/api/v1/maintenance")
@@ -198,6 +198,11 @@ def test_bad_windows_name_file_line_and_key(tmp_path):
         "(recurring)",
         f"{path}:18: maintenance.2.checks: 'docker.web' is not of type 'array'",
     ]), lines
+    path.write_text('[maintenance]\nname = "a"\n')
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (f"{path}:1: maintenance: must be an array of tables, one "
+                                 "[[maintenance]] per window")
 
 
 async def test_the_maintenance_page_lists_windows_with_stop_and_start_for_admins(tmp_path):

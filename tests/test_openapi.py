@@ -30,8 +30,7 @@ from tests.sample_plugins import Switchable
 from tests.test_cli_example_config import bundled_plugins, dummy_env, uncommented
 
 BUILT_INS = {"auth", "jarvis", "remediation", "maintenance", "service", "backup", "installer",
-             "openapi",
-             "prometheus"}
+             "openapi", "prometheus"}
 PROBLEM_STATUSES = {"400", "401", "403", "404", "409", "422", "502", "503"}
 
 

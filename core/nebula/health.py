@@ -7,7 +7,8 @@ agree on it; each move emits a `check.changed` event. Results are written to the
 batches (`flush`), so a thousand checks a second cost a handful of transactions. Once
 `start_flushing` runs, the first result after a write wakes a task that waits up to
 FLUSH_DELAY for more and writes them in one batch; with nothing pending it waits on an
-event, not a timer, so an idle agent is not woken every second.
+event, not a timer, so an idle agent is not woken every second. The same transaction adds
+each result to the metric and status history (nebula.history).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.history import History, Record
 from nebula.logs import get_logger
 from nebula.scheduler import cancelling
 from nebula.secrets import SECRETS
@@ -48,8 +50,8 @@ class CheckState:
     duration_ms: float = 0.0
     candidate: Status | None = None
     streak: int = 0
-    # Inside a maintenance window (HealthEngine.maintenance said so at the last result or
-    # window boundary): results are still kept, marked; notify and remediation hold off.
+    # Inside a maintenance window (HealthEngine.in_maintenance said so at the last result
+    # or window boundary): results are still kept, marked; notify and remediation hold off.
     maintenance: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -132,14 +134,27 @@ def _normalise(result: Any) -> CheckResult:
     return _result(status, result.summary, metrics)
 
 
+def never(_cs: CheckState) -> bool:
+    """No check is in maintenance (no maintenance plugin running)."""
+    return False
+
+
 class HealthEngine:
     def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2,
-                 flush_delay: float = FLUSH_DELAY) -> None:
+                 flush_delay: float = FLUSH_DELAY, clock: Callable[[], float] = time.time
+                 ) -> None:
         self._store = store
         self._publish = publish
+        self._clock = clock
+        self.history = History(store, clock)
         self.checks: dict[str, CheckState] = {}
         self._flap_threshold = flap_threshold
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: list[tuple[Record, str, float]] = []  # with the state and duration
+        self._flush_lock = asyncio.Lock()  # batches reach the history in order
+        # Whether a check is in a maintenance window now, asked before each result is kept:
+        # its results are stored with the flag, and its status spans keep it (the
+        # maintenance built-in sets this; it must be cheap and must not raise).
+        self.in_maintenance: Callable[[CheckState], bool] = never
         self.flush_delay = flush_delay
         self._flush_wanted = asyncio.Event()  # set while results wait to be written
         self._flusher: asyncio.Task[None] | None = None
@@ -147,9 +162,6 @@ class HealthEngine:
         # Called with every result, in order (remediation policies count streaks here, the
         # prometheus built-in times checks); each must be cheap and must not raise.
         self.listeners: list[Callable[[CheckState], None]] = []
-        # Whether a check is inside a maintenance window: asked before each result is
-        # kept (the maintenance built-in sets it; cheap, must not raise).
-        self.maintenance: Callable[[CheckState], bool] | None = None
 
     @property
     def flap_threshold(self) -> int:
@@ -212,16 +224,16 @@ class HealthEngine:
         return cs
 
     async def _record(self, cs: CheckState, result: CheckResult, duration_ms: float) -> None:
-        now = time.time()
+        now = self._clock()
         cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
-        cs.maintenance = self.maintenance is not None and self.maintenance(cs)
+        cs.maintenance = self.in_maintenance(cs)
         old = cs.observe(result.status, now)
         assert cs.state is not None
         if result.status == cs.state:
             cs.state_result = result
-        self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
-                              result.summary, json.dumps(result.metrics), duration_ms,
-                              int(cs.maintenance)))
+        self._pending.append((Record(cs.check.name, now, result.status, result.summary,
+                                     result.metrics, cs.maintenance, cs.check.units,
+                                     cs.check.interval), cs.state.value, duration_ms))
         self._flush_wanted.set()
         self.version += 1
         for listener in self.listeners:
@@ -265,26 +277,37 @@ class HealthEngine:
         log.warning("health.flush_failed", error=error)
 
     async def flush(self) -> int:
-        rows, self._pending = self._pending, []
-        self._flush_wanted.clear()  # what arrives from here on sets it again
-        if rows and self._store is not None:
-            await self._store.executemany(
-                "INSERT INTO check_results (check_name, ts, status, state, summary, metrics, "
-                "duration_ms, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+        async with self._flush_lock:
+            pending, self._pending = self._pending, []
+            self._flush_wanted.clear()  # what arrives from here on sets it again
+            if not pending or self._store is None:
+                return len(pending)
+            rows = [(r.check, r.ts, r.status.value, state, r.summary, json.dumps(r.metrics),
+                     duration_ms, r.maintenance) for r, state, duration_ms in pending]
+            try:
+                await self._store.batch([(
+                    "INSERT INTO check_results (check_name, ts, status, state, summary, "
+                    "metrics, duration_ms, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows),
+                    *await self.history.plan(r for r, _, _ in pending)])
+            except BaseException:
+                self.history.forget()  # its open spans ran ahead of the store
+                raise
+            return len(pending)
 
-    async def history(self, name: str, since: float = 0,
+    async def results(self, name: str, since: float = 0,
                       limit: int = 500) -> list[dict[str, Any]]:
+        """A check's latest stored results, newest first (kept 48 h: see nebula.history)."""
         if self._store is None:
             return []
         await self.flush()
         rows = await self._store.fetchall(
             "SELECT ts, status, state, summary, metrics, duration_ms, maintenance "
-            "FROM check_results WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
+            "FROM check_results "
+            "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
             (name, since, limit))
         for row in rows:
-            row["metrics"] = json.loads(row["metrics"])
-            row["maintenance"] = bool(row["maintenance"])
+            row["metrics"], row["maintenance"] = json.loads(row["metrics"]), bool(
+                row["maintenance"])
         return rows
 
     def summary(self) -> Mapping[str, int]:

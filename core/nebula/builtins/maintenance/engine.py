@@ -1,6 +1,6 @@
 """Maintenance windows at run time: the runtime of the built-in `maintenance` plugin.
 
-It answers the health engine's one question, `HealthEngine.maintenance(check)`: is this
+It answers the health engine's one question, `HealthEngine.in_maintenance(check)`: is this
 check inside an open window now? The health engine marks the result it keeps (the stored
 row's `maintenance`, the check's `maintenance` in the API, `check.changed` data); the
 remediation engine holds its policies for marked results, and notify holds its messages.
@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nebula.builtins.maintenance.windows import Span, Window, iso, parse_duration
+from nebula.health import never
 from nebula.logs import get_logger
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Maintenance:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        health.maintenance = self.covers
+        health.in_maintenance = self.covers
 
     async def start(self, sections: list[dict[str, Any]]) -> None:
         self.adhoc = {w["name"]: Window.from_section(w)
@@ -79,8 +80,8 @@ class Maintenance:
     async def aclose(self) -> None:
         """Stop answering (no check is in maintenance without this plugin) and stop the
         boundary task; the marks go with the next results."""
-        if self._health.maintenance == self.covers:
-            self._health.maintenance = None
+        if self._health.in_maintenance == self.covers:
+            self._health.in_maintenance = never
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from nebula.manifests import SectionProblems
+from nebula.manifests import SectionProblems, named_tables
 
 NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 64}
 DURATION: dict[str, Any] = {
@@ -102,16 +102,9 @@ def _window_problems(window: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def check_windows(value: Any) -> SectionProblems:
     """What the schema cannot say: an array of tables, unique names, one kind of window
     each, a cron expression and time zone that exist, an end after the start."""
+    yield from named_tables(value, "maintenance", "window")
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        yield "", "must be an array of tables, one [[maintenance]] per window"
         return
-    first_use: dict[str, int] = {}
     for index, window in enumerate(value):
-        name = window.get("name")
-        if isinstance(name, str):
-            if name in first_use:
-                yield (f"{index}.name",
-                       f"window name {name!r} is already used by maintenance.{first_use[name]}")
-            first_use.setdefault(name, index)
         for where, message in _window_problems(window):
             yield (f"{index}.{where}" if where else str(index)), message
