@@ -44,6 +44,9 @@ def test_maintenance_start_list_and_stop_through_a_running_agent(tmp_path):
         assert all(marked[name] for name in window["checks"])
         assert not any(v for k, v in marked.items() if not k.startswith("system."))
 
+        shown = nebula("--config", str(config), "check", window["checks"][0], env=env)
+        assert f"{window['checks'][0]}" in shown.stdout and "(maintenance)" in shown.stdout
+
         listed = json.loads(cli("list", "--json").stdout)
         assert {w["name"]: (w["source"], w["open"]) for w in listed["windows"]} == {
             "weekly": ("config", False), "swap": ("adhoc", True)}
