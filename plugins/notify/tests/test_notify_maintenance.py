@@ -14,16 +14,32 @@ HEAL = {"name": "heal", "check": "switchable.switch", "action": "switchable.fix"
 TITLE = "CRITICAL: switchable.switch"
 
 
+async def notify_knows(agent, status: str, maintenance: bool) -> None:
+    """Wait until notify has taken in the events so far (they reach it through a queue):
+    the check's status and whether it is in maintenance, as notify holds them."""
+    notifier = agent.agent.runtime("notify")
+
+    def known():
+        state = notifier.checks.get("switchable.switch", {})
+        return (state.get("status"), state.get("maintenance")) == (status, maintenance)
+
+    await eventually(known)
+
+
 async def nothing_told(agent, services) -> None:
     """A barrier instead of a pause: a test message goes through the channel's queue after
-    anything the agent had queued for it, so once it arrives, nothing else is on its way."""
-    before = len(services.webhook.messages)
+    anything the agent had queued for it, so once it arrives, nothing else is on its way
+    (notify_knows first, so that the events have been turned into messages)."""
     status, body = await agent.post("/api/v1/actions/notify.test/run",
                                     {"params": {"channel": "hook", "message": "barrier"}})
     assert status == 200, body
-    await eventually(lambda: len(services.webhook.messages) == before + 1)
-    assert services.webhook.titles()[before:] == ["Nebula test notification"]
-    del services.webhook.messages[before:]
+
+    def barrier():
+        return [i for i, m in enumerate(services.webhook.messages)
+                if m["json"]["message"] == "barrier"]
+
+    [at] = await eventually(barrier)
+    del services.webhook.messages[at]
 
 
 async def close_by_clock(agent, seconds: float) -> None:
@@ -43,10 +59,12 @@ async def test_a_window_holds_everything_and_its_end_tells_a_check_still_failing
         assert status == 201, window
         for status_ in (Status.CRITICAL, Status.UNKNOWN, Status.CRITICAL):
             await force(agent, switch, status_)
+        await notify_knows(agent, "critical", True)
         await nothing_told(agent, services)
         assert switch.fixes == 0
 
         await close_by_clock(agent, 3601)
+        await notify_knows(agent, "critical", False)
         await eventually(lambda: len(services.webhook.messages) == 1)
         await nothing_told(agent, services)
         assert services.webhook.titles() == [TITLE]
@@ -55,8 +73,9 @@ async def test_a_window_holds_everything_and_its_end_tells_a_check_still_failing
         # After the window, the usual rules: the same status is not told again, and the
         # policy, held so far, runs (and is told).
         await force(agent, switch, Status.CRITICAL)
-        await eventually(lambda: switch.fixes == 1)
+        await eventually(lambda: len(services.webhook.messages) == 2)
         await nothing_told(agent, services)
+        assert switch.fixes == 1
         assert services.webhook.titles() == [TITLE, "Remediation heal ran switchable.fix: ok"]
 
 
@@ -68,7 +87,9 @@ async def test_a_check_that_recovered_inside_the_window_is_not_told(start_notify
         assert status == 201, window
         await force(agent, switch, Status.CRITICAL)
         await force(agent, switch, Status.OK)
+        await notify_knows(agent, "ok", True)
         status, _ = await agent.post(f"/api/v1/maintenance/{window['name']}/stop")
         assert status == 200
+        await notify_knows(agent, "ok", False)
         await nothing_told(agent, services)
         assert services.webhook.messages == []
