@@ -65,6 +65,7 @@ class Maintenance:
         self.skipped: dict[str, float] = {}  # window -> end of an occurrence stopped early
         self.open: dict[str, Span] = {}  # as of the last step
         self._stepped: dict[str, Window] = {}  # the windows as of the last step
+        self._covering: list[Window] = []  # the open ones, what covers() reads
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -98,9 +99,7 @@ class Maintenance:
     # --- the health engine's question ----------------------------------------------------
 
     def covers(self, cs: CheckState) -> bool:
-        windows = self.windows
-        return any(windows[name].covers(cs.check.name, cs.plugin) for name in self.open
-                   if name in windows)
+        return any(w.covers(cs.check.name, cs.plugin) for w in self._covering)
 
     # --- boundaries --------------------------------------------------------------------------
 
@@ -118,6 +117,7 @@ class Maintenance:
             before, known, self._stepped = self.open, self._stepped, windows
             self.open = {name: span for name, w in windows.items()
                          if (span := self._span(w, now)) is not None}
+            self._covering = [windows[name] for name in self.open]
             marked = self._remark()
             for name, span in self.open.items():
                 if before.get(name) != span:
