@@ -66,21 +66,22 @@ class BuiltinManifest(Manifest):
     claimed_paths: tuple[str, ...] = ()
 
 
-def named_tables(value: Any, section: str, noun: str) -> SectionProblems:
+def named_tables(value: Any, section: str, noun: str, key: str = "name") -> SectionProblems:
     """The rules every `[[section]]` a built-in claims shares: an array of tables, each
-    `name` used once (`noun` says what an item is: "policy", "window"). A pure function
-    for `config_check`; the first problem that is not about names ends the check."""
+    `key` (its name; a status page's slug) used once (`noun` says what an item is:
+    "policy", "window"). A pure function for `config_check`; the first problem that is
+    not about names ends the check."""
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         yield "", f"must be an array of tables, one [[{section}]] per {noun}"
         return
     first_use: dict[str, int] = {}
     for index, item in enumerate(value):
-        name = item.get("name")
+        name = item.get(key)
         if not isinstance(name, str):
             continue
         if name in first_use:
-            yield (f"{index}.name",
-                   f"{noun} name {name!r} is already used by {section}.{first_use[name]}")
+            yield (f"{index}.{key}",
+                   f"{noun} {key} {name!r} is already used by {section}.{first_use[name]}")
         first_use.setdefault(name, index)
 
 
