@@ -95,6 +95,7 @@ url = "https://127.0.0.1:{absent}"
 username = "bench"
 password = "bench-password"
 """,
+        "advisor": "[plugins.advisor]\nenabled = true\n",
         "network": f"""\
 [plugins.network]
 resolvers = ["127.0.0.1"]
