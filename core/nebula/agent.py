@@ -93,6 +93,9 @@ class Agent:
             return None
         return copy.deepcopy(dict(record.config))
 
+    def agent_config(self) -> Mapping[str, Any]:
+        return copy.deepcopy(dict(self.config.agent))
+
     def run_check(self, name: str) -> None:
         """A plugin asks for one of its checks now (see PluginContext.run_check); one run
         at a time per check, while its schedule runs."""
