@@ -14,7 +14,7 @@ CONFIG_SCHEMA = config_schema({
     "sshd_config": string("/etc/ssh/sshd_config", "The SSH daemon's config file."),
     "sshd_binary": string("sshd", "The SSH daemon (found on PATH and in the sbin dirs)."),
     "apt_get": string("apt-get", "apt-get, for the simulated upgrade."),
-    "reboot_required_file": string("/var/run/reboot-required",
+    "reboot_flag": string("/var/run/reboot-required",
                                    "The flag packages leave when a reboot is needed."),
     "tls_timeout": number(5, "Seconds for one TLS handshake.", minimum=0.5, maximum=60),
     "tls_addresses": {"type": "object", "default": {},

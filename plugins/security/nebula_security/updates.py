@@ -97,7 +97,7 @@ class Simulation:
 async def assess_updates(config: Mapping[str, Any], simulation: Simulation) -> Assessment:
     apt = commands.find(config["apt_get"])
     findings: list[Finding] = []
-    packages = await asyncio.to_thread(reboot_required, Path(config["reboot_required_file"]))
+    packages = await asyncio.to_thread(reboot_required, Path(config["reboot_flag"]))
     if packages is not None:
         because = f" (for {', '.join(sorted(set(packages))[:5])})" if packages else ""
         findings.append(Finding(5, f"a reboot is required{because}: updated code is not "
