@@ -18,7 +18,8 @@ HERE = Path(__file__).parent / "fixtures"
 # Ubuntu 22.04's apt writes its Inst lines in the same format (apt-pkg's simulation
 # output); written here after it, not captured: no Ubuntu machine to capture from.
 UBUNTU = """\
-Inst libssl3 [3.0.2-0ubuntu1.10] (3.0.2-0ubuntu1.12 Ubuntu:22.04/jammy-updates, Ubuntu:22.04/jammy-security [amd64])
+Inst libssl3 [3.0.2-0ubuntu1.10] (3.0.2-0ubuntu1.12 Ubuntu:22.04/jammy-updates, \
+Ubuntu:22.04/jammy-security [amd64])
 Inst openssl [3.0.2-0ubuntu1.10] (3.0.2-0ubuntu1.12 Ubuntu:22.04/jammy-security [amd64]) []
 Inst snapd [2.58+22.04] (2.61.3+22.04 Ubuntu:22.04/jammy-updates [amd64])
 Conf libssl3 (3.0.2-0ubuntu1.12 Ubuntu:22.04/jammy-updates, Ubuntu:22.04/jammy-security [amd64])
@@ -50,9 +51,10 @@ def test_ubuntu_security_pocket():
 
 
 async def test_real_apt_get_on_this_machine(tmp_path):
-    real = subprocess.run(["apt-get", "-s", "-q", "-o", "Debug::NoLocking=true", "upgrade"],
-                          capture_output=True, text=True, check=True,
-                          env={"LANG": "C", "PATH": "/usr/bin:/bin"}).stdout
+    argv = ["apt-get", "-s", "-q", "-o", "Debug::NoLocking=true", "upgrade"]
+    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True,
+                                   check=True, env={"LANG": "C", "PATH": "/usr/bin:/bin"})
+    real = done.stdout
     expected = parse(real)
     simulation = Simulation(config(tmp_path))
     found = await assess_updates(config(tmp_path), simulation)
