@@ -15,6 +15,7 @@ import functools
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,9 @@ def only(version: str) -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    ctx.minimum_version = ctx.maximum_version = WEAK[version]
+    with warnings.catch_warnings():  # deprecated on purpose: offering them is the probe
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ctx.maximum_version = WEAK[version]
     return ctx
 
 
