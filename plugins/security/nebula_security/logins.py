@@ -9,8 +9,10 @@ from typing import Any
 from nebula.api import PluginContext
 from nebula_security.findings import Assessment, Finding, assess, unknown
 
-# What sshd logs for a refused password or an unknown user (auth.log / the journal).
-SSHD_QUERY = '"Failed password" OR "Invalid user"'
+# What sshd logs for each refused password, a known user's or not ("Failed password for
+# invalid user bob from 203.0.113.9 port 52086 ssh2"), in auth.log, the journal or its own
+# stderr alike; one line per attempt ("Invalid user" lines would count unknown users twice).
+SSHD_QUERY = '"Failed password"'
 SEARCH_LIMIT = 50  # logs.search answers at most this many lines
 
 
@@ -32,8 +34,8 @@ async def _sshd(ctx: PluginContext, hours: float) -> int | str:
     result = outcome.get("result") or {}
     if outcome.get("status") != "ok" or "error" in result:
         return f"logs.search failed: {outcome.get('error') or result.get('error')}"
-    return sum(1 for line in result.get("lines", []) if "sshd" in
-               f"{line.get('unit', '')} {line.get('message', '')}")
+    return sum(1 for line in result.get("lines", [])
+               if "Failed password" in str(line.get("message", "")))
 
 
 async def assess_logins(ctx: PluginContext) -> Assessment:
