@@ -6,6 +6,7 @@ The e2e test in test_security_network.py runs the real network plugin once it ex
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -56,7 +57,8 @@ class NetworkStandIn:
     def nebula_actions(self) -> list[Action]:
         async def run(_params: Mapping[str, Any]) -> list[dict[str, Any]]:
             self.calls += 1
-            return listeners(self.expected, self.pid)
+            # psutil walks /proc for every socket: a worker thread, as the real plugin must.
+            return await asyncio.to_thread(listeners, self.expected, self.pid)
 
         return [Action("listeners", run, "Listening sockets", read_only=True,
                        params={"type": "object", "additionalProperties": False,
