@@ -63,7 +63,7 @@ async def measure(reps: int, tmp: Path, podman: Podman) -> dict[str, Any]:
     bundle = tmp / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     sshd_config = tmp / "sshd_config"
-    sshd_config.write_text(WEAK_SSHD)
+    await asyncio.to_thread(sshd_config.write_text, WEAK_SSHD)
     async with serve(server_context(ca, legacy=True)) as (port, _):
         config = {
             "security": {"sshd_config": str(sshd_config), "docker_url": podman.base_url,
@@ -99,7 +99,7 @@ async def measure(reps: int, tmp: Path, podman: Podman) -> dict[str, Any]:
                     "score": score.value,
                     "lost": {a.input: a.lost for a in score.assessments},
                     "apt_runs": runtime.simulation.runs,
-                    "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+                    "loadavg": os.getloadavg()}
 
 
 def human(results: dict[str, Any]) -> list[str]:
@@ -107,7 +107,7 @@ def human(results: dict[str, Any]) -> list[str]:
              f"                                  warm {results['warm_s']}",
              f"loop lag during the scans (ms): {results['scan_lag_ms']}",
              f"score {results['score']} (lost: {results['lost']})",
-             f"load average at the end: {' '.join(results['loadavg'])}"]
+             f"load average at the end: {results['loadavg']}"]
     for name, row in results["inputs"].items():
         lines.append(f"  {name:<11} {row['seconds']:>6.3f} s, lag p99 {row['lag_ms'].get('p99')}"
                      f" ms, max {row['lag_ms'].get('max')} ms")
