@@ -63,8 +63,9 @@ def listener_finding(row: Mapping[str, Any], redact: Any) -> Finding:
         10 if scope == "all" else 5,
         f"{who} (pid {row.get('pid')}) listens on {where}, reachable from {reach}, and is "
         f"not expected" + (f": {cmdline}" if cmdline else ""),
-        f"{bind} or stop it; if it is meant to be reachable, add port {row.get('port')} "
-        "to the network plugin's expected list in [plugins.network]")
+        f"{bind} or stop it; if it is meant to be reachable, add "
+        f"`{{ port = {row.get('port')}, proto = \"{row.get('proto')}\" }}` to "
+        "expected_ports in [plugins.network]")
 
 
 async def assess_exposure(ctx: PluginContext) -> Assessment:
