@@ -43,7 +43,9 @@ def count(name: str, text: str) -> Counter[str]:
     data = json.loads(text or "{}")
     found: Counter[str] = Counter()
     if name == "trivy":
-        for result in data.get("Results") or []:
+        # Trivy before 0.20 printed the list of results itself, not {"Results": [...]}.
+        results = data if isinstance(data, list) else data.get("Results") or []
+        for result in results:
             for vuln in result.get("Vulnerabilities") or []:
                 found[str(vuln.get("Severity", "UNKNOWN")).upper()] += 1
     else:
