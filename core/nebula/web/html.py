@@ -100,14 +100,14 @@ DANGER = "x-danger"
 
 def _field(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
     """One param's input; a dangerous one is framed in red and says so in words too."""
-    html = _input(action, key, prop, required)
+    html = schema_input(action, key, prop, required)
     if not prop.get(DANGER):
         return html
     return (f'<div class="field danger"><p class="danger-note"><span aria-hidden="true">⚠'
             f"</span> Dangerous: setting {e(key)} destroys data.</p>{html}</div>")
 
 
-def _input(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
+def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
     fid = e(f"f-{action.replace('.', '-')}-{key}")
     label = e(prop.get("title") or key.replace("_", " ").capitalize())
     req = " required" if required else ""
