@@ -8,11 +8,18 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from nebula.api import Action, Check, CheckResult, Panel, PluginContext, Tool, hookimpl
+from nebula.api import Action, Check, CheckResult, Panel, PluginContext, Tool, Unit, hookimpl
 from nebula_security import agentdata, rows
 from nebula_security.coordinator import SCAN, Security
 from nebula_security.findings import TITLES, WEIGHTS
 from nebula_security.schema import FIX_PARAMS, INPUT_PARAMS, SCORE_PARAMS
+
+# Every metric an input reports is a count (points, findings, packages, containers, ...);
+# `applicable` is 0 where the input had nothing to judge.
+COUNTS = ("points_lost", "findings", "listeners", "exposed", "hosts", "security_updates",
+          "updates", "containers", "agent_failed", "sshd_failed", "loose_paths",
+          "admins_without_2fa", "critical", "high", "medium", "low", "images")
+UNITS = {**{name: Unit.COUNT for name in COUNTS}, "applicable": Unit.NONE}
 
 
 @hookimpl
@@ -51,12 +58,14 @@ def nebula_checks(ctx: PluginContext, runtime: Security) -> list[Check]:
                     description=f"Input of the security score (weight {WEIGHTS[name]}).",
                     interval=config["scan_interval"] if name == SCAN else config["interval"],
                     timeout=config["scan_timeout"] + 60 if name == SCAN else timeout,
-                    flap_threshold=1)
+                    flap_threshold=1, units=UNITS)
               for name in WEIGHTS]
     checks.append(Check("score", score, title="Security score",
                         description="0-100; every lost point has its reason and fix (the "
                                     "security.score panel and tool).",
-                        interval=config["interval"], timeout=timeout, flap_threshold=1))
+                        interval=config["interval"], timeout=timeout, flap_threshold=1,
+                        units={"score": Unit.NONE,
+                               **{f"{name}_lost": Unit.COUNT for name in WEIGHTS}}))
     return checks
 
 
