@@ -35,18 +35,27 @@ def config(**extra: Any) -> dict[str, Any]:
             "docker_url": "unix:///nonexistent/security-test.sock", **extra}
 
 
+def lan_address() -> str:
+    """This machine's first non-loopback IPv4 address (eth0's here)."""
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return str(address.address)
+    raise AssertionError("no LAN address on this machine")
+
+
 @pytest.fixture
-def exposed() -> Iterator[tuple[int, int]]:
-    """A real socket listening on every address and one on loopback only."""
-    wide = socket.socket()
-    wide.bind(("0.0.0.0", 0))
-    wide.listen()
-    local = socket.socket()
-    local.bind(("127.0.0.1", 0))
-    local.listen()
-    yield wide.getsockname()[1], local.getsockname()[1]
-    wide.close()
-    local.close()
+def exposed() -> Iterator[tuple[int, int, int]]:
+    """Real sockets listening on every address, on one LAN address, and on loopback."""
+    made = []
+    for address in ("0.0.0.0", lan_address(), "127.0.0.1"):
+        sock = socket.socket()
+        sock.bind((address, 0))
+        sock.listen()
+        made.append(sock)
+    yield tuple(s.getsockname()[1] for s in made)  # type: ignore[misc]
+    for sock in made:
+        sock.close()
 
 
 def mode(path: Path) -> int:
@@ -59,7 +68,7 @@ def findings(score: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 async def test_an_unexpected_wide_listener_loses_points_a_loopback_one_does_not(
         nebula_agent, exposed):
-    wide, local = exposed
+    wide, lan, local = exposed
     network = NetworkStandIn(pid=os.getpid())
     plugins = {"security": installed_plugin("security"), "network": network}
     async with nebula_agent(plugins, config={"security": config(), "network": {}},
@@ -72,13 +81,15 @@ async def test_an_unexpected_wide_listener_loses_points_a_loopback_one_does_not(
         assert len(mine) == 1 and mine[0]["points"] > 0
         assert "0.0.0.0" in mine[0]["reason"] and "every network" in mine[0]["reason"]
         assert str(os.getpid()) in mine[0]["reason"]  # the owner, from the provider's row
-        assert "bind it to 127.0.0.1" in mine[0]["fix"]
+        assert "bind it to 127.0.0.1" in mine[0]["fix"] and mine[0]["points"] == 10
+        [on_lan] = [f for f in rows if f":{lan}/tcp" in f["reason"]]
+        assert "reachable from the LAN" in on_lan["reason"] and on_lan["points"] == 5
         assert not [f for f in rows if f":{local}/" in f["reason"]]
         assert network.calls >= 1
 
 
 async def test_an_expected_listener_costs_nothing(nebula_agent, exposed):
-    wide, _ = exposed
+    wide, _, _ = exposed
     network = NetworkStandIn(expected=[wide], pid=os.getpid())
     plugins = {"security": installed_plugin("security"), "network": network}
     async with nebula_agent(plugins, config={"security": config(), "network": {}},
