@@ -151,6 +151,9 @@ async def test_loose_data_files_are_found_and_fixed_only_once_approved(nebula_ag
         plan = pending["approval"]["plan"]
         assert {"path": str(key), "mode": "0644", "to": "0600"} in plan["chmod"]
         assert mode(key) == 0o644  # nothing changed before the approval
+        # Jarvis's tool stops at the same gate.
+        asked = await agent.call_tool("security.fix_permissions")
+        assert asked["status"] == "pending_approval" and mode(key) == 0o644
         done = await agent.approve(pending["approval"]["id"])
         assert done["status"] == "ok", done
         assert mode(key) == 0o600 and mode(data) == 0o700
