@@ -66,13 +66,19 @@ class Security:
         return await poll.get()
 
     def _last_scan(self) -> Assessment:
-        """The last image scan, starting one in the background when it is stale."""
+        """The last image scan, starting one in the background when it is stale (or was
+        made before a scanner was installed: a real answer counts its images, or says
+        there was no engine to scan)."""
         poll = self.polls[SCAN]
-        if not poll.fresh() and not self._background:
+        scanned = poll.latest is not None and bool(
+            {"images", "applicable"} & set(poll.latest.metrics))
+        if (not poll.fresh() or not scanned) and not self._background:
+            if not scanned:
+                poll.invalidate()
             task = asyncio.get_running_loop().create_task(poll.get())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        if poll.latest is not None:
+        if scanned and poll.latest is not None:
             return poll.latest
         return unknown(SCAN, "the first image scan is still running", "wait for it "
                        "(security.vulnerabilities)")
@@ -82,14 +88,13 @@ class Security:
         not assessed): the bench's 'full scan without image scanning'."""
         names = [n for n in WEIGHTS if n != SCAN]
         found = list(await asyncio.gather(*(self.assessment(n) for n in names)))
-        if scan:
-            # Without a scanner the answer is immediate and worth waiting for.
-            poll = self.polls[SCAN]
-            quick = poll.latest is None and not self._background
-            found.append(await self.assessment(SCAN) if quick and scanner(self.ctx.config) is None
-                         else self._last_scan())
-        else:
+        if not scan:
             found.append(unknown(SCAN, "left out of this scan", "run security.vulnerabilities"))
+        elif scanner(self.ctx.config) is None:
+            # Without a scanner the answer is immediate: said at once, never a stale one.
+            found.append(await self.assessment(SCAN, fresh=True))
+        else:
+            found.append(self._last_scan())
         return combine(found)
 
     def status_of(self, score: Score) -> Status:
