@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -97,14 +98,20 @@ async def measure(reps: int, tmp: Path, podman: Podman) -> dict[str, Any]:
             # The loop's lag with nothing to do, at this load: what the machine itself costs.
             _, idle = await lag_during(lambda: asyncio.sleep(3))
             cold, warm, lags, per_input = [], [], [], {}
+            cold_cpu: list[float] = []
+            warm_cpu: list[float] = []
             score = None
             for rep in range(reps):
                 for poll in runtime.polls.values():
                     poll.invalidate()
                 if rep % 2 == 0:
                     runtime.simulation._last = None  # apt's answer not cached: cold
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 took, seen = await lag_during(lambda: runtime.score(scan=False))
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 (cold if rep % 2 == 0 else warm).append(took)
+                (cold_cpu if rep % 2 == 0 else warm_cpu).append(
+                    after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 lags.extend(seen)
                 score = await runtime.score(scan=False)
             for name in WEIGHTS:
@@ -115,6 +122,8 @@ async def measure(reps: int, tmp: Path, podman: Podman) -> dict[str, Any]:
                 per_input[name] = {"seconds": round(took, 3), "lag_ms": spread(seen, 1, 2)}
             assert score is not None
             return {"cold_s": spread(cold, 1, 3), "warm_s": spread(warm, 1, 3),
+                    "cold_child_cpu_s": spread(cold_cpu, 1, 3),
+                    "warm_child_cpu_s": spread(warm_cpu, 1, 3),
                     "scan_lag_ms": spread(lags, 1, 2), "inputs": per_input,
                     "idle_lag_ms": spread(idle, 1, 2),
                     "score": score.value,
@@ -126,6 +135,8 @@ async def measure(reps: int, tmp: Path, podman: Podman) -> dict[str, Any]:
 def human(results: dict[str, Any]) -> list[str]:
     lines = [f"full scan without image scanning: cold {results['cold_s']}",
              f"                                  warm {results['warm_s']}",
+             f"CPU of its subprocesses (apt-get, sshd -T): cold {results['cold_child_cpu_s']}",
+             f"                                            warm {results['warm_child_cpu_s']}",
              f"loop lag during the scans (ms): {results['scan_lag_ms']}",
              f"loop lag with nothing running (ms): {results['idle_lag_ms']}",
              f"score {results['score']} (lost: {results['lost']})",
