@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Where Debian keeps sshd; a non-root agent's PATH often lacks the sbin dirs.
-SEARCH_PATH = os.pathsep.join((os.environ.get("PATH", ""), "/usr/sbin", "/sbin",
-                               "/usr/local/sbin"))
+SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ def find(program: str) -> str | None:
     """The program's path (an absolute path is taken as given), or None."""
     if os.path.isabs(program):
         return program if os.access(program, os.X_OK) else None
-    return shutil.which(program, path=SEARCH_PATH)
+    return shutil.which(program, path=os.pathsep.join((os.environ.get("PATH", ""), *SBIN)))
 
 
 async def run(argv: list[str], timeout: float,
