@@ -48,7 +48,7 @@ class Security:
                               max_age=(config["scan_interval"] if name == SCAN
                                        else config["interval"]) / 2, log=ctx.log)
             for name, probe in probes.items()}
-        self._background: set[asyncio.Task[Assessment]] = set()
+        self._background: dict[str, asyncio.Task[Assessment]] = {}
 
     async def _guarded(self, name: str, probe: Probe) -> Assessment:
         """A probe's failure is its input's answer (unknown, with the error), never a
@@ -65,6 +65,25 @@ class Security:
             poll.invalidate()
         return await poll.get()
 
+    def _in_background(self, name: str) -> None:
+        """Refresh input `name` without anyone waiting (one refresh at a time per input)."""
+        if name in self._background:
+            return
+        task = asyncio.get_running_loop().create_task(self.polls[name].get())
+        self._background[name] = task
+        task.add_done_callback(lambda _: self._background.pop(name, None))
+
+    async def current(self, name: str) -> Assessment:
+        """The last reading of `name` at once, refreshed in the background when stale;
+        waits only for a first reading. For panels and tools: a page must not wait for
+        apt's seconds of CPU after a package change."""
+        poll = self.polls[name]
+        if poll.latest is None:
+            return await poll.get()
+        if not poll.fresh():
+            self._in_background(name)
+        return poll.latest
+
     def _last_scan(self) -> Assessment:
         """The last image scan, starting one in the background when it is stale (or was
         made before a scanner was installed: a real answer counts its images, or says
@@ -72,22 +91,22 @@ class Security:
         poll = self.polls[SCAN]
         scanned = poll.latest is not None and bool(
             {"images", "applicable"} & set(poll.latest.metrics))
-        if (not poll.fresh() or not scanned) and not self._background:
-            if not scanned:
+        if not poll.fresh() or not scanned:
+            if not scanned and SCAN not in self._background:
                 poll.invalidate()
-            task = asyncio.get_running_loop().create_task(poll.get())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(SCAN)
         if scanned and poll.latest is not None:
             return poll.latest
         return unknown(SCAN, "the first image scan is still running", "wait for it "
                        "(security.vulnerabilities)")
 
-    async def score(self, scan: bool = True) -> Score:
+    async def score(self, scan: bool = True, wait: bool = True) -> Score:
         """Every input combined. `scan=False` leaves image scanning out (it counts as
-        not assessed): the bench's 'full scan without image scanning'."""
+        not assessed): the bench's 'full scan without image scanning'. `wait=False`
+        takes each input's last reading (see `current`)."""
         names = [n for n in WEIGHTS if n != SCAN]
-        found = list(await asyncio.gather(*(self.assessment(n) for n in names)))
+        read = self.assessment if wait else self.current
+        found = list(await asyncio.gather(*(read(n) for n in names)))
         if not scan:
             found.append(unknown(SCAN, "left out of this scan", "run security.vulnerabilities"))
         elif scanner(self.ctx.config) is None:
@@ -105,9 +124,10 @@ class Security:
         return Status.OK
 
     async def aclose(self) -> None:
-        for task in list(self._background):
+        tasks = list(self._background.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for poll in self.polls.values():
             await poll.aclose()
 

@@ -92,14 +92,15 @@ def nebula_actions(ctx: PluginContext, runtime: Security) -> list[Action]:
 
 @hookimpl
 def nebula_panels(runtime: Security) -> list[Panel]:
+    # Panels answer from the last readings at once (refreshing stale ones behind).
     async def overview() -> dict[str, Any]:
-        return rows.overview(await runtime.score())
+        return rows.overview(await runtime.score(wait=False))
 
     async def findings() -> list[dict[str, Any]]:
-        return rows.findings(await runtime.score())
+        return rows.findings(await runtime.score(wait=False))
 
     async def inputs() -> list[dict[str, Any]]:
-        return rows.inputs(await runtime.score())
+        return rows.inputs(await runtime.score(wait=False))
 
     return [
         Panel("score", "keyvalue", overview, "Security score",
@@ -115,12 +116,12 @@ def nebula_panels(runtime: Security) -> list[Panel]:
 @hookimpl
 def nebula_tools(runtime: Security) -> list[Tool]:
     async def score(_params: Mapping[str, Any]) -> dict[str, Any]:
-        found = await runtime.score()
+        found = await runtime.score(wait=False)
         return {"score": found.value, "explanation": rows.findings(found),
                 "inputs": rows.inputs(found)}
 
     async def one(params: Mapping[str, Any]) -> dict[str, Any]:
-        return (await runtime.assessment(params["input"])).public()
+        return (await runtime.current(params["input"])).public()
 
     return [
         Tool("score", "The host's security score (0-100) with every lost point: its reason, "

@@ -261,3 +261,30 @@ async def test_stopping_the_plugin_kills_a_probe_in_flight(nebula_agent, tmp_pat
     with pytest.raises(asyncio.CancelledError):
         await reading
     assert not psutil.pid_exists(pid)
+
+
+async def test_panels_answer_from_the_last_reading_while_a_slow_one_runs(nebula_agent,
+                                                                          tmp_path):
+    """A host command can hang (sshd -T on a stalled disk, apt-get after a package
+    change); a panel answers from the last reading meanwhile."""
+    slow_flag = tmp_path / "slow"
+    sshd = tmp_path / "sshd"
+    sshd.write_text(f"#!/bin/sh\n[ -e {slow_flag} ] && exec sleep 60\n"
+                    "echo 'permitrootlogin no'; echo 'passwordauthentication no'\n")
+    sshd.chmod(0o755)
+    (tmp_path / "sshd_config").write_text("PermitRootLogin no\n")
+    settings = config(sshd_binary=str(sshd), sshd_config=str(tmp_path / "sshd_config"),
+                      interval=1)
+    async with nebula_agent({"security": installed_plugin("security")},
+                            config={"security": settings}, schedule=False) as agent:
+        runtime = agent.agent.manager.records["security"].ctx.runtime
+        first = await agent.panel("security.inputs")
+        ssh = next(r for r in first if r["title"] == "SSH daemon")
+        assert ssh["points"] == "15/15" and f"{sshd} -T" in ssh["summary"]
+        slow_flag.touch()
+        await eventually(lambda: not runtime.polls["ssh"].fresh())
+        started = asyncio.get_running_loop().time()
+        again = await agent.panel("security.inputs")
+        assert asyncio.get_running_loop().time() - started < 5  # not the 60 s sshd -T
+        assert next(r for r in again if r["title"] == "SSH daemon") == ssh
+        assert "ssh" in runtime._background  # the refresh runs behind
