@@ -24,6 +24,7 @@ PACKAGES=(
   openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
   apt                          # security plugin: apt-get -s upgrade (openssh-server above: sshd -T
                                # and a real sshd refusing passwords; podman: containers' settings)
+  iproute2                     # network plugin: `ip netns` and a veth pair as a second host
 )
 
 missing=()
