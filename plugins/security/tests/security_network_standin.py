@@ -2,7 +2,7 @@
 same row shape: `{proto, address, port, scope, pid, process, cmdline, container,
 expected}`. Its rows are this machine's real listening sockets (psutil), so a test binds a
 real socket and the security plugin judges it; only the owner lookup is the stand-in's.
-The e2e test in test_security_network.py runs the real network plugin once it exists."""
+test_security_network.py runs the real network plugin."""
 
 from __future__ import annotations
 
