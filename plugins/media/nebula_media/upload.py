@@ -21,9 +21,10 @@ import errno
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from nebula_media import sniff
 
@@ -40,6 +41,15 @@ class Taken(FileExistsError):
 
 class Body(Protocol):
     async def readany(self) -> bytes: ...
+
+
+@runtime_checkable
+class Direct(Body, Protocol):
+    """A body whose rest, once the head is in, can be written to the file without passing
+    through Python (`direct.SocketBody`), `length` bytes in all."""
+    length: int
+
+    async def rest_to(self, fd: int, write: Callable[[int, list[bytes]], None]) -> int: ...
 
 
 class FileBody:
@@ -94,6 +104,16 @@ async def receive(body: Body, quarantine: Path, name: str, kinds: list[str],
                     mime = sniff.check(name, bytes(head), kinds)
             pending.append(chunk)
             held += len(chunk)
+            if mime is not None and isinstance(body, Direct):
+                if body.length > max_bytes:
+                    raise TooLarge(f"the upload is larger than max_bytes ({max_bytes} bytes)")
+                if writing is not None:
+                    await writing
+                    writing = None
+                await asyncio.to_thread(_write, fd, pending)
+                size += await body.rest_to(fd, _write)
+                pending, held = [], 0
+                continue   # the next read finds the body's end
             if held >= BLOCK:
                 block, pending, held = pending, [], 0
                 if writing is not None:

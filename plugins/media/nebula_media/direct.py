@@ -1,0 +1,150 @@
+"""An upload's body moved from the socket to the file inside the kernel (`splice`).
+
+Read through aiohttp, every byte of an upload is copied three times in the agent: from the
+socket into a Python bytes object, by the HTTP parser into another, and from that into the
+page cache; with the Python work per 64 KiB piece, that is where the agent's time went
+(bench/RESULTS.md, issue 21). `cp` copies inside the kernel. So, once the first bytes have
+come through aiohttp as usual (they decide the type), the rest of a body of known length
+goes as cp's does: `splice(2)` from the socket into a pipe, and from the pipe into the
+file, in 1 MiB moves, from a worker thread that waits for the socket with `poll(2)`.
+Only the page-cache copy is left; no byte of it enters Python.
+
+Taken only where that is the whole story: a plain TCP connection (TLS needs the bytes
+decrypted in user space), a `Content-Length` (a chunked body has framing between its
+bytes), no `Content-Encoding`, and Linux (`os.splice`). Anything else reads
+`request.content` as before.
+
+Taking the socket over: aiohttp's transport stops reading (`pause_reading`) and what it
+has already read, in the body stream or still held by its parser, is drained into the
+file first; then the rest, `Content-Length` minus what aiohttp counted, comes from the
+socket. The connection is closed after the answer (`protocol.close()`: aiohttp's parser
+still expects the bytes that went past it, so the connection cannot carry another
+request), and the body stream is marked complete so aiohttp does not wait for it.
+
+The body stays bounded as before: the rest is what the client announced, checked against
+`max_bytes` before a byte is taken; its progress counts for the request's idle timeout
+(`streamed_body`), and the thread stops when that expires, the client goes, or the upload
+is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import select
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from nebula.helpers.bodies import BodyClock, BodyTimeout
+
+BLOCK = 1 << 20   # one move: as the quarantine writes (and the most a pipe holds by default)
+WAKE_MS = 250     # the thread looks at the clock and for a cancel this often while idle
+
+
+class ClientGone(ConnectionResetError):
+    pass
+
+
+class SocketBody:
+    """`readany` as aiohttp's body stream; `rest_to(fd, write)` moves the remainder."""
+
+    def __init__(self, request: web.Request, clock: BodyClock, length: int,
+                 sock_fd: int) -> None:
+        self._request = request
+        self._clock = clock
+        self.length = length
+        self._sock_fd = sock_fd
+
+    async def readany(self) -> bytes:
+        return await self._request.content.readany()
+
+    def _take_over(self) -> list[bytes]:
+        """Stop aiohttp reading the socket; what it read already (no await in between, so
+        nothing more is read meanwhile). Draining its stream resumes its transport, and
+        flushes what its parser held: so pause again after each drain."""
+        transport = self._request.transport
+        content = self._request.content
+        assert transport is not None
+        self._request.protocol.close()  # after this answer; it ignores any further bytes
+        transport.pause_reading()
+        held = []
+        while data := content.read_nowait():
+            held.append(data)
+            transport.pause_reading()
+        return held
+
+    async def rest_to(self, fd: int, write: Callable[[int, list[bytes]], None]) -> int:
+        """Write the rest of the body to `fd` (at its position): what aiohttp had read,
+        with `write`, then the socket's bytes, up to the announced `length`; returns their
+        count."""
+        content = self._request.content
+        held = self._take_over()
+        left = self.length - content.total_bytes
+        stop = threading.Event()
+        moving = asyncio.ensure_future(asyncio.to_thread(
+            _move, held, write, self._sock_fd, fd, left, self._clock, stop))
+        try:
+            return await asyncio.shield(moving)
+        except BaseException:
+            stop.set()
+            # The thread cannot be stopped mid-move: let it see `stop` before fd closes.
+            with contextlib.suppress(BaseException):
+                await moving
+            raise
+        finally:
+            content.feed_eof()
+
+
+def _move(held: list[bytes], write: Callable[[int, list[bytes]], None], sock_fd: int,
+          fd: int, left: int, clock: BodyClock, stop: threading.Event) -> int:
+    write(fd, held)
+    total = sum(map(len, held))
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(OSError):  # 64 KiB otherwise: more moves, same result
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, BLOCK)
+        waiting = select.poll()
+        waiting.register(sock_fd, select.POLLIN | select.POLLRDHUP)
+        while left:
+            try:
+                count = os.splice(sock_fd, write_end, min(left, BLOCK),
+                                  flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            except BlockingIOError:
+                if clock.expired:
+                    raise BodyTimeout() from None
+                if stop.is_set():
+                    raise ClientGone("the upload was cancelled") from None
+                waiting.poll(WAKE_MS)
+                continue
+            except ConnectionError as exc:
+                raise ClientGone(str(exc)) from None
+            if count == 0:
+                raise ClientGone(f"the client closed the connection {left} bytes short")
+            clock.advance(count)
+            left -= count
+            total += count
+            while count:
+                count -= os.splice(read_end, fd, count, flags=os.SPLICE_F_MOVE)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    return total
+
+
+def socket_body(request: web.Request, clock: BodyClock) -> SocketBody | None:
+    """A `SocketBody` for this request where splicing is the whole story (see above)."""
+    length = request.content_length
+    transport: Any = request.transport
+    if (length is None or not hasattr(os, "splice") or transport is None
+            or request.headers.get(hdrs.CONTENT_ENCODING, "identity") != "identity"
+            or transport.get_extra_info("sslcontext") is not None):
+        return None
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    return SocketBody(request, clock, length, sock.fileno())
