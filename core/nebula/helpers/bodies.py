@@ -10,7 +10,7 @@ cut off only after `body_timeout` seconds without a byte arriving.
 Either way, on expiry the body's stream fails with `BodyTimeout`, which the core answers
 with a 408 and a closed connection. A handler that moves the bytes itself rather than
 reading `request.content` (straight from the socket to a file, say) reports them with
-`clock.advance(n)` and stops when `clock.expired` turns true.
+`clock.advance(n)`, stops when `clock.expired` turns true, and calls `clock.close_after()`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class BodyClock:
         self.timeout = timeout
         self.expired = False
         self.by_total = True  # False once bounded by progress
+        self.closing = False
         self._content = content
         self._moved = 0
         self._seen = -1
@@ -51,6 +52,12 @@ class BodyClock:
             self._seen = self._progress()
             self._timer = self._loop.call_later(self.timeout, self._check)
         return self
+
+    def close_after(self) -> None:
+        """The connection carries no request after this one (a handler that took the body
+        from the socket itself left aiohttp's parser behind): the answer, whatever it is,
+        says `Connection: close` and the connection closes after it."""
+        self.closing = True
 
     def advance(self, count: int) -> None:
         """`count` more bytes of the body arrived outside `request.content` (thread-safe

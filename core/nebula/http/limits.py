@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http import HttpProcessingError
 
 from nebula.helpers.bodies import BODY_CLOCK, BodyClock, BodyTimeout
@@ -90,6 +90,16 @@ async def body_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise Problem(400, f"the request body is malformed: {exc}") from None
     finally:
         clock.cancel()
+
+
+async def close_after_taken_bodies(request: web.Request, response: web.StreamResponse
+                                   ) -> None:
+    """`on_response_prepare`: `Connection: close` on the answer to a request whose body
+    its handler took from the socket itself (`BodyClock.close_after`)."""
+    clock = request.get(BODY_CLOCK)
+    if clock is not None and clock.closing:
+        response.force_close()  # aiohttp closes after it; its headers are made already:
+        response.headers[hdrs.CONNECTION] = "close"
 
 
 OPEN_STREAMS: web.AppKey[dict[int, web.Request]] = web.AppKey("open_streams")

@@ -19,7 +19,8 @@ has already read, in the body stream or still held by its parser, is drained int
 file first; then the rest, `Content-Length` minus what aiohttp counted, comes from the
 socket. The connection is closed after the answer (`protocol.close()`: aiohttp's parser
 still expects the bytes that went past it, so the connection cannot carry another
-request), and the body stream is marked complete so aiohttp does not wait for it.
+request; the answer says `Connection: close`), and the body stream is marked complete so
+aiohttp does not wait for it.
 
 The body stays bounded as before: the rest is what the client announced, checked against
 `max_bytes` before a byte is taken; its progress counts for the request's idle timeout
@@ -66,16 +67,18 @@ class SocketBody:
     def _take_over(self) -> list[bytes]:
         """Stop aiohttp reading the socket; what it read already (no await in between, so
         nothing more is read meanwhile). Draining its stream resumes its transport, and
-        flushes what its parser held: so pause again after each drain."""
+        has its parser feed what it held back: so pause again after each drain. Then the
+        connection is to close after this answer (from then on aiohttp ignores bytes)."""
         transport = self._request.transport
         content = self._request.content
         assert transport is not None
-        self._request.protocol.close()  # after this answer; it ignores any further bytes
         transport.pause_reading()
         held = []
         while data := content.read_nowait():
             held.append(data)
             transport.pause_reading()
+        self._clock.close_after()
+        self._request.protocol.close()
         return held
 
     async def rest_to(self, fd: int, write: Callable[[int, list[bytes]], None]) -> int:

@@ -25,7 +25,7 @@ from nebula.api import (
 from nebula.helpers.bodies import streamed_body
 from nebula.helpers.packages import require
 from nebula_media import names, sniff, upload
-from nebula_media.direct import socket_body
+from nebula_media.direct import ClientGone, socket_body
 from nebula_media.runtime import MediaRuntime, UnknownLibrary
 from nebula_media.schema import BROWSE_PARAMS, IMPORT_PARAMS
 from nebula_media.web import page as web_page
@@ -106,6 +106,9 @@ def _handler(runtime: MediaRuntime) -> Any:
             raise _refuse(TooLarge, str(exc)) from None
         except upload.Taken as exc:
             raise _refuse(web.HTTPConflict, str(exc)) from None
+        except ClientGone as exc:  # as aiohttp's stream says of a body cut short
+            raise _refuse(web.HTTPBadRequest, f"the request body is incomplete: {exc}"
+                          ) from None
         return web.json_response(record, status=201)
 
     return upload_file
