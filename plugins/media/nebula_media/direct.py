@@ -35,16 +35,18 @@ import contextlib
 import fcntl
 import os
 import select
+import socket
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import hdrs, web
 
 from nebula.helpers.bodies import BodyClock, BodyTimeout
+from nebula_media.upload import Sink
 
 BLOCK = 1 << 20   # one move: as the quarantine writes (and the most a pipe holds by default)
-WAKE_MS = 250     # the thread looks at the clock and for a cancel this often while idle
+LOWAT = 512 << 10  # the thread wakes when this much has arrived (or after WAKE_MS)
+WAKE_MS = 250      # the thread looks at the clock and for a cancel this often while idle
 
 
 class ClientGone(ConnectionResetError):
@@ -52,14 +54,14 @@ class ClientGone(ConnectionResetError):
 
 
 class SocketBody:
-    """`readany` as aiohttp's body stream; `rest_to(fd, write)` moves the remainder."""
+    """`readany` as aiohttp's body stream; `rest_to(sink)` moves the remainder."""
 
-    def __init__(self, request: web.Request, clock: BodyClock, length: int,
-                 sock_fd: int) -> None:
+    def __init__(self, request: web.Request, clock: BodyClock, length: int, sock: Any
+                 ) -> None:
         self._request = request
         self._clock = clock
         self.length = length
-        self._sock_fd = sock_fd
+        self._sock = sock
 
     async def readany(self) -> bytes:
         return await self._request.content.readany()
@@ -81,16 +83,15 @@ class SocketBody:
         self._request.protocol.close()
         return held
 
-    async def rest_to(self, fd: int, write: Callable[[int, list[bytes]], None]) -> int:
-        """Write the rest of the body to `fd` (at its position): what aiohttp had read,
-        with `write`, then the socket's bytes, up to the announced `length`; returns their
-        count."""
+    async def rest_to(self, sink: Sink) -> int:
+        """Write the rest of the body to `sink`: what aiohttp had read, then the socket's
+        bytes, up to the announced `length`; returns their count."""
         content = self._request.content
         held = self._take_over()
         left = self.length - content.total_bytes
         stop = threading.Event()
         moving = asyncio.ensure_future(asyncio.to_thread(
-            _move, held, write, self._sock_fd, fd, left, self._clock, stop))
+            _move, held, sink, self._sock, left, self._clock, stop))
         try:
             return await asyncio.shield(moving)
         except BaseException:
@@ -103,25 +104,29 @@ class SocketBody:
             content.feed_eof()
 
 
-def _move(held: list[bytes], write: Callable[[int, list[bytes]], None], sock_fd: int,
-          fd: int, left: int, clock: BodyClock, stop: threading.Event) -> int:
-    write(fd, held)
+def _move(held: list[bytes], sink: Sink, sock: Any, left: int, clock: BodyClock,
+          stop: threading.Event) -> int:
+    sink.write(held)
     total = sum(map(len, held))
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    waiting = select.poll()
+    waiting.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
     try:
         with contextlib.suppress(OSError):  # 64 KiB otherwise: more moves, same result
             fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, BLOCK)
-        waiting = select.poll()
-        waiting.register(sock_fd, select.POLLIN | select.POLLRDHUP)
         while left:
             try:
-                count = os.splice(sock_fd, write_end, min(left, BLOCK),
+                count = os.splice(sock.fileno(), write_end, min(left, BLOCK),
                                   flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
             except BlockingIOError:
                 if clock.expired:
                     raise BodyTimeout() from None
                 if stop.is_set():
                     raise ClientGone("the upload was cancelled") from None
+                # Woken when LOWAT bytes are in (fewer wake-ups, each moving more: on a
+                # busy machine every wake-up waits for a core), or after WAKE_MS anyway,
+                # to take what a slow client sent and count it as progress.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, min(left, LOWAT))
                 waiting.poll(WAKE_MS)
                 continue
             except ConnectionError as exc:
@@ -132,10 +137,14 @@ def _move(held: list[bytes], write: Callable[[int, list[bytes]], None], sock_fd:
             left -= count
             total += count
             while count:
-                count -= os.splice(read_end, fd, count, flags=os.SPLICE_F_MOVE)
+                moved = os.splice(read_end, sink.fd, count, flags=os.SPLICE_F_MOVE)
+                sink.wrote(moved)
+                count -= moved
     finally:
         os.close(read_end)
         os.close(write_end)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
     return total
 
 
@@ -150,4 +159,4 @@ def socket_body(request: web.Request, clock: BodyClock) -> SocketBody | None:
     sock = transport.get_extra_info("socket")
     if sock is None:
         return None
-    return SocketBody(request, clock, length, sock.fileno())
+    return SocketBody(request, clock, length, sock)
