@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,12 +65,27 @@ def settle() -> None:
     subprocess.run(["sync"], check=True)
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """User + system seconds of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds per run: "cp", "client", "agent"
+
+
 def timed_cp(source: Path, target: Path) -> float:
     """cp, then `sync FILE` (coreutils: fsync of that file), as the upload fsyncs."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(["cp", str(source), str(target)], check=True)
     subprocess.run(["sync", str(target)], check=True)
     elapsed = time.perf_counter() - started
+    CPU.setdefault("cp", []).append(children_cpu() - cpu)
     target.unlink()
     return elapsed
 
@@ -93,7 +109,7 @@ class RssSampler(threading.Thread):
 def curl_upload(url: str, token: str, source: Path, name: str) -> float:
     """The same upload with curl (-T streams the file): a client that costs the shared
     CPU little, so the agent's own cost shows."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     out = subprocess.run(
         ["curl", "-sS", "-X", "POST", "-T", str(source), "-o", "/dev/null", "-w",
          "%{http_code}", "-H", f"Authorization: Bearer {token}", "-H",
@@ -101,6 +117,7 @@ def curl_upload(url: str, token: str, source: Path, name: str) -> float:
          f"{url}/api/v1/media/upload?library=Movies&name={name}"],
         check=True, capture_output=True, text=True)
     assert out.stdout == "201", out
+    CPU.setdefault("client", []).append(children_cpu() - cpu)
     return time.perf_counter() - started
 
 
@@ -159,10 +176,12 @@ def main() -> None:
                     sampler = RssSampler(proc.pid)
                     sampler.start()
                     name = f"run{run}.mkv"
+                    cpu = process_cpu(proc.pid)
                     seconds = curl_upload(info["url"], info["token"], source, name) \
                         if args.client == "curl" else asyncio.run(
                             upload(info["url"], info["token"], source, name))
                     peak = sampler.stop()
+                    CPU.setdefault("agent", []).append(process_cpu(proc.pid) - cpu)
                     (library / name).unlink()
                     return seconds, before, peak
 
@@ -193,6 +212,8 @@ def main() -> None:
               f"{statistics.median(ratios):.0%} (min {ratios[0]:.0%}, max {ratios[-1]:.0%}); "
               f"ratio of medians {cp_med / up_med:.0%} (target >= 80%); RSS growth max "
               f"{growth:.1f} MB (target < 20 MB)")
+        print("CPU seconds per run, median (user + system): " + ", ".join(
+            f"{who} {statistics.median(v):.2f} s" for who, v in CPU.items()))
         print("load:", Path("/proc/loadavg").read_text().strip())
 
 
