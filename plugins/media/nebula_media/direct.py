@@ -6,7 +6,8 @@ page cache; with the Python work per 64 KiB piece, that is where the agent's tim
 (bench/RESULTS.md, issue 21). `cp` copies inside the kernel. So, once the first bytes have
 come through aiohttp as usual (they decide the type), the rest of a body of known length
 goes as cp's does: `splice(2)` from the socket into a pipe, and from the pipe into the
-file, in 1 MiB moves, from a worker thread that waits for the socket with `poll(2)`.
+file, in 1 MiB moves, one worker thread on each side of the pipe (the socket's waits
+with `poll(2)`).
 Only the page-cache copy is left; no byte of it enters Python.
 
 Taken only where that is the whole story: a plain TCP connection (TLS needs the bytes
@@ -89,35 +90,55 @@ class SocketBody:
         content = self._request.content
         held = self._take_over()
         left = self.length - content.total_bytes
-        stop = threading.Event()
-        moving = asyncio.ensure_future(asyncio.to_thread(
-            _move, held, sink, self._sock, left, self._clock, stop))
         try:
-            return await asyncio.shield(moving)
-        except BaseException:
-            stop.set()
-            # The thread cannot be stopped mid-move: let it see `stop` before fd closes.
-            with contextlib.suppress(BaseException):
-                await moving
-            raise
+            await asyncio.to_thread(sink.write, held)
+            read_end, write_end = os.pipe2(os.O_CLOEXEC)
+            with contextlib.suppress(OSError):  # 64 KiB otherwise: more moves, same result
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, BLOCK)
+            # Two threads, each closing its end of the pipe when done or failed, so the
+            # other one ends too: one fills the pipe from the socket while the other
+            # empties it into the file (as the event loop and the writer thread overlap
+            # in the other path: on a busy machine, two runnable threads get twice the
+            # share of a core that one gets).
+            stop = threading.Event()
+            both = asyncio.gather(
+                asyncio.to_thread(_from_socket, self._sock, write_end, left, self._clock,
+                                  stop),
+                asyncio.to_thread(_to_file, read_end, sink), return_exceptions=True)
+            try:
+                received, written = await asyncio.shield(both)
+            except BaseException:
+                stop.set()
+                # The threads cannot be stopped mid-move: let them end before fd closes.
+                with contextlib.suppress(BaseException):
+                    await both
+                raise
         finally:
             content.feed_eof()
+        # The file's failure (a full disk) first: the socket's side then only saw the
+        # pipe closed under it.
+        if isinstance(written, BaseException):
+            raise written
+        if isinstance(received, BaseException):
+            raise received
+        if written != received:
+            raise OSError(f"{received} bytes received but {written} written")
+        return sum(map(len, held)) + written
 
 
-def _move(held: list[bytes], sink: Sink, sock: Any, left: int, clock: BodyClock,
-          stop: threading.Event) -> int:
-    sink.write(held)
-    total = sum(map(len, held))
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+def _from_socket(sock: Any, write_end: int, left: int, clock: BodyClock,
+                 stop: threading.Event) -> int:
+    """Splice `left` bytes from the socket into the pipe; closes the pipe's write end."""
     waiting = select.poll()
     waiting.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
+    total = 0
     try:
-        with contextlib.suppress(OSError):  # 64 KiB otherwise: more moves, same result
-            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, BLOCK)
         while left:
             try:
+                # The socket does not block (asyncio's); a full pipe does, until the
+                # file's side has made room.
                 count = os.splice(sock.fileno(), write_end, min(left, BLOCK),
-                                  flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+                                  flags=os.SPLICE_F_MOVE)
             except BlockingIOError:
                 if clock.expired:
                     raise BodyTimeout() from None
@@ -129,6 +150,8 @@ def _move(held: list[bytes], sink: Sink, sock: Any, left: int, clock: BodyClock,
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, min(left, LOWAT))
                 waiting.poll(WAKE_MS)
                 continue
+            except BrokenPipeError:
+                raise ClientGone("the file's side stopped") from None
             except ConnectionError as exc:
                 raise ClientGone(str(exc)) from None
             if count == 0:
@@ -136,15 +159,22 @@ def _move(held: list[bytes], sink: Sink, sock: Any, left: int, clock: BodyClock,
             clock.advance(count)
             left -= count
             total += count
-            while count:
-                moved = os.splice(read_end, sink.fd, count, flags=os.SPLICE_F_MOVE)
-                sink.wrote(moved)
-                count -= moved
     finally:
-        os.close(read_end)
         os.close(write_end)
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+    return total
+
+
+def _to_file(read_end: int, sink: Sink) -> int:
+    """Splice from the pipe into the file until the pipe's write end closes."""
+    total = 0
+    try:
+        while count := os.splice(read_end, sink.fd, BLOCK, flags=os.SPLICE_F_MOVE):
+            sink.wrote(count)
+            total += count
+    finally:
+        os.close(read_end)
     return total
 
 
