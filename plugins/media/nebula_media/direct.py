@@ -74,7 +74,8 @@ class SocketBody:
         connection is to close after this answer (from then on aiohttp ignores bytes)."""
         transport = self._request.transport
         content = self._request.content
-        assert transport is not None
+        if transport is None:
+            raise ClientGone("the client closed the connection")
         transport.pause_reading()
         held = []
         while data := content.read_nowait():
