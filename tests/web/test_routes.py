@@ -22,6 +22,8 @@ OPEN = {
     ("GET", "/login"): "the sign-in form",
     ("GET", "/setup"): "the first admin's form (while no user exists, else off to /login)",
     ("GET", "/static/{file}"): "the stylesheet and script the sign-in page needs",
+    ("GET", "/favicon.svg"): "the icon, which the sign-in page shows too",
+    ("GET", "/favicon.ico"): "the icon where browsers look for it unasked",
 }
 # Open too, and refusing without the sign-in form's double-submit token.
 SIGN_IN_FORMS = {("POST", "/login"), ("POST", "/login/totp"), ("POST", "/setup")}
