@@ -286,15 +286,25 @@
     if (!button) return;
     const output = button.closest("section.panel").querySelector(".row-result");
     const params = JSON.parse(button.dataset.params);
+    const label = button.getAttribute("aria-label") || button.textContent;
+    const disarm = () => {
+      if (!button.dataset.armed) return;
+      button.textContent = button.dataset.armed;
+      button.setAttribute("aria-label", button.dataset.label);
+      delete button.dataset.armed;
+    };
     if (button.dataset.readOnly !== "true" && !button.dataset.armed) {
+      // "Terminate…" becomes "Confirm terminate" (for "Terminate postgres": "Confirm
+      // terminate postgres"), as Approve becomes "Confirm approve".
       button.dataset.armed = button.textContent;
-      button.textContent = button.dataset.destructive === "true" ? "Ask approval?" : "Sure?";
-      setTimeout(() => {
-        if (button.dataset.armed) { button.textContent = button.dataset.armed; delete button.dataset.armed; }
-      }, 6000);
+      button.dataset.label = label;
+      const verb = button.textContent.replace(/…$/, "").toLowerCase();
+      button.textContent = `Confirm ${verb}`;
+      button.setAttribute("aria-label", `Confirm ${label.charAt(0).toLowerCase()}${label.slice(1)}`);
+      setTimeout(disarm, 6000);
       return;
     }
-    if (button.dataset.armed) { button.textContent = button.dataset.armed; delete button.dataset.armed; }
+    disarm();
     runAction(button.dataset.action, params, output);
   });
 
