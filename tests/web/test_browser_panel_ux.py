@@ -1,4 +1,4 @@
-"""Issue 18, items 5, 6, 7, 9 and 10 in real headless Chromium at 1440×900 and 390×844:
+"""Issue 18, items 5, 6, 7, 9 and 10 in real headless Chromium at 1440x900 and 390x844:
 results as data, pickers and per-row buttons, events and approvals in words, audit search,
 the phone layout and the theme (favicon, HTML error pages, hostname, no animation under
 reduced motion), each page scanned by axe."""

@@ -138,6 +138,11 @@ def test_an_outcome_in_words():
     assert "Failed" in failed and "no such &lt;container&gt;" in failed
 
 
+def test_output_lines_read_as_lines():
+    html = results.render_value({"container": "web", "lines": ["a <b>", "second"]})
+    assert '<pre class="lines">a &lt;b&gt;\nsecond</pre>' in html
+
+
 def test_deep_nesting_ends_as_words_never_json():
     deep = {"a": {"b": {"c": {"d": {"e": 1}}}}}
     assert "{" not in _strip(results.render_value(deep))

@@ -10,7 +10,8 @@ An action's parameter may say where its valid values come from:
 plugin whose result is a list (of objects, or of plain values when `value` is left out).
 The action's form shows a drop-down of those values instead of a text box, and the named
 table panel gets a button on each row that runs the action with that row's value, when
-the action needs nothing else (every other required parameter has a default).
+the action needs nothing else (every other required parameter has a default) and the
+annotation does not say `"row": false` (a drop-down only).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Source:
     action: str | None
     value: str | None
     label: str | None
+    row: bool = True
 
 
 def sources(action: Action) -> list[Source]:
@@ -48,7 +50,7 @@ def sources(action: Action) -> list[Source]:
         spec = prop.get(KEY) if isinstance(prop, Mapping) else None
         if isinstance(spec, Mapping) and ("panel" in spec or "action" in spec):
             out.append(Source(param, spec.get("panel"), spec.get("action"), spec.get("value"),
-                              spec.get("label")))
+                              spec.get("label"), spec.get("row", True) is not False))
     return out
 
 
@@ -124,7 +126,7 @@ class RowAction:
 def row_actions(panel: str, actions: Sequence[Action]) -> list[RowAction]:
     """The actions a table panel's rows get a button for (`panel` is its short name)."""
     return [RowAction(a, s) for a in actions for s in sources(a)
-            if s.panel == panel and s.value and _needs_only(a, s.param)]
+            if s.panel == panel and s.value and s.row and _needs_only(a, s.param)]
 
 
 def row_buttons(row: Mapping[str, Any], found: Sequence[RowAction], admin: bool) -> str:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from nebula.http.endpoints import PUBLIC, endpoint
 from nebula.http.problems import PROBLEM_TYPE
-from nebula.surfaces import PAGE_TAG
+from nebula.surfaces import PAGE_TAG, Handler
 from nebula.web.html import bare_page, e
 
 FAVICON = (Path(__file__).parent / "static" / "favicon.svg").read_bytes()
@@ -40,7 +40,7 @@ def error_page(status: int, detail: str) -> str:
 
 
 @web.middleware
-async def html_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     if response.status < 400 or response.content_type != PROBLEM_TYPE \
             or not wants_page(request) or not isinstance(response, web.Response):

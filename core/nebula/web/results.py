@@ -13,6 +13,8 @@ from nebula.web.values import cell, text
 
 DEPTH = 3
 ROWS = 200  # rows a result table shows; the rest are counted
+# Lists of text under these keys are output (a log's lines), shown as such.
+LINES = frozenset({"lines", "log", "logs", "output", "stdout", "stderr"})
 
 
 def label(key: str) -> str:
@@ -37,6 +39,9 @@ def render_value(value: Any, key: str = "", depth: int = 0) -> str:
         return '<span class="muted">none</span>'
     if all(isinstance(i, Mapping) for i in items):
         return rows_table(items, key or "result", depth)
+    if all(isinstance(i, str) for i in items) and (
+            key in LINES or len(items) > 10 or any("\n" in i for i in items)):
+        return f'<pre class="lines">{e(chr(10).join(items))}</pre>'
     if all(_scalar(i) for i in items):
         return cell(items, "", key)
     return '<ul class="plain">' + "".join(
