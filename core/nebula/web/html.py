@@ -14,7 +14,7 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "7"
+ASSET_VERSION = "8"
 FAVICON = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
 
 
@@ -107,15 +107,15 @@ def _field(action: str, key: str, prop: Mapping[str, Any], required: bool,
            picks: list[tuple[Any, str]] | str | None = None) -> str:
     """One param's input; a dangerous one is framed in red and says so in words too.
     `picks`: the choices its `x-choices` listed (nebula.web.choices), or why none were."""
-    html = _input(action, key, prop, required, picks)
+    html = schema_input(action, key, prop, required, picks)
     if not prop.get(DANGER):
         return html
     return (f'<div class="field danger"><p class="danger-note"><span aria-hidden="true">⚠'
             f"</span> Dangerous: setting {e(key)} destroys data.</p>{html}</div>")
 
 
-def _input(action: str, key: str, prop: Mapping[str, Any], required: bool,
-           picks: list[tuple[Any, str]] | str | None = None) -> str:
+def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool,
+                 picks: list[tuple[Any, str]] | str | None = None) -> str:
     fid = e(f"f-{action.replace('.', '-')}-{key}")
     label = e(prop.get("title") or key.replace("_", " ").capitalize())
     req = " required" if required else ""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nebula.web.html import e
-from nebula.web.units_standin import human
+from nebula.units import human
 
 ALIASES = {
     "bytes": "bytes", "b": "bytes", "byte": "bytes",

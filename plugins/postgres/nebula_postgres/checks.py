@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, plural
 from nebula.helpers.checks import CheckSpec, Config, level
 from nebula_postgres.snapshot import ConnectionLimit, Probe, Session, Snapshot
 
@@ -62,10 +62,6 @@ def connections(snap: Snapshot, config: Config) -> CheckResult:
                         "limits_reached": float(sum(e.used >= e.limit for e in snap.limits))})
 
 
-def _databases(n: int) -> str:
-    return f"{n} database" if n == 1 else f"{n} databases"
-
-
 def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
     metrics: dict[str, float] = {}
     for name, size in snap.sizes.items():
@@ -74,7 +70,7 @@ def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
             metrics[f"{name}.growth_bytes_per_day"] = round(growth, 1)
     total = sum(snap.sizes.values())
     largest = max(snap.sizes, key=lambda n: snap.sizes[n]) if snap.sizes else None
-    summary = f"{_databases(len(snap.sizes))}, {total / GB:.2f} GiB in all"
+    summary = f"{plural(len(snap.sizes), 'database')}, {total / GB:.2f} GiB in all"
     if largest is not None:
         summary += f"; largest {largest} {snap.sizes[largest] / GB:.2f} GiB"
         if (growth := snap.growth.get(largest)) is not None:
@@ -238,4 +234,4 @@ def backup_age(newest: Mapping[str, float | None], config: Config,
     age = ages[oldest] or 0
     status = Status.CRITICAL if age > limit else Status.OK
     return CheckResult(status, f"Oldest last backup: {oldest}, {age:.1f} h ago (critical "
-                               f"past {limit:g} h); {_databases(len(ages))}", metrics)
+                               f"past {limit:g} h); {plural(len(ages), 'database')}", metrics)

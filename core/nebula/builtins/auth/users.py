@@ -38,7 +38,7 @@ from nebula.logs import get_logger
 from nebula.roles import ACCOUNT_ROLES, Role
 from nebula.secret_store import SecretStore
 from nebula.store import Store
-from nebula.web.units_standin import plural  # TEMPORARY: nebula.units once it lands
+from nebula.units import plural
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
