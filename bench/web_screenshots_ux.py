@@ -28,8 +28,8 @@ from nebula.logs import configure
 from nebula.testing import run_agent, write_config
 
 sys.path.insert(0, str(ROOT))
-from tests.sample_plugins import Switchable  # noqa: E402
-from tests.web.panelux_plugin import Procs  # noqa: E402
+from tests.sample_plugins import Switchable
+from tests.web.panelux_plugin import Procs
 
 WIDTHS = {1440: 900, 390: 844}
 PAGES = {"overview": "/", "plugin-procs": "/plugin/procs", "approvals": "/approvals",

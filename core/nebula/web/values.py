@@ -17,8 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from nebula.web.html import e
 from nebula.units import human
+from nebula.web.html import e
 
 ALIASES = {
     "bytes": "bytes", "b": "bytes", "byte": "bytes",
