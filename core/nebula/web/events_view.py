@@ -154,7 +154,8 @@ async def events_page(request: web.Request) -> web.Response:
     f = _filters(request)
     query = urlencode({k: v for k, v in f.items() if v})
     body = (f"<h1>Events</h1>{_form(f)}"
-            f"{feed(agent_of(request).bus.recent, 200, query, **f)}")
+            '<section class="glass event-list" aria-label="events">'
+            f"{feed(agent_of(request).bus.recent, 200, query, **f)}</section>")
     return await frame(request, "Events", body, current="/events")
 
 
