@@ -267,7 +267,7 @@ async def test_prune_keeps_each_tier_within_its_bound(store):
     assert 300 <= len(await history.series("t.load", "used", now - 30 * DAY, now)) <= 302
     # A year later everything but the last spans/hours is gone.
     await history.prune(now + 366 * DAY)
-    for table in ("check_results", "history_5m", "history_1h", "status_hourly"):
+    for table in ("check_results", "history_5m", "history_1h", "status_hourly", "status_daily"):
         assert (await store.fetchone(f"SELECT count(*) AS n FROM {table}"))["n"] == 0
     assert [s["end_ts"] for s in await store.fetchall("SELECT end_ts FROM status_spans")] \
         == [None]  # the open span stays
@@ -299,3 +299,30 @@ async def test_without_a_store_history_reads_empty():
     assert await engine.history.status_seconds("c", 0, 10) == dict.fromkeys(KINDS, 0.0)
     assert await engine.history.metrics() == []
     assert await engine.history.unit("c", "m") is None
+
+
+async def test_the_daily_status_rollup_is_filled_from_hourly_rows_when_migrating(tmp_path):
+    """A store migrated to the hourly rollups before the daily ones existed gets its days
+    summed from its hours, so uptime over those days stays right."""
+    import sqlite3
+
+    from nebula.store.db import connect
+    from nebula.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+        for statement in filter(str.strip, script.split(";")):
+            old.execute(statement)
+        old.execute(f"PRAGMA user_version={number}")
+    day = int(T0 // DAY * DAY)
+    old.executemany("INSERT INTO status_hourly (check_name, bucket, ok_s, critical_s) "
+                    "VALUES (?, ?, ?, ?)", [("a", day + h * 3600, 3000.0, 600.0)
+                                            for h in range(30)])
+    old.close()
+    conn = connect(path)
+    rows = [tuple(r) for r in conn.execute(
+        "SELECT check_name, bucket, ok_s, critical_s FROM status_daily ORDER BY bucket")]
+    conn.close()
+    assert rows == [("a", day, 24 * 3000.0, 24 * 600.0), ("a", day + DAY, 6 * 3000.0,
+                                                          6 * 600.0)]

@@ -5,7 +5,8 @@ metric of a result also feeds a 5-minute and an hourly rollup (min, sum, max and
 bucket, so merging a batch into a bucket is exact), kept 30 and 365 days. Each result also
 extends its check's status span (a new span starts when the status or the maintenance flag
 changes), and the time from one result to the next goes to the hourly status rollup of the
-earlier one's status, or to `maintenance`. A gap longer than STALE_INTERVALS intervals (the
+earlier one's status, or to `maintenance` (and to the daily status rollup, so 90 days of
+uptime read 90 rows, not 2,160). A gap longer than STALE_INTERVALS intervals (the
 agent stopped) closes the span at its last result: unmeasured time belongs to no status.
 The health engine writes all of it in the transaction that stores the results (`plan`,
 then `Store.batch`); `prune` runs hourly. docs/history.md has the bounds and sizes.
@@ -28,9 +29,11 @@ RAW_KEEP = 2 * 86400.0
 # (table, bucket seconds, kept seconds), finest first.
 TIERS = (("history_5m", 300, 30 * 86400.0), ("history_1h", 3600, 365 * 86400.0))
 STATUS_KEEP = 365 * 86400.0
+STATUS_TIERS = (("status_hourly", 3600), ("status_daily", 86400))
 STALE_INTERVALS, STALE_MIN = 3, 300.0
 KINDS = ("ok", "warning", "critical", "unknown", "maintenance")
 Statement = tuple[str, list[tuple[Any, ...]]]
+Seconds = dict[tuple[str, str, int], list[float]]  # (table, check, bucket) → per KINDS
 
 
 def _merge(table: str) -> str:
@@ -44,10 +47,13 @@ def _merge(table: str) -> str:
             f"ELSE {table}.vmax END, n = {table}.n + excluded.n")
 
 
-STATUS_MERGE = (
-    "INSERT INTO status_hourly (check_name, bucket, ok_s, warning_s, critical_s, unknown_s, "
-    "maintenance_s) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (check_name, bucket) DO UPDATE "
-    "SET " + ", ".join(f"{k}_s = status_hourly.{k}_s + excluded.{k}_s" for k in KINDS))
+def _status_merge(table: str) -> str:
+    return (f"INSERT INTO {table} (check_name, bucket, ok_s, warning_s, critical_s, unknown_s, "
+            "maintenance_s) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (check_name, bucket) DO "
+            "UPDATE SET " + ", ".join(f"{k}_s = {table}.{k}_s + excluded.{k}_s" for k in KINDS))
+
+
+
 SPAN_OPEN = ("INSERT INTO status_spans (check_name, start_ts, end_ts, seen, status, summary, "
              "maintenance) VALUES (?, ?, NULL, ?, ?, ?, ?)")
 SPAN_SEEN = "UPDATE status_spans SET seen = ? WHERE check_name = ? AND start_ts = ?"
@@ -101,7 +107,7 @@ class History:
         records = sorted(records, key=lambda r: r.ts)
         await self._load(records)
         rollups: dict[tuple[str, int, int], list[float]] = {}
-        seconds: dict[tuple[str, int], list[float]] = {}
+        seconds: Seconds = {}
         spans: list[Statement] = []  # in order: a span may open and close in one batch
         for r in records:
             for metric, value in r.metrics.items():
@@ -116,12 +122,13 @@ class History:
         statements: list[Statement] = [
             (_merge(table), [(i, b, *acc) for (t, i, b), acc in rollups.items() if t == table])
             for table, _, _ in TIERS]
-        statements.append((STATUS_MERGE, [(c, b, *v) for (c, b), v in seconds.items()]))
+        statements += [(_status_merge(table), [(c, b, *v) for (t, c, b), v in seconds.items()
+                                               if t == table]) for table, _ in STATUS_TIERS]
         still = [(o.seen, c, o.start) for c in {r.check for r in records}
                  if (o := self._open.get(c)) is not None]
         return [*statements, *spans, (SPAN_SEEN, still)]
 
-    def _extend(self, r: Record, seconds: dict[tuple[str, int], list[float]],
+    def _extend(self, r: Record, seconds: Seconds,
                 spans: list[Statement]) -> None:
         self._stale[r.check] = max(STALE_INTERVALS * r.interval, STALE_MIN)
         current = self._open.get(r.check)
@@ -176,13 +183,18 @@ class History:
             return
         now = self._clock() if now is None else now
         ids = [(row["id"],) for row in await self._store.fetchall("SELECT id FROM history_series")]
+        checks = [r["check_name"] for r in await self._store.fetchall(
+            "SELECT DISTINCT check_name FROM status_spans")]  # an open span is never pruned
         statements: list[Statement] = [
             ("DELETE FROM check_results WHERE ts < ?", [(now - raw_keep,)]),
-            ("DELETE FROM status_spans WHERE end_ts < ?", [(now - STATUS_KEEP,)]),
-            ("DELETE FROM status_hourly WHERE bucket < ?", [(now - STATUS_KEEP,)])]
-        for table, _, keep in TIERS:  # by series, so the primary key finds the rows
+            ("DELETE FROM status_spans WHERE end_ts < ?", [(now - STATUS_KEEP,)])]
+        # By series or check, so the primary key finds the rows.
+        for table, _, keep in TIERS:
             statements.append((f"DELETE FROM {table} WHERE series = ? AND bucket < ?",
                                [(i, now - keep) for (i,) in ids]))
+        for table, _ in STATUS_TIERS:
+            statements.append((f"DELETE FROM {table} WHERE check_name = ? AND bucket < ?",
+                               [(c, now - STATUS_KEEP) for c in checks]))
         await self._store.batch(statements)
 
     # --- reading ------------------------------------------------------------------------
@@ -239,8 +251,8 @@ class History:
 
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]:
-        """Seconds in each status (and in maintenance) over [since, until): whole hours
-        from the hourly rollups, the partial hours at both ends from the spans, and the
+        """Seconds in each status (and in maintenance) over [since, until): whole days
+        and hours from the rollups, the partial hours at both ends from the spans, and the
         open span up to `until` while its check is live."""
         until = self._clock() if until is None else until
         totals = dict.fromkeys(KINDS, 0.0)
@@ -249,10 +261,15 @@ class History:
         first, last = math.ceil(since / 3600) * 3600, math.floor(until / 3600) * 3600
         edges = [(since, first), (last, until)] if first < last else [(since, until)]
         if first < last:
+            day0, day1 = math.ceil(first / 86400) * 86400, math.floor(last / 86400) * 86400
+            parts = ([("status_daily", day0, day1), ("status_hourly", first, day0),
+                      ("status_hourly", day1, last)] if day0 < day1
+                     else [("status_hourly", first, last)])
             row = await self._store.fetchone(
-                "SELECT " + ", ".join(f"sum({k}_s) AS {k}" for k in KINDS) + " FROM "
-                "status_hourly WHERE check_name = ? AND bucket >= ? AND bucket < ?",
-                (check, first, last))
+                "SELECT " + ", ".join(f"sum({k}_s) AS {k}" for k in KINDS) + " FROM ("
+                + " UNION ALL ".join(f"SELECT * FROM {table} WHERE check_name = ? AND "
+                                     "bucket >= ? AND bucket < ?" for table, _, _ in parts)
+                + ") AS parts", [v for _, a, b in parts for v in (check, a, b)])
             totals = {k: float((row or {}).get(k) or 0.0) for k in KINDS}
         for r in await self._span_rows(check, since, until):
             kind = "maintenance" if r["maintenance"] else r["status"]
@@ -285,15 +302,16 @@ class History:
         return Unit(unit) if unit in Unit._value2member_map_ else None
 
 
-def _add_seconds(seconds: dict[tuple[str, int], list[float]], check: str, start: float,
-                 end: float, kind: str) -> None:
-    """Add [start, end) to `kind` of the hourly buckets it covers."""
+def _add_seconds(seconds: Seconds, check: str, start: float, end: float, kind: str) -> None:
+    """Add [start, end) to `kind` of the hourly and daily buckets it covers."""
     index = KINDS.index(kind)
-    while start < end:
-        bucket = int(start // 3600 * 3600)
-        cut = min(end, bucket + 3600)
-        seconds.setdefault((check, bucket), [0.0] * len(KINDS))[index] += cut - start
-        start = cut
+    for table, size in STATUS_TIERS:
+        at = start
+        while at < end:
+            bucket = int(at // size * size)
+            cut = min(end, bucket + size)
+            seconds.setdefault((table, check, bucket), [0.0] * len(KINDS))[index] += cut - at
+            at = cut
 
 
 def _emit(statements: list[Statement], sql: str, row: tuple[Any, ...]) -> None:
