@@ -13,21 +13,22 @@ from aiohttp import web
 from nebula.agent import Agent
 from nebula.config import Config
 from nebula.http.app import Panel, build_app
-<<<<<<< HEAD
-from nebula.web import approvals_view, audit_view, errors, events_view, pages, plugin_pages
-=======
-from nebula.web import check_page, pages, plugin_pages
->>>>>>> main
+from nebula.web import (
+    approvals_view,
+    audit_view,
+    check_page,
+    errors,
+    events_view,
+    pages,
+    plugin_pages,
+)
 from nebula.web.history import SPARKLINES, Sparklines
 from nebula.web.live import FirstResults
 from nebula.web.signed_out import signed_out
 
 # Importing the panel's modules adds their pages to the endpoint table.
-<<<<<<< HEAD
-_PAGE_MODULES = (approvals_view, audit_view, errors, events_view, pages, plugin_pages)
-=======
-_PAGE_MODULES = (pages, plugin_pages, check_page)
->>>>>>> main
+_PAGE_MODULES = (approvals_view, audit_view, check_page, errors, events_view, pages,
+                 plugin_pages)
 
 
 def create_app(

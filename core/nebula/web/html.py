@@ -14,12 +14,8 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-<<<<<<< HEAD
-ASSET_VERSION = "8"
+ASSET_VERSION = "10"
 FAVICON = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
-=======
-ASSET_VERSION = "9"
->>>>>>> main
 
 
 def e(value: Any) -> str:

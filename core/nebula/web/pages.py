@@ -35,6 +35,7 @@ from nebula.web.html import (
     e,
     page,
     tile,
+    when,
 )
 from nebula.web.panels import render
 from nebula.web.plugin_pages import (
@@ -115,22 +116,6 @@ async def _tiles(request: web.Request, plugin: str | None = None) -> str:
     return "".join(sections) or '<p class="muted">No checks yet.</p>'
 
 
-<<<<<<< HEAD
-@endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin",
-          tag=PAGE_TAG)
-=======
-def _feed(events: list[dict[str, Any]], limit: int) -> str:
-    items = "".join(_event_item(ev) for ev in reversed(events[-limit:]))
-    return f'<ol class="feed" data-feed data-max="{limit}" aria-live="polite">{items}</ol>'
-
-
-def _event_item(ev: dict[str, Any]) -> str:
-    data = ev.get("data") or {}
-    detail = data.get("summary") or data.get("action") or data.get("plugin") or ""
-    return (f'<li><span class="topic">{e(ev["topic"])}</span> {when(ev["ts"])} '
-            f'<span class="detail">{e(detail)}</span></li>')
-
-
 SEVERITY = {"critical": 0, "warning": 1, "unknown": 2}
 
 
@@ -155,7 +140,6 @@ def _attention(request: web.Request) -> str:
 
 @endpoint("GET", "/", "The web panel: problems first, then every check as a tile, grouped "
           "by plugin", query={"status": "show only tiles in this status"}, tag=PAGE_TAG)
->>>>>>> main
 async def overview(request: web.Request) -> web.Response:
     agent = agent_of(request)
     shown = request.query.get("status", "")
@@ -176,18 +160,14 @@ async def overview(request: web.Request) -> web.Response:
     return await frame(request, "Overview", body, current="/", aside=aside)
 
 
-<<<<<<< HEAD
-async def _panel_data(panel: Any) -> Any:
-    """The panel's data, or the exception it gave (shown in its place)."""
-=======
 @endpoint("GET", "/overview/attention", "The overview's needs-attention list, for live "
           "refresh", tag=PAGE_TAG)
 async def attention_fragment(request: web.Request) -> web.Response:
     return html(_attention(request))
 
 
-async def _panel_body(panel: Any) -> str:
->>>>>>> main
+async def _panel_data(panel: Any) -> Any:
+    """The panel's data, or the exception it gave (shown in its place)."""
     try:
         return SECRETS.redact(await asyncio.wait_for(panel.data(), PANEL_TIMEOUT))
     except asyncio.TimeoutError as exc:
