@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +34,9 @@ class HistoryReader(Protocol):
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]: ...
 
+    async def status_seconds_of(self, checks: Sequence[str], since: float,
+                                until: float | None = None) -> dict[str, dict[str, float]]: ...
+
     async def metrics(self, check: str | None = None) -> list[tuple[str, str]]: ...
 
     async def unit(self, check: str, metric: str) -> Unit | None: ...
@@ -51,6 +54,8 @@ class Services(Protocol):
     def http_session(self) -> aiohttp.ClientSession: ...
 
     def peer_config(self, plugin: str) -> Mapping[str, Any] | None: ...
+
+    def agent_config(self) -> Mapping[str, Any]: ...
 
     def run_check(self, name: str) -> None: ...
 
@@ -137,6 +142,15 @@ class PluginContext:
         if self.services is None:
             return None
         return self.services.peer_config(plugin)
+
+    def agent_config(self) -> Mapping[str, Any] | None:
+        """The agent's own validated `[agent]` section (a copy, defaults filled in: `bind`,
+        `port`, `public_url`, `trusted_proxies`, `tls_port`, `data_dir`, ...), or None
+        without an agent: for a plugin that judges how the agent itself is set up (the
+        security plugin: bound beyond loopback without TLS, its data dir's modes). 1.2."""
+        if self.services is None:
+            return None
+        return self.services.agent_config()
 
     def run_check(self, name: str) -> None:
         """Run this plugin's check `name` now, in the background, besides its schedule: for a
