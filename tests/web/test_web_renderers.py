@@ -261,6 +261,8 @@ def test_approvals_and_runs_in_words():
     d = events_view.describe(_event("action.ran", {"action": "postgres.backup",
                                                    "actor": "user:ann", "status": "error"}))
     assert d.text == "postgres.backup ran for user:ann: error" and d.status == "critical"
+    d = events_view.describe(_event("plugin.started", {"plugin": "maintenance"}))
+    assert (d.text, d.href) == ("maintenance plugin started", "/plugin/maintenance")
 
 
 def test_internal_events_stay_out_and_filters_apply():

@@ -69,7 +69,7 @@ def describe(event: Mapping[str, Any]) -> Described:
                          f"/audit?{urlencode({'q': action})}")
     if topic in ("plugin.started", "plugin.stopped"):
         plugin = str(data.get("plugin", ""))
-        return Described(f"plugin {plugin} {topic.split('.')[1]}", "", f"/plugin/{quote(plugin)}")
+        return Described(f"{plugin} plugin {topic.split('.')[1]}", "", f"/plugin/{quote(plugin)}")
     detail = data.get("summary") or data.get("message") or data.get("action") or ""
     source = event.get("source") or ""
     href = f"/plugin/{quote(source)}" if source and source != "core" else ""
