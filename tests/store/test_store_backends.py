@@ -191,3 +191,20 @@ async def test_the_check_history_queries_run_on_either_backend(tmp_path, backend
         assert list(points["t.c1"])[-1] == ("ok", 29)
     finally:
         await store.close()
+
+
+async def test_a_batch_is_written_whole_or_not_at_all(tmp_path, backend):
+    config = _config(tmp_path, backend)
+    store = store_for(config.agent, config.data_dir)
+    await store.open()
+    insert = "INSERT INTO kv (plugin, key, value, updated) VALUES (?, ?, ?, ?)"
+    try:
+        await store.batch([(insert, [("t", "a", "1", 1.0), ("t", "b", "2", 1.0)]),
+                           (insert, [("t", "c", "3", 1.0)])])
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+            await store.batch([(insert, [("t", "d", "4", 1.0)]),
+                               (insert, [("t", "a", "again", 1.0)])])
+        rows = await store.fetchall("SELECT key FROM kv WHERE plugin = ? ORDER BY key", ("t",))
+        assert [r["key"] for r in rows] == ["a", "b", "c"]  # no "d": the batch was undone
+    finally:
+        await store.close()

@@ -152,6 +152,11 @@ class Store:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """One statement for each of `rows`, all in one transaction."""
+        await self.batch([(sql, rows)])
+
+    async def batch(self, statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
+        """Run each statement once per row of its rows, all in one transaction: written
+        together or not at all."""
         raise NotImplementedError
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -203,11 +208,12 @@ class SqliteStore(Store):
     async def changes(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self.call(lambda: self.conn.execute(sql, params).rowcount)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def batch(self, statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
         def run() -> None:
             with self.conn:
                 self.conn.execute("BEGIN")
-                self.conn.executemany(sql, rows)
+                for sql, rows in statements:
+                    self.conn.executemany(sql, rows)
 
         await self.call(run)
 

@@ -197,11 +197,12 @@ class PostgresStore(Store):
         return await self.call(
             lambda: self.conn.execute(translate(sql), tuple(params)).rowcount)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def batch(self, statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
         def run() -> None:
             conn = self.conn
             with conn.transaction(), conn.cursor() as cur:
-                cur.executemany(translate(sql), [tuple(r) for r in rows])
+                for sql, rows in statements:
+                    cur.executemany(translate(sql), [tuple(r) for r in rows])
 
         await self.call(run)
 
