@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.fleet.fleet_processes import Member, enroll, make_member
+from tests.fleet.fleet_processes import Member, make_member, running
 from tests.store import backends
 from tests.waiting import wait_for
 
@@ -30,17 +30,8 @@ def pg_fleet(tmp_path_factory: pytest.TempPathFactory, cluster):
     hub = make_member(root, "hub", f'store = "{url}"\n{HUB}')
     hub.env["PGPASSWORD"] = cluster.password
     agents = [make_member(root, f"a{i}") for i in (1, 2)]
-    hub.proc.start(timeout=60)
-    try:
-        for agent in agents:
-            agent.proc.start(timeout=60)
-            enroll(hub, agent)
-            agent.proc.stop()         # TLS settings apply at the next start
-            agent.proc.start(timeout=60)
+    with running(hub, agents):
         yield hub, agents, dbname
-    finally:
-        for member in [hub, *agents]:
-            member.proc.stop()
 
 
 def hosts(hub: Member, token: str | None = None) -> dict[str, dict]:
