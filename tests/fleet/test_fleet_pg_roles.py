@@ -160,7 +160,15 @@ def test_rights_on_one_host_do_not_reach_another(pg_fleet):
     _, audit = hub.proc.get("/api/v1/audit?outcome=refused&limit=50")
     assert {(r["actor"], r["action"]) for r in audit["audit"]} >= {
         ("token:ops", "fleet:approve"), ("token:ops", "fleet:deny")}
+    # The hub's event stream carries every host's events; ops gets a1's alone (a2's
+    # approval.requested, relayed as fleet.event, would show its pending action).
+    _, everything = hub.proc.get("/api/v1/events?topic=fleet.*&limit=200")
+    assert {e["data"]["host"] for e in everything["events"]} == {"a1", "a2"}
+    _, mine = hub.proc.get("/api/v1/events?topic=fleet.*&limit=200", token=tokens["ops"])
+    assert mine["events"] and {e["data"]["host"] for e in mine["events"]} == {"a1"}
     # Taking the grant away takes the host out of ops's view at once.
     done = hub.cli("fleet", "ungrant", "token:ops", "a1", "--json")
     assert done.returncode == 0, done.stderr
     assert hosts(hub, tokens["ops"]) == {}
+    _, mine = hub.proc.get("/api/v1/events?topic=fleet.*&limit=200", token=tokens["ops"])
+    assert mine["events"] == []

@@ -101,6 +101,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.grants.load()
+        self.agent.bus.filters.append(self._event_visible)
         for record in (await self._records()).values():
             await self._watch(record)
         for spec in self.settings["ssh"]:
@@ -108,7 +109,16 @@ class Hub:
             self.pollers[ssh.name] = ssh
             ssh.start()
 
+    def _event_visible(self, caller: str, event: dict[str, Any]) -> bool:
+        """The hub's own events about a host (`fleet.event` relaying its events,
+        `fleet.host.*`) reach only callers who may see that host."""
+        host = event["data"].get("host") if event["topic"].startswith("fleet.") and \
+            isinstance(event.get("data"), dict) else None
+        return host is None or self.grants.allows(caller, str(host), HostRole.VIEWER)
+
     async def aclose(self) -> None:
+        if self._event_visible in self.agent.bus.filters:
+            self.agent.bus.filters.remove(self._event_visible)
         await asyncio.gather(*(p.stop() for p in self.pollers.values()))
         self.pollers.clear()
         await self.session.close()
