@@ -101,11 +101,11 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
               "The engine answers; critical with the reason when it does not.",
               interval=interval, flap_threshold=1),
         *(Check(spec.name, _snapshot_check(runtime, spec), spec.title, spec.description,
-                interval=interval) for spec in checks.CHECKS),
+                interval=interval, units=spec.units_for(None)) for spec in checks.CHECKS),
         Check("disk", disk, "Engine disk use",
               "Images, containers, volumes, build cache and containers' logs against "
               "disk_*_gb.",
-              interval=interval, timeout=30),
+              interval=interval, timeout=30, units=checks.DISK_UNITS),
     ]
 
 
