@@ -93,6 +93,7 @@ def test_units_are_part_of_the_contract():
     check = Check("disk", run, units={"used": Unit.BYTES, "used_pct": Unit.PERCENT})
     assert check.units["used"] is Unit.BYTES
     assert Check("x", run).units == {}
+    assert hash(check) == hash(Check("disk", run))  # still hashable, units aside
     assert Field("size", "Size", Unit.BYTES).unit == "bytes"  # a str: JSON as its name
     assert [u.value for u in Unit] == ["bytes", "bytes_per_s", "percent", "seconds",
                                        "timestamp", "count", "none"]

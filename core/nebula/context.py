@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,6 +33,9 @@ class HistoryReader(Protocol):
 
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]: ...
+
+    async def status_seconds_of(self, checks: Sequence[str], since: float,
+                                until: float | None = None) -> dict[str, dict[str, float]]: ...
 
     async def metrics(self, check: str | None = None) -> list[tuple[str, str]]: ...
 

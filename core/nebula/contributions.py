@@ -94,7 +94,7 @@ class Check:
     flap_threshold: int | None = None
     # The unit of each metric the check reports ({"used_pct": Unit.PERCENT}): charts label
     # their axes with it and text shows the numbers with `nebula.units.human`.
-    units: Mapping[str, Unit] = field(default_factory=dict)
+    units: Mapping[str, Unit] = field(default_factory=dict, hash=False)  # a Check stays hashable
 
 
 class ParamError(NebulaError, ValueError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,6 @@ def _status_merge(table: str) -> str:
     return (f"INSERT INTO {table} (check_name, bucket, ok_s, warning_s, critical_s, unknown_s, "
             "maintenance_s) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (check_name, bucket) DO "
             "UPDATE SET " + ", ".join(f"{k}_s = {table}.{k}_s + excluded.{k}_s" for k in KINDS))
-
 
 
 SPAN_OPEN = ("INSERT INTO status_spans (check_name, start_ts, end_ts, seen, status, summary, "
@@ -152,7 +151,8 @@ class History:
         """Name new series (and note changed units), read the open spans of checks not
         seen since the start."""
         assert self._store is not None
-        named = {(r.check, m): r.units.get(m) for r in records for m in r.metrics}
+        named = {(r.check, m): str(getattr(u, "value", u)) if (u := r.units.get(m)) else None
+                 for r in records for m in r.metrics}
         new = [(c, m, u) for (c, m), u in named.items()
                if (c, m) not in self._series or self._series[(c, m)][1] != u]
         if new:
@@ -203,7 +203,7 @@ class History:
                      points: int = 300) -> list[Sample]:
         """About `points` samples of `metric` over [since, until): from the coarsest tier
         whose buckets are no wider than the step between points (and that still holds
-        `since`), merged further when it gives many more."""
+        `since`), its buckets merged (by the store) into steps of about that width."""
         now = self._clock()
         until = now if until is None else until
         if self._store is None or until <= since:
@@ -212,51 +212,63 @@ class History:
         tiers = [("check_results", 0, RAW_KEEP), *TIERS]
         holding = [t for t in tiers if since >= now - t[2]] or [tiers[-1]]
         table, size, _ = ([t for t in holding if t[1] <= step * 1.5] or holding[:1])[-1]
-        rows: list[tuple[Any, ...]]
         if table == "check_results":
             rows = [(r["ts"], v, v, v, 1) for r in await self._store.fetchall(
                 "SELECT ts, metrics FROM check_results WHERE check_name = ? AND ts >= ? "
                 "AND ts < ? ORDER BY ts", (check, since, until))
                 if isinstance(v := json.loads(r["metrics"]).get(metric), int | float)]
+            if len(rows) <= points * 1.5:
+                return [Sample(ts, low, low, low) for ts, low, *_ in rows]
+            size = 1  # merged below like rollup buckets, by whole seconds
+        # Groups of `grid` seconds from `origin` (integers: both engines divide them alike).
+        grid = max(size, round(step / size) * size)
+        origin = int((since - size) // grid * grid)
+        if table == "check_results":
+            merged: dict[int, list[float]] = {}
+            for ts, value, *_ in rows:
+                acc = merged.setdefault(int(ts - origin) // grid, [value, 0.0, value, 0])
+                acc[0], acc[2] = min(acc[0], value), max(acc[2], value)
+                acc[1] += value
+                acc[3] += 1
+            groups = [(k, *acc) for k, acc in merged.items()]
         else:
-            rows = [tuple(r.values()) for r in await self._store.fetchall(
-                f"SELECT bucket, vmin, vsum, vmax, n FROM {table} WHERE series = "
-                "(SELECT id FROM history_series WHERE check_name = ? AND metric = ?) "
-                "AND bucket > ? AND bucket < ? ORDER BY bucket",
-                (check, metric, since - size, until))]
-        if len(rows) > points * 1.5:
-            merged: dict[float, list[float]] = {}
-            for ts, low, total, high, n in rows:
-                acc = merged.setdefault(since + (ts - since) // step * step,
-                                        [low, 0.0, high, 0])
-                acc[0], acc[2] = min(acc[0], low), max(acc[2], high)
-                acc[1] += total
-                acc[3] += n
-            rows = [(ts, *acc) for ts, acc in merged.items()]
-        return [Sample(ts, low, total / n, high) for ts, low, total, high, n in rows]
+            groups = [tuple(r.values()) for r in await self._store.fetchall(
+                f"SELECT (bucket - ?) / ? AS k, min(vmin), sum(vsum), max(vmax), sum(n) "
+                f"FROM {table} WHERE series = (SELECT id FROM history_series WHERE "
+                "check_name = ? AND metric = ?) AND bucket > ? AND bucket < ? "
+                "GROUP BY 1 ORDER BY 1", (origin, grid, check, metric, since - size, until))]
+        return [Sample(origin + k * grid, low, total / n, high)
+                for k, low, total, high, n in groups]
 
     async def spans(self, check: str, since: float, until: float | None = None) -> list[Span]:
         """The status spans overlapping [since, until), oldest first."""
         return [Span(r["start_ts"], r["end_ts"], Status(r["status"]), r["summary"],
-                     bool(r["maintenance"])) for r in await self._span_rows(check, since, until)]
+                     bool(r["maintenance"]))
+                for r in await self._span_rows([check], since, until)]
 
-    async def _span_rows(self, check: str, since: float,
+    async def _span_rows(self, checks: Sequence[str], since: float,
                          until: float | None) -> list[dict[str, Any]]:
-        if self._store is None:
+        if self._store is None or not checks:
             return []
         return await self._store.fetchall(
-            "SELECT start_ts, end_ts, seen, status, summary, maintenance FROM status_spans "
-            "WHERE check_name = ? AND start_ts < ? AND (end_ts IS NULL OR end_ts > ?) "
-            "ORDER BY start_ts", (check, self._clock() if until is None else until, since))
+            "SELECT check_name, start_ts, end_ts, seen, status, summary, maintenance FROM "
+            f"status_spans WHERE check_name IN ({', '.join('?' * len(checks))}) AND "
+            "start_ts < ? AND (end_ts IS NULL OR end_ts > ?) ORDER BY check_name, start_ts",
+            (*checks, self._clock() if until is None else until, since))
 
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]:
         """Seconds in each status (and in maintenance) over [since, until): whole days
         and hours from the rollups, the partial hours at both ends from the spans, and the
         open span up to `until` while its check is live."""
+        return (await self.status_seconds_of([check], since, until))[check]
+
+    async def status_seconds_of(self, checks: Sequence[str], since: float,
+                                until: float | None = None) -> dict[str, dict[str, float]]:
+        """`status_seconds` of many checks in two queries: an uptime page of 200 checks."""
         until = self._clock() if until is None else until
-        totals = dict.fromkeys(KINDS, 0.0)
-        if self._store is None or until <= since:
+        totals = {check: dict.fromkeys(KINDS, 0.0) for check in checks}
+        if self._store is None or until <= since or not checks:
             return totals
         first, last = math.ceil(since / 3600) * 3600, math.floor(until / 3600) * 3600
         edges = [(since, first), (last, until)] if first < last else [(since, until)]
@@ -265,20 +277,22 @@ class History:
             parts = ([("status_daily", day0, day1), ("status_hourly", first, day0),
                       ("status_hourly", day1, last)] if day0 < day1
                      else [("status_hourly", first, last)])
-            row = await self._store.fetchone(
-                "SELECT " + ", ".join(f"sum({k}_s) AS {k}" for k in KINDS) + " FROM ("
-                + " UNION ALL ".join(f"SELECT * FROM {table} WHERE check_name = ? AND "
-                                     "bucket >= ? AND bucket < ?" for table, _, _ in parts)
-                + ") AS parts", [v for _, a, b in parts for v in (check, a, b)])
-            totals = {k: float((row or {}).get(k) or 0.0) for k in KINDS}
-        for r in await self._span_rows(check, since, until):
-            kind = "maintenance" if r["maintenance"] else r["status"]
-            end = r["end_ts"]
+            named = f"check_name IN ({', '.join('?' * len(checks))})"
+            for row in await self._store.fetchall(
+                    "SELECT check_name, " + ", ".join(f"sum({k}_s) AS {k}" for k in KINDS)
+                    + " FROM (" + " UNION ALL ".join(
+                        f"SELECT * FROM {table} WHERE {named} AND bucket >= ? AND bucket < ?"
+                        for table, _, _ in parts) + ") AS parts GROUP BY check_name",
+                    [v for _, a, b in parts for v in (*checks, a, b)]):
+                totals[row["check_name"]] = {k: float(row[k] or 0.0) for k in KINDS}
+        for r in await self._span_rows(checks, since, until):
+            kind, end = "maintenance" if r["maintenance"] else r["status"], r["end_ts"]
+            shares = totals[r["check_name"]]
             if end is None:  # the open span: counted up to `until` while results come
-                end = min(until, r["seen"] + self._stale.get(check, 0.0))
+                end = min(until, r["seen"] + self._stale.get(r["check_name"], 0.0))
                 if first < last:  # the rollups hold it only up to its latest result
-                    totals[kind] += _overlap(r["seen"], end, first, last)
-            totals[kind] += sum(_overlap(r["start_ts"], end, a, b) for a, b in edges)
+                    shares[kind] += _overlap(r["seen"], end, first, last)
+            shares[kind] += sum(_overlap(r["start_ts"], end, a, b) for a, b in edges)
         return totals
 
     async def metrics(self, check: str | None = None) -> list[tuple[str, str]]:

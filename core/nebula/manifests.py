@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "openapi": "nebula.builtins.openapi.plugin",
     "prometheus": "nebula.builtins.prometheus.plugin",
     "settings": "nebula.builtins.settings.plugin",
+    "uptime": "nebula.builtins.uptime.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).

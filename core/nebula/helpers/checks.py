@@ -40,7 +40,7 @@ class CheckSpec(Generic[R]):
     # The unit of each metric `evaluate` reports (Check.units), or a function of the
     # reading when the metrics' names come from it (one per mount, per database).
     units: Mapping[str, Unit] | Callable[[R], Mapping[str, Unit]] = field(
-        default_factory=dict)
+        default_factory=dict, hash=False)
 
     def units_for(self, reading: R | None) -> Mapping[str, Unit]:
         """The units to declare, for the metrics of `reading` (None: not read yet)."""

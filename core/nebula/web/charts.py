@@ -102,6 +102,10 @@ def metric_chart(samples: Sequence[Any], fmt: Callable[[float], str], *, label: 
             f'{"".join(shapes)}{hovers}</svg></figure>')
 
 
+def _word(span: Any) -> str:
+    return "maintenance" if span.maintenance else getattr(span.status, "value", span.status)
+
+
 def status_timeline(spans: Sequence[Any], *, since: float, until: float,
                     fmt_duration: Callable[[float], str]) -> str:
     """A check's statuses as a bar from `since` to `until`, each period titled with its
@@ -112,7 +116,7 @@ def status_timeline(spans: Sequence[Any], *, since: float, until: float,
         if end <= start:
             continue
         x0, x1 = _x(start, since, until), _x(end, since, until)
-        status = "maintenance" if span.maintenance else str(span.status)
+        status = _word(span)
         words = (f"{status} {time.strftime('%Y-%m-%d %H:%M', time.localtime(start))} for "
                  f"{fmt_duration(end - start)}: {span.summary}")
         bars.append(f'<rect class="span status-{e(status)}" x="{x0:.1f}" y="4" '
@@ -120,7 +124,7 @@ def status_timeline(spans: Sequence[Any], *, since: float, until: float,
                     "</rect>")
     if not bars:
         return '<p class="muted">No results in this range yet.</p>'
-    shown = ", ".join(f"{'maintenance' if s.maintenance else s.status} "
+    shown = ", ".join(f"{_word(s)} "
                       f"{fmt_duration(min(s.end or until, until) - max(s.start, since))}"
                       for s in spans[-6:])
     return (f'<svg class="timeline" viewBox="0 0 {W} 32" role="img" '

@@ -11,11 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from nebula.helpers.uptime import report
 from nebula.http.endpoints import endpoint
 from nebula.http.keys import agent_of, principal_of
 from nebula.http.problems import Problem
 from nebula.surfaces import PAGE_TAG
-from nebula.units import Unit, duration, human
+from nebula.units import Unit, duration, human, plural
 from nebula.views import describe_action
 from nebula.web.charts import metric_chart, status_timeline
 from nebula.web.html import action_form, badge, e, table, when
@@ -45,6 +46,19 @@ def _policies(request: web.Request, name: str) -> str:
                    e(r["action"]) + ("" if r.get("enabled", True) else " (off)"),
                    e(f"{r.get('max_runs_per_hour', 3)} per hour"))
                   for r in rules), "remediation policies")
+
+
+def _uptime(found: dict[str, Any]) -> str:
+    def percent(value: float | None) -> str:
+        return "no data" if value is None else f"{value * 100:.2f} %"
+
+    rows = ((e(w), percent(u["uptime"]), e(duration(u["down_s"])), e(duration(u["unknown_s"])),
+             e(duration(u["maintenance_s"]))) for w, u in found["uptime"].items())
+    ended = found["mttr"]
+    return (table(("Window", "Uptime", "Down", "Unknown", "Maintenance"), rows, "uptime")
+            + f'<p class="muted">{e(plural(len(found["incidents"]), "incident"))} in 90 days'
+            + (f"; mean time to recover {e(duration(ended))}" if ended is not None else "")
+            + "</p>")
 
 
 def _recent(rows: list[dict[str, Any]], units: dict[str, Unit | None]) -> str:
@@ -104,6 +118,8 @@ async def check_page(request: web.Request) -> web.Response:
         f'{_ranges(name, chosen)}'
         + status_timeline(spans, since=since, until=until, fmt_duration=duration)
         + "".join(charts) + "</section>"
+        f'<section aria-labelledby="up-h"><h2 id="up-h">Uptime</h2>'
+        f"{_uptime(await report(history, name, until))}</section>"
         '<section aria-labelledby="fix-h"><h2 id="fix-h">What fixes it</h2>'
         f"{_policies(request, name)}"
         + (f'<div class="actions">{fixes}</div>' if fixes else

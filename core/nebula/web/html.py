@@ -14,7 +14,7 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "7"
+ASSET_VERSION = "9"
 
 
 def e(value: Any) -> str:

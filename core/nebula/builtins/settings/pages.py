@@ -39,7 +39,7 @@ def _csrf(request: web.Request) -> str:
 
 def _config_path(request: web.Request) -> Path:
     """The file the agent reads; an agent started on defaults gets the user's own file,
-    where its next start looks too (docs/configuration.md)."""
+    where its next start looks too (docs/web.md, "Plugins and settings")."""
     path = agent_of(request).config.path
     return (path or config_candidates()[-1]).resolve()
 
