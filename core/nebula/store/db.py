@@ -117,7 +117,9 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 class Store:
     """The store's interface, and the worker thread every implementation runs on. The
     SQL it takes is the portable subset both backends read, with `?` placeholders; the
-    few things that differ are methods here (`json_text`, `overwriting`)."""
+    few things that differ are methods here (`json_text`, `overwriting`). Rows are dicts
+    by column name: name every computed column (`sum(n) AS n`), since the two backends
+    name them differently (`sum(n)` against `sum`)."""
 
     kind = ""
 

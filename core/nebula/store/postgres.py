@@ -137,12 +137,18 @@ class PostgresStore(Store):
         from psycopg.rows import dict_row
 
         try:
-            return psycopg.connect(**self._params, autocommit=True, row_factory=dict_row,
+            conn = psycopg.connect(**self._params, autocommit=True, row_factory=dict_row,
                                    cursor_factory=psycopg.ClientCursor)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreUnavailable(f"{KEY}: cannot open PostgreSQL at {self.shown}: "
                                    f"{_scrub(first, self._url)}") from None
+        # sum() of integers is numeric here (a Decimal in Python); SQLite answers a number
+        # the rest of the agent does arithmetic with floats on.
+        from psycopg.types.numeric import FloatLoader
+
+        conn.adapters.register_loader("numeric", FloatLoader)
+        return conn
 
     async def _close(self) -> None:
         if self._conn is not None:
