@@ -28,6 +28,7 @@ from nebula.approvals import (
 )
 from nebula.contributions import Action, ParamError, Tool
 from nebula.errors import NebulaError
+from nebula.roles import CALLER
 from nebula.runs import RunNotFound, Runs, RunStatus
 from nebula.secret_store import Sealer
 from nebula.secrets import SECRETS, Secrets
@@ -166,6 +167,7 @@ class ActionRunner:
         action = self.get(name)
         if problems := validate_params(action, params):
             raise InvalidParams(problems)
+        CALLER.set(actor)  # this task's context: prepare and run see who asked
         hidden = write_only.values(action.params, params)
         plan = await self._prepare(action, params, hidden)
         shown_params = _shown(action, params, hidden)
