@@ -39,7 +39,7 @@ from common import Report, Target, arguments, say, spread
 from nebula.api import Check, CheckResult, Status, Unit
 from nebula.health import HealthEngine
 from nebula.history import Record
-from nebula.store import Store
+from nebula.store import SqliteStore, Store
 
 DAY = 86400.0
 INTERVAL = 30.0
@@ -63,7 +63,7 @@ async def growth(folder: Path, checks: int, days: int, start: float = T0
                  ) -> tuple[list[int], Store, float]:
     """`checks` memory checks named system<i>.memory fed from `start` for `days` days into
     folder/nebula.db (bench/check_page.py starts an agent on it afterwards)."""
-    store = Store(folder / "nebula.db")
+    store = SqliteStore(folder / "nebula.db")
     await store.open()
     clock = [start]
     engine = HealthEngine(store, _ignore, flap_threshold=1, clock=lambda: clock[0])
@@ -123,7 +123,7 @@ async def reads(store: Store, now: float, repeat: int) -> dict[str, dict[str, fl
 
 
 async def uptime(folder: Path, checks: int, repeat: int) -> dict[str, Any]:
-    store = Store(folder / "uptime.db")
+    store = SqliteStore(folder / "uptime.db")
     await store.open()
     engine = HealthEngine(store, _ignore, clock=lambda: now)
     history = engine.history
