@@ -82,6 +82,10 @@ async def shoot(out: Path) -> list[Path]:
                         await page.goto(agent.url + path_)
                         if name != "status-page":
                             await page.wait_for_selector('#conn[data-state="online"]')
+                        # Tiles off the screen are not painted until scrolled to
+                        # (content-visibility: auto); a full-page picture shows them all.
+                        await page.evaluate("document.querySelectorAll('.tile').forEach("
+                                            "(t) => { t.style.contentVisibility = 'visible'; })")
                         target = out / f"{name}-{width}.png"
                         target.write_bytes(await compact_png(
                             browser, await page.screenshot(full_page=True), 8))
