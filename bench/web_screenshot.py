@@ -17,6 +17,7 @@ import base64
 import re
 import struct
 import zlib
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,52 @@ async def compact_png(browser: Any, png: bytes, bits: int) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
             + _chunk(b"PLTE", base64.b64decode(palette))
             + _chunk(b"IDAT", zlib.compress(base64.b64decode(rows), 9)) + _chunk(b"IEND", b""))
+
+
+WIDTHS = {1440: 900, 390: 844}
+
+
+async def shoot_pages(url: str, cookie: str, pages: Mapping[str, str], out: Path, *,
+                      prefix: str = "", no_live: Collection[str] = (),
+                      visitor: Collection[str] = (),
+                      prepare: Callable[[Any, str], Awaitable[None]] | None = None
+                      ) -> list[Path]:
+    """Each of `pages` (name: path) at every width of WIDTHS, full page, into
+    out/<prefix><name>-<width>.png: signed in with the session `cookie` except for the
+    `visitor` pages; a page not in `no_live` is shot once its live connection is up;
+    `prepare(page, name)` runs last (a click that shows a result)."""
+    from playwright.async_api import async_playwright
+
+    written = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                           args=CHROMIUM_ARGS)
+        for width, height in WIDTHS.items():
+            context = await browser.new_context(viewport={"width": width, "height": height},
+                                                is_mobile=width < 600, has_touch=width < 600)
+            page = await context.new_page()
+            for name, path in pages.items():
+                await context.clear_cookies()
+                if name not in visitor:
+                    await context.add_cookies([{"name": "nebula_session", "value": cookie,
+                                                "url": url}])
+                await page.goto(url + path)
+                if name not in no_live and name not in visitor:
+                    await page.wait_for_selector('#conn[data-state="online"]')
+                # Tiles off the screen are not painted until scrolled to (content-visibility:
+                # auto); a full-page picture shows them all. Set from script: the CSP keeps
+                # inline styles out.
+                await page.evaluate("document.querySelectorAll('.tile').forEach("
+                                    "(t) => { t.style.contentVisibility = 'visible'; })")
+                if prepare is not None:
+                    await prepare(page, name)
+                target = out / f"{prefix}{name}-{width}.png"
+                target.write_bytes(await compact_png(
+                    browser, await page.screenshot(full_page=True), 8))
+                written.append(target)
+            await context.close()
+        await browser.close()
+    return written
 
 
 class Host:

@@ -25,13 +25,12 @@ from check_page import CHECK, Memory
 from history_growth import DAY, growth
 from processes import scratch
 from web_overview import PASSWORD, sign_in
-from web_screenshot import CHROMIUM_ARGS, HOST, ROOT, Host, compact_png
+from web_screenshot import HOST, ROOT, Host, shoot_pages
 
 from nebula.config import load
 from nebula.logs import configure
 from nebula.testing import run_agent, write_config
 
-WIDTHS = {1440: 900, 390: 844}
 PAGES = {"overview-problems": "/", "check-page": f"/checks/{CHECK}?range=24h",
          "settings": "/settings", "status-page": "/status/home"}
 STATUS_PAGE = {"slug": "home", "title": "Evin's home services", "public": True,
@@ -45,10 +44,7 @@ STATUS_PAGE = {"slug": "home", "title": "Evin's home services", "public": True,
 
 
 async def shoot(out: Path) -> list[Path]:
-    from playwright.async_api import async_playwright
-
     configure("json", "warning")
-    written = []
     with scratch("shots-checks") as root:
         (root / "data").mkdir(mode=0o700)
         _, store, _ = await growth(root / "data", 1, 1, start=time.time() - DAY)
@@ -65,33 +61,8 @@ async def shoot(out: Path) -> list[Path]:
                 await agent.post("/api/v1/checks/run")
             async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
                 cookie = await sign_in(session, agent.url)
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                                   args=CHROMIUM_ARGS)
-                for width, height in WIDTHS.items():
-                    context = await browser.new_context(
-                        viewport={"width": width, "height": height},
-                        is_mobile=width < 600, has_touch=width < 600)
-                    page = await context.new_page()
-                    for name, path_ in PAGES.items():
-                        if name != "status-page":  # a visitor's page: no session
-                            await context.add_cookies([{"name": "nebula_session",
-                                                        "value": cookie, "url": agent.url}])
-                        else:
-                            await context.clear_cookies()
-                        await page.goto(agent.url + path_)
-                        if name != "status-page":
-                            await page.wait_for_selector('#conn[data-state="online"]')
-                        # Tiles off the screen are not painted until scrolled to
-                        # (content-visibility: auto); a full-page picture shows them all.
-                        await page.evaluate("document.querySelectorAll('.tile').forEach("
-                                            "(t) => { t.style.contentVisibility = 'visible'; })")
-                        target = out / f"{name}-{width}.png"
-                        target.write_bytes(await compact_png(
-                            browser, await page.screenshot(full_page=True), 8))
-                        written.append(target)
-                    await context.close()
-                await browser.close()
+            written = await shoot_pages(agent.url, cookie, PAGES, out,
+                                        visitor=("status-page",))
     return written
 
 

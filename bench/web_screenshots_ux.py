@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 from processes import scratch
-from web_screenshot import CHROMIUM_ARGS, HOST, PASSWORD, ROOT, Host, compact_png
+from web_screenshot import HOST, PASSWORD, ROOT, Host, shoot_pages
 
 from nebula.api import Status
 from nebula.config import load
@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 from tests.sample_plugins import Switchable
 from tests.web.panelux_plugin import Procs
 
-WIDTHS = {1440: 900, 390: 844}
 PAGES = {"overview": "/", "plugin-procs": "/plugin/procs", "approvals": "/approvals",
          "events": "/events", "audit": "/audit?plugin=procs", "not-found": "/plugin/nope"}
 
@@ -49,10 +48,7 @@ async def _session_cookie(url: str) -> str:
 
 
 async def shoot(out: Path, prefix: str) -> list[Path]:
-    from playwright.async_api import async_playwright
-
     configure("json", "warning")
-    written = []
     with scratch("shots") as root:
         config = load(write_config(root / "nebula.toml", {"flap_threshold": 1}))
         plugins: dict[str, Any] = {name: Host(name, rows) for name, rows in HOST.items()}
@@ -72,34 +68,19 @@ async def shoot(out: Path, prefix: str) -> list[Path]:
             switch.status = Status.WARNING
             await agent.post("/api/v1/checks/run", {"names": ["switchable.switch"]})
             cookie = await _session_cookie(agent.url)
-            async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                                   args=CHROMIUM_ARGS)
-                for width, height in WIDTHS.items():
-                    context = await browser.new_context(
-                        viewport={"width": width, "height": height},
-                        is_mobile=width < 600, has_touch=width < 600)
-                    await context.add_cookies([{"name": "nebula_session", "value": cookie,
-                                                "url": agent.url}])
-                    page = await context.new_page()
-                    for name, path in PAGES.items():
-                        await page.goto(agent.url + path)
-                        if name != "not-found":
-                            await page.wait_for_selector('#conn[data-state="online"]')
-                        if name == "plugin-procs":
-                            # A read-only action's result, shown at once as a table.
-                            # (Before issue 18 it asked for a confirmation first.)
-                            form = page.locator('form[data-action="procs.list"]')
-                            await form.get_by_role("button", name="Run").click()
-                            if await form.locator(".do-confirm").is_visible():
-                                await form.locator(".do-confirm").click()
-                            await form.locator(".result").get_by_text("Done").wait_for()
-                        target = out / f"{prefix}{name}-{width}.png"
-                        target.write_bytes(await compact_png(
-                            browser, await page.screenshot(full_page=True), 8))
-                        written.append(target)
-                    await context.close()
-                await browser.close()
+
+            async def show_result(page: Any, name: str) -> None:
+                if name == "plugin-procs":
+                    # A read-only action's result, shown at once as a table.
+                    # (Before issue 18 it asked for a confirmation first.)
+                    form = page.locator('form[data-action="procs.list"]')
+                    await form.get_by_role("button", name="Run").click()
+                    if await form.locator(".do-confirm").is_visible():
+                        await form.locator(".do-confirm").click()
+                    await form.locator(".result").get_by_text("Done").wait_for()
+
+            written = await shoot_pages(agent.url, cookie, PAGES, out, prefix=prefix,
+                                        no_live=("not-found",), prepare=show_result)
     return written
 
 
