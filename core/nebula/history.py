@@ -246,15 +246,17 @@ class History:
                      bool(r["maintenance"]))
                 for r in await self._span_rows([check], since, until)]
 
-    async def _span_rows(self, checks: Sequence[str], since: float,
-                         until: float | None) -> list[dict[str, Any]]:
+    async def _span_rows(self, checks: Sequence[str], since: float, until: float | None,
+                         inner: tuple[float, float] = (0.0, 0.0)) -> list[dict[str, Any]]:
+        """Spans overlapping [since, until), but for closed ones within `inner`."""
         if self._store is None or not checks:
             return []
         return await self._store.fetchall(
             "SELECT check_name, start_ts, end_ts, seen, status, summary, maintenance FROM "
             f"status_spans WHERE check_name IN ({', '.join('?' * len(checks))}) AND "
-            "start_ts < ? AND (end_ts IS NULL OR end_ts > ?) ORDER BY check_name, start_ts",
-            (*checks, self._clock() if until is None else until, since))
+            "start_ts < ? AND (end_ts IS NULL OR end_ts > ?) AND (end_ts IS NULL OR "
+            "start_ts < ? OR end_ts > ?) ORDER BY check_name, start_ts",
+            (*checks, self._clock() if until is None else until, since, *inner))
 
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]:
@@ -285,7 +287,9 @@ class History:
                         for table, _, _ in parts) + ") AS parts GROUP BY check_name",
                     [v for _, a, b in parts for v in (*checks, a, b)]):
                 totals[row["check_name"]] = {k: float(row[k] or 0.0) for k in KINDS}
-        for r in await self._span_rows(checks, since, until):
+        # Closed spans within the whole hours are in the rollups already.
+        inner = (first, last) if first < last else (math.inf, -math.inf)
+        for r in await self._span_rows(checks, since, until, inner):
             kind, end = "maintenance" if r["maintenance"] else r["status"], r["end_ts"]
             shares = totals[r["check_name"]]
             if end is None:  # the open span: counted up to `until` while results come
