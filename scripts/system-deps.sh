@@ -22,6 +22,8 @@ PACKAGES=(
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
   openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
+  apt                          # security plugin: apt-get -s upgrade (openssh-server above: sshd -T
+                               # and a real sshd refusing passwords; podman: containers' settings)
   iproute2                     # network plugin: `ip netns` and a veth pair as a second host
 )
 

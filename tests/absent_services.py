@@ -89,12 +89,20 @@ token = "bench-token"
 update_url = "{url}/update"
 hosts = ["nebula-bench"]
 """,
+        "security": f"""\
+[plugins.security]
+sshd_config = "{missing / "sshd_config"}"
+apt_get = "{missing / "apt-get"}"
+reboot_flag = "{missing / "reboot-required"}"
+docker_url = "unix://{missing / "docker.sock"}"
+""",
         "sunshine": f"""\
 [plugins.sunshine]
 url = "https://127.0.0.1:{absent}"
 username = "bench"
 password = "bench-password"
 """,
+        "advisor": "[plugins.advisor]\nenabled = true\n",
         "network": f"""\
 [plugins.network]
 resolvers = ["127.0.0.1"]

@@ -135,13 +135,14 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
     bundled = {"system", "apps", "discordbot", "streambot", "ddns", "docker", "domains",
                "google", "homeassistant", "notify", "plex", "postgres", "zoneedit", "caddy",
-               "logs", "media", "nas", "sunshine", "network"}
+               "logs", "media", "nas", "sunshine", "network", "advisor", "security"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")
     # Every plugin's checks ran (the docker engine check, postgres', the apps' stacks and
     # the NAS share among them) ...
     assert {"docker.engine", "postgres.reachable", "apps.stacks",
-            "nas.share_media", "network.dns"} <= set(seen["checks"])
+            "nas.share_media", "network.dns", "advisor.forecast",
+            "security.containers"} <= set(seen["checks"])
     assert seen["started"] == []
     # ... and only the DNS questions loaded what they need.
     assert seen["checked"] == ["dns"]

@@ -94,6 +94,9 @@ class Agent:
             return None
         return copy.deepcopy(dict(record.config))
 
+    def agent_config(self) -> Mapping[str, Any]:
+        return copy.deepcopy(dict(self.config.agent))
+
     @property
     def history(self) -> History:
         return self.health.history

@@ -61,6 +61,8 @@ CHECK = _object(
     status_summary=STRING, summary=STRING,
     pending={"anyOf": [_object("PendingChange", None, status=CHECK_STATUS, summary=STRING,
                                results=INTEGER, needed=INTEGER), {"type": "null"}]},
+    maintenance={**BOOLEAN, "description": "inside a maintenance window: results are kept "
+                 "marked, notifications and remediation wait"},
     metrics=OBJECT, last_run=_nullable("number"), since=_nullable("number"),
     duration_ms=NUMBER, interval=NUMBER,
 )

@@ -58,10 +58,11 @@ def sparkline(points: Sequence[tuple[str, float | None]]) -> str:
 
 def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) -> str:
     status = check["status"]
+    held = badge("maintenance", "in maintenance") if check.get("maintenance") else ""
     return (
         f'<li class="tile status-{e(status)}" data-check="{e(check["name"])}" '
         f'data-status="{e(status)}"><h3><a href="/checks/{e(check["name"])}">'
-        f'{e(check["title"])}</a></h3>{badge(status)}'
+        f'{e(check["title"])}</a></h3>{badge(status)}{held}'
         # The words of the result that set the status shown, not of a newer one that
         # flap damping has not let change it yet.
         f'<p class="summary">{e(check["status_summary"])}</p>{sparkline(history)}'

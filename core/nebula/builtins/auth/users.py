@@ -430,10 +430,12 @@ class LoginGuard:
             "SELECT ts, ip, username, reason FROM failed_logins ORDER BY id DESC LIMIT ?",
             (limit,))
 
-    async def check(self) -> CheckResult:
-        since = time.time() - 3600
-        rows = await self._store.fetchall(
+    async def since(self, since: float) -> list[dict[str, Any]]:
+        return await self._store.fetchall(
             "SELECT ip, username, reason FROM failed_logins WHERE ts > ?", (since,))
+
+    async def check(self) -> CheckResult:
+        rows = await self.since(time.time() - 3600)
         failures = [r for r in rows if r["reason"] != self.LOCKED]
         per_ip: dict[str, int] = {}
         for r in failures:
