@@ -83,6 +83,12 @@ class _Open:
     maintenance: bool
 
 
+def _fold(buckets: dict[Any, list[float]], key: Any, value: float) -> None:
+    """Add `value` to the [min, sum, max, count] of `buckets[key]`."""
+    acc = buckets.setdefault(key, [value, 0.0, value, 0])
+    acc[:] = [min(acc[0], value), acc[1] + value, max(acc[2], value), acc[3] + 1]
+
+
 def _overlap(start: float, end: float, since: float, until: float) -> float:
     return max(0.0, min(end, until) - max(start, since))
 
@@ -112,11 +118,7 @@ class History:
             for metric, value in r.metrics.items():
                 series = self._series[(r.check, metric)][0]
                 for table, size, _ in TIERS:
-                    acc = rollups.setdefault((table, series, int(r.ts // size * size)),
-                                             [value, 0.0, value, 0])
-                    acc[0], acc[2] = min(acc[0], value), max(acc[2], value)
-                    acc[1] += value
-                    acc[3] += 1
+                    _fold(rollups, (table, series, int(r.ts // size * size)), value)
             self._extend(r, seconds, spans)
         statements: list[Statement] = [
             (_merge(table), [(i, b, *acc) for (t, i, b), acc in rollups.items() if t == table])
@@ -159,12 +161,9 @@ class History:
             await self._store.executemany(
                 "INSERT INTO history_series (check_name, metric, unit) VALUES (?, ?, ?) "
                 "ON CONFLICT (check_name, metric) DO UPDATE SET unit = excluded.unit", new)
-            for c, m, _ in new:
-                row = await self._store.fetchone(
-                    "SELECT id, unit FROM history_series WHERE check_name = ? AND metric = ?",
-                    (c, m))
-                assert row is not None
-                self._series[(c, m)] = (row["id"], row["unit"])
+            self._series = {(r["check_name"], r["metric"]): (r["id"], r["unit"]) for r in
+                            await self._store.fetchall(
+                                "SELECT id, check_name, metric, unit FROM history_series")}
         for check in {r.check for r in records} - self._open.keys():
             row = await self._store.fetchone(
                 "SELECT start_ts, seen, status, maintenance FROM status_spans "
@@ -226,10 +225,7 @@ class History:
         if table == "check_results":
             merged: dict[int, list[float]] = {}
             for ts, value, *_ in rows:
-                acc = merged.setdefault(int(ts - origin) // grid, [value, 0.0, value, 0])
-                acc[0], acc[2] = min(acc[0], value), max(acc[2], value)
-                acc[1] += value
-                acc[3] += 1
+                _fold(merged, int(ts - origin) // grid, value)
             groups = [(k, *acc) for k, acc in merged.items()]
         else:
             groups = [tuple(r.values()) for r in await self._store.fetchall(
