@@ -94,7 +94,7 @@ ACTION = _object(
     "Action", ["name", "plugin", "destructive"],
     name=STRING, plugin=STRING, title=STRING, description=STRING,
     params={"type": "object", "description": "JSON Schema of the action's parameters"},
-    destructive=BOOLEAN, timeout=NUMBER,
+    destructive=BOOLEAN, read_only=BOOLEAN, timeout=NUMBER,
 )
 ACTION_LIST = _object("ActionList", ["actions"], actions={"type": "array", "items": ACTION})
 

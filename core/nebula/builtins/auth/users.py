@@ -38,6 +38,7 @@ from nebula.logs import get_logger
 from nebula.roles import ACCOUNT_ROLES, Role
 from nebula.secret_store import SecretStore
 from nebula.store import Store
+from nebula.units import plural
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -441,8 +442,9 @@ class LoginGuard:
         for r in failures:
             per_ip[r["ip"]] = per_ip.get(r["ip"], 0) + 1
         locked = sum(1 for r in rows if r["reason"] == self.LOCKED)
-        summary = (f"{len(failures)} failed logins in the last hour from {len(per_ip)} "
-                   f"addresses; {locked} attempts refused while locked")
+        summary = (f"{plural(len(failures), 'failed login')} in the last hour from "
+                   f"{plural(len(per_ip), 'address')}; {plural(locked, 'attempt')} refused "
+                   "while locked")
         status = Status.OK
         if len(failures) >= self.max_user or locked:
             status = Status.WARNING
