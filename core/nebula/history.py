@@ -146,8 +146,7 @@ class History:
                     return
                 _emit(spans, SPAN_CLOSE, (r.ts, r.ts, r.check, current.start))
         self._open[r.check] = _Open(r.ts, r.ts, r.status.value, r.maintenance)
-        _emit(spans, SPAN_OPEN,
-              (r.check, r.ts, r.ts, r.status.value, r.summary, r.maintenance))
+        _emit(spans, SPAN_OPEN, (r.check, r.ts, r.ts, r.status.value, r.summary, r.maintenance))
 
     async def _load(self, records: list[Record]) -> None:
         """Name new series (and note changed units), read the open spans of checks not
