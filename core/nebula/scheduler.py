@@ -10,7 +10,7 @@ Jobs share wake-ups: a job whose first run is spread (`initial_spread` of a seco
 starts on a whole second of the loop's clock, so jobs whose intervals are whole seconds stay
 on that one-second beat, and every job due on the same beat is woken by one timer of the loop
 (each job sleeps until an absolute loop time, not for a delay measured a moment apart). An
-agent with 70 checks every 30–60 s then wakes a handful of times a minute, and the health
+agent with 70 checks every 30 to 60 s then wakes a handful of times a minute, and the health
 engine writes each beat's results in one transaction.
 """
 
