@@ -22,6 +22,7 @@ PACKAGES=(
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
   openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
+  iproute2                     # network plugin: `ip netns` and a veth pair as a second host
 )
 
 missing=()

@@ -95,6 +95,14 @@ url = "https://127.0.0.1:{absent}"
 username = "bench"
 password = "bench-password"
 """,
+        "network": f"""\
+[plugins.network]
+resolvers = ["127.0.0.1"]
+dns_port = {absent}
+gateway = "127.0.0.1"
+gateway_method = "tcp"
+gateway_port = {absent}
+""",
         "zoneedit": f"""\
 [plugins.zoneedit]
 username = "bench"

@@ -190,6 +190,10 @@ async def test_metrics_in_prometheus_format(nebula_agent):
         assert 'nebula_plugin_state{plugin="switchable",state="loaded"} 1.0' in text
         assert 'nebula_action_runs_total{action="switchable.echo",outcome="ok"} 1.0' in text
         assert "nebula_check_duration_seconds_bucket" in text
+        # Uptime from the stored history (the uptime built-in), per window.
+        for window in ("24h", "7d", "30d", "90d"):
+            assert ('nebula_check_uptime_ratio{check="switchable.switch",plugin="switchable",'
+                    f'window="{window}"}} 1.0') in text
 
 
 @pytest.mark.parametrize("role,status", [("viewer", 403), ("admin", 200)])

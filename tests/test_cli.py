@@ -109,8 +109,8 @@ def test_commands_talk_to_a_running_agent(tmp_path, env):
         status = json.loads(nebula("--config", config, "status", "--json", env=env).stdout)
         assert status["running"] is True
         # system, and the built-in auth, fleet, jarvis, mcp, remediation, service, backup,
-        # installer, openapi and prometheus
-        assert status["plugins"]["loaded"] == 11
+        # installer, openapi, prometheus, settings and uptime
+        assert status["plugins"]["loaded"] == 13
         nebula("--config", config, "action", "run", "system.top_processes", env=env)
         # The run went through the agent: its audit log has it.
         _, audit = agent.get("/api/v1/audit?action=system.top_processes")

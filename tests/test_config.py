@@ -79,7 +79,7 @@ async def test_an_agent_starts_without_any_config_file(tmp_path, monkeypatch):
             "auth": "loaded", "fleet": "loaded", "jarvis": "loaded", "mcp": "loaded",
             "remediation": "loaded", "service": "loaded", "backup": "loaded",
             "installer": "loaded", "openapi": "loaded", "prometheus": "loaded",
-            "switchable": "loaded"}
+            "settings": "loaded", "uptime": "loaded", "switchable": "loaded"}
     assert (tmp_path / "state" / "nebula" / "nebula.db").is_file()
 
 

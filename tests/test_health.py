@@ -172,17 +172,17 @@ async def test_history_is_written_in_batches_and_read_newest_first(store):
     assert await engine.flush() == 3
     assert await engine.flush() == 0
     assert (await store.fetchone(count))["n"] == 3
-    rows = await engine.history("t.db")
+    rows = await engine.results("t.db")
     assert [(r["status"], r["state"], r["summary"], r["metrics"]) for r in rows] == [
         ("critical", "critical", "run 2", {"n": 2.0}),
         ("warning", "warning", "run 1", {"n": 1.0}),
         ("ok", "ok", "run 0", {"n": 0.0}),
     ]
-    assert [r["summary"] for r in await engine.history("t.db", limit=2)] == ["run 2", "run 1"]
+    assert [r["summary"] for r in await engine.results("t.db", limit=2)] == ["run 2", "run 1"]
     since = rows[1]["ts"]
-    assert [r["summary"] for r in await engine.history("t.db", since=since)] == ["run 2",
+    assert [r["summary"] for r in await engine.results("t.db", since=since)] == ["run 2",
                                                                                 "run 1"]
-    assert await engine.history("t.other") == []
+    assert await engine.results("t.other") == []
 
 
 async def test_restore_brings_back_the_damped_state_after_a_restart(tmp_path):

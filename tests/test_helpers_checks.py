@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, Unit
 from nebula.helpers.checks import (
     CheckSpec,
+    Config,
     Threshold,
     Verdict,
     level,
@@ -99,3 +100,17 @@ def test_check_spec_evaluates_a_reading_with_the_config() -> None:
     assert result.status is Status.WARNING
     with pytest.raises(AttributeError):
         spec.name = "other"  # type: ignore[misc]
+
+
+def test_check_spec_units_are_fixed_or_follow_the_reading() -> None:
+    def run(value: dict[str, float], config: Config) -> CheckResult:
+        return CheckResult(Status.OK, "", value)
+
+    fixed: CheckSpec[dict[str, float]] = CheckSpec("a", "A", "", run, {"x": Unit.PERCENT})
+    assert fixed.units_for(None) == fixed.units_for({"y": 1.0}) == {"x": Unit.PERCENT}
+    per_key: CheckSpec[dict[str, float]] = CheckSpec(
+        "b", "B", "", run, lambda reading: dict.fromkeys(reading, Unit.BYTES))
+    assert per_key.units_for({"/": 1.0, "/home": 2.0}) == {"/": Unit.BYTES,
+                                                           "/home": Unit.BYTES}
+    assert per_key.units_for(None) == {}  # not read yet: nothing to name
+    assert CheckSpec("c", "C", "", run).units_for(None) == {}

@@ -114,6 +114,7 @@ def _every_plugin_config(folder: Path, absent: int) -> Path:
                          f'file = "{folder / "compose.yaml"}"\n')
     sections["domains"] += "dns_timeout = 1\n"
     sections["zoneedit"] += "timeout = 1\n"
+    sections["network"] += "dns_timeout = 1\n"
     ddns = sections["ddns"]
     sections["ddns"] = (ddns[:ddns.index("[[plugins.ddns.rfc2136]]")] + "timeout = 1\n"
                         + ddns[ddns.index("[[plugins.ddns.rfc2136]]"):])
@@ -137,13 +138,13 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
     bundled = {"system", "apps", "discordbot", "streambot", "ddns", "docker", "domains",
                "google", "homeassistant", "notify", "plex", "postgres", "zoneedit", "caddy",
-               "logs", "media", "nas", "sunshine"}
+               "logs", "media", "nas", "sunshine", "network", "advisor"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")
     # Every plugin's checks ran (the docker engine check, postgres', the apps' stacks and
     # the NAS share among them) ...
     assert {"docker.engine", "postgres.reachable", "apps.stacks",
-            "nas.share_media"} <= set(seen["checks"])
+            "nas.share_media", "network.dns", "advisor.forecast"} <= set(seen["checks"])
     assert seen["started"] == []
     # ... and only the DNS questions loaded what they need.
     assert seen["checked"] == ["dns"]

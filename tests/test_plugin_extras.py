@@ -101,7 +101,8 @@ print("=", record.state, record.error)
 @pytest.mark.parametrize(("plugin", "package", "extra"), [
     ("docker", "docker", "docker"), ("apps", "docker", "apps"),
     ("postgres", "psycopg", "postgres"),
-    ("domains", "dns", "dns"), ("zoneedit", "dns", "dns"), ("nas", "smbprotocol", "nas"),
+    ("domains", "dns", "dns"), ("zoneedit", "dns", "dns"), ("network", "dns", "dns"),
+    ("nas", "smbprotocol", "nas"),
     ("media", "filetype", "media")])
 def test_a_plugin_that_loads_its_sdk_lazily_still_fails_at_start_without_it(
         tmp_path, plugin, package, extra):

@@ -94,7 +94,8 @@ def test_the_base_install_leaves_each_sdk_to_its_plugins_extra(wheel):
     declared = {r.name: r.manifest.extra for r in PluginManager().records.values()
                 if r.manifest is not None and getattr(r.manifest, "extra", None)}
     assert declared == {"docker": "docker", "apps": "apps", "postgres": "postgres",
-                        "domains": "dns", "zoneedit": "dns", "ddns": "dns", "nas": "nas",
+                        "domains": "dns", "zoneedit": "dns", "ddns": "dns", "network": "dns",
+                        "nas": "nas",
                         "media": "media"}
     assert set(declared.values()) <= extras
     in_all = {Requirement(r).name for r in metadata["Requires-Dist"] if "extra == 'all'" in r}

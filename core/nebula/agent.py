@@ -21,6 +21,7 @@ from nebula.contributions import Panel, Subscription, Tool
 from nebula.events import EventBus
 from nebula.filemodes import secure_data_dir
 from nebula.health import HealthEngine
+from nebula.history import RAW_KEEP, History
 from nebula.logs import get_logger
 from nebula.plugins import (
     DISABLED,
@@ -92,6 +93,10 @@ class Agent:
         if record is None or record.state != LOADED:
             return None
         return copy.deepcopy(dict(record.config))
+
+    @property
+    def history(self) -> History:
+        return self.health.history
 
     def run_check(self, name: str) -> None:
         """A plugin asks for one of its checks now (see PluginContext.run_check); one run
@@ -310,8 +315,9 @@ class Agent:
         days = self.config.agent["retention_days"] * 86400
         audit_days = self.config.agent["audit_retention_days"] * 86400
         await self.health.flush()
+        # Results are the history's raw tier: it prunes them with its rollups.
+        await self.health.history.prune(now, raw_keep=min(days, RAW_KEEP))
         for sql, cutoff in (
-            ("DELETE FROM check_results WHERE ts < ?", now - days),
             ("DELETE FROM events WHERE ts < ?", now - days),
             ("DELETE FROM audit WHERE ts < ?", now - audit_days),
         ):

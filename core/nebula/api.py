@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pluggy
 
-from nebula.context import KeyValue, PluginContext
+from nebula.context import HistoryReader, KeyValue, PluginContext
 from nebula.contributions import (
     Action,
     Check,
@@ -21,6 +21,8 @@ from nebula.contributions import (
     Manifest,
     Panel,
     ParamError,
+    Sample,
+    Span,
     Status,
     Subscription,
     Tool,
@@ -32,6 +34,7 @@ from nebula.roles import Principal, Role
 from nebula.secret_store import SecretStore, SecretStoreError
 from nebula.secrets import StreamRedactor
 from nebula.surfaces import ADMIN, PUBLIC, VIEWER, Authenticator, Endpoint, SignedIn, WebPage
+from nebula.units import Unit, human, plural
 
 PLUGIN_API_VERSION = "1.2"
 
@@ -48,6 +51,7 @@ __all__ = [
     "CheckResult",
     "Endpoint",
     "Field",
+    "HistoryReader",
     "Job",
     "KeyValue",
     "Manifest",
@@ -56,16 +60,21 @@ __all__ = [
     "PluginContext",
     "Principal",
     "Role",
+    "Sample",
     "SecretStore",
     "SecretStoreError",
     "SignedIn",
+    "Span",
     "Status",
     "StreamRedactor",
     "Subscription",
     "Tool",
+    "Unit",
     "WebPage",
     "Webhook",
     "hookimpl",
+    "human",
+    "plural",
     "report_progress",
     "reveal",
 ]

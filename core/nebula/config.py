@@ -29,6 +29,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A value sealed with the agent's key (`<data_dir>/secret.key`), as the panel's settings
+# form writes secrets: the file alone does not reveal them.
+SEALED_RE = re.compile(r"^\$\{sealed:([A-Za-z0-9_=-]+)\}$")
 
 AGENT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -97,6 +100,7 @@ class Config:
     # Top-level sections built-in plugins claim (`[jarvis]`, `[[remediation]]`), each
     # validated against its plugin's schema, with defaults: a missing one reads as empty.
     sections: dict[str, Any] = field(default_factory=dict)
+    key_path: Path = Path("secret.key")
 
     @property
     def data_dir(self) -> Path:
@@ -173,7 +177,7 @@ def _line_from_message(message: str) -> int | None:
 def _build(
     path: Path | None, raw: dict[str, Any], lines: KeyLines
 ) -> tuple[Config, list[ConfigProblem]]:
-    config = Config(path, {}, {}, lines)
+    config = Config(path, {}, {}, lines, key_path=key_path(raw.get("agent")))
     problems: list[ConfigProblem] = []
     claims = section_claims()
     for key in raw:
@@ -297,8 +301,31 @@ def _resolve(value: Any, path: str, config: Config, problems: list[ConfigProblem
     if isinstance(value, list):
         return [_resolve(v, f"{path}.{i}", config, problems) for i, v in enumerate(value)]
     if isinstance(value, str):
+        if sealed := SEALED_RE.match(value):
+            return _unseal(sealed.group(1), path, config, problems)
         return ENV_RE.sub(lambda m: _env(m, path, config, problems), value)
     return value
+
+
+def key_path(raw_agent: Any) -> Path:
+    """The agent's key file, known before `[agent]` is validated (sealed values are read
+    while the file is): the data dir as the environment or the file names it."""
+    data_dir = os.environ.get("NEBULA_DATA_DIR") or (
+        raw_agent.get("data_dir") if isinstance(raw_agent, dict) else None)
+    return Path(data_dir if isinstance(data_dir, str) else default_data_dir()
+                ).expanduser() / "secret.key"
+
+
+def _unseal(token: str, path: str, config: Config, problems: list[ConfigProblem]) -> str:
+    from nebula.secret_store import Sealer, SecretStoreError
+
+    try:
+        secret = Sealer(config.key_path).unseal(token, f"the sealed value of {path}")
+    except SecretStoreError as exc:
+        problems.append(config.problem(path, str(exc)))
+        return ""
+    SECRETS.add(secret)
+    return secret
 
 
 def _env(match: re.Match[str], path: str, config: Config, problems: list[ConfigProblem]) -> str:

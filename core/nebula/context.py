@@ -4,18 +4,42 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nebula.contributions import Sample, Span
 from nebula.logs import get_logger
 from nebula.secret_store import SecretStore
 from nebula.secrets import SECRETS
 from nebula.store import Store
+from nebula.units import Unit
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+class HistoryReader(Protocol):
+    """The stored history of every check (`ctx.history`): metric series at a resolution
+    fitting `points`, status spans, and seconds spent in each status. Times are epoch
+    seconds; `until` None means now. Implemented by `nebula.history.History`."""
+
+    async def series(self, check: str, metric: str, since: float, until: float | None = None,
+                     points: int = 300) -> list[Sample]: ...
+
+    async def spans(self, check: str, since: float, until: float | None = None
+                    ) -> list[Span]: ...
+
+    async def status_seconds(self, check: str, since: float, until: float | None = None
+                             ) -> dict[str, float]: ...
+
+    async def status_seconds_of(self, checks: Sequence[str], since: float,
+                                until: float | None = None) -> dict[str, dict[str, float]]: ...
+
+    async def metrics(self, check: str | None = None) -> list[tuple[str, str]]: ...
+
+    async def unit(self, check: str, metric: str) -> Unit | None: ...
 
 
 class Services(Protocol):
@@ -32,6 +56,9 @@ class Services(Protocol):
     def peer_config(self, plugin: str) -> Mapping[str, Any] | None: ...
 
     def run_check(self, name: str) -> None: ...
+
+    @property
+    def history(self) -> HistoryReader: ...
 
 
 class KeyValue:
@@ -130,6 +157,14 @@ class PluginContext:
         """Mask `value` wherever the agent writes it from now on (logs, API answers,
         audit, Jarvis prompts): for secrets a plugin learns at run time, such as tokens."""
         SECRETS.add(value)
+
+    @property
+    def history(self) -> HistoryReader:
+        """Every check's stored history (metric series, status spans and seconds), read
+        only: what a plugin needs to judge a trend or report uptime."""
+        if self.services is None:
+            raise RuntimeError("no agent history")
+        return self.services.history
 
     @property
     def http(self) -> aiohttp.ClientSession:

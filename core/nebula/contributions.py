@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nebula.errors import NebulaError
+from nebula.units import Unit as Unit  # defined below the contract; part of it
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -56,6 +57,29 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One point of a metric's history: over the bucket starting at `ts` (one raw result,
+    5 minutes or an hour) the lowest, mean and highest value."""
+
+    ts: float
+    min: float
+    avg: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Span:
+    """A continuous period of one check in one status; `end` is None while it lasts.
+    `maintenance` marks results taken during a maintenance window."""
+
+    start: float
+    end: float | None
+    status: Status
+    summary: str
+    maintenance: bool = False
+
+
+@dataclass(frozen=True)
 class Check:
     """A health check. `run` returns a CheckResult; raising or hanging past `timeout`
     gives an `unknown` result carrying the error, never a crash."""
@@ -68,6 +92,9 @@ class Check:
     timeout: float = 10.0
     # Consecutive results needed before the reported state changes; None takes [agent].
     flap_threshold: int | None = None
+    # The unit of each metric the check reports ({"used_pct": Unit.PERCENT}): charts label
+    # their axes with it and text shows the numbers with `nebula.units.human`.
+    units: Mapping[str, Unit] = field(default_factory=dict, hash=False)  # a Check stays hashable
 
 
 class ParamError(NebulaError, ValueError):
@@ -125,7 +152,8 @@ class Field:
 
     key: str
     label: str = ""
-    unit: str = ""
+    # A `Unit`, or a free suffix ("°C", "h") for what no Unit names.
+    unit: Unit | str = ""
     description: str = ""
 
 

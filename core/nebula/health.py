@@ -7,7 +7,8 @@ agree on it; each move emits a `check.changed` event. Results are written to the
 batches (`flush`), so a thousand checks a second cost a handful of transactions. Once
 `start_flushing` runs, the first result after a write wakes a task that waits up to
 FLUSH_DELAY for more and writes them in one batch; with nothing pending it waits on an
-event, not a timer, so an idle agent is not woken every second.
+event, not a timer, so an idle agent is not woken every second. The same transaction adds
+each result to the metric and status history (nebula.history).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nebula.contributions import Check, CheckResult, Status
+from nebula.history import History, Record
 from nebula.logs import get_logger
 from nebula.scheduler import cancelling
 from nebula.secrets import SECRETS
@@ -130,12 +132,19 @@ def _normalise(result: Any) -> CheckResult:
 
 class HealthEngine:
     def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2,
-                 flush_delay: float = FLUSH_DELAY) -> None:
+                 flush_delay: float = FLUSH_DELAY, clock: Callable[[], float] = time.time
+                 ) -> None:
         self._store = store
         self._publish = publish
+        self._clock = clock
+        self.history = History(store, clock)
         self.checks: dict[str, CheckState] = {}
         self._flap_threshold = flap_threshold
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: list[tuple[Record, str, float]] = []  # with the state and duration
+        self._flush_lock = asyncio.Lock()  # batches reach the history in order
+        # Whether a check is in a maintenance window now: its results are stored with the
+        # flag, and its status spans keep it (the maintenance feature sets this).
+        self.in_maintenance: Callable[[CheckState], bool] = lambda cs: False
         self.flush_delay = flush_delay
         self._flush_wanted = asyncio.Event()  # set while results wait to be written
         self._flusher: asyncio.Task[None] | None = None
@@ -205,14 +214,15 @@ class HealthEngine:
         return cs
 
     async def _record(self, cs: CheckState, result: CheckResult, duration_ms: float) -> None:
-        now = time.time()
+        now = self._clock()
         cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
         old = cs.observe(result.status, now)
         assert cs.state is not None
         if result.status == cs.state:
             cs.state_result = result
-        self._pending.append((cs.check.name, now, result.status.value, cs.state.value,
-                              result.summary, json.dumps(result.metrics), duration_ms))
+        self._pending.append((Record(cs.check.name, now, result.status, result.summary,
+                                     result.metrics, self.in_maintenance(cs), cs.check.units,
+                                     cs.check.interval), cs.state.value, duration_ms))
         self._flush_wanted.set()
         self.version += 1
         for listener in self.listeners:
@@ -255,25 +265,37 @@ class HealthEngine:
         log.warning("health.flush_failed", error=error)
 
     async def flush(self) -> int:
-        rows, self._pending = self._pending, []
-        self._flush_wanted.clear()  # what arrives from here on sets it again
-        if rows and self._store is not None:
-            await self._store.executemany(
-                "INSERT INTO check_results (check_name, ts, status, state, summary, metrics, "
-                "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+        async with self._flush_lock:
+            pending, self._pending = self._pending, []
+            self._flush_wanted.clear()  # what arrives from here on sets it again
+            if not pending or self._store is None:
+                return len(pending)
+            rows = [(r.check, r.ts, r.status.value, state, r.summary, json.dumps(r.metrics),
+                     duration_ms, r.maintenance) for r, state, duration_ms in pending]
+            try:
+                await self._store.batch([(
+                    "INSERT INTO check_results (check_name, ts, status, state, summary, "
+                    "metrics, duration_ms, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows),
+                    *await self.history.plan(r for r, _, _ in pending)])
+            except BaseException:
+                self.history.forget()  # its open spans ran ahead of the store
+                raise
+            return len(pending)
 
-    async def history(self, name: str, since: float = 0,
+    async def results(self, name: str, since: float = 0,
                       limit: int = 500) -> list[dict[str, Any]]:
+        """A check's latest stored results, newest first (kept 48 h: see nebula.history)."""
         if self._store is None:
             return []
         await self.flush()
         rows = await self._store.fetchall(
-            "SELECT ts, status, state, summary, metrics, duration_ms FROM check_results "
+            "SELECT ts, status, state, summary, metrics, duration_ms, maintenance "
+            "FROM check_results "
             "WHERE check_name = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?",
             (name, since, limit))
         for row in rows:
-            row["metrics"] = json.loads(row["metrics"])
+            row["metrics"], row["maintenance"] = json.loads(row["metrics"]), bool(
+                row["maintenance"])
         return rows
 
     def summary(self) -> Mapping[str, int]:

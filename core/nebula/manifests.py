@@ -34,6 +34,8 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "installer": "nebula.builtins.installer.plugin",
     "openapi": "nebula.builtins.openapi.plugin",
     "prometheus": "nebula.builtins.prometheus.plugin",
+    "settings": "nebula.builtins.settings.plugin",
+    "uptime": "nebula.builtins.uptime.plugin",
 }
 
 # What a claimed section's extra rules report: (key path inside the section, message).

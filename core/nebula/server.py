@@ -13,13 +13,13 @@ from aiohttp import web
 from nebula.agent import Agent
 from nebula.config import Config
 from nebula.http.app import Panel, build_app
-from nebula.web import pages, plugin_pages
+from nebula.web import check_page, pages, plugin_pages
 from nebula.web.history import SPARKLINES, Sparklines
 from nebula.web.live import FirstResults
 from nebula.web.signed_out import signed_out
 
 # Importing the panel's modules adds their pages to the endpoint table.
-_PAGE_MODULES = (pages, plugin_pages)
+_PAGE_MODULES = (pages, plugin_pages, check_page)
 
 
 def create_app(

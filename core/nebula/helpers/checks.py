@@ -18,10 +18,10 @@ A limit is reached at the value itself (`>=`), so a limit of 0 always fires; wit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from nebula.contributions import CheckResult, Status
+from nebula.contributions import CheckResult, Status, Unit
 
 Config = Mapping[str, Any]
 R = TypeVar("R")
@@ -37,6 +37,16 @@ class CheckSpec(Generic[R]):
     title: str
     description: str
     evaluate: Callable[[R, Config], CheckResult]
+    # The unit of each metric `evaluate` reports (Check.units), or a function of the
+    # reading when the metrics' names come from it (one per mount, per database).
+    units: Mapping[str, Unit] | Callable[[R], Mapping[str, Unit]] = field(
+        default_factory=dict, hash=False)
+
+    def units_for(self, reading: R | None) -> Mapping[str, Unit]:
+        """The units to declare, for the metrics of `reading` (None: not read yet)."""
+        if not callable(self.units):
+            return self.units
+        return {} if reading is None else self.units(reading)
 
 
 def reached(value: float, limit: float | None, *, below: bool = False) -> bool:

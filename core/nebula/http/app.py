@@ -135,7 +135,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     # The scrape certificate is matched on the URL's own path: `/metrics` is a built-in's
     # page, routed by the panel's catch-all resource.
-    principal = scraper(request, request.path) or await _principal(request)
+    principal = scraper(request, request.path) or await find_principal(request)
     if principal is None:
         if (path in request.app[PAGE_PATHS] or (inner is not None and inner.tag == PAGE_TAG)) \
                 and request.method == "GET":
@@ -149,7 +149,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-async def _principal(request: web.Request) -> Principal | None:
+async def find_principal(request: web.Request) -> Principal | None:
     """A bearer token when the request has an Authorization header (scripts), else whatever
     credential of its own (the panel's session cookie) a running plugin's authenticator
     honours (browsers)."""

@@ -14,6 +14,7 @@ from nebula.approvals import ApprovalStatus
 from nebula.contributions import Status
 from nebula.plugins import PluginState
 from nebula.runs import RunStatus
+from nebula.units import Unit
 
 Schema = dict[str, Any]
 
@@ -67,10 +68,25 @@ CHECK_LIST = _object("CheckList", ["summary", "checks"], summary=CHECK_SUMMARY,
                      checks={"type": "array", "items": CHECK})
 CHECK_RUN = _object("CheckRun", ["checks"], checks={"type": "array", "items": CHECK})
 CHECK_HISTORY = _object(
-    "CheckHistory", ["check", "results"], check=STRING,
-    results={"type": "array", "items": _object(
-        "CheckResult", None, ts=NUMBER, status=CHECK_STATUS, state=STRING, summary=STRING,
-        metrics=OBJECT, duration_ms=NUMBER)})
+    "CheckHistory", ["check"], check=STRING,
+    results={"type": "array", "description": "without `metric`: the latest results",
+             "items": _object("CheckResult", None, ts=NUMBER, status=CHECK_STATUS,
+                              state=STRING, summary=STRING, metrics=OBJECT,
+                              duration_ms=NUMBER, maintenance=BOOLEAN)},
+    metric=STRING, unit={**_nullable("string"), "enum": [*_values(Unit), None]},
+    range=STRING, since=NUMBER, until=NUMBER,
+    samples={"type": "array", "description": "with `metric`: [ts, min, avg, max] per bucket",
+             "items": {"type": "array", "items": NUMBER, "minItems": 4, "maxItems": 4}})
+CHECK_HISTORY["description"] = ("A metric's samples (asked with `metric`/`range`) or the "
+                                "check's latest results (asked without)")
+CHECK_SPANS = _object(
+    "CheckSpans", ["check", "spans", "status_seconds"], check=STRING, range=STRING,
+    since=NUMBER, until=NUMBER,
+    spans={"type": "array", "items": _object(
+        "StatusSpan", ["start", "end", "status"], start=NUMBER, end=_nullable("number"),
+        status=CHECK_STATUS, summary=STRING, maintenance=BOOLEAN)},
+    status_seconds=_object("StatusSeconds", None, **{k: NUMBER for k in (
+        *_values(Status), "maintenance")}))
 
 ACTION = _object(
     "Action", ["name", "plugin", "destructive"],

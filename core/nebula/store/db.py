@@ -127,10 +127,16 @@ class Store:
         return await self.call(lambda: self.conn.execute(sql, params).lastrowid or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.batch([(sql, rows)])
+
+    async def batch(self, statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
+        """Run each statement once per row of its rows, all in one transaction: results
+        and the history they feed are written together or not at all."""
         def run() -> None:
             with self.conn:
                 self.conn.execute("BEGIN")
-                self.conn.executemany(sql, rows)
+                for sql, rows in statements:
+                    self.conn.executemany(sql, rows)
 
         await self.call(run)
 

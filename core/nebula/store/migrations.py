@@ -166,4 +166,85 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_status ON runs (status, started);
     """,
+    # Metric and status history (nebula.history). Portable SQL: the PostgreSQL store runs
+    # these too, so only types and clauses both engines know (DOUBLE PRECISION, BOOLEAN with
+    # FALSE, composite primary keys; upserts are written as INSERT ... ON CONFLICT).
+    # history_series names each (check, metric) once; rollup rows carry its id, keeping a
+    # row small (a 5-minute row is written 288 times a day per metric). Buckets are epoch
+    # seconds at the bucket's start; `vsum` and `n` rather than a mean, so merging a batch
+    # into a bucket is exact. status_spans: one row per continuous period in one status,
+    # `end_ts` NULL while it lasts, `seen` the latest result in it (accounted in
+    # status_hourly up to there). check_results.maintenance marks a result taken in a
+    # maintenance window.
+    """
+    CREATE TABLE history_series (
+        id INTEGER PRIMARY KEY,
+        check_name TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        unit TEXT,
+        UNIQUE (check_name, metric)
+    );
+    CREATE TABLE history_5m (
+        series INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        vmin DOUBLE PRECISION NOT NULL,
+        vsum DOUBLE PRECISION NOT NULL,
+        vmax DOUBLE PRECISION NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (series, bucket)
+    );
+    CREATE TABLE history_1h (
+        series INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        vmin DOUBLE PRECISION NOT NULL,
+        vsum DOUBLE PRECISION NOT NULL,
+        vmax DOUBLE PRECISION NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (series, bucket)
+    );
+    CREATE TABLE status_spans (
+        check_name TEXT NOT NULL,
+        start_ts DOUBLE PRECISION NOT NULL,
+        end_ts DOUBLE PRECISION,
+        seen DOUBLE PRECISION NOT NULL,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        maintenance BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (check_name, start_ts)
+    );
+    CREATE INDEX status_spans_end ON status_spans (end_ts);
+    CREATE TABLE status_hourly (
+        check_name TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        ok_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        warning_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        critical_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        unknown_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        maintenance_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        PRIMARY KEY (check_name, bucket)
+    );
+    CREATE INDEX status_hourly_bucket ON status_hourly (bucket);
+    ALTER TABLE check_results ADD COLUMN maintenance BOOLEAN NOT NULL DEFAULT FALSE;
+    """,
+    # Daily status rollups beside the hourly ones (90 days of uptime read 90 rows per check,
+    # not 2,160). Both are pruned check by check through their primary keys, so the bucket
+    # index goes.
+    """
+    CREATE TABLE status_daily (
+        check_name TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        ok_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        warning_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        critical_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        unknown_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        maintenance_s DOUBLE PRECISION NOT NULL DEFAULT 0,
+        PRIMARY KEY (check_name, bucket)
+    );
+    INSERT INTO status_daily (check_name, bucket, ok_s, warning_s, critical_s, unknown_s,
+                              maintenance_s)
+        SELECT check_name, bucket - bucket % 86400, sum(ok_s), sum(warning_s),
+               sum(critical_s), sum(unknown_s), sum(maintenance_s)
+        FROM status_hourly GROUP BY check_name, bucket - bucket % 86400;
+    DROP INDEX status_hourly_bucket;
+    """,
 ]

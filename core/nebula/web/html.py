@@ -14,7 +14,7 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "6"
+ASSET_VERSION = "9"
 
 
 def e(value: Any) -> str:
@@ -60,7 +60,8 @@ def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) 
     status = check["status"]
     return (
         f'<li class="tile status-{e(status)}" data-check="{e(check["name"])}" '
-        f'data-status="{e(status)}"><h3>{e(check["title"])}</h3>{badge(status)}'
+        f'data-status="{e(status)}"><h3><a href="/checks/{e(check["name"])}">'
+        f'{e(check["title"])}</a></h3>{badge(status)}'
         # The words of the result that set the status shown, not of a newer one that
         # flap damping has not let change it yet.
         f'<p class="summary">{e(check["status_summary"])}</p>{sparkline(history)}'
@@ -68,11 +69,14 @@ def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) 
         "</p></li>")
 
 
-def counts(summary: Mapping[str, int]) -> str:
-    items = "".join(
-        f'<li class="count status-{s}"><span class="icon" aria-hidden="true">{STATUS_ICON[s]}'
-        f'</span> <span class="n" data-count="{s}">{summary.get(s, 0)}</span> {s}</li>'
-        for s in STATUSES)
+def counts(summary: Mapping[str, int], link: str = "") -> str:
+    """Checks by status; with `link`, each count filters that page to its status."""
+    def chip(s: str) -> str:
+        inner = (f'<span class="icon" aria-hidden="true">{STATUS_ICON[s]}</span> '
+                 f'<span class="n" data-count="{s}">{summary.get(s, 0)}</span> {s}')
+        return f'<a href="{e(link)}?status={s}">{inner}</a>' if link else inner
+
+    items = "".join(f'<li class="count status-{s}">{chip(s)}</li>' for s in STATUSES)
     return f'<ul class="counts" aria-label="checks by status">{items}</ul>'
 
 
@@ -100,14 +104,14 @@ DANGER = "x-danger"
 
 def _field(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
     """One param's input; a dangerous one is framed in red and says so in words too."""
-    html = _input(action, key, prop, required)
+    html = schema_input(action, key, prop, required)
     if not prop.get(DANGER):
         return html
     return (f'<div class="field danger"><p class="danger-note"><span aria-hidden="true">⚠'
             f"</span> Dangerous: setting {e(key)} destroys data.</p>{html}</div>")
 
 
-def _input(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
+def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
     fid = e(f"f-{action.replace('.', '-')}-{key}")
     label = e(prop.get("title") or key.replace("_", " ").capitalize())
     req = " required" if required else ""

@@ -22,6 +22,7 @@ from nebula.surfaces import PAGE, PAGE_TAG, WebPage
 from nebula.views import PANEL_TIMEOUT, describe_action, describe_panel
 from nebula.web.history import SPARKLINES
 from nebula.web.html import (
+    STATUSES,
     action_form,
     badge,
     bare_page,
@@ -122,16 +123,54 @@ def _event_item(ev: dict[str, Any]) -> str:
             f'<span class="detail">{e(detail)}</span></li>')
 
 
-@endpoint("GET", "/", "The web panel: every check as a tile, grouped by plugin",
-          tag=PAGE_TAG)
+SEVERITY = {"critical": 0, "warning": 1, "unknown": 2}
+
+
+def _attention(request: web.Request) -> str:
+    """Checks not ok, worst and longest-standing first, each linked to its page."""
+    checks = [c.public() for c in agent_of(request).health.checks.values()]
+    bad = sorted((c for c in checks if c["status"] in SEVERITY),
+                 key=lambda c: (SEVERITY[c["status"]], c["since"] or 0))
+    if not bad:
+        if not checks:
+            return '<p class="muted">No checks yet.</p>'
+        words = "The one check is ok." if len(checks) == 1 else f"All {len(checks)} checks are ok."
+        return f'<p class="all-ok">{badge("ok")} {words}</p>'
+
+    items = "".join(
+        f'<li class="status-{e(c["status"])}">{badge(c["status"])} '
+        f'<a href="/checks/{e(c["name"])}">{e(c["title"])}</a> '
+        f'<span class="summary">{e(c["status_summary"])}</span> '
+        f'<span class="muted">since {when(c["since"])}</span></li>' for c in bad)
+    return f'<ul class="attention-list">{items}</ul>'
+
+
+@endpoint("GET", "/", "The web panel: problems first, then every check as a tile, grouped "
+          "by plugin", query={"status": "show only tiles in this status"}, tag=PAGE_TAG)
 async def overview(request: web.Request) -> web.Response:
     agent = agent_of(request)
-    body = (f'<h1>Overview</h1>{counts(agent.health.summary())}'
-            f'<div class="groups">{await _tiles(request)}</div>')
+    shown = request.query.get("status", "")
+    # Filtered in the stylesheet, not here: every tile stays on the page, so live updates
+    # keep the counts right and a tile that changes status appears or leaves at once.
+    only = f' data-filter="{e(shown)}"' if shown in STATUSES else ""
+    body = ('<h1>Overview</h1>'
+            '<section class="attention glass" aria-labelledby="att-h"><h2 id="att-h">Needs '
+            'attention</h2><div data-refresh="/overview/attention" data-topics="check.*">'
+            f"{_attention(request)}</div></section>"
+            f'{counts(agent.health.summary(), link="/")}'
+            + (f'<p class="filter-note">Showing {e(shown)} checks only · '
+               '<a href="/">show all</a></p>' if only else "")
+            + f'<div class="groups"{only}>{await _tiles(request)}</div>')
     aside = ('<section class="glass" aria-labelledby="feed-h"><h2 id="feed-h">Live events</h2>'
              f"{_feed(list(agent.bus.recent), 12)}</section>"
              f"{await overview_sections(request)}")
     return await frame(request, "Overview", body, current="/", aside=aside)
+
+
+@endpoint("GET", "/overview/attention", "The overview's needs-attention list, for live "
+          "refresh", tag=PAGE_TAG)
+async def attention_fragment(request: web.Request) -> web.Response:
+    return html(_attention(request))
 
 
 async def _panel_body(panel: Any) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, Unit
 from nebula.helpers.checks import CheckSpec, Threshold
 from nebula_docker.coordinator import Monitor, Snapshot
 from nebula_docker.engine import product
@@ -118,12 +118,15 @@ def disk(df: Mapping[str, int | None], config: Config) -> CheckResult:
     return CheckResult(status, f"{headline}: {detail}", metrics)
 
 
+DISK_UNITS = {f"disk.{k}_bytes": Unit.BYTES for k in (*DISK_KINDS, "reclaimable", "total")}
 CHECKS: tuple[CheckSpec[Snapshot], ...] = (
     CheckSpec("expected", "Expected containers",
-              "Every container in `expected` is running and healthy.", expected),
+              "Every container in `expected` is running and healthy.", expected,
+              {"expected.count": Unit.COUNT, "expected.problems": Unit.COUNT}),
     CheckSpec("restarts", "Restart loops",
               "No container restarted restart_loop_count times within "
-              "restart_loop_minutes.", restart_loops),
+              "restart_loop_minutes.", restart_loops,
+              {"restarts.max": Unit.COUNT, "restarts.looping": Unit.COUNT}),
     CheckSpec("exited", "Exited containers", "No container exited with a non-zero code.",
-              exited),
+              exited, {"exited.nonzero": Unit.COUNT}),
 )

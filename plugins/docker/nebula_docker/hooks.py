@@ -101,11 +101,11 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
               "The engine answers; critical with the reason when it does not.",
               interval=interval, flap_threshold=1),
         *(Check(spec.name, _snapshot_check(runtime, spec), spec.title, spec.description,
-                interval=interval) for spec in checks.CHECKS),
+                interval=interval, units=spec.units_for(None)) for spec in checks.CHECKS),
         Check("disk", disk, "Engine disk use",
               "Images, containers, volumes, build cache and containers' logs against "
               "disk_*_gb.",
-              interval=interval, timeout=30),
+              interval=interval, timeout=30, units=checks.DISK_UNITS),
     ]
 
 
@@ -174,6 +174,30 @@ def _prune_preview(runtime: Runtime) -> Run:
     return run
 
 
+def _resources(runtime: Runtime) -> Run:
+    """Each container's memory limit beside its use and log size, and the dangling images a
+    prune would take (for the advisor, and anyone asking what is unbounded)."""
+    async def run(params: Params) -> Any:
+        snapshot = await runtime.monitor.snapshot()
+
+        def read(client: Any) -> dict[str, Any]:
+            limits = {c.id: (client.api.inspect_container(c.id).get("HostConfig") or {}
+                             ).get("Memory") or 0 for c in snapshot.containers if c.running}
+            images = [i for i in storage.plan(client) if i.kind == "image"]
+            return {"limits": limits, "images": images}
+
+        found = await runtime.call(read)
+        return {"containers": [{"name": c.name, "image": c.image,
+                                "memory_limit_bytes": found["limits"][c.id],
+                                "memory_bytes": c.usage.memory_bytes or 0,
+                                "log_bytes": c.log_bytes or 0}
+                               for c in snapshot.containers if c.id in found["limits"]],
+                "dangling_images": [{"id": i.name, "size_bytes": i.size}
+                                    for i in found["images"]]}
+
+    return run
+
+
 def _prune(runtime: Runtime) -> Run:
     async def run(prepared: Params) -> Any:
         items = storage.items_of(prepared)
@@ -210,6 +234,10 @@ def nebula_actions(runtime: Runtime) -> list[Action]:
         Action("inspect", _inspect(runtime), "Inspect container",
                "One container's state, restart count and configuration (read-only; "
                "secret-looking env values masked).", plain),
+        Action("resources", _resources(runtime), "Limits and leftovers",
+               "Each running container's memory limit (0: none) beside its use and log "
+               "size, and the dangling images a prune would remove; changes nothing.",
+               EMPTY_PARAMS, read_only=True),
         Action("prune_preview", _prune_preview(runtime), "Prune (dry run)",
                "What a prune would remove and the space it would free; changes nothing.",
                prune_params(danger=False)),

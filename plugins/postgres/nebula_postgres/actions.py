@@ -61,6 +61,9 @@ def actions(rt: Runtime) -> list[Action]:
                        database=result["database"], kept=result["previous_kept_as"])
         return result
 
+    async def do_advice(p: Mapping[str, Any]) -> Any:
+        return await (await speaking(server, "upkeep")).advice(server)
+
     async def do_activity(p: Mapping[str, Any]) -> Any:
         return rows.activity(await rt.snapshot(fresh=True))
 
@@ -107,6 +110,10 @@ def actions(rt: Runtime) -> list[Action]:
                "Terminate a backend", "pg_terminate_backend: ends the session (its open "
                                       "transaction is rolled back).",
                params({"pid": PID}, ("pid",)), destructive=True),
+        Action("advice", do_advice, "Upkeep advice",
+               "Indexes never scanned, dead rows waiting for a vacuum, tables never "
+               "analyzed and connection headroom, in every database; changes nothing.",
+               EMPTY_PARAMS, read_only=True),
         Action("vacuum", admin(lambda m, p: m.vacuum(server, p["database"])), "VACUUM (ANALYZE)",
                "VACUUM (ANALYZE) a whole database.", params(database, ("database",)),
                timeout=3600),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, Unit, plural
 from nebula.helpers.checks import CheckSpec, Config, level
 from nebula_postgres.snapshot import ConnectionLimit, Probe, Session, Snapshot
 
@@ -70,7 +70,7 @@ def database_sizes(snap: Snapshot, config: Config) -> CheckResult:
             metrics[f"{name}.growth_bytes_per_day"] = round(growth, 1)
     total = sum(snap.sizes.values())
     largest = max(snap.sizes, key=lambda n: snap.sizes[n]) if snap.sizes else None
-    summary = f"{len(snap.sizes)} databases, {total / GB:.2f} GiB in all"
+    summary = f"{plural(len(snap.sizes), 'database')}, {total / GB:.2f} GiB in all"
     if largest is not None:
         summary += f"; largest {largest} {snap.sizes[largest] / GB:.2f} GiB"
         if (growth := snap.growth.get(largest)) is not None:
@@ -191,27 +191,35 @@ REACHABLE = CheckSpec[Probe](
     "connect time and round trip; critical with the server's message when it cannot "
     "connect or answer.", reachable)
 
+C, P, S = Unit.COUNT, Unit.PERCENT, Unit.SECONDS
+SESSION_UNITS = {"count": C, "longest_seconds": S}
 CHECKS: tuple[CheckSpec[Snapshot], ...] = (
     CheckSpec("connections", "Connections",
               "Client connections against max_connections, the slots reserved for "
-              "superusers, and every database's and role's CONNECTION LIMIT.", connections),
+              "superusers, and every database's and role's CONNECTION LIMIT.", connections,
+              {"connections": C, "max_connections": C, "connections_percent": P,
+               "reserved_connections": C, "limits_reached": C}),
     CheckSpec("database_sizes", "Database sizes", "Size and growth per day of every "
                                                   "database.", database_sizes),
     CheckSpec("long_queries", "Long-running queries",
               "Active queries running longer than long_query_seconds (critical past "
-              "long_query_seconds_critical).", long_queries),
+              "long_query_seconds_critical).", long_queries, SESSION_UNITS),
     CheckSpec("idle_in_transaction", "Idle in transaction",
               "Sessions idle inside a transaction longer than idle_in_transaction_seconds "
-              "(critical past idle_in_transaction_seconds_critical).", idle_in_transaction),
+              "(critical past idle_in_transaction_seconds_critical).", idle_in_transaction,
+              SESSION_UNITS),
     CheckSpec("lock_waits", "Blocked lock waits",
               "Sessions waiting on a lock longer than lock_wait_seconds, with their blockers "
-              "(critical past lock_wait_seconds_critical).", lock_waits),
+              "(critical past lock_wait_seconds_critical).", lock_waits, SESSION_UNITS),
     CheckSpec("wraparound", "Transaction-ID wraparound",
-              "Age of the oldest unfrozen transaction ID of any database.", wraparound),
+              "Age of the oldest unfrozen transaction ID of any database.", wraparound,
+              {"xid_age": C, "xid_wraparound_percent": P}),
     CheckSpec("cache_hit", "Cache hit ratio", "Shared-buffer hits over all block accesses "
-                                              "between two readings.", cache_hit),
+                                              "between two readings.", cache_hit,
+              {"cache_hit_percent": P, "blocks_read": C, "blocks_hit": C}),
     CheckSpec("replication", "Replication", "Replay lag of each replica (or of this server, "
-                                            "when it is one).", replication),
+                                            "when it is one).", replication,
+              {"replay_lag_seconds": S, "replicas": C, "max_lag_seconds": S}),
 )
 
 
@@ -234,4 +242,4 @@ def backup_age(newest: Mapping[str, float | None], config: Config,
     age = ages[oldest] or 0
     status = Status.CRITICAL if age > limit else Status.OK
     return CheckResult(status, f"Oldest last backup: {oldest}, {age:.1f} h ago (critical "
-                               f"past {limit:g} h); {len(ages)} databases", metrics)
+                               f"past {limit:g} h); {plural(len(ages), 'database')}", metrics)

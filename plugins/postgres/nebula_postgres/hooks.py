@@ -102,7 +102,8 @@ def nebula_checks(runtime: Runtime) -> list[Check]:
                     description=REACHABLE.description, interval=interval,
                     timeout=probe_timeout)]
     checks += [Check(name=spec.name, run=_check(runtime, spec), title=spec.title,
-                     description=spec.description, interval=interval, timeout=timeout)
+                     description=spec.description, interval=interval, timeout=timeout,
+                     units=spec.units_for(None))
                for spec in CHECKS]
     checks.append(Check(name="backup_age", run=_backup_check(runtime), title="Last backup",
                         description="Age of the newest complete backup of every database "

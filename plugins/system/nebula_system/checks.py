@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nebula.api import CheckResult, Status
+from nebula.api import CheckResult, Status, Unit, plural
 from nebula.helpers.checks import CheckSpec, Config, Threshold, worst
 from nebula_system.readings import Sample
 
@@ -49,14 +49,22 @@ def disk(sample: Sample, config: Config) -> CheckResult:
     threshold = Threshold.of(config, "disk")
     _, verdict = worst([(d.percent, threshold.judge(f"Disk {d.mount}", d.percent))
                         for d in sample.disks])
-    count = len(sample.disks)
     metrics: dict[str, float] = {}
     for d in sample.disks:
         metrics[f"disk.{d.mount}.percent"] = d.percent
         metrics[f"disk.{d.mount}.free_bytes"] = float(d.free)
     return CheckResult(verdict.status,
-                       f"{verdict.summary}; fullest of {count} mount{'s' * (count != 1)}",
+                       f"{verdict.summary}; fullest of {plural(len(sample.disks), 'mount')}",
                        metrics)
+
+
+def disk_units(sample: Sample) -> dict[str, Unit]:
+    """The disk check's metrics are named after the mounts of the reading."""
+    units = {}
+    for d in sample.disks:
+        units[f"disk.{d.mount}.percent"] = Unit.PERCENT
+        units[f"disk.{d.mount}.free_bytes"] = Unit.BYTES
+    return units
 
 
 def temperature(sample: Sample, config: Config) -> CheckResult:
@@ -71,13 +79,20 @@ def temperature(sample: Sample, config: Config) -> CheckResult:
     return CheckResult(verdict.status, verdict.summary, metrics)
 
 
+P, B = Unit.PERCENT, Unit.BYTES
 CHECKS: tuple[CheckSpec[Sample], ...] = (
     CheckSpec("cpu", "CPU", "Busy CPU percent across all cores since the previous reading.",
-              cpu),
-    CheckSpec("memory", "Memory", "Memory in use (not counting reclaimable cache).", memory),
-    CheckSpec("swap", "Swap", "Swap in use; ok when the host has none.", swap),
-    CheckSpec("load", "Load", "5-minute load average divided by the number of cores.", load),
+              cpu, {"cpu.percent": P}),
+    CheckSpec("memory", "Memory", "Memory in use (not counting reclaimable cache).", memory,
+              {"memory.percent": P, "memory.used_bytes": B, "memory.available_bytes": B,
+               "memory.total_bytes": B}),
+    CheckSpec("swap", "Swap", "Swap in use; ok when the host has none.", swap,
+              {"swap.percent": P, "swap.used_bytes": B, "swap.total_bytes": B}),
+    CheckSpec("load", "Load", "5-minute load average divided by the number of cores.", load,
+              {"load.1": Unit.NONE, "load.5": Unit.NONE, "load.15": Unit.NONE,
+               "load.per_core": Unit.NONE, "cpu.count": Unit.COUNT}),
     CheckSpec("disk", "Disks", "Used percent of every mount that is not ignored; the fullest "
-                               "decides.", disk),
+                               "decides.", disk, disk_units),
+    # In °C, which no Unit names: the summary says it.
     CheckSpec("temperature", "Temperature", "The hottest temperature sensor.", temperature),
 )

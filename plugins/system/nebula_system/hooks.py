@@ -85,7 +85,8 @@ def nebula_checks(ctx: PluginContext, runtime: Sampler) -> list[Check]:
     has_sensors = latest is not None and bool(latest.temperatures)
     return [
         Check(name=spec.name, run=_judge(runtime, spec, ctx.config),
-              title=spec.title, description=spec.description, interval=ctx.config["interval"])
+              title=spec.title, description=spec.description, interval=ctx.config["interval"],
+              units=spec.units_for(latest))
         for spec in CHECKS
         if spec.name != "temperature" or has_sensors
     ]

@@ -15,7 +15,7 @@ import jsonschema
 import psutil
 import pytest
 
-from nebula.api import CheckResult, KeyValue, Panel, PluginContext, Status
+from nebula.api import CheckResult, KeyValue, Panel, PluginContext, Status, Unit, human
 from nebula_system import hooks, plugin
 from nebula_system.coordinator import Sampler
 from tests.waiting import eventually
@@ -96,6 +96,21 @@ async def test_every_check_returns_a_valid_result(start: Start) -> None:
     assert "(warning at 85%)" in results["cpu"].summary or results["cpu"].status != Status.OK
     assert 0.0 <= results["cpu"].metrics["cpu.percent"] <= 100.0
     assert results["load"].metrics["load.per_core"] >= 0.0
+
+
+async def test_every_metric_but_temperatures_declares_its_unit(start: Start) -> None:
+    """Charts label axes and text shows "252.0 GiB" from these (issue 18)."""
+    ctx = await start()
+    checks = {c.name: c for c in hooks.nebula_checks(ctx, ctx.runtime)}
+    for name, result in (await run_checks(ctx)).items():
+        if name != "temperature":  # °C: no Unit names it
+            assert set(result.metrics) <= set(checks[name].units), name
+    assert checks["memory"].units["memory.used_bytes"] is Unit.BYTES
+    assert checks["cpu"].units["cpu.percent"] is Unit.PERCENT
+    mount = ctx.runtime.latest.disks[0].mount
+    assert checks["disk"].units[f"disk.{mount}.free_bytes"] is Unit.BYTES
+    total = (await run_checks(ctx))["memory"].metrics["memory.total_bytes"]
+    assert human(total, Unit.BYTES).endswith("iB")
 
 
 async def test_the_configured_thresholds_decide_the_status(start: Start) -> None:

@@ -110,7 +110,7 @@ async def check_context(agent: Agent, check_name: str) -> dict[str, Any]:
         raise CheckNotFound(check_name)
     return {"check": cs.public(),
             "history": [{k: row[k] for k in ("ts", "status", "state", "summary")}
-                        for row in await agent.health.history(check_name, limit=HISTORY)],
+                        for row in await agent.health.results(check_name, limit=HISTORY)],
             "events": await _related_events(agent, check_name, cs.plugin)}
 
 

@@ -120,6 +120,8 @@ class Metrics:
     async def handler(self, _request: web.Request) -> web.Response:
         from nebula.builtins.prometheus import registry  # prometheus_client: first scrape
 
+        if (uptime := self.agent.runtime("uptime")) is not None:
+            await uptime.fresh_gauges()  # the uptime built-in's, read by the collector
         if self._registry is None:
             self._registry = registry.build(self.agent, self.durations)
         body, content_type = registry.exposition(self._registry)

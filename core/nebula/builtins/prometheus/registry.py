@@ -96,6 +96,15 @@ class AgentCollector(Collector):
         yield status
         yield last_run
         yield from check_values(checks)
+        if (uptime := self.agent.runtime("uptime")) is not None:
+            ratio = GaugeMetricFamily(
+                "nebula_check_uptime_ratio", "Time ok over time ok, warning or critical in "
+                "the window (0-1; unknown and maintenance count for neither)",
+                labels=["check", "plugin", "window"])
+            for (name, window), value in sorted(uptime.gauges.items()):
+                if name in checks:
+                    ratio.add_metric([name, checks[name].plugin, window], value)
+            yield ratio
         plugins = GaugeMetricFamily("nebula_plugin_state", "1 for the plugin's current state",
                                     labels=["plugin", "state"])
         for record in self.agent.manager.records.values():

@@ -8,9 +8,22 @@
   let retry = 0;
   let connectedBefore = false;
 
+  let offlineSince = null;
+
+  // While the agent cannot be reached, what the page shows is as old as the moment it went
+  // away: the body is marked stale (tiles dimmed) and the status line says since when.
   function setConn(state, text) {
     if (!conn) return;
     conn.dataset.state = state;
+    if (state === "offline") {
+      offlineSince = offlineSince || new Date();
+      document.body.dataset.stale = "true";
+      const at = offlineSince.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      text = `agent offline since ${at}, reconnecting…`;
+    } else {
+      offlineSince = null;
+      delete document.body.dataset.stale;
+    }
     conn.querySelector(".conn-text").textContent = text;
   }
 

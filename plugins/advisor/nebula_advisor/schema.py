@@ -1,0 +1,21 @@
+"""The `[plugins.advisor]` config schema."""
+
+from __future__ import annotations
+
+from nebula.helpers.schema import Schema, config_schema, integer, interval, number, string
+
+CONFIG_SCHEMA: Schema = config_schema({
+    "interval": interval(3600, "Seconds between passes over the history and the peers; "
+                               "the check and panel read the last pass."),
+    "history_days": integer(30, "Days of history a trend is fitted to (the longer one).", 2),
+    "trend_days": integer(7, "Days of the recent trend a forecast follows.", 2),
+    "horizon_days": integer(90, "Forecasts further away than this are not told.", 1),
+    "warning_days": integer(14, "A disk full sooner than this is a warning.", 1),
+    "database_growth_share": number(0.01, "A database growing by this share of its size a "
+                                          "day is told (0.01: 1 % a day)."),
+    "log_bytes_warning": integer(100 * 1024 ** 2, "A container log larger than this is "
+                                                  "told.", 1),
+    "digest_cron": string("0 9 * * 1", "When the weekly digest is sent (cron, local time): "
+                                       "an `advisor.digest` event, which notify channels "
+                                       "whose `events` match it deliver."),
+})
