@@ -16,6 +16,9 @@ def plugin_sections(absent: int, root: Path) -> dict[str, str]:
     missing = root / "absent"
     return {
         "system": "[plugins.system]\nenabled = true\n",
+        # Off by default; it reads the agent's own history (and docker's and postgres'
+        # answers, absent here).
+        "advisor": "[plugins.advisor]\nenabled = true\n",
         "discordbot": f'[plugins.discordbot]\nhealth_url = "{url}/health"\n',
         "streambot": f'[plugins.streambot]\nhealth_url = "{url}/health"\n',
         "docker": f'[plugins.docker]\nbase_url = "unix://{missing / "docker.sock"}"\n',

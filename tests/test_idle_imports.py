@@ -70,8 +70,11 @@ def test_a_cron_job_still_validates_and_schedules():
 # smbclient with smbprotocol, pyspnego and cryptography's hazmat layer ~6 MB (nas); filetype
 # (media) loads with the first upload. PyYAML (~1.7 MB of heap; apps) with the first compose
 # file read, which needs an engine that lists the stack's containers.
+# croniter is not among them: advisor's weekly digest is a cron job, so an agent with advisor
+# enabled needs it from the start (an agent of interval jobs only must not load it: the test
+# at the top of this module).
 NEVER_WITHOUT_A_SERVICE = ("docker", "requests", "urllib3", "charset_normalizer", "psycopg",
-                           "openai", "pyotp", "argon2", "prometheus_client", "croniter",
+                           "openai", "pyotp", "argon2", "prometheus_client",
                            "cryptography.x509", "smbclient", "smbprotocol", "spnego",
                            "cryptography", "filetype", "yaml")
 # Loaded by the first DNS question, which comes after the start, never during it.
