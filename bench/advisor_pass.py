@@ -61,10 +61,10 @@ async def measure(repeat: int) -> dict[str, object]:
             cpus: list[float] = []  # the agent's CPU seconds: what the load does not stretch
             count = 0
             for _ in range(repeat):
-                running = True
+                done = asyncio.Event()
 
-                async def ticker() -> None:
-                    while running:
+                async def ticker(done: asyncio.Event = done) -> None:
+                    while not done.is_set():
                         before = time.perf_counter()
                         await asyncio.sleep(0.01)
                         lags.append(time.perf_counter() - before - 0.01)
@@ -74,7 +74,7 @@ async def measure(repeat: int) -> dict[str, object]:
                 count = len(await advisor.suggestions(fresh=True))
                 passes.append(time.perf_counter() - started)
                 cpus.append(time.process_time() - cpu)
-                running = False
+                done.set()
                 await tick
     return {"metrics": CHECKS * MOUNTS, "days": 30, "feed_s": round(fed, 1),
             "suggestions": count,

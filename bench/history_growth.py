@@ -39,7 +39,7 @@ from common import Report, Target, arguments, say, spread
 from nebula.api import Check, CheckResult, Status, Unit
 from nebula.health import HealthEngine
 from nebula.history import Record
-from nebula.store import Store
+from nebula.store import SqliteStore, Store
 
 DAY = 86400.0
 INTERVAL = 30.0
@@ -60,7 +60,7 @@ async def used_bytes(store: Store) -> int:
 
 
 async def growth(folder: Path, checks: int, days: int) -> tuple[list[int], Store, float]:
-    store = Store(folder / "nebula.db")
+    store = SqliteStore(folder / "nebula.db")
     await store.open()
     clock = [T0]
     engine = HealthEngine(store, _ignore, flap_threshold=1, clock=lambda: clock[0])
@@ -120,7 +120,7 @@ async def reads(store: Store, now: float, repeat: int) -> dict[str, dict[str, fl
 
 
 async def uptime(folder: Path, checks: int, repeat: int) -> dict[str, Any]:
-    store = Store(folder / "uptime.db")
+    store = SqliteStore(folder / "uptime.db")
     await store.open()
     engine = HealthEngine(store, _ignore, clock=lambda: now)
     history = engine.history

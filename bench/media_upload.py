@@ -14,7 +14,7 @@
 The source file is an EBML (Matroska) header and random data; quarantine and library are
 folders of one temp dir on the same disk as the source and the cp copy.
 
-    .venv/bin/python bench/media_upload.py [--gib 2] [--pairs 7]
+    .venv/bin/python bench/media_upload.py [--gib 2] [--pairs 7] [--against OTHER/nebula]
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -64,12 +66,27 @@ def settle() -> None:
     subprocess.run(["sync"], check=True)
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """User + system seconds of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds per run: "cp", "client", "agent"
+
+
 def timed_cp(source: Path, target: Path) -> float:
     """cp, then `sync FILE` (coreutils: fsync of that file), as the upload fsyncs."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(["cp", str(source), str(target)], check=True)
     subprocess.run(["sync", str(target)], check=True)
     elapsed = time.perf_counter() - started
+    CPU.setdefault("cp", []).append(children_cpu() - cpu)
     target.unlink()
     return elapsed
 
@@ -93,7 +110,7 @@ class RssSampler(threading.Thread):
 def curl_upload(url: str, token: str, source: Path, name: str) -> float:
     """The same upload with curl (-T streams the file): a client that costs the shared
     CPU little, so the agent's own cost shows."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     out = subprocess.run(
         ["curl", "-sS", "-X", "POST", "-T", str(source), "-o", "/dev/null", "-w",
          "%{http_code}", "-H", f"Authorization: Bearer {token}", "-H",
@@ -101,6 +118,7 @@ def curl_upload(url: str, token: str, source: Path, name: str) -> float:
          f"{url}/api/v1/media/upload?library=Movies&name={name}"],
         check=True, capture_output=True, text=True)
     assert out.stdout == "201", out
+    CPU.setdefault("client", []).append(children_cpu() - cpu)
     return time.perf_counter() - started
 
 
@@ -121,78 +139,104 @@ async def upload(url: str, token: str, source: Path, name: str) -> float:
     return time.perf_counter() - started
 
 
+def start_agent(root: Path, command: list[str]) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """`nebula run` with the media plugin, its quarantine and library under `root`."""
+    (root / "agent").mkdir(parents=True)
+    config = write_agent_config(root / "agent", free_port())
+    # More time for a body than the default 60 s, for a loaded machine (an agent before
+    # uploads were bounded by progress gave a body body_timeout in all).
+    text = config.read_text().replace("[agent]\n", "[agent]\nbody_timeout = 1800\n")
+    config.write_text(text + f'\n[plugins.media]\nquarantine_dir = "{root / "quarantine"}"\n'
+                      f'libraries = [{{ name = "Movies", path = "{root / "library"}" }}]\n')
+    with (root / "agent.log").open("ab") as log:
+        proc = subprocess.Popen([*command, "--config", str(config), "run"],
+                                cwd=root, env=isolated_env(root / "env"), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    info_file = root / "agent" / "data" / "agent.json"
+    deadline = time.monotonic() + 60
+    while not (info_file.exists() and http_status(
+            json.loads(info_file.read_text())["url"] + "/healthz") == 200):
+        assert proc.poll() is None and time.monotonic() < deadline, \
+            (root / "agent.log").read_text()
+        time.sleep(0.05)
+    return proc, json.loads(info_file.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gib", type=float, default=2.0)
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--client", choices=("curl", "aiohttp"), default="curl")
+    parser.add_argument("--against", metavar="NEBULA",
+                        help="a second agent's `nebula` (another checkout's venv), its "
+                             "uploads interleaved with this one's and cp: before / after "
+                             "on equal terms")
     args = parser.parse_args()
     size = int(args.gib * (1 << 30))
     print("load:", Path("/proc/loadavg").read_text().strip())
+    commands = {"upload": nebula_command()}
+    if args.against:
+        commands = {"upload": nebula_command(), "other": [args.against]}
     with scratch("media") as root:
         source = root / "source.mkv"
         make_source(source, size)
-        library, quarantine = root / "library", root / "quarantine"
-        (root / "agent").mkdir()
-        config = write_agent_config(root / "agent", free_port())
-        # More time for a body than the default 60 s, for a loaded machine.
-        text = config.read_text().replace("[agent]\n", "[agent]\nbody_timeout = 1800\n")
-        config.write_text(text + f'\n[plugins.media]\nquarantine_dir = "{quarantine}"\n'
-                          f'libraries = [{{ name = "Movies", path = "{library}" }}]\n')
-        results = []
-        with (root / "agent.log").open("ab") as log:
-            proc = subprocess.Popen([*nebula_command(), "--config", str(config), "run"],
-                                    cwd=root, env=isolated_env(root / "env"), stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        agents = {}
         try:
-            info_file = root / "agent" / "data" / "agent.json"
-            deadline = time.monotonic() + 60
-            while not (info_file.exists() and http_status(
-                    json.loads(info_file.read_text())["url"] + "/healthz") == 200):
-                assert proc.poll() is None and time.monotonic() < deadline, \
-                    (root / "agent.log").read_text()
-                time.sleep(0.05)
-            info = json.loads(info_file.read_text())
+            for who, command in commands.items():
+                agents[who] = start_agent(root / who, command)
+            results: dict[str, list[tuple[float, float, int, int]]] = {w: [] for w in agents}
             for run in range(args.pairs):
-                def up(run: int = run) -> tuple[float, int, int]:
+                def up(who: str, run: int = run) -> tuple[float, int, int]:
+                    proc, info = agents[who]
                     before = proc_status(proc.pid)["VmRSS"]
                     sampler = RssSampler(proc.pid)
                     sampler.start()
                     name = f"run{run}.mkv"
+                    cpu = process_cpu(proc.pid)
                     seconds = curl_upload(info["url"], info["token"], source, name) \
                         if args.client == "curl" else asyncio.run(
                             upload(info["url"], info["token"], source, name))
                     peak = sampler.stop()
-                    (library / name).unlink()
+                    CPU.setdefault(who, []).append(process_cpu(proc.pid) - cpu)
+                    (root / who / "library" / name).unlink()
                     return seconds, before, peak
 
-                settle()
-                if run % 2 == 0:
-                    seconds, before, peak = up()
+                # cp and each agent's upload, the order turning from round to round.
+                order = ["cp", *agents]
+                order = order[run % len(order):] + order[:run % len(order)]
+                timed: dict[str, tuple[float, int, int]] = {}
+                for who in order:
                     settle()
-                    cp = timed_cp(source, root / "cp-copy.mkv")
-                else:
-                    cp = timed_cp(source, root / "cp-copy.mkv")
-                    settle()
-                    seconds, before, peak = up()
-                results.append((cp, seconds, before, peak))
-                print(f"pair {run} ({'upload first' if run % 2 == 0 else 'cp first'}): "
-                      f"upload {seconds:.2f} s ({size / seconds / MB:.0f} MiB/s), cp+sync "
-                      f"{cp:.2f} s ({size / cp / MB:.0f} MiB/s), ratio {cp / seconds:.0%}; "
-                      f"RSS before {before / 1024:.1f} MB, growth {(peak - before) / 1024:.1f}"
-                      f" MB; load {Path('/proc/loadavg').read_text().split()[0]}", flush=True)
+                    timed[who] = (timed_cp(source, root / "cp-copy.mkv"), 0, 0) \
+                        if who == "cp" else up(who)
+                cp = timed["cp"][0]
+                line = []
+                for who in agents:
+                    seconds, before, peak = timed[who]
+                    results[who].append((cp, seconds, before, peak))
+                    line.append(f"{who} {seconds:.2f} s ({size / seconds / MB:.0f} MiB/s, "
+                                f"{cp / seconds:.0%} of cp+sync, RSS +"
+                                f"{(peak - before) / 1024:.1f} MB)")
+                print(f"round {run} ({' > '.join(order)}): cp+sync {cp:.2f} s "
+                      f"({size / cp / MB:.0f} MiB/s); {'; '.join(line)}; load "
+                      f"{Path('/proc/loadavg').read_text().split()[0]}", flush=True)
         finally:
-            stop_process(proc)
-        growth = max(p - b for *_, b, p in results) / 1024
-        ratios = sorted(c / s for c, s, _, _ in results)
-        up_med = statistics.median(s for _, s, _, _ in results)
-        cp_med = statistics.median(c for c, _, _, _ in results)
-        print(f"{args.gib:g} GiB, {len(results)} pairs: upload median {up_med:.2f} s "
-              f"({size / up_med / MB:.0f} MiB/s), cp+sync median {cp_med:.2f} s "
-              f"({size / cp_med / MB:.0f} MiB/s); per-pair ratio median "
-              f"{statistics.median(ratios):.0%} (min {ratios[0]:.0%}, max {ratios[-1]:.0%}); "
-              f"ratio of medians {cp_med / up_med:.0%} (target >= 80%); RSS growth max "
-              f"{growth:.1f} MB (target < 20 MB)")
+            for proc, _ in agents.values():
+                stop_process(proc)
+        for who, rows in results.items():
+            growth = max(p - b for *_, b, p in rows) / 1024
+            ratios = sorted(c / s for c, s, _, _ in rows)
+            up_med = statistics.median(s for _, s, _, _ in rows)
+            cp_med = statistics.median(c for c, _, _, _ in rows)
+            print(f"{who}: {args.gib:g} GiB, {len(rows)} pairs: upload median {up_med:.2f} s "
+                  f"({size / up_med / MB:.0f} MiB/s), cp+sync median {cp_med:.2f} s "
+                  f"({size / cp_med / MB:.0f} MiB/s); per-pair ratio median "
+                  f"{statistics.median(ratios):.0%} (min {ratios[0]:.0%}, max "
+                  f"{ratios[-1]:.0%}); ratio of medians {cp_med / up_med:.0%} (target >= "
+                  f"80%); RSS growth max {growth:.1f} MB (target < 20 MB)")
+        print("CPU seconds per run, median (user + system; an agent's includes its idle "
+              "work meanwhile): " + ", ".join(f"{who} {statistics.median(v):.2f} s"
+                                             for who, v in CPU.items()))
         print("load:", Path("/proc/loadavg").read_text().strip())
 
 

@@ -8,7 +8,7 @@ PACKAGES=(
   podman runc busybox-static   # docker plugin: a Docker-API engine and a local test image
   mmdebstrap podman-compose    # Containerfile, compose.yaml: a base image from Debian packages
                                # (podman-compose: also the apps plugin's stack tests)
-  postgresql                   # postgres plugin: initdb, pg_ctl, pg_dump, pg_restore
+  postgresql                   # postgres plugin, the store on PostgreSQL (tests/store, tests/fleet): initdb, pg_ctl, pg_dump, pg_restore
   dnsmasq-base                 # domains plugin: a real DNS server on loopback
   bind9                        # ddns plugin: a real BIND 9 (named) takes RFC 2136 updates with TSIG
   chromium                     # web panel: headless browser tests
@@ -22,6 +22,8 @@ PACKAGES=(
   samba smbclient              # nas plugin: a real SMB server on loopback (shares, full disk)
   sshfs openssh-server         # nas plugin: a network mount that goes stale (FUSE over sshd)
   openssh-client               # fleet: ssh-keygen and ssh-keyscan beside the sshd (agentless host)
+  apt                          # security plugin: apt-get -s upgrade (openssh-server above: sshd -T
+                               # and a real sshd refusing passwords; podman: containers' settings)
   iproute2                     # network plugin: `ip netns` and a veth pair as a second host
 )
 

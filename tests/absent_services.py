@@ -16,9 +16,6 @@ def plugin_sections(absent: int, root: Path) -> dict[str, str]:
     missing = root / "absent"
     return {
         "system": "[plugins.system]\nenabled = true\n",
-        # Off by default; it reads the agent's own history (and docker's and postgres'
-        # answers, absent here).
-        "advisor": "[plugins.advisor]\nenabled = true\n",
         "discordbot": f'[plugins.discordbot]\nhealth_url = "{url}/health"\n',
         "streambot": f'[plugins.streambot]\nhealth_url = "{url}/health"\n',
         "docker": f'[plugins.docker]\nbase_url = "unix://{missing / "docker.sock"}"\n',
@@ -92,12 +89,20 @@ token = "bench-token"
 update_url = "{url}/update"
 hosts = ["nebula-bench"]
 """,
+        "security": f"""\
+[plugins.security]
+sshd_config = "{missing / "sshd_config"}"
+apt_get = "{missing / "apt-get"}"
+reboot_flag = "{missing / "reboot-required"}"
+docker_url = "unix://{missing / "docker.sock"}"
+""",
         "sunshine": f"""\
 [plugins.sunshine]
 url = "https://127.0.0.1:{absent}"
 username = "bench"
 password = "bench-password"
 """,
+        "advisor": "[plugins.advisor]\nenabled = true\n",
         "network": f"""\
 [plugins.network]
 resolvers = ["127.0.0.1"]

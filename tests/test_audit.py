@@ -46,3 +46,23 @@ def test_read_only_excludes_destructive_and_prepare():
 
     with pytest.raises(ValueError, match="read_only"):
         Action("wipe", run, read_only=True, destructive=True)
+
+
+async def test_search_the_audit_log_by_part_of_a_name_plugin_dates_and_pages(nebula_agent):
+    async with nebula_agent({"lookup": Lookup()}) as a:
+        actions = a.agent.actions
+        for action, detail in (("postgres.backup", ""), ("postgres.vacuum", ""),
+                               ("docker.restart", "asked about postgres_db"),
+                               ("docker.stop", "100%_done")):
+            await actions.audit("user:ann", action, {}, "ok", 1.0, None, detail)
+        _, found = await a.get("/api/v1/audit?q=POSTGRES")
+        # Part of the name, any case, in the action or the detail.
+        assert [r["action"] for r in found["audit"]] == [
+            "docker.restart", "postgres.vacuum", "postgres.backup"]
+        _, found = await a.get("/api/v1/audit?plugin=postgres&limit=1&offset=1")
+        assert [r["action"] for r in found["audit"]] == ["postgres.backup"]
+        # LIKE's wildcards in the search are plain characters.
+        _, found = await a.get("/api/v1/audit?q=%25_")
+        assert [r["action"] for r in found["audit"]] == ["docker.stop"]
+        _, found = await a.get("/api/v1/audit?q=postgres&until=1")
+        assert found["audit"] == []

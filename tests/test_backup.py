@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nebula.secret_store import SecretStore
-from nebula.store import Store
+from nebula.store import SqliteStore
 from nebula.store.db import SchemaTooNew, connect
 from nebula.store.migrations import MIGRATIONS
 from nebula.testing import write_config
@@ -150,7 +150,7 @@ def test_restore_into_a_fresh_data_dir_keeps_tokens_users_history_and_secrets(
 
 
 async def _vault_value(data_dir: Path, key: str) -> str | None:
-    store = Store(data_dir / "nebula.db")
+    store = SqliteStore(data_dir / "nebula.db")
     await store.open()
     try:
         return await SecretStore(store, data_dir / "secret.key", "core").get(key)

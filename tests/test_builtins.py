@@ -28,7 +28,8 @@ CORE = Path(__file__).resolve().parents[1] / "core" / "nebula"
 BUILTIN_CODE = ("nebula.jarvis", "nebula.remediation", "nebula.builtins.jarvis",
                 "nebula.builtins.remediation", "nebula.builtins.service",
                 "nebula.builtins.backup", "nebula.builtins.installer",
-                "nebula.builtins.openapi", "nebula.builtins.prometheus")
+                "nebula.builtins.openapi", "nebula.builtins.prometheus",
+                "nebula.builtins.maintenance")
 
 
 # --- layers ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_help_lists_every_command(env):
     result = nebula("--help", env=env)
     assert result.returncode == 0
     for command in ("init", "run", "status", "check", "action", "plugin", "config", "token",
-                    "approvals", "remediation", "jarvis"):
+                    "approvals", "remediation", "maintenance", "jarvis"):
         assert f"  {command} " in result.stdout
 
 
@@ -108,9 +108,9 @@ def test_commands_talk_to_a_running_agent(tmp_path, env):
         agent.start()
         status = json.loads(nebula("--config", config, "status", "--json", env=env).stdout)
         assert status["running"] is True
-        # system, and the built-in auth, fleet, jarvis, mcp, remediation, service, backup,
-        # installer, openapi, prometheus, settings and uptime
-        assert status["plugins"]["loaded"] == 13
+        # system, and the built-in auth, fleet, jarvis, mcp, remediation, maintenance,
+        # service, backup, installer, openapi, prometheus, settings and uptime
+        assert status["plugins"]["loaded"] == 14
         nebula("--config", config, "action", "run", "system.top_processes", env=env)
         # The run went through the agent: its audit log has it.
         _, audit = agent.get("/api/v1/audit?action=system.top_processes")

@@ -77,7 +77,8 @@ async def test_an_agent_starts_without_any_config_file(tmp_path, monkeypatch):
         # The built-in plugins start too, on defaults.
         assert {p["name"]: p["state"] for p in body["plugins"]} == {
             "auth": "loaded", "fleet": "loaded", "jarvis": "loaded", "mcp": "loaded",
-            "remediation": "loaded", "service": "loaded", "backup": "loaded",
+            "remediation": "loaded", "maintenance": "loaded", "service": "loaded",
+            "backup": "loaded",
             "installer": "loaded", "openapi": "loaded", "prometheus": "loaded",
             "settings": "loaded", "uptime": "loaded", "switchable": "loaded"}
     assert (tmp_path / "state" / "nebula" / "nebula.db").is_file()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nebula.api import Manifest, PluginContext, hookimpl
+from nebula.api import KeyValue, Manifest, PluginContext, hookimpl
 from tests.sample_plugins import Switchable
 
 
@@ -40,6 +40,21 @@ async def test_peer_config_is_none_for_a_disabled_plugin(nebula_agent):
     async with nebula_agent({"switch": Switchable(), "peek": peek}, config=config):
         assert peek.ctx is not None
         assert peek.ctx.peer_config("switch") is None
+
+
+async def test_agent_config_is_a_copy_of_the_agents_own_section(nebula_agent, tmp_path):
+    peek = Peek()
+    async with nebula_agent({"peek": peek}, agent={"bind": "0.0.0.0", "port": 18766},
+                            config={"peek": {}}):
+        assert peek.ctx is not None
+        seen = peek.ctx.agent_config()
+        assert seen is not None
+        assert (seen["bind"], seen["port"]) == ("0.0.0.0", 18766)
+        assert seen["data_dir"] == str(tmp_path / "data")
+        assert seen["trusted_proxies"] == []  # defaults filled in
+        seen["bind"] = "changed"
+        assert peek.ctx.agent_config()["bind"] == "0.0.0.0"
+    assert PluginContext("x", {}, KeyValue(None, "x")).agent_config() is None
 
 
 async def test_a_secret_learnt_at_run_time_is_masked_in_api_answers(nebula_agent):

@@ -11,7 +11,7 @@ import pytest
 from nebula.api import Check, CheckResult, Status
 from nebula.events import EventBus
 from nebula.health import HealthEngine
-from nebula.store import Store
+from nebula.store import SqliteStore, Store
 from tests.sample_plugins import BadChecks, Switchable
 from tests.waiting import eventually
 
@@ -37,7 +37,7 @@ def changes(bus: EventBus) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 async def store(tmp_path):
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     yield store
     await store.close()
@@ -190,7 +190,7 @@ async def test_restore_brings_back_the_damped_state_after_a_restart(tmp_path):
     probe = Probe()
     check = Check("t.api", probe)
 
-    first = Store(path)
+    first = SqliteStore(path)
     await first.open()
     before, _ = engine_with(check, store=first)
     probe.set(Status.CRITICAL, "api down", {"latency_ms": 900})
@@ -198,7 +198,7 @@ async def test_restore_brings_back_the_damped_state_after_a_restart(tmp_path):
     await before.flush()
     await first.close()
 
-    second = Store(path)
+    second = SqliteStore(path)
     await second.open()
     try:
         after, bus = engine_with(check, store=second, flap_threshold=2)

@@ -14,7 +14,7 @@ import pytest
 from nebula.api import Check, CheckResult, Sample, Span, Status, Unit
 from nebula.health import HealthEngine
 from nebula.history import KINDS, RAW_KEEP, STALE_MIN, TIERS
-from nebula.store import Store
+from nebula.store import SqliteStore, Store
 
 DAY, HOUR = 86400.0, 3600.0
 # Not on a bucket boundary, so edges are exercised.
@@ -64,7 +64,7 @@ class Feeder:
 
 @pytest.fixture
 async def store(tmp_path):
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     yield store
     await store.close()

@@ -25,7 +25,7 @@ from nebula.api import Check, CheckResult, Manifest, PluginContext, Status, hook
 from nebula.builtins.prometheus.metrics import DURATION_BUCKETS, Durations
 from nebula.builtins.prometheus.registry import DurationCollector
 from nebula.health import HealthEngine
-from nebula.store import Store
+from nebula.store import SqliteStore
 from tests.waiting import eventually
 
 LAZY = ("prometheus_client", "argon2")
@@ -103,7 +103,7 @@ async def _published(*_args) -> None:
 
 
 async def test_results_are_written_in_one_batch_without_a_flush_call(tmp_path):
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     engine = HealthEngine(store, _published, flush_delay=0.3)
     engine.add(Check("t.db", Probe()), "t")
@@ -143,7 +143,7 @@ async def test_an_idle_agent_is_not_woken_to_write_results(nebula_agent, tmp_pat
     """The results' writer waits on an event, not a 1 s timer: on the loop's virtual clock,
     hours with nothing to write cost no write at all, and one result costs one. Nor does
     the agent schedule a periodic flush of its own."""
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     engine = CountingEngine(store, _published, flush_delay=0.3)
     engine.add(Check("t.db", Probe()), "t")

@@ -70,11 +70,8 @@ def test_a_cron_job_still_validates_and_schedules():
 # smbclient with smbprotocol, pyspnego and cryptography's hazmat layer ~6 MB (nas); filetype
 # (media) loads with the first upload. PyYAML (~1.7 MB of heap; apps) with the first compose
 # file read, which needs an engine that lists the stack's containers.
-# croniter is not among them: advisor's weekly digest is a cron job, so an agent with advisor
-# enabled needs it from the start (an agent of interval jobs only must not load it: the test
-# at the top of this module).
 NEVER_WITHOUT_A_SERVICE = ("docker", "requests", "urllib3", "charset_normalizer", "psycopg",
-                           "openai", "pyotp", "argon2", "prometheus_client",
+                           "openai", "pyotp", "argon2", "prometheus_client", "croniter",
                            "cryptography.x509", "smbclient", "smbprotocol", "spnego",
                            "cryptography", "filetype", "yaml")
 # Loaded by the first DNS question, which comes after the start, never during it.
@@ -141,13 +138,14 @@ def test_every_plugin_with_its_service_absent_loads_no_sdk_for_it(tmp_path):
     [seen] = [json.loads(line[2:]) for line in done.stdout.splitlines() if line.startswith("= ")]
     bundled = {"system", "apps", "discordbot", "streambot", "ddns", "docker", "domains",
                "google", "homeassistant", "notify", "plex", "postgres", "zoneedit", "caddy",
-               "logs", "media", "nas", "sunshine", "network", "advisor"}
+               "logs", "media", "nas", "sunshine", "network", "advisor", "security"}
     assert {name: seen["plugins"].get(name) for name in bundled} == dict.fromkeys(
         bundled, "loaded")
     # Every plugin's checks ran (the docker engine check, postgres', the apps' stacks and
     # the NAS share among them) ...
     assert {"docker.engine", "postgres.reachable", "apps.stacks",
-            "nas.share_media", "network.dns", "advisor.forecast"} <= set(seen["checks"])
+            "nas.share_media", "network.dns", "advisor.forecast",
+            "security.containers"} <= set(seen["checks"])
     assert seen["started"] == []
     # ... and only the DNS questions loaded what they need.
     assert seen["checked"] == ["dns"]

@@ -29,8 +29,8 @@ from nebula.testing import RunningAgent, run_agent
 from tests.sample_plugins import Switchable
 from tests.test_cli_example_config import bundled_plugins, dummy_env, uncommented
 
-BUILT_INS = {"auth", "jarvis", "remediation", "service", "backup", "installer", "openapi",
-             "prometheus"}
+BUILT_INS = {"auth", "jarvis", "remediation", "maintenance", "service", "backup", "installer",
+             "openapi", "prometheus"}
 PROBLEM_STATUSES = {"400", "401", "403", "404", "409", "422", "502", "503"}
 
 

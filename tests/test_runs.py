@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nebula.api import Action, Manifest, hookimpl, report_progress
-from nebula.store import Store
+from nebula.store import SqliteStore
 from tests.waiting import eventually, wait_for
 
 
@@ -83,7 +83,7 @@ async def test_a_run_cut_short_by_a_clean_stop_is_interrupted(nebula_agent):
         await slow.started.wait()
         path = a.agent.store.path
     # The agent stopped with the run going: it ends interrupted, with its audit row.
-    rows = await _rows_after(Store(path), body["run"]["id"])
+    rows = await _rows_after(SqliteStore(path), body["run"]["id"])
     assert rows == ("interrupted", ["interrupted"])
 
 

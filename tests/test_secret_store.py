@@ -8,12 +8,12 @@ import pytest
 
 from nebula.api import SecretStore, SecretStoreError
 from nebula.secrets import SECRETS
-from nebula.store import Store
+from nebula.store import SqliteStore
 
 
 async def test_values_are_encrypted_at_rest_and_masked(tmp_path):
     value = "pw-" + secrets.token_hex(12)
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     try:
         vault = SecretStore(store, tmp_path / "secret.key", "docker")

@@ -13,7 +13,7 @@ from nebula.api import Check, CheckResult, Status
 from nebula.health import HealthEngine
 from nebula.helpers.uptime import WINDOWS, report, uptime_of
 from nebula.history import STALE_INTERVALS, STALE_MIN
-from nebula.store import Store
+from nebula.store import SqliteStore, Store
 
 T0 = 1_790_000_000.0
 INTERVAL = 300.0
@@ -28,7 +28,7 @@ async def _ignore(*args: Any) -> None:
 async def fed(tmp_path):
     """One check every 5 minutes for 10 days: status flips now and then, a two-hour stop
     of the agent on day 4, a maintenance window on day 6."""
-    store = Store(tmp_path / "nebula.db")
+    store = SqliteStore(tmp_path / "nebula.db")
     await store.open()
     clock = [T0]
     engine = HealthEngine(store, _ignore, flap_threshold=1, clock=lambda: clock[0])

@@ -23,7 +23,7 @@ DOCS = "share/doc/nebula-command/"
 NAMED_PATH = re.compile(r"\b(docs/[\w.-]+\.(?:md|png)|plugins/\w+/README\.md|examples/\w+)")
 # The SDKs of the plugins' extras: never in the base install.
 SDKS = {"docker", "psycopg", "dnspython", "openai", "pyyaml", "mcp", "smbprotocol",
-        "filetype", "asyncssh"}
+        "filetype", "asyncssh", "apprise"}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_the_base_install_leaves_each_sdk_to_its_plugins_extra(wheel):
     base = {Requirement(r).name for r in metadata["Requires-Dist"] if "extra ==" not in r}
     assert "psutil" in base and not base & SDKS, base & SDKS
     extras = set(metadata["Provides-Extra"])
-    assert {"docker", "apps", "postgres", "dns", "jarvis", "mcp", "fleet", "all",
+    assert {"docker", "apps", "postgres", "dns", "jarvis", "mcp", "fleet", "apprise", "all",
             "test"} <= extras
     # Each extra a bundled plugin's manifest names exists, and [all] holds every SDK.
     declared = {r.name: r.manifest.extra for r in PluginManager().records.values()

@@ -28,6 +28,7 @@ from nebula.approvals import (
 )
 from nebula.contributions import Action, ParamError, Tool
 from nebula.errors import NebulaError
+from nebula.roles import CALLER
 from nebula.runs import RunNotFound, Runs, RunStatus
 from nebula.secret_store import Sealer
 from nebula.secrets import SECRETS, Secrets
@@ -166,6 +167,7 @@ class ActionRunner:
         action = self.get(name)
         if problems := validate_params(action, params):
             raise InvalidParams(problems)
+        CALLER.set(actor)  # this task's context: prepare and run see who asked
         hidden = write_only.values(action.params, params)
         plan = await self._prepare(action, params, hidden)
         shown_params = _shown(action, params, hidden)
@@ -321,16 +323,32 @@ class ActionRunner:
 
     async def audit_log(
         self, actor: str | None = None, action: str | None = None, outcome: str | None = None,
-        since: float = 0, limit: int = 100,
+        since: float = 0, limit: int = 100, *, search: str | None = None,
+        plugin: str | None = None, until: float | None = None, offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Newest first. `actor`, `action` and `outcome` match exactly; `search` is a
+        case-insensitive part of the action, actor or detail ("postgres" finds every
+        postgres.* action); `plugin` the actions of one plugin; `until` is exclusive."""
+        like = None if not search else "%" + _like_escape(search.lower()) + "%"
+        prefix = None if not plugin else _like_escape(plugin) + ".%"
         rows = await self._store.fetchall(
-            "SELECT * FROM audit WHERE ts >= ? AND (? IS NULL OR actor = ?) "
+            "SELECT * FROM audit WHERE ts >= ? AND (? IS NULL OR ts < ?) "
+            "AND (? IS NULL OR actor = ?) "
             "AND (? IS NULL OR action = ?) AND (? IS NULL OR outcome = ?) "
-            "ORDER BY id DESC LIMIT ?",
-            (since, actor, actor, action, action, outcome, outcome, limit))
+            "AND (? IS NULL OR action LIKE ? ESCAPE '\\') "
+            "AND (? IS NULL OR LOWER(action) LIKE ? ESCAPE '\\' "
+            "OR LOWER(actor) LIKE ? ESCAPE '\\' OR LOWER(detail) LIKE ? ESCAPE '\\') "
+            "ORDER BY id DESC LIMIT ? OFFSET ?",
+            (since, until, until, actor, actor, action, action, outcome, outcome,
+             prefix, prefix, like, like, like, like, limit, offset))
         for row in rows:
             row["params"] = json.loads(row["params"])
         return rows
+
+
+def _like_escape(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _argument(action: Action, params: Mapping[str, Any], plan: Any) -> Mapping[str, Any]:

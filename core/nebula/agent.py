@@ -34,7 +34,7 @@ from nebula.plugins import (
 from nebula.scheduler import ScheduledJob, Scheduler, cancelling
 from nebula.secret_store import Sealer, SecretStore
 from nebula.secrets import SECRETS
-from nebula.store import Store
+from nebula.store import store_for
 from nebula.tokens import Tokens
 from nebula.tools import ToolRunner
 
@@ -49,7 +49,7 @@ class Agent:
         self, config: Config, plugins: Mapping[str, Any] | None = None, discover: bool = True
     ) -> None:
         self.config = config
-        self.store = Store(config.data_dir / "nebula.db")
+        self.store = store_for(config.agent, config.data_dir)
         self.bus = EventBus(self.store)
         self.health = HealthEngine(self.store, self._publish, config.agent["flap_threshold"])
         self.actions = ActionRunner(self.store, self._publish,
@@ -93,6 +93,9 @@ class Agent:
         if record is None or record.state != LOADED:
             return None
         return copy.deepcopy(dict(record.config))
+
+    def agent_config(self) -> Mapping[str, Any]:
+        return copy.deepcopy(dict(self.config.agent))
 
     @property
     def history(self) -> History:

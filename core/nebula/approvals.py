@@ -138,8 +138,7 @@ class Approvals:
         if check_expiry:
             sql += " AND COALESCE(expires, created + ?) > ?"
             args += (self.ttl, now)
-        return bool(await self._store.call(
-            lambda: self._store.conn.execute(sql, args).rowcount))
+        return bool(await self._store.changes(sql, args))
 
     async def finish(self, approval_id: str, outcome: Mapping[str, Any]) -> None:
         await self._store.execute(

@@ -11,7 +11,7 @@ from typing import Any
 
 from nebula.config import Config
 from nebula.filemodes import secure_data_dir, write_private
-from nebula.store import Store
+from nebula.store import store_for
 from nebula.tokens import Tokens
 
 
@@ -50,7 +50,7 @@ def write_default_config(target: Path, data_dir: Path) -> None:
 
 async def create_first_token(config: Config) -> dict[str, Any]:
     secure_data_dir(config.data_dir)
-    store = Store(config.data_dir / "nebula.db")
+    store = store_for(config.agent, config.data_dir)
     await store.open()
     try:
         return await Tokens(store).create("admin", "admin")

@@ -40,6 +40,10 @@ AGENT_SCHEMA: dict[str, Any] = {
         "bind": {"type": "string", "default": "127.0.0.1"},
         "port": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 8765},
         "data_dir": {"type": "string"},
+        # Where the store is: empty for SQLite in the data dir (the default), or a
+        # PostgreSQL URL for a fleet hub (nebula.store.postgres, docs/fleet.md).
+        "store": {"type": "string", "pattern": "^((postgres|postgresql)://.*)?$",
+                  "default": ""},
         "log_format": {"enum": ["auto", "console", "json"], "default": "auto"},
         "log_level": {"enum": ["debug", "info", "warning", "error"], "default": "info"},
         "flap_threshold": {"type": "integer", "minimum": 1, "default": 2},

@@ -55,6 +55,8 @@ class Services(Protocol):
 
     def peer_config(self, plugin: str) -> Mapping[str, Any] | None: ...
 
+    def agent_config(self) -> Mapping[str, Any]: ...
+
     def run_check(self, name: str) -> None: ...
 
     @property
@@ -140,6 +142,15 @@ class PluginContext:
         if self.services is None:
             return None
         return self.services.peer_config(plugin)
+
+    def agent_config(self) -> Mapping[str, Any] | None:
+        """The agent's own validated `[agent]` section (a copy, defaults filled in: `bind`,
+        `port`, `public_url`, `trusted_proxies`, `tls_port`, `data_dir`, ...), or None
+        without an agent: for a plugin that judges how the agent itself is set up (the
+        security plugin: bound beyond loopback without TLS, its data dir's modes). 1.2."""
+        if self.services is None:
+            return None
+        return self.services.agent_config()
 
     def run_check(self, name: str) -> None:
         """Run this plugin's check `name` now, in the background, besides its schedule: for a

@@ -11,7 +11,7 @@ import fnmatch
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from nebula.secrets import SECRETS
@@ -41,6 +41,13 @@ class EventBus:
         self._subscribers: set[Subscriber] = set()
         self.recent: deque[dict[str, Any]] = deque(maxlen=200)
         self._seq = 0
+        # Who may see which event, beyond the API's roles: (caller, event) -> shown?
+        # A built-in adds one (the fleet hub hides a host's events from callers without
+        # a right on that host); the event API applies them all.
+        self.filters: list[Callable[[str, dict[str, Any]], bool]] = []
+
+    def visible(self, caller: str, event: dict[str, Any]) -> bool:
+        return all(shown(caller, event) for shown in self.filters)
 
     async def publish(self, topic: str, data: dict[str, Any],
                       source: str = "core") -> dict[str, Any]:

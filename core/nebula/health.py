@@ -50,6 +50,9 @@ class CheckState:
     duration_ms: float = 0.0
     candidate: Status | None = None
     streak: int = 0
+    # Inside a maintenance window (HealthEngine.in_maintenance said so at the last result
+    # or window boundary): results are still kept, marked; notify and remediation hold off.
+    maintenance: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def observe(self, status: Status, now: float) -> Status | None:
@@ -92,6 +95,7 @@ class CheckState:
             "status_summary": shown.summary if shown else "not run yet",
             "summary": last.summary if last else "not run yet",
             "pending": pending,
+            "maintenance": self.maintenance,
             "metrics": dict(last.metrics) if last else {},
             "last_run": self.last_ts,
             "since": self.since,
@@ -130,6 +134,11 @@ def _normalise(result: Any) -> CheckResult:
     return _result(status, result.summary, metrics)
 
 
+def never(_cs: CheckState) -> bool:
+    """No check is in maintenance (no maintenance plugin running)."""
+    return False
+
+
 class HealthEngine:
     def __init__(self, store: Store | None, publish: Publish, flap_threshold: int = 2,
                  flush_delay: float = FLUSH_DELAY, clock: Callable[[], float] = time.time
@@ -142,9 +151,10 @@ class HealthEngine:
         self._flap_threshold = flap_threshold
         self._pending: list[tuple[Record, str, float]] = []  # with the state and duration
         self._flush_lock = asyncio.Lock()  # batches reach the history in order
-        # Whether a check is in a maintenance window now: its results are stored with the
-        # flag, and its status spans keep it (the maintenance feature sets this).
-        self.in_maintenance: Callable[[CheckState], bool] = lambda cs: False
+        # Whether a check is in a maintenance window now, asked before each result is kept:
+        # its results are stored with the flag, and its status spans keep it (the
+        # maintenance built-in sets this; it must be cheap and must not raise).
+        self.in_maintenance: Callable[[CheckState], bool] = never
         self.flush_delay = flush_delay
         self._flush_wanted = asyncio.Event()  # set while results wait to be written
         self._flusher: asyncio.Task[None] | None = None
@@ -216,12 +226,13 @@ class HealthEngine:
     async def _record(self, cs: CheckState, result: CheckResult, duration_ms: float) -> None:
         now = self._clock()
         cs.last, cs.last_ts, cs.duration_ms = result, now, duration_ms
+        cs.maintenance = self.in_maintenance(cs)
         old = cs.observe(result.status, now)
         assert cs.state is not None
         if result.status == cs.state:
             cs.state_result = result
         self._pending.append((Record(cs.check.name, now, result.status, result.summary,
-                                     result.metrics, self.in_maintenance(cs), cs.check.units,
+                                     result.metrics, cs.maintenance, cs.check.units,
                                      cs.check.interval), cs.state.value, duration_ms))
         self._flush_wanted.set()
         self.version += 1
@@ -231,6 +242,7 @@ class HealthEngine:
             await self._publish("check.changed", {
                 "check": cs.check.name, "plugin": cs.plugin, "old": old.value,
                 "new": cs.state.value, "summary": result.summary,
+                "maintenance": cs.maintenance,
             }, cs.plugin)
 
     def start_flushing(self) -> None:

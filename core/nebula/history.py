@@ -233,7 +233,8 @@ class History:
             groups = [(k, *acc) for k, acc in merged.items()]
         else:
             groups = [tuple(r.values()) for r in await self._store.fetchall(
-                f"SELECT (bucket - ?) / ? AS k, min(vmin), sum(vsum), max(vmax), sum(n) "
+                f"SELECT (bucket - ?) / ? AS k, min(vmin) AS vmin, sum(vsum) AS vsum, "
+                f"max(vmax) AS vmax, sum(n) AS n "
                 f"FROM {table} WHERE series = (SELECT id FROM history_series WHERE "
                 "check_name = ? AND metric = ?) AND bucket > ? AND bucket < ? "
                 "GROUP BY 1 ORDER BY 1", (origin, grid, check, metric, since - size, until))]

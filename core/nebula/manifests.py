@@ -29,6 +29,7 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "jarvis": "nebula.builtins.jarvis.plugin",
     "mcp": "nebula.builtins.mcp.plugin",
     "remediation": "nebula.builtins.remediation.plugin",
+    "maintenance": "nebula.builtins.maintenance.plugin",
     "service": "nebula.builtins.service.plugin",
     "backup": "nebula.builtins.backup.plugin",
     "installer": "nebula.builtins.installer.plugin",
@@ -63,6 +64,25 @@ class BuiltinManifest(Manifest):
     # /api/v1/ and / instead of under its name (auth: /api/v1/users, /login, /security),
     # so the addresses from before it was a plugin stay; no other plugin may use them.
     claimed_paths: tuple[str, ...] = ()
+
+
+def named_tables(value: Any, section: str, noun: str, key: str = "name") -> SectionProblems:
+    """The rules every `[[section]]` a built-in claims shares: an array of tables, each
+    `key` (its name; a status page's slug) used once (`noun` says what an item is:
+    "policy", "window"). A pure function for `config_check`; the first problem that is
+    not about names ends the check."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        yield "", f"must be an array of tables, one [[{section}]] per {noun}"
+        return
+    first_use: dict[str, int] = {}
+    for index, item in enumerate(value):
+        name = item.get(key)
+        if not isinstance(name, str):
+            continue
+        if name in first_use:
+            yield (f"{index}.{key}",
+                   f"{noun} {key} {name!r} is already used by {section}.{first_use[name]}")
+        first_use.setdefault(name, index)
 
 
 def load_manifest(module: str) -> Any:

@@ -7,9 +7,15 @@ credential at all. Tokens and web panel users have one of `ACCOUNT_ROLES`.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from nebula.enums import StrEnum
+
+# Whom the action or tool call under way acts for (the audited actor: `user:alice`,
+# `token:ci`, `jarvis:<id>`…), set by the action and tool runners: a contribution that
+# decides per caller (the fleet hub's per-host rights) reads it; None outside a call.
+CALLER: ContextVar[str | None] = ContextVar("nebula_caller", default=None)
 
 
 class Role(StrEnum):

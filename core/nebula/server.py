@@ -13,13 +13,22 @@ from aiohttp import web
 from nebula.agent import Agent
 from nebula.config import Config
 from nebula.http.app import Panel, build_app
-from nebula.web import check_page, pages, plugin_pages
+from nebula.web import (
+    approvals_view,
+    audit_view,
+    check_page,
+    errors,
+    events_view,
+    pages,
+    plugin_pages,
+)
 from nebula.web.history import SPARKLINES, Sparklines
 from nebula.web.live import FirstResults
 from nebula.web.signed_out import signed_out
 
 # Importing the panel's modules adds their pages to the endpoint table.
-_PAGE_MODULES = (pages, plugin_pages, check_page)
+_PAGE_MODULES = (approvals_view, audit_view, check_page, errors, events_view, pages,
+                 plugin_pages)
 
 
 def create_app(
@@ -31,6 +40,9 @@ def create_app(
     app = build_app(config, agent, Panel(pages.plugin_page_endpoints, signed_out),
                     schedule=schedule)
     app[SPARKLINES] = Sparklines(agent.store, agent.health)
+    # Just inside the host check: it sees every problem answer the HTTP layer made and
+    # gives a browser asking for a page an HTML one instead.
+    app.middlewares.insert(1, errors.html_errors)
 
     async def panel(_app: web.Application) -> AsyncIterator[None]:
         # After the agent's start (the HTTP app's own lifecycle, first in the list).

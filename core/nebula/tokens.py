@@ -60,9 +60,9 @@ class Tokens:
             "SELECT id, name, role, created, revoked FROM tokens ORDER BY id")
 
     async def revoke(self, token_id: int) -> None:
-        changed = await self._store.call(lambda: self._store.conn.execute(
+        changed = await self._store.changes(
             "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
-            (time.time(), token_id)).rowcount)
+            (time.time(), token_id))
         if not changed:
             raise TokenNotFound(token_id)
         self._cache.clear()

@@ -24,6 +24,7 @@ from nebula.actions import (
 )
 from nebula.contributions import Tool
 from nebula.errors import NebulaError
+from nebula.roles import CALLER
 from nebula.secrets import SECRETS
 
 SEPARATOR = "__"
@@ -91,6 +92,7 @@ class ToolRunner:
         "approval"}; never an exception for a bad call."""
         if not isinstance(params, Mapping):
             return await self._invalid(tool, {}, actor, ["arguments must be a JSON object"])
+        CALLER.set(actor)
         if tool.action:
             try:
                 return await self._actions.request(tool.action, params, actor)

@@ -16,7 +16,7 @@ def describe_action(action: Action) -> dict[str, Any]:
     return {"name": action.name, "plugin": action.name.split(".")[0],
             "title": action.title or action.name, "description": action.description,
             "params": action.params, "destructive": action.destructive,
-            "timeout": action.timeout}
+            "read_only": action.read_only, "timeout": action.timeout}
 
 
 def describe_panel(panel: Panel) -> dict[str, Any]:

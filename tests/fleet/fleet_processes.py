@@ -3,10 +3,12 @@ CLI (`nebula fleet code` on the hub, `nebula fleet enroll` on each agent)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,23 @@ def enroll(hub: Member, member: Member) -> dict[str, Any]:
                       "--address", "127.0.0.1", "--tls-port", str(member.tls_port), "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+@contextlib.contextmanager
+def running(hub: Member, agents: list[Member]) -> Iterator[None]:
+    """The hub, then each agent started, enrolled and restarted onto its TLS port; all
+    stopped at the end."""
+    hub.proc.start(timeout=60)
+    try:
+        for agent in agents:
+            agent.proc.start(timeout=60)
+            enroll(hub, agent)
+            agent.proc.stop()         # TLS settings apply at the next start
+            agent.proc.start(timeout=60)
+        yield
+    finally:
+        for member in [hub, *agents]:
+            member.proc.stop()
 
 
 def tls_get(port: int, path: str, *, cert: tuple[Path, Path] | None, ca: Path,

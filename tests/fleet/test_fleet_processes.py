@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent_process import free_port
-from tests.fleet.fleet_processes import Member, enroll, make_member, tls_get
+from tests.fleet.fleet_processes import Member, make_member, running, tls_get
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -31,17 +31,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("fleet")
     hub = make_member(root, "hub", HUB)
     agents = [make_member(root, f"a{i}") for i in range(1, 4)]
-    hub.proc.start(timeout=60)
-    try:
-        for agent in agents:
-            agent.proc.start(timeout=60)
-            enroll(hub, agent)
-            agent.proc.stop()         # TLS settings apply at the next start
-            agent.proc.start(timeout=60)
+    with running(hub, agents):
         yield hub, agents
-    finally:
-        for member in [hub, *agents]:
-            member.proc.stop()
 
 
 def hosts(hub: Member) -> dict[str, dict]:

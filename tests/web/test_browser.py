@@ -36,7 +36,10 @@ def test_a_tile_changes_live_when_its_check_changes(page, live_agent):
     expect(tile.locator(".badge")).to_have_text("critical")
     expect(tile.locator(".summary")).to_have_text("switch is critical")
     expect(page.locator('[data-count="critical"]')).to_have_text("1")
-    expect(page.locator("[data-feed] li").first).to_contain_text("check.changed")
+    # In words, linked to the check's page.
+    first = page.locator("[data-feed] li").first
+    expect(first).to_contain_text("switchable.switch ok → critical: switch is critical")
+    expect(first.get_by_role("link")).to_have_attribute("href", "/checks/switchable.switch")
 
 
 def test_run_an_action_from_its_generated_form(page, live_agent):
@@ -46,11 +49,16 @@ def test_run_an_action_from_its_generated_form(page, live_agent):
     form.get_by_label("Word").fill("hello")
     form.get_by_label("Times").fill("2")
     form.get_by_role("button", name="Run").click()
-    # A confirmation step shows what will run before anything does.
-    expect(form.locator(".confirm-text")).to_contain_text('{"word":"hello","times":2}')
+    # A confirmation step says in words what will run before anything does.
+    expect(form.locator(".confirm-text")).to_have_text("Run Echo with word hello, times 2?")
     assert live_agent.call(live_agent.agent.actions.audit_log()) == []
     form.get_by_role("button", name="Confirm").click()
-    expect(form.locator(".result")).to_contain_text('Done: {"echo":{"word":"hello","times":2}}')
+    # The result as key-values, not JSON.
+    expect(form.locator(".result .ok")).to_contain_text("Done")
+    inner = form.locator(".result dl.kv dl.kv")  # {"echo": {"word": …, "times": …}}
+    expect(inner.locator("dt").first).to_have_text("Word")
+    expect(inner.locator("dd").first).to_have_text("hello")
+    expect(form.locator(".result")).not_to_contain_text("{")
     _, audit = live_agent.api("GET", "/api/v1/audit?action=switchable.echo")
     assert audit["audit"][0]["actor"] == "user:admin"
 
@@ -63,21 +71,22 @@ def test_request_and_approve_a_destructive_action_then_audit_and_sign_out(page, 
     form.get_by_label("Target").fill("db1")
     form.get_by_role("button", name="Request approval").click()
     form.get_by_role("button", name="Confirm").click()
-    expect(form.locator(".result")).to_contain_text("is pending")
+    expect(form.locator(".result")).to_contain_text("Waiting for approval")
     assert plugin.deleted == []
     expect(page.locator("[data-pending]")).to_have_text("1")
 
     page.get_by_role("link", name="Review approvals").click()
-    row = page.locator("tr", has_text="switchable.delete")
+    row = page.locator("article.approval", has_text="switchable.delete")
     expect(row).to_contain_text("pending")
     row.get_by_role("button", name="Approve").click()
     row.get_by_role("button", name="Confirm approve").click()
-    expect(page.locator("tr", has_text="switchable.delete")).to_contain_text("approved")
+    expect(page.locator("article.approval", has_text="switchable.delete")).to_contain_text(
+        "approved")
     assert plugin.deleted == ["db1"]
     expect(page.locator("[data-pending]")).to_have_text("0")
 
     page.get_by_role("link", name="Audit").click()
-    page.get_by_label("Action").fill("switchable.delete")
+    page.get_by_label("Search").fill("switchable.delete")
     page.get_by_label("Outcome").select_option("ok")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("tbody tr")
@@ -108,7 +117,7 @@ def test_sign_in_with_a_totp_second_factor(page, live_agent):
 def test_plugin_page_renders_every_panel_kind_and_refreshes_live(page, live_agent):
     sign_in(page)
     page.goto("/plugin/showcase")
-    expect(page.locator(".stat-value")).to_have_text("7")
+    expect(page.locator(".stat-value")).to_have_text("7 pcs")
     expect(page.locator(".kv")).to_contain_text("1.2.3")
     expect(page.locator("section.panel", has_text="Containers").locator("table")).to_contain_text(
         "exited")
@@ -120,7 +129,7 @@ def test_plugin_page_renders_every_panel_kind_and_refreshes_live(page, live_agen
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     live_agent.plugins["showcase"].value = 8
     live_agent.call(live_agent.agent.bus.publish("showcase.poke", {}, "showcase"))
-    expect(page.locator(".stat-value")).to_have_text("8")
+    expect(page.locator(".stat-value")).to_have_text("8 pcs")
 
 
 def test_phone_viewport_has_no_sideways_scroll(browser, live_agent):
@@ -212,4 +221,4 @@ def test_keyboard_alone_reaches_content_and_runs_an_action(page, live_agent):
     expect(confirm).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator('form[data-action="switchable.echo"] .result')).to_contain_text(
-        '"word":"typed"')
+        "typed")

@@ -85,3 +85,9 @@ async def test_the_overview_puts_problems_first_and_its_counts_filter(tmp_path):
         assert 'class="groups" data-filter="warning"' in page and "show all" in page
         status, fragment = await a.get("/overview/attention")
         assert status == 200 and "91 % used" in fragment
+        # A check in a maintenance window says so on its tile.
+        assert "in maintenance" not in page
+        a.agent.health.in_maintenance = lambda cs: True
+        await a.run_check("gauge.level")
+        status, page = await a.get("/")
+        assert '<span class="badge status-maintenance">in maintenance</span>' in page

@@ -15,17 +15,22 @@ from tests.sample_plugins import Switchable
 from tests.web.showcase import WEBHOOK_SECRET, Showcase
 
 SAMPLE = {"plugin": "showcase", "hook": "ping", "name": "switchable.echo",
-          "panel": "showcase.count", "id": "1", "file": "nebula.css", "tail": "hello/x"}
+          "panel": "showcase.count", "id": "1", "file": "nebula.css", "tail": "hello/x",
+          "check": "switchable.switch", "slug": "nope"}
 # The only routes that answer without credentials, and why.
 OPEN = {
     ("GET", "/healthz"): "liveness for probes",
     ("GET", "/login"): "the sign-in form",
     ("GET", "/setup"): "the first admin's form (while no user exists, else off to /login)",
     ("GET", "/static/{file}"): "the stylesheet and script the sign-in page needs",
+    ("GET", "/favicon.svg"): "the icon, which the sign-in page shows too",
+    ("GET", "/favicon.ico"): "the icon where browsers look for it unasked",
 }
 # Open too, and refusing without the sign-in form's double-submit token.
 SIGN_IN_FORMS = {("POST", "/login"), ("POST", "/login/totp"), ("POST", "/setup")}
 WEBHOOK = "/plugins/{plugin}/hooks/{hook}"
+# Open too: the uptime built-in's status pages; one nobody published answers 404.
+STATUS_PAGE = ("GET", "/status/{slug}")
 
 
 def concrete(path: str) -> str:
@@ -54,6 +59,8 @@ async def test_every_route_refuses_an_unauthenticated_request(nebula_agent):
                         assert resp.status == 403, where
                     elif path == WEBHOOK:
                         assert resp.status == 401, where
+                    elif (verb, path) == STATUS_PAGE:
+                        assert resp.status == 404, where
                     elif resp.status == 303:  # a page: off to sign in, showing nothing
                         assert resp.headers["Location"].startswith("/login?next="), where
                         assert text in ("", "303: See Other"), where
@@ -65,7 +72,7 @@ async def test_every_route_refuses_an_unauthenticated_request(nebula_agent):
 
 async def test_the_open_routes_are_exactly_the_declared_ones(nebula_agent):
     async with nebula_agent({"switchable": Switchable()}) as a:
-        expected = {*OPEN, *SIGN_IN_FORMS, *(("*", WEBHOOK),)}
+        expected = {*OPEN, *SIGN_IN_FORMS, *(("*", WEBHOOK),), STATUS_PAGE}
         assert open_routes(a.app) == expected
         # /login/totp and POST /login are open so a browser can sign in, but without the
         # form's double-submit token they refuse.

@@ -170,7 +170,9 @@ def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
     worst = max((Status(c["last_status"]) for c in checks), key=lambda s: s.severity,
                 default=Status.OK)
     output({"status": worst.value, "checks": checks}, as_json, lambda _: table(
-        [(c["name"], STATUS_MARK[c["last_status"]], c["summary"]) for c in checks],
+        [(c["name"], STATUS_MARK[c["last_status"]]
+          + (" (maintenance)" if c.get("maintenance") else ""), c["summary"])
+         for c in checks],
         ("CHECK", "STATUS", "SUMMARY")))
     sys.exit(worst.exit_code)
 

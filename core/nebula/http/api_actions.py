@@ -182,12 +182,18 @@ async def _decide(request: web.Request, decide: Any) -> dict[str, Any]:
 @endpoint("GET", "/api/v1/audit", "The audit log, newest first",
           query={"actor": "exact actor", "action": "exact action name",
                  "outcome": "ok, error, pending_approval or denied",
-                 "since": "epoch seconds", "limit": "1-1000"}, tag="audit",
+                 "q": "part of the action, actor or detail (any case)",
+                 "plugin": "the actions of one plugin",
+                 "since": "epoch seconds", "until": "epoch seconds (exclusive)",
+                 "limit": "1-1000", "offset": "rows to skip (paging)"}, tag="audit",
           response=OBJECT)
 async def audit(request: web.Request) -> web.Response:
     q = request.query
+    until = query_number(request, "until", 0)
     rows = await agent_of(request).actions.audit_log(
         q.get("actor"), q.get("action"), q.get("outcome"),
         query_number(request, "since", 0),
-        int(query_number(request, "limit", 100, minimum=1, maximum=1000)))
+        int(query_number(request, "limit", 100, minimum=1, maximum=1000)),
+        search=q.get("q") or None, plugin=q.get("plugin") or None, until=until or None,
+        offset=int(query_number(request, "offset", 0, minimum=0)))
     return ok({"audit": rows})

@@ -9,7 +9,7 @@ import fnmatch
 from aiohttp import WSMsgType, web
 
 from nebula.http.endpoints import dumps, endpoint, ok, query_number
-from nebula.http.keys import agent_of
+from nebula.http.keys import agent_of, principal_of
 from nebula.http.schemas import OBJECT
 
 
@@ -20,10 +20,12 @@ from nebula.http.schemas import OBJECT
 async def events(request: web.Request) -> web.StreamResponse:
     bus = agent_of(request).bus
     pattern = request.query.get("topic", "*")
+    caller = principal_of(request).name
     ws = web.WebSocketResponse(heartbeat=30)
     if not ws.can_prepare(request).ok:
         limit = int(query_number(request, "limit", 50, minimum=1, maximum=200))
-        recent = [e for e in bus.recent if fnmatch.fnmatchcase(e["topic"], pattern)]
+        recent = [e for e in bus.recent if fnmatch.fnmatchcase(e["topic"], pattern)
+                  and bus.visible(caller, e)]
         return ok({"events": recent[-limit:]})
     await ws.prepare(request)
     subscriber = bus.subscribe(pattern)
@@ -36,6 +38,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 get.cancel()
                 break
             event = get.result()
+            if not bus.visible(caller, event):
+                continue
             if subscriber.dropped:
                 event = {**event, "dropped_before": subscriber.dropped}
                 subscriber.dropped = 0

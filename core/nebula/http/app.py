@@ -40,6 +40,7 @@ from nebula.http.limits import (
     OPEN_STREAMS,
     Limits,
     body_middleware,
+    close_after_taken_bodies,
     close_streams,
     streams_middleware,
 )
@@ -210,6 +211,7 @@ def build_app(config: Config, agent: Agent, panel: Panel, *, schedule: bool = Tr
     app[PROXIES] = Proxies(config.agent["trusted_proxies"])
     app[WEBHOOKS] = Webhooks(agent)
     app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(close_after_taken_bodies)
     endpoints = [
         Endpoint("GET", "/healthz", healthz, "Liveness: 200 while the agent runs", PUBLIC,
                  response=HEALTH),

@@ -8,24 +8,24 @@ So `keepalive_timeout` is, at once, the idle keep-alive time and the bound on se
 request line and headers: a client dribbling them (slowloris) is cut off when it fires,
 however many bytes it trickles, since only a whole request counts.
 
-Bodies: nothing in aiohttp bounds the time a handler waits for a body; a timer per request
-fails the body's stream when the body is not complete in time, so whatever reads it gets
-`BodyTimeout` and the client a 408. The stream stays failed, so aiohttp does not linger
-reading the rest but closes the connection after the answer.
+Bodies: nothing in aiohttp bounds the time a handler waits for a body; a clock per request
+(`nebula.helpers.bodies.BodyClock`) fails the body's stream when the body is not complete
+in time, or, for a handler that streams it (`streamed_body`), when it stops coming for that
+long; whatever reads it gets `BodyTimeout` and the client a 408. The stream stays failed,
+so aiohttp does not linger reading the rest but closes the connection after the answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http import HttpProcessingError
-from aiohttp.streams import StreamReader
 
+from nebula.helpers.bodies import BODY_CLOCK, BodyClock, BodyTimeout
 from nebula.http.endpoints import Handler
 from nebula.http.keys import PRINCIPAL
 from nebula.http.problems import Problem
@@ -73,31 +73,33 @@ class ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
-class BodyTimeout(asyncio.TimeoutError):
-    """The body did not arrive in time. A TimeoutError, because that is what aiohttp's
-    lingering read after the answer tolerates: it stops reading and closes."""
-
-
-def _expire(content: StreamReader) -> None:
-    if not content.is_eof():
-        content.set_exception(BodyTimeout())
-
-
 @web.middleware
 async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     content = request.content
     if not request.body_exists or content.is_eof():
         return await handler(request)
     timeout = request.app[LIMITS].body_timeout
-    timer = asyncio.get_running_loop().call_later(timeout, _expire, content)
+    clock = request[BODY_CLOCK] = BodyClock(content, timeout)
     try:
         return await handler(request)
     except BodyTimeout:
-        raise Problem(408, f"the request body did not arrive within {timeout:g} s") from None
+        raise Problem(408, f"the request body did not arrive within {timeout:g} s" if
+                      clock.by_total else
+                      f"the request body stopped arriving for {timeout:g} s") from None
     except web.RequestPayloadError as exc:  # a broken chunked encoding, a short body
         raise Problem(400, f"the request body is malformed: {exc}") from None
     finally:
-        timer.cancel()
+        clock.cancel()
+
+
+async def close_after_taken_bodies(request: web.Request, response: web.StreamResponse
+                                   ) -> None:
+    """`on_response_prepare`: `Connection: close` on the answer to a request whose body
+    its handler took from the socket itself (`BodyClock.close_after`)."""
+    clock = request.get(BODY_CLOCK)
+    if clock is not None and clock.closing:
+        response.force_close()  # aiohttp closes after it; its headers are made already:
+        response.headers[hdrs.CONNECTION] = "close"
 
 
 OPEN_STREAMS: web.AppKey[dict[int, web.Request]] = web.AppKey("open_streams")

@@ -61,6 +61,8 @@ CHECK = _object(
     status_summary=STRING, summary=STRING,
     pending={"anyOf": [_object("PendingChange", None, status=CHECK_STATUS, summary=STRING,
                                results=INTEGER, needed=INTEGER), {"type": "null"}]},
+    maintenance={**BOOLEAN, "description": "inside a maintenance window: results are kept "
+                 "marked, notifications and remediation wait"},
     metrics=OBJECT, last_run=_nullable("number"), since=_nullable("number"),
     duration_ms=NUMBER, interval=NUMBER,
 )
@@ -92,7 +94,7 @@ ACTION = _object(
     "Action", ["name", "plugin", "destructive"],
     name=STRING, plugin=STRING, title=STRING, description=STRING,
     params={"type": "object", "description": "JSON Schema of the action's parameters"},
-    destructive=BOOLEAN, timeout=NUMBER,
+    destructive=BOOLEAN, read_only=BOOLEAN, timeout=NUMBER,
 )
 ACTION_LIST = _object("ActionList", ["actions"], actions={"type": "array", "items": ACTION})
 

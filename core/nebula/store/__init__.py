@@ -1,5 +1,6 @@
-"""The agent's embedded store: SQLite in WAL mode, one connection on one worker thread."""
+"""The agent's store: SQLite in WAL mode by default, PostgreSQL for a hub that wants it;
+one connection on one worker thread either way."""
 
-from nebula.store.db import Store
+from nebula.store.db import SqliteStore, Store, store_for
 
-__all__ = ["Store"]
+__all__ = ["SqliteStore", "Store", "store_for"]

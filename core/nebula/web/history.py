@@ -43,7 +43,7 @@ class Sparklines:
             rows = await self._store.fetchall(
                 "SELECT id, check_name, status, metrics FROM (SELECT id, check_name, status, "
                 "metrics, row_number() OVER (PARTITION BY check_name ORDER BY id DESC) AS n "
-                "FROM check_results WHERE ts > ?) WHERE n <= ? ORDER BY id",
+                "FROM check_results WHERE ts > ?) AS latest WHERE n <= ? ORDER BY id",
                 (time.time() - SECONDS, POINTS))
         else:
             rows = await self._store.fetchall(

@@ -14,7 +14,8 @@ from typing import Any
 
 STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "unknown": "?"}
 STATUSES = ("critical", "warning", "unknown", "ok")
-ASSET_VERSION = "9"
+ASSET_VERSION = "10"
+FAVICON = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
 
 
 def e(value: Any) -> str:
@@ -58,10 +59,11 @@ def sparkline(points: Sequence[tuple[str, float | None]]) -> str:
 
 def tile(check: Mapping[str, Any], history: Sequence[tuple[str, float | None]]) -> str:
     status = check["status"]
+    held = badge("maintenance", "in maintenance") if check.get("maintenance") else ""
     return (
         f'<li class="tile status-{e(status)}" data-check="{e(check["name"])}" '
         f'data-status="{e(status)}"><h3><a href="/checks/{e(check["name"])}">'
-        f'{e(check["title"])}</a></h3>{badge(status)}'
+        f'{e(check["title"])}</a></h3>{badge(status)}{held}'
         # The words of the result that set the status shown, not of a newer one that
         # flap damping has not let change it yet.
         f'<p class="summary">{e(check["status_summary"])}</p>{sparkline(history)}'
@@ -82,13 +84,17 @@ def counts(summary: Mapping[str, int], link: str = "") -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], label: str,
           empty: str = "Nothing yet.") -> str:
-    """Cells are already HTML (escape with `e`); wrapped so a phone can scroll it."""
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    """Cells are already HTML (escape with `e`). Each cell names its column
+    (`data-label`): on a phone the rows are stacked cards, a label before each value."""
+    labels = [f' data-label="{e(h)}"' if h else "" for h in headers]
+    body = "".join("<tr>" + "".join(f"<td{labels[i] if i < len(labels) else ''}>{c}</td>"
+                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
     if not body:
-        return f'<p class="muted">{e(empty)}</p>'
+        return f'<p class="muted empty">{e(empty)}</p>'
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
     return (f'<div class="table-wrap" role="region" aria-label="{e(label)}" tabindex="0">'
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+            f'<table class="cards"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def code(value: Any) -> str:
@@ -102,16 +108,19 @@ def code(value: Any) -> str:
 DANGER = "x-danger"
 
 
-def _field(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
-    """One param's input; a dangerous one is framed in red and says so in words too."""
-    html = schema_input(action, key, prop, required)
+def _field(action: str, key: str, prop: Mapping[str, Any], required: bool,
+           picks: list[tuple[Any, str]] | str | None = None) -> str:
+    """One param's input; a dangerous one is framed in red and says so in words too.
+    `picks`: the choices its `x-choices` listed (nebula.web.choices), or why none were."""
+    html = schema_input(action, key, prop, required, picks)
     if not prop.get(DANGER):
         return html
     return (f'<div class="field danger"><p class="danger-note"><span aria-hidden="true">⚠'
             f"</span> Dangerous: setting {e(key)} destroys data.</p>{html}</div>")
 
 
-def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool) -> str:
+def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool,
+                 picks: list[tuple[Any, str]] | str | None = None) -> str:
     fid = e(f"f-{action.replace('.', '-')}-{key}")
     label = e(prop.get("title") or key.replace("_", " ").capitalize())
     req = " required" if required else ""
@@ -121,10 +130,16 @@ def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool)
     common = f'id="{fid}" name="{e(key)}"{req}{described}'
     kind = prop.get("type")
     default = prop.get("default")
-    if "enum" in prop:
-        options = "".join(f'<option value="{e(json.dumps(v))}"'
-                          f'{" selected" if v == default else ""}>{e(v)}</option>'
-                          for v in prop["enum"])
+    if isinstance(picks, str):  # the listing failed: typed by hand, and why
+        hint += f'<small class="error">Could not list the choices: {e(picks)}</small>'
+    elif picks is not None or "enum" in prop:
+        pairs = picks if picks is not None else [(v, str(v)) for v in prop["enum"]]
+        blank = ('<option value="">Choose…</option>' if default is None else "")
+        options = blank + "".join(f'<option value="{e(json.dumps(v))}"'
+                                  f'{" selected" if v == default else ""}>{e(shown)}</option>'
+                                  for v, shown in pairs)
+        if not pairs:
+            hint += '<small class="muted">Nothing to choose from right now.</small>'
         return (f'<label for="{fid}">{label}</label><select {common} data-type="json">'
                 f"{options}</select>{hint}")
     if kind == "boolean":
@@ -151,19 +166,26 @@ def schema_input(action: str, key: str, prop: Mapping[str, Any], required: bool)
             f"{e(json.dumps(default) if default is not None else '')}</textarea>{hint}")
 
 
-def action_form(action: Mapping[str, Any], admin: bool) -> str:
+def action_form(action: Mapping[str, Any], admin: bool,
+                picks: Mapping[str, list[tuple[Any, str]] | str] | None = None) -> str:
+    """A read-only action runs on the first press (it changes nothing); any other asks
+    once more, in words, what it is about to do."""
     name, schema = action["name"], action["params"] or {}
     required = set(schema.get("required", []))
-    fields = "".join(_field(name, key, prop, key in required)
+    picks = picks or {}
+    fields = "".join(_field(name, key, prop, key in required, picks.get(key))
                      for key, prop in (schema.get("properties") or {}).items())
     destructive = action["destructive"]
+    read_only = bool(action.get("read_only"))
     warn = ('<p class="warn"><span aria-hidden="true">⚠</span> Destructive: an admin must '
             "approve it before it runs.</p>" if destructive else "")
-    button = ("Request approval" if destructive else "Run") if admin else "Admins only"
+    button = ("Request approval" if destructive else "Run") \
+        if admin else "Admins only"
     disabled = "" if admin else " disabled"
     return (
-        f'<form class="action glass" data-action="{e(name)}" '
-        f'data-destructive="{"true" if destructive else "false"}" novalidate>'
+        f'<form class="action glass" data-action="{e(name)}" data-title="{e(action["title"])}" '
+        f'data-destructive="{"true" if destructive else "false"}" '
+        f'data-read-only="{"true" if read_only else "false"}" novalidate>'
         f'<h3>{e(action["title"])}</h3>'
         f'<p class="muted">{e(action["description"])}</p>{warn}'
         f'<div class="fields">{fields}</div>'
@@ -189,7 +211,7 @@ def assets_html(urls: Sequence[str]) -> str:
 def page(title: str, body: str, *, current: str = "", user: str | None = None,
          csrf: str = "", logout: str = "", plugins: Sequence[str] = (), pending: int = 0,
          aside: str = "", links: Sequence[tuple[str, str]] = (),
-         assets: Sequence[str] = ()) -> str:
+         assets: Sequence[str] = (), host: str = "") -> str:
     """The panel's frame. `links` are the pages plugins list in the navigation (href,
     label: the auth plugin's Security page is one); `assets` the URLs of their scripts and
     stylesheets; `logout` where the "Log out" button posts (a signed-in browser's)."""
@@ -210,24 +232,30 @@ def page(title: str, body: str, *, current: str = "", user: str | None = None,
         account = f'<div class="account"><span class="who">{e(user)}</span>{out}</div>'
 
     side = f'<aside class="side" aria-label="live">{aside}</aside>' if aside else ""
+    # Without a side column the main one takes the whole width (a table panel's columns
+    # were hidden behind an empty 300 px gutter).
+    layout = "layout with-side" if aside else "layout"
+    on_host = f" · {e(host)}" if host else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="csrf-token" content="{e(csrf)}">'
         '<meta name="color-scheme" content="dark">'
-        f"<title>{e(title)} · Nebula Command</title>"
+        f"<title>{e(title)}{on_host} · Nebula Command</title>{FAVICON}"
         f'<link rel="stylesheet" href="/static/nebula.css?v={ASSET_VERSION}">'
         f'<script src="/static/nebula.js?v={ASSET_VERSION}" defer></script>'
         f"{assets_html(assets)}</head>"
         '<body><a class="skip" href="#main">Skip to content</a>'
         '<header class="top glass"><a class="brand" href="/"><span class="logo" '
         'aria-hidden="true">✦</span> Nebula Command</a>'
-        f'<nav aria-label="main"><ul>{nav}</ul></nav>'
-        f'<nav aria-label="plugins" class="plugins"><ul>{plugin_nav}</ul></nav>'
+        + (f'<span class="host" title="host">{e(host)}</span>' if host else "") +
+        # One row: on a phone it scrolls sideways rather than stacking four lines deep.
+        f'<div class="menu"><nav aria-label="main"><ul>{nav}</ul></nav>'
+        f'<nav aria-label="plugins" class="plugins"><ul>{plugin_nav}</ul></nav></div>'
         '<p id="conn" class="conn" role="status" data-state="connecting">'
         '<span class="dot" aria-hidden="true"></span> <span class="conn-text">connecting…'
         f"</span></p>{account}</header>"
-        f'<div class="layout"><main id="main" tabindex="-1">{body}</main>{side}</div>'
+        f'<div class="{layout}"><main id="main" tabindex="-1">{body}</main>{side}</div>'
         "</body></html>")
 
 
@@ -237,6 +265,6 @@ def bare_page(title: str, body: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="dark">'
-        f"<title>{e(title)} · Nebula Command</title>"
+        f"<title>{e(title)} · Nebula Command</title>{FAVICON}"
         f'<link rel="stylesheet" href="/static/nebula.css?v={ASSET_VERSION}"></head>'
         f'<body class="bare"><main id="main" class="login glass">{body}</main></body></html>')

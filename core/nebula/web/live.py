@@ -43,6 +43,7 @@ class FirstResults:
         self._seen[name] = cs
         self._batch.append({"check": name, "plugin": cs.plugin, "new": cs.state.value,
                             "summary": cs.last.summary if cs.last else "",
+                            "maintenance": cs.maintenance,
                             "last_run": cs.last_ts or time.time()})
         if len(self._batch) == 1:
             task = asyncio.get_running_loop().create_task(self._send())

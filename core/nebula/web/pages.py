@@ -4,6 +4,7 @@ page is drawn in, and how a running plugin's pages are served inside it."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -12,25 +13,27 @@ from typing import Any
 from aiohttp import web
 
 from nebula.approvals import ApprovalStatus
+from nebula.contributions import Action
 from nebula.http.endpoints import PUBLIC, Endpoint, endpoint
 from nebula.http.keys import agent_of, principal_of, signed_in
 from nebula.http.plugin_endpoints import full_paths
 from nebula.http.problems import Problem
 from nebula.plugins import LOADED, PluginRecord
+from nebula.runs import RunNotFound
 from nebula.secrets import SECRETS
 from nebula.surfaces import PAGE, PAGE_TAG, WebPage
 from nebula.views import PANEL_TIMEOUT, describe_action, describe_panel
+from nebula.web.choices import resolve, row_actions
+from nebula.web.events_view import feed
 from nebula.web.history import SPARKLINES
 from nebula.web.html import (
     STATUSES,
     action_form,
     badge,
     bare_page,
-    code,
     counts,
     e,
     page,
-    table,
     tile,
     when,
 )
@@ -42,8 +45,10 @@ from nebula.web.plugin_pages import (
     overview_sections,
     page_path,
 )
+from nebula.web.results import outcome
 
 STATIC = Path(__file__).parent / "static"
+HOST = socket.gethostname()  # in every page's header and title: which machine this is
 ASSETS = {"nebula.css": "text/css", "nebula.js": "text/javascript"}
 
 
@@ -65,7 +70,7 @@ async def frame(request: web.Request, title: str, body: str, *, current: str = "
                      csrf=browser[1].csrf if browser else "",
                      logout=browser[0].logout_path if browser else "", plugins=plugins,
                      pending=pending, aside=aside, links=nav_links(agent),
-                     assets=asset_urls(agent)))
+                     assets=asset_urls(agent), host=HOST))
 
 
 def plugin_page_endpoints(record: PluginRecord) -> list[Endpoint]:
@@ -111,18 +116,6 @@ async def _tiles(request: web.Request, plugin: str | None = None) -> str:
     return "".join(sections) or '<p class="muted">No checks yet.</p>'
 
 
-def _feed(events: list[dict[str, Any]], limit: int) -> str:
-    items = "".join(_event_item(ev) for ev in reversed(events[-limit:]))
-    return f'<ol class="feed" data-feed data-max="{limit}" aria-live="polite">{items}</ol>'
-
-
-def _event_item(ev: dict[str, Any]) -> str:
-    data = ev.get("data") or {}
-    detail = data.get("summary") or data.get("action") or data.get("plugin") or ""
-    return (f'<li><span class="topic">{e(ev["topic"])}</span> {when(ev["ts"])} '
-            f'<span class="detail">{e(detail)}</span></li>')
-
-
 SEVERITY = {"critical": 0, "warning": 1, "unknown": 2}
 
 
@@ -162,7 +155,7 @@ async def overview(request: web.Request) -> web.Response:
                '<a href="/">show all</a></p>' if only else "")
             + f'<div class="groups"{only}>{await _tiles(request)}</div>')
     aside = ('<section class="glass" aria-labelledby="feed-h"><h2 id="feed-h">Live events</h2>'
-             f"{_feed(list(agent.bus.recent), 12)}</section>"
+             f"{feed(agent.bus.recent, 12)}</section>"
              f"{await overview_sections(request)}")
     return await frame(request, "Overview", body, current="/", aside=aside)
 
@@ -173,14 +166,28 @@ async def attention_fragment(request: web.Request) -> web.Response:
     return html(_attention(request))
 
 
-async def _panel_body(panel: Any) -> str:
+async def _panel_data(panel: Any) -> Any:
+    """The panel's data, or the exception it gave (shown in its place)."""
     try:
-        data = await asyncio.wait_for(panel.data(), PANEL_TIMEOUT)
-    except asyncio.TimeoutError:
-        return f'<p class="error">did not answer within {PANEL_TIMEOUT:g}s</p>'
+        return SECRETS.redact(await asyncio.wait_for(panel.data(), PANEL_TIMEOUT))
+    except asyncio.TimeoutError as exc:
+        return exc
     except Exception as exc:
-        return f'<p class="error">{e(SECRETS.redact(f"{type(exc).__name__}: {exc}"))}</p>'
-    return render(describe_panel(panel), SECRETS.redact(data))
+        return exc
+
+
+def _panel_html(panel: Any, data: Any, actions: list[Action], admin: bool) -> str:
+    if isinstance(data, asyncio.TimeoutError):
+        return f'<p class="error">did not answer within {PANEL_TIMEOUT:g}s</p>'
+    if isinstance(data, Exception):
+        return f'<p class="error">{e(SECRETS.redact(f"{type(data).__name__}: {data}"))}</p>'
+    short = panel.name.split(".", 1)[1]
+    return render(describe_panel(panel), data, row_actions(short, actions), admin)
+
+
+def _plugin_actions(agent: Any, name: str) -> list[Action]:
+    return sorted((a for a in agent.actions.actions.values()
+                   if a.name.split(".")[0] == name), key=lambda a: a.name)
 
 
 @endpoint("GET", "/plugin/{name}", "A plugin's page: its checks, panels and actions",
@@ -192,17 +199,24 @@ async def plugin_page(request: web.Request) -> web.Response:
     if record is None:
         raise Problem(404, f"no plugin named {name!r}")
     panels = [p for p in agent.panels.values() if p.name.split(".")[0] == name]
-    bodies = await asyncio.gather(*(_panel_body(p) for p in panels))
+    datas = await asyncio.gather(*(_panel_data(p) for p in panels))
+    admin = principal_of(request).is_admin
+    actions = _plugin_actions(agent, name)
+    # A table panel's rows span the page: its columns are what it is for.
     panel_html = "".join(
-        f'<section class="panel glass" aria-labelledby="p-{e(p.name)}" '
+        f'<section class="panel glass kind-{e(p.kind)}" aria-labelledby="p-{e(p.name)}" '
         f'data-refresh="/plugin/{e(name)}/panel/{e(p.name)}" data-plugin="{e(name)}">'
         f'<h3 id="p-{e(p.name)}">{e(p.title or p.name)}</h3>'
-        f'<div class="panel-body">{body}</div></section>'
-        for p, body in zip(panels, bodies, strict=True))
-    admin = principal_of(request).is_admin
-    actions = sorted((a for a in agent.actions.actions.values()
-                      if a.name.split(".")[0] == name), key=lambda a: a.name)
-    forms = "".join(action_form(describe_action(a), admin) for a in actions)
+        f'<div class="panel-body">{_panel_html(p, data, actions, admin)}</div>'
+        # Outside the body, which a refresh replaces: a row button's result stays.
+        + ('<output class="row-result" aria-live="polite"></output>' if p.kind == "table"
+           else "") + "</section>"
+        for p, data in zip(panels, datas, strict=True))
+    picks = await resolve(name, actions, agent.actions.actions,
+                          {p.name.split(".", 1)[1]: d for p, d in zip(panels, datas,
+                                                                      strict=True)})
+    forms = "".join(action_form(describe_action(a), admin, picks.get(a.name))
+                    for a in actions)
     error = f'<p class="error">{e(record.error)}</p>' if record.error else ""
     description = record.manifest.description if record.manifest else ""
     body = (f"<h1>{e(name)}</h1><p>{badge('ok' if record.state == LOADED else 'unknown')} "
@@ -216,108 +230,24 @@ async def plugin_page(request: web.Request) -> web.Response:
 @endpoint("GET", "/plugin/{name}/panel/{panel}", "One panel's body, for live refresh",
           tag=PAGE_TAG)
 async def panel_fragment(request: web.Request) -> web.Response:
-    panel = agent_of(request).panels.get(request.match_info["panel"])
+    agent = agent_of(request)
+    panel = agent.panels.get(request.match_info["panel"])
     if panel is None or panel.name.split(".")[0] != request.match_info["name"]:
         raise Problem(404, f"no panel named {request.match_info['panel']!r}")
-    return html(await _panel_body(panel))
+    actions = _plugin_actions(agent, request.match_info["name"])
+    return html(_panel_html(panel, await _panel_data(panel), actions,
+                            principal_of(request).is_admin))
 
 
-APPROVAL_BADGES = {ApprovalStatus.PENDING: "warning", ApprovalStatus.APPROVED: "ok",
-                   ApprovalStatus.DENIED: "critical", ApprovalStatus.EXPIRED: "unknown"}
-
-
-async def _approvals_table(request: web.Request) -> str:
-    admin = principal_of(request).is_admin
-    rows = []
-    for a in await agent_of(request).actions.approvals(None, 200):
-        buttons = ""
-        if a["status"] == ApprovalStatus.PENDING and admin:
-            rid = e(f"reason-{a['id']}")
-            buttons = (
-                f'<form class="inline" data-api="/api/v1/approvals/{e(a["id"])}/approve" '
-                f'data-confirm="Approve and run {e(a["action"])} now?">'
-                # The digest binds the click to the plan on this page: a different
-                # request under the same id is refused.
-                f'<input type="hidden" name="digest" value="{e(a["digest"])}">'
-                f'<button class="btn primary small" type="submit">Approve</button></form> '
-                f'<form class="deny" data-api="/api/v1/approvals/{e(a["id"])}/deny" '
-                f'data-confirm="Deny {e(a["action"])}?"><label for="{rid}">Reason</label>'
-                f'<input id="{rid}" name="reason" maxlength="1000" autocomplete="off" '
-                'placeholder="optional, shown in the audit log">'
-                '<button class="btn small danger" type="submit">Deny</button></form>')
-        state = APPROVAL_BADGES[ApprovalStatus(a["status"])]
-        shown = code(a["params"]) + (
-            f'<div class="plan"><strong>Will act on</strong>{code(a["plan"])}</div>'
-            if a["plan"] is not None else "")
-        rows.append((badge(state, a["status"]),
-                     e(a["action"]), shown, e(a["requested_by"]),
-                     when(a["created"]), e(a["decided_by"] or ""),
-                     f'<span class="reason">{e(a.get("reason") or "")}</span>', buttons))
-    return table(("Status", "Action", "Parameters", "Requested by", "When", "Decided by",
-                  "Reason", ""), rows, "approvals", "No approvals yet.")
-
-
-@endpoint("GET", "/approvals", "Approvals: pending destructive actions and decisions",
-          tag=PAGE_TAG)
-async def approvals_page(request: web.Request) -> web.Response:
-    body = ('<h1>Approvals</h1><div data-refresh="/approvals/list" data-topics="approval.*">'
-            f"{await _approvals_table(request)}</div>")
-    return await frame(request, "Approvals", body, current="/approvals")
-
-
-@endpoint("GET", "/approvals/list", "The approvals table, for live refresh",
-          tag=PAGE_TAG)
-async def approvals_fragment(request: web.Request) -> web.Response:
-    return html(await _approvals_table(request))
-
-
-OUTCOMES = ("", "ok", "error", "pending_approval", "denied")
-
-
-def _audit_filters(request: web.Request) -> tuple[str | None, ...]:
-    return tuple(request.query.get(k) or None for k in ("actor", "action", "outcome"))
-
-
-async def _audit_table(request: web.Request) -> str:
-    actor, action, outcome = _audit_filters(request)
-    rows = await agent_of(request).actions.audit_log(actor, action, outcome, 0, 200)
-    return table(("When", "Actor", "Action", "Outcome", "Parameters", "Detail"),
-                 ((when(r["ts"]), e(r["actor"]), e(r["action"]), e(r["outcome"]),
-                   code(r["params"]), e(r["detail"])) for r in rows), "audit log",
-                 "No audit entries match.")
-
-
-AUDIT_QUERY = {"actor": "exact actor", "action": "exact action", "outcome": "outcome"}
-
-
-@endpoint("GET", "/audit", "The audit log with filters", query=AUDIT_QUERY, tag=PAGE_TAG)
-async def audit_page(request: web.Request) -> web.Response:
-    actor, action, outcome = _audit_filters(request)
-    options = "".join(f'<option value="{o}"{" selected" if o == (outcome or "") else ""}>'
-                      f'{o or "any"}</option>' for o in OUTCOMES)
-    form = (
-        '<form class="filters glass" method="get" action="/audit">'
-        f'<label for="a-actor">Actor</label><input id="a-actor" name="actor" '
-        f'value="{e(actor or "")}">'
-        f'<label for="a-action">Action</label><input id="a-action" name="action" '
-        f'value="{e(action or "")}">'
-        f'<label for="a-outcome">Outcome</label><select id="a-outcome" name="outcome">'
-        f'{options}</select><button class="btn primary" type="submit">Filter</button></form>')
-    body = (f'<h1>Audit log</h1>{form}<div data-refresh="/audit/list?{e(request.query_string)}"'
-            f' data-topics="action.* approval.*">{await _audit_table(request)}</div>')
-    return await frame(request, "Audit", body, current="/audit")
-
-
-@endpoint("GET", "/audit/list", "The audit table, for live refresh", query=AUDIT_QUERY,
-          tag=PAGE_TAG)
-async def audit_fragment(request: web.Request) -> web.Response:
-    return html(await _audit_table(request))
-
-
-@endpoint("GET", "/events", "The live events feed", tag=PAGE_TAG)
-async def events_page(request: web.Request) -> web.Response:
-    body = f"<h1>Events</h1>{_feed(list(agent_of(request).bus.recent), 200)}"
-    return await frame(request, "Events", body, current="/events")
+@endpoint("GET", "/runs/{id}/result", "An action run's outcome as HTML (tables and "
+          "key-values, never a JSON blob)", tag=PAGE_TAG)
+async def run_result(request: web.Request) -> web.Response:
+    try:
+        run = await agent_of(request).actions.runs.get(request.match_info["id"])
+    except RunNotFound:
+        raise Problem(404, f"no run {request.match_info['id']!r}") from None
+    result = run["outcome"] or {"status": run["status"]}
+    return html(outcome(result))
 
 
 @endpoint("GET", "/static/{file}", "The panel's stylesheet and script (public)",

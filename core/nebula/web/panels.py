@@ -6,7 +6,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nebula.web.choices import RowAction, row_buttons
 from nebula.web.html import e, table
+from nebula.web.values import cell, text
 
 SERIES = 4  # lines a timeseries chart draws at most; more would not be readable
 
@@ -19,19 +21,23 @@ def _fields(panel: Mapping[str, Any], keys: Sequence[str]) -> list[dict[str, Any
 
 
 def _label(field: Mapping[str, Any]) -> str:
-    label = field.get("label") or field["key"]
-    return f"{label} ({field['unit']})" if field.get("unit") else label
+    """The field's label alone: values carry their units ("91 %", "3.2 GiB"), so a unit
+    in the heading too read "Used % (%)"."""
+    return str(field.get("label") or field["key"])
 
 
-def _value(value: Any, unit: str = "") -> str:
-    if isinstance(value, float):
-        value = f"{value:.4g}"
-    return e(f"{value} {unit}".strip() if unit and value is not None else value)
+def _value(value: Any, field: Mapping[str, Any] | None = None) -> str:
+    field = field or {}
+    return cell(value, field.get("unit", ""), str(field.get("key", "")))
 
 
-def render(panel: Mapping[str, Any], data: Any) -> str:
+def render(panel: Mapping[str, Any], data: Any, row_actions: Sequence[RowAction] = (),
+           admin: bool = False) -> str:
+    """`row_actions` (table panels): the actions each row gets a button for."""
     kind = panel["kind"]
     try:
+        if kind == "table":
+            return _table(panel, data, row_actions, admin)
         return _RENDERERS[kind](panel, data)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         return f'<p class="error">cannot show this {e(kind)} panel: {e(exc)}</p>'
@@ -40,22 +46,26 @@ def render(panel: Mapping[str, Any], data: Any) -> str:
 def _stat(panel: Mapping[str, Any], data: Any) -> str:
     (field,) = _fields(panel, ["value"])[:1] or [{"key": "value", "unit": ""}]
     value = data.get(field["key"], data.get("value")) if isinstance(data, Mapping) else data
-    return (f'<p class="stat"><span class="stat-value">{_value(value)}</span> '
-            f'<span class="unit">{e(field.get("unit", ""))}</span></p>')
+    return f'<p class="stat"><span class="stat-value">{_value(value, field)}</span></p>'
 
 
 def _keyvalue(panel: Mapping[str, Any], data: Any) -> str:
-    items = "".join(f"<dt>{e(_label(f))}</dt><dd>{_value(data.get(f['key']))}</dd>"
+    items = "".join(f"<dt>{e(_label(f))}</dt><dd>{_value(data.get(f['key']), f)}</dd>"
                     for f in _fields(panel, list(data)) if f["key"] in data)
     return f'<dl class="kv">{items}</dl>'
 
 
-def _table(panel: Mapping[str, Any], data: Any) -> str:
+def _table(panel: Mapping[str, Any], data: Any, row_actions: Sequence[RowAction] = (),
+           admin: bool = False) -> str:
     rows = list(data)
     fields = _fields(panel, list(rows[0]) if rows and isinstance(rows[0], Mapping) else [])
-    return table([_label(f) for f in fields],
-                 ([_value(r.get(f["key"])) for f in fields] for r in rows),
-                 panel["title"], "No rows.")
+    headers = [_label(f) for f in fields]
+    cells = ([_value(r.get(f["key"]), f) for f in fields] for r in rows)
+    if row_actions:
+        headers.append("Actions")
+        cells = ([*c, row_buttons(r, row_actions, admin)] for c, r in
+                 zip(cells, rows, strict=True))
+    return table(headers, cells, panel["title"], "No rows.")
 
 
 def _list(panel: Mapping[str, Any], data: Any) -> str:
@@ -63,7 +73,7 @@ def _list(panel: Mapping[str, Any], data: Any) -> str:
     for item in data:
         if isinstance(item, Mapping):
             fields = _fields(panel, list(item))
-            items.append(" · ".join(f'<span title="{e(_label(f))}">{_value(item.get(f["key"]))}'
+            items.append(" · ".join(f'<span title="{e(_label(f))}">{_value(item.get(f["key"]), f)}'
                                     "</span>" for f in fields if f["key"] in item))
         else:
             items.append(e(item))
@@ -94,13 +104,15 @@ def _timeseries(panel: Mapping[str, Any], data: Any) -> str:
             for r in rows if isinstance(v := r.get(field["key"]), int | float))
         lines.append(f'<polyline class="series s{n}" points="{points}"/>')
         legend.append(f'<li class="s{n}"><span class="swatch" aria-hidden="true"></span>'
-                      f"{e(_label(field))}: {_value(rows[-1].get(field['key']))}</li>")
+                      f"{e(_label(field))}: {_value(rows[-1].get(field['key']), field)}</li>")
     label = (f"{panel['title']}: {len(rows)} points from {_clock(t0)} to {_clock(t1)} UTC, "
-             f"range {low:.4g} to {high:.4g}")
+             f"range {text(low, fields[0].get('unit', '') if fields else '')} to "
+             f"{text(high, fields[0].get('unit', '') if fields else '')}")
     return (f'<svg class="chart" viewBox="0 0 300 120" preserveAspectRatio="none" role="img" '
             f'aria-label="{e(label)}"><line class="axis" x1="0" y1="110" x2="300" y2="110"/>'
             f'{"".join(lines)}</svg>'
-            f'<p class="chart-scale muted"><span>{_value(low)} to {_value(high)}</span> '
+            f'<p class="chart-scale muted"><span>{_value(low, fields[0] if fields else None)} to '
+            f'{_value(high, fields[0] if fields else None)}</span> '
             f"<span>{_clock(t0)} to {_clock(t1)} UTC</span></p>"
             f'<ul class="legend">{"".join(legend)}</ul>')
 

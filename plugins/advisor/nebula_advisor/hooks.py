@@ -82,4 +82,7 @@ def nebula_tools(runtime: Advisor) -> list[Tool]:
 
 @hookimpl
 def nebula_jobs(ctx: PluginContext, runtime: Advisor) -> list[Job]:
+    # Opt-in: a cron job loads croniter (and dateutil), which an agent without one never does.
+    if not ctx.config.get("digest_cron"):
+        return []
     return [Job("digest", runtime.digest, cron=ctx.config["digest_cron"], timeout=300)]

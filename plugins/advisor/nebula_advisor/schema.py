@@ -15,7 +15,7 @@ CONFIG_SCHEMA: Schema = config_schema({
                                           "day is told (0.01: 1 % a day)."),
     "log_bytes_warning": integer(100 * 1024 ** 2, "A container log larger than this is "
                                                   "told.", 1),
-    "digest_cron": string("0 9 * * 1", "When the weekly digest is sent (cron, local time): "
-                                       "an `advisor.digest` event, which notify channels "
-                                       "whose `events` match it deliver."),
+    "digest_cron": string(None, "When a digest is sent (cron, local time; \"0 9 * * 1\": "
+                                "Mondays at 9): an `advisor.digest` event, which notify "
+                                "channels whose `events` match it deliver. Unset: none."),
 })

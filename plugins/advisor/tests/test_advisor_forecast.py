@@ -59,8 +59,11 @@ async def test_a_growing_database_and_the_check_warns_for_a_disk_soon_full(nebul
 
 
 async def test_the_weekly_digest_is_an_event_notify_can_route(nebula_agent):
-    async with nebula_agent(PLUGINS, config=CONFIG) as a:
+    config = {"advisor": {**CONFIG["advisor"], "digest_cron": "0 9 * * 1"}}
+    async with nebula_agent(PLUGINS, config=config) as a:
         await feed(a, "system.disk", "disk./.percent", lambda ago: 90 - 2 * ago)
         await a.agent.scheduler.jobs["job:advisor.digest"].run()
         [event] = [e for e in a.agent.bus.recent if e["topic"] == "advisor.digest"]
         assert event["data"]["warnings"] == 1 and "/ full in" in event["data"]["text"]
+    async with nebula_agent(PLUGINS, config=CONFIG) as a:  # without digest_cron: no job
+        assert "job:advisor.digest" not in a.agent.scheduler.jobs

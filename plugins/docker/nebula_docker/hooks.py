@@ -213,6 +213,7 @@ def _prune(runtime: Runtime) -> Run:
 @hookimpl
 def nebula_actions(runtime: Runtime) -> list[Action]:
     plain = container_params()
+    picked = container_params(row=False)  # a drop-down, no button on every row
     stopping = container_params(timeout=STOP_TIMEOUT)
     resolve = _resolve(runtime)
     dbs = runtime.databases
@@ -227,20 +228,20 @@ def nebula_actions(runtime: Runtime) -> list[Action]:
                prepare=resolve),
         Action("remove", _lifecycle(runtime, "remove"), "Remove container",
                "Remove a container, running or not; its volumes stay (needs approval).",
-               plain, destructive=True, prepare=resolve),
+               picked, destructive=True, prepare=resolve),
         Action("logs", _logs(runtime), "Container logs",
                "The last N lines of a container's output (read-only, size-bounded).",
-               logs_params()),
+               logs_params(), read_only=True),
         Action("inspect", _inspect(runtime), "Inspect container",
                "One container's state, restart count and configuration (read-only; "
-               "secret-looking env values masked).", plain),
+               "secret-looking env values masked).", picked, read_only=True),
         Action("resources", _resources(runtime), "Limits and leftovers",
                "Each running container's memory limit (0: none) beside its use and log "
                "size, and the dangling images a prune would remove; changes nothing.",
                EMPTY_PARAMS, read_only=True),
         Action("prune_preview", _prune_preview(runtime), "Prune (dry run)",
                "What a prune would remove and the space it would free; changes nothing.",
-               prune_params(danger=False)),
+               prune_params(danger=False), read_only=True),
         Action("prune", _prune(runtime), "Prune",
                "Remove stopped containers and unused untagged images; unused volumes only "
                "with `volumes` (never one-click databases). Only the items the approver "

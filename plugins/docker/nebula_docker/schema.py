@@ -68,8 +68,13 @@ CONTAINER_PARAM = {"type": "string", "minLength": 1, "maxLength": 255,
                    "pattern": NAME_PATTERN, "description": "container name or id"}
 
 
-def container_params(**extra: Any) -> dict[str, Any]:
-    return params({"container": CONTAINER_PARAM, **extra}, required=["container"])
+def container_params(*, row: bool = True, **extra: Any) -> dict[str, Any]:
+    """`container` offered from the containers panel: a drop-down in the action's form
+    and, with `row`, the action's button on each of the panel's rows (x-choices,
+    docs/plugins.md)."""
+    choices = {"panel": "containers", "value": "name", "row": row}
+    return params({"container": {**CONTAINER_PARAM, "x-choices": choices}, **extra},
+                  required=["container"])
 
 
 STOP_TIMEOUT = integer(10, "seconds to wait after SIGTERM before killing", maximum=600)

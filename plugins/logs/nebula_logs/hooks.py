@@ -11,6 +11,7 @@ import click
 from aiohttp import web
 
 from nebula.api import (
+    Action,
     Check,
     Endpoint,
     Field,
@@ -87,6 +88,11 @@ def nebula_subscriptions(runtime: Logs) -> list[Subscription]:
 @hookimpl
 def nebula_tools(runtime: Logs) -> list[Tool]:
     return tools.tools(runtime)
+
+
+@hookimpl
+def nebula_actions(runtime: Logs) -> list[Action]:
+    return tools.actions(runtime)
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nebula.api import Tool
+from nebula.api import Action, Tool
 from nebula_logs.coordinator import Logs
 from nebula_logs.present import present
 from nebula_logs.query import BadParam, filters_from
@@ -56,3 +56,12 @@ def tools(logs: Logs) -> list[Tool]:
                         "logs.search gave), from the same source. Read-only.",
              CONTEXT_PARAMS, run=context),
     ]
+
+
+def actions(logs: Logs) -> list[Action]:
+    """`logs.search` as a read-only action too: other plugins reach it this way (the
+    security plugin counts sshd's failed logins with it); same params and answer."""
+    search = next(tool for tool in tools(logs) if tool.name == "search")
+    assert search.run is not None
+    return [Action("search", search.run, "Search the logs", search.description,
+                   params=SEARCH_PARAMS, read_only=True)]

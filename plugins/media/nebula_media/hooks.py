@@ -22,8 +22,10 @@ from nebula.api import (
     WebPage,
     hookimpl,
 )
+from nebula.helpers.bodies import streamed_body
 from nebula.helpers.packages import require
 from nebula_media import names, sniff, upload
+from nebula_media.direct import ClientGone, socket_body
 from nebula_media.runtime import MediaRuntime, UnknownLibrary
 from nebula_media.schema import BROWSE_PARAMS, IMPORT_PARAMS
 from nebula_media.web import page as web_page
@@ -92,14 +94,21 @@ def _handler(runtime: MediaRuntime) -> Any:
                                                          f"max_bytes ({runtime.max_bytes})")
         if target.exists():
             raise _refuse(web.HTTPConflict, f"{target.name} is already in that folder")
+        # Bounded by progress, not a total deadline: a big file over a slow link takes
+        # as long as it takes while it keeps coming (`[agent] body_timeout` without a byte).
+        clock = streamed_body(request)
         try:
-            record = await runtime.store(request.content, library, parts, target)
+            record = await runtime.store(socket_body(request, clock) or request.content,
+                                         library, parts, target)
         except sniff.Refused as exc:
             raise _refuse(web.HTTPUnsupportedMediaType, str(exc)) from None
         except upload.TooLarge as exc:
             raise _refuse(TooLarge, str(exc)) from None
         except upload.Taken as exc:
             raise _refuse(web.HTTPConflict, str(exc)) from None
+        except ClientGone as exc:  # as aiohttp's stream says of a body cut short
+            raise _refuse(web.HTTPBadRequest, f"the request body is incomplete: {exc}"
+                          ) from None
         return web.json_response(record, status=201)
 
     return upload_file

@@ -43,7 +43,8 @@ def start_media(nebula_agent: Callable[..., Any], plex_site: Serving, plex: Plex
                 folders: dict[str, Path], tmp_path: Path) -> Callable[..., Any]:
     (tmp_path / "plex_token").write_text(plex.token + "\n")
 
-    def start(*, with_plex: bool = True, **overrides: Any) -> Any:
+    def start(*, with_plex: bool = True, agent: dict[str, Any] | None = None,
+              **overrides: Any) -> Any:
         media = {"quarantine_dir": str(folders["quarantine"]),
                  "libraries": [{"name": "Movies", "path": str(folders["movies"]),
                                 "plex_library": "Movies", "plex_path": "/data/movies"}],
@@ -54,5 +55,5 @@ def start_media(nebula_agent: Callable[..., Any], plex_site: Serving, plex: Plex
             plugins["plex"] = plex_plugin
             config["plex"] = {"url": plex_site.url, "token_file": str(tmp_path / "plex_token"),
                               "interval": 3600, "timeout": 5}
-        return nebula_agent(plugins, config=config, schedule=False)
+        return nebula_agent(plugins, agent=agent, config=config, schedule=False)
     return start

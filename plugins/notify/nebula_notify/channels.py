@@ -10,7 +10,7 @@ import asyncio
 import base64
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -156,14 +156,18 @@ async def send_email(_session: aiohttp.ClientSession, channel: Mapping[str, Any]
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
 
-SENDERS = {"discord": send_discord, "ntfy": send_ntfy, "webhook": send_webhook,
-           "email": send_email}
+Sender = Callable[[aiohttp.ClientSession, Mapping[str, Any], Message, float], Awaitable[None]]
+# The native senders; an Apprise channel's is the runtime's (bound to its redaction).
+SENDERS: dict[str, Sender] = {"discord": send_discord, "ntfy": send_ntfy,
+                              "webhook": send_webhook, "email": send_email}
 
 
 async def deliver(session: aiohttp.ClientSession, channel: Mapping[str, Any],
-                  message: Message, timeout: float, retries: int) -> int:
-    """Send with retries (backing off, or as long as a 429 asks); returns the attempts."""
-    send = SENDERS[channel["type"]]
+                  message: Message, timeout: float, retries: int,
+                  send: Sender | None = None) -> int:
+    """Send with retries (backing off, or as long as a 429 asks) by `send`, default the
+    channel type's sender; returns the attempts."""
+    send = send or SENDERS[channel["type"]]
     for attempt in range(retries + 1):
         try:
             await send(session, channel, message, timeout)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from nebula.api import (
     Action,
@@ -19,7 +19,16 @@ from nebula.api import (
 )
 from nebula_notify import rows
 from nebula_notify.runtime import Notifier, timer_interval
-from nebula_notify.schema import RECENT_PARAMS, config_problems, send_test_params
+from nebula_notify.schema import (
+    ADD_CHANNEL_PARAMS,
+    RECENT_PARAMS,
+    REMOVE_CHANNEL_PARAMS,
+    SEND_TEST_PARAMS,
+    config_problems,
+)
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
@@ -67,12 +76,41 @@ def nebula_actions(ctx: PluginContext, runtime: Notifier) -> list[Action]:
         return await runtime.send_test(params.get("channel"), params.get(
             "message", "This is a test message from Nebula Command."))
 
+    async def add(params: Mapping[str, Any]) -> dict[str, Any]:
+        return await runtime.add_channel(params)
+
+    async def remove(params: Mapping[str, Any]) -> dict[str, Any]:
+        return await runtime.remove_channel(params["name"])
+
+    # A name that cannot be used is a 422 at request time, before anything runs.
+    async def check_test(params: Mapping[str, Any]) -> Mapping[str, Any]:
+        runtime.may_test(params.get("channel"))
+        return params
+
+    async def check_add(params: Mapping[str, Any]) -> Mapping[str, Any]:
+        runtime.may_add(params["name"])
+        return params
+
+    async def check_remove(params: Mapping[str, Any]) -> Mapping[str, Any]:
+        runtime.may_remove(params["name"])
+        return params
+
+    timeout = ctx.config["timeout"] * (ctx.config["retries"] + 1) + 65
     return [Action(name="test", run=test, title="Send a test notification",
                    description="Send a test message now to one channel or all of them, "
                                "ignoring routing and quiet hours; answers each channel's "
                                "outcome.",
-                   params=send_test_params(sorted(runtime.channels)),
-                   timeout=ctx.config["timeout"] * (ctx.config["retries"] + 1) + 65)]
+                   params=SEND_TEST_PARAMS, timeout=timeout, prepare=check_test),
+            Action(name="add_channel", run=add, title="Add a notification channel",
+                   description="Add (or replace) a channel from an Apprise URL — Gotify, "
+                               "Telegram, Pushover, Matrix, Slack, e-mail and 100 more — "
+                               "kept encrypted in the agent's secret store, and send it a "
+                               "test. Needs nebula-command[apprise].",
+                   params=ADD_CHANNEL_PARAMS, timeout=timeout, prepare=check_add),
+            Action(name="remove_channel", run=remove, title="Remove an added channel",
+                   description="Remove a channel added with notify.add_channel (its URL "
+                               "is deleted); channels of the config file stay.",
+                   params=REMOVE_CHANNEL_PARAMS, prepare=check_remove)]
 
 
 @hookimpl
@@ -101,3 +139,11 @@ def nebula_tools(runtime: Notifier) -> list[Tool]:
     return [Tool(name="recent_notifications", params=RECENT_PARAMS, run=recent,
                  description="The most recent notifications (problems, recoveries, "
                              "approvals, remediation runs) and whether each was delivered.")]
+
+
+@hookimpl
+def nebula_cli_commands() -> Iterable[click.Command]:
+    from nebula.helpers.cli import lazy_command
+
+    return [lazy_command("notify", "nebula_notify.cli:notify",
+                         "Notification channels: list, test, add and remove them.")]

@@ -7,8 +7,8 @@ from nebula_notify.schema import CONFIG_SCHEMA
 manifest = Manifest(
     api_version="1.2",
     description="Sends check problems, recoveries, approvals and remediation runs to "
-                "Discord, ntfy, a JSON webhook or e-mail, with routing, deduplication, "
-                "reminders and quiet hours.",
+                "Discord, ntfy, a JSON webhook, e-mail or any Apprise URL, with routing, "
+                "deduplication, reminders and quiet hours.",
     hooks="nebula_notify.hooks",
     config_schema=CONFIG_SCHEMA,
 )

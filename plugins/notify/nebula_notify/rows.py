@@ -17,7 +17,9 @@ HISTORY_FIELDS = (
 
 CHANNEL_FIELDS = (
     Field("channel", "Channel", "", "The channel's name."),
-    Field("type", "Type", "", "discord, ntfy, webhook or email."),
+    Field("type", "Type", "", "discord, ntfy, webhook, email or apprise."),
+    Field("added", "Added", "", "Added by an admin at run time (notify.add_channel), not "
+          "in the config file."),
     Field("last_outcome", "Last outcome", "", "sent or failed; empty before the first."),
     Field("last_at", "Last at", "s", "Epoch seconds of the last delivery attempt."),
     Field("last_error", "Last error", "", "Why the last delivery failed."),

@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nebula.api import CheckResult, PluginContext, Status
+from nebula.api import CheckResult, ParamError, PluginContext, Status
 from nebula_notify import messages
+from nebula_notify.apprise_send import private_values, send_apprise
 from nebula_notify.breaker import Breaker
-from nebula_notify.channels import DeliveryError, deliver
+from nebula_notify.channels import DeliveryError, Sender, deliver
 from nebula_notify.history import History
 from nebula_notify.messages import Message
 from nebula_notify.quiet import is_quiet
@@ -36,8 +37,19 @@ CHANGED = "check.changed"
 # The core's batch of checks' first results (a fresh start, a plugin (re)started): the only
 # word of a check that fails from its very first run, or recovered across a plugin restart.
 FIRST_RESULTS = "check.first_results"
+# A maintenance window opened or closed (the built-in maintenance plugin), with the checks
+# it covers: nothing is told about a check while it is in one; at the close, what still
+# stands is told as usual.
+MAINTENANCE = ("maintenance.started", "maintenance.ended")
 QUEUE_SIZE = 500
 MISSED_EVENTS = 50  # events kept for a down channel's digest; older ones are dropped
+# Channels an admin added at run time (notify.add_channel): their names and routing in the
+# plugin's store area, each one's Apprise URL in its secret store (encrypted at rest).
+ADDED = "added_channels"
+
+
+def _secret_key(name: str) -> str:
+    return f"channel.{name}"
 
 
 def _channel_config(section: Mapping[str, Any], plugin: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,6 +85,10 @@ class Channel:
     last_outcome: str | None = None
     last_at: float | None = None
     last_error: str | None = None
+    added: bool = False  # by an admin at run time, not in the config file
+    # An Apprise channel's credentials inside its URLs, registered for redaction once
+    # Apprise has parsed them (with its first message).
+    private_known: bool = False
 
     @property
     def name(self) -> str:
@@ -91,7 +107,7 @@ class Channel:
         return not (severity == "critical" and window["critical_bypass"])
 
     def public(self) -> dict[str, Any]:
-        return {"channel": self.name, "type": self.config["type"],
+        return {"channel": self.name, "type": self.config["type"], "added": self.added,
                 "last_outcome": self.last_outcome, "last_at": self.last_at,
                 "last_error": self.last_error, "sent": self.sent, "failed": self.failed,
                 "down_since": self.breaker.down_since,
@@ -112,6 +128,8 @@ class Notifier:
         # The first wait after a channel goes down: the timer that sends its probe runs
         # this often anyway.
         backoff = timer_interval(self.repeat)
+        self.backoff = backoff
+        self.configured = {c["name"] for c in cfg["channels"]}
         self.channels = {c["name"]: Channel(_channel_config(c, cfg), Breaker(backoff))
                          for c in cfg["channels"] if c.get("enabled", True)}
         self.checks: dict[str, dict[str, Any]] = {}  # check → last known state
@@ -123,16 +141,96 @@ class Notifier:
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        for channel in self.channels.values():
-            if channel.config["type"] == "discord":
-                # The webhook URL holds the webhook's token.
-                self.ctx.add_secret(channel.config["url"])
         kv = self.ctx.kv
+        for name, routing in (await kv.get(ADDED, {})).items():
+            url = await self.ctx.secrets.get(_secret_key(name))
+            if url is not None and name not in self.configured:
+                self._open({**routing, "name": name, "type": "apprise", "urls": [url]},
+                           added=True)
+        for channel in self.channels.values():
+            self._hide(channel)
         self.checks = await kv.get("checks", {})
         told = await kv.get("told", {})
         self.told = {name: told.get(name, {}) for name in self.channels}
         for channel in self.channels.values():
             channel.worker = asyncio.ensure_future(self._work(channel))
+
+    def _hide(self, channel: Channel) -> None:
+        """Register the URLs that hold credentials: the Discord webhook's (its token) and
+        every Apprise URL."""
+        config = channel.config
+        for url in [config["url"]] if config["type"] == "discord" else config.get("urls", []):
+            self.ctx.add_secret(url)
+
+    def _open(self, section: Mapping[str, Any], added: bool = False) -> Channel:
+        channel = Channel(_channel_config(section, self.ctx.config), Breaker(self.backoff),
+                          added=added)
+        self.channels[channel.name] = channel
+        return channel
+
+    # --- channels an admin adds and removes ----------------------------------------------
+
+    def may_add(self, name: str) -> None:
+        """ParamError (a 422, before anything runs) unless an admin may add `name`."""
+        if name in self.configured:
+            raise ParamError("name", f"{name!r} is a channel of the config file; edit it "
+                                     "there")
+
+    def may_remove(self, name: str) -> None:
+        channel = self.channels.get(name)
+        if channel is None or not channel.added:
+            raise ParamError("name", f"no channel {name!r} was added here (channels of the "
+                                     "config file are removed from it)")
+
+    def may_test(self, only: str | None) -> None:
+        if only and only not in self.channels:
+            raise ParamError("channel", f"no channel named {only!r}; there are: "
+                                        + (", ".join(sorted(self.channels)) or "none"))
+
+    async def add_channel(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A new Apprise channel from its URL (kept encrypted), told a test message at once
+        unless `test` is false; answers the channel and the test's outcome. A channel
+        added before under that name is replaced."""
+        name = params["name"]
+        self.may_add(name)
+        old = self.channels.get(name)
+        routing = {key: list(params[key]) for key in ("events", "severities")
+                   if key in params}
+        await self.ctx.secrets.set(_secret_key(name), params["url"])
+        added = await self.ctx.kv.get(ADDED, {})
+        added[name] = routing
+        await self.ctx.kv.set(ADDED, added)
+        if old is not None:
+            await self._close(old)
+        channel = self._open({**routing, "name": name, "type": "apprise",
+                              "urls": [params["url"]]}, added=True)
+        self._hide(channel)
+        self.told[name] = {}
+        channel.worker = asyncio.ensure_future(self._work(channel))
+        self.ctx.log.info("notify.channel_added", channel=name)
+        answer: dict[str, Any] = {"channel": channel.public()}
+        if params.get("test", True):
+            [answer["test"]] = await self.send_test(name, "Nebula can reach this channel.")
+        return answer
+
+    async def remove_channel(self, name: str) -> dict[str, Any]:
+        self.may_remove(name)
+        channel = self.channels[name]
+        await self._close(channel)
+        del self.channels[name]
+        self.told.pop(name, None)
+        added = await self.ctx.kv.get(ADDED, {})
+        added.pop(name, None)
+        await self.ctx.kv.set(ADDED, added)
+        await self.ctx.secrets.delete(_secret_key(name))
+        self.ctx.log.info("notify.channel_removed", channel=name)
+        return {"removed": name}
+
+    @staticmethod
+    async def _close(channel: Channel) -> None:
+        if channel.worker is not None:
+            channel.worker.cancel()
+            await asyncio.gather(channel.worker, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop every channel's worker; the core calls this when the plugin stops."""
@@ -154,6 +252,8 @@ class Notifier:
             return
         if topic == "plugin.stopped":
             await self._pause(event["data"].get("plugin"))
+        if topic in MAINTENANCE:
+            await self._maintenance(event["data"])
         severity = messages.severity_of(topic, self.ctx.config["event_severity"])
         message = messages.event_message(event, severity)
         now = self.clock()
@@ -191,8 +291,24 @@ class Notifier:
                          else ts if data["new"] != "ok" else None)
         self.checks[data["check"]] = {
             "status": data["new"], "old": data.get("old"), "summary": data.get("summary", ""),
-            "plugin": data.get("plugin"), "since": ts, "failing_since": failing_since}
+            "plugin": data.get("plugin"), "since": ts, "failing_since": failing_since,
+            "maintenance": bool(data.get("maintenance"))}
         return True
+
+    async def _maintenance(self, data: Mapping[str, Any]) -> None:
+        """Take in which checks a window's opening or closing put in or out of maintenance,
+        then tell what is due (a check still failing at the close, told once)."""
+        moved = []
+        for entry in data.get("checks", []):
+            if not isinstance(entry, Mapping):
+                continue
+            state = self.checks.get(str(entry.get("check")))
+            if state is not None and state.get("maintenance") != entry.get("maintenance"):
+                state["maintenance"] = bool(entry.get("maintenance"))
+                moved.append(entry["check"])
+        if moved:
+            await self.ctx.kv.set("checks", self.checks)
+            await self.reconcile(moved, announce_held=True)
 
     async def _pause(self, plugin: str | None) -> None:
         """A stopped plugin's checks get no reminders; they resume, recover or are told
@@ -263,7 +379,7 @@ class Notifier:
     def _decide(self, channel: Channel, name: str, told: Mapping[str, Any] | None,
                 now: float) -> Message | None:
         state = self.checks.get(name)
-        if state is None or state.get("stopped"):
+        if state is None or state.get("stopped") or state.get("maintenance"):
             return None
         status = state["status"]
         if status == Status.OK.value:
@@ -317,7 +433,7 @@ class Notifier:
         safe = self._redacted(message)
         try:
             attempts = await deliver(self.ctx.http, channel.config, safe, cfg["timeout"],
-                                     cfg["retries"])
+                                     cfg["retries"], self._sender(channel))
         except Exception as exc:  # a worker must outlive any failure
             detail = str(exc) if isinstance(exc, DeliveryError) else \
                 f"{type(exc).__name__}: {exc}"
@@ -351,6 +467,22 @@ class Notifier:
         channel.last_at = now
         return await self._record(channel, safe, outcome, detail)
 
+    def _sender(self, channel: Channel) -> Sender | None:
+        """The Apprise sender, bound to the agent's redaction (None: the type's own)."""
+        if channel.config["type"] != "apprise":
+            return None
+        redact = self.ctx.redact
+
+        async def send(_session: Any, config: Mapping[str, Any], message: Message,
+                       timeout: float) -> None:
+            if not channel.private_known:
+                for value in await asyncio.to_thread(private_values, config["urls"], redact):
+                    self.ctx.add_secret(value)
+                channel.private_known = True
+            await send_apprise(config, message, timeout, redact)
+
+        return send
+
     def _untell(self, channel: Channel, message: Message) -> None:
         """Forget that a check message was told, so the timer tries it again while it is
         still true (the told state is written when the timer next tells something)."""
@@ -372,6 +504,7 @@ class Notifier:
         return row
 
     async def send_test(self, only: str | None, text: str) -> list[dict[str, Any]]:
+        self.may_test(only)
         chosen = [self.channels[only]] if only else list(self.channels.values())
         message = messages.test_message(text)
         return list(await asyncio.gather(*(self.deliver(c, message) for c in chosen)))

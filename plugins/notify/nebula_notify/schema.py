@@ -8,7 +8,7 @@ from typing import Any
 from nebula.helpers.schema import integer, params
 
 SEVERITIES = ("info", "ok", "warning", "unknown", "critical")
-CHANNEL_TYPES = ("discord", "ntfy", "webhook", "email")
+CHANNEL_TYPES = ("discord", "ntfy", "webhook", "email", "apprise")
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 QUIET_HOURS: dict[str, Any] = {
@@ -27,7 +27,13 @@ QUIET_HOURS: dict[str, Any] = {
 
 DEFAULT_EVENTS = ["check.changed", "approval.requested", "remediation.*"]
 REQUIRED_BY_TYPE = {"discord": ["url"], "ntfy": ["topic"], "webhook": ["url"],
-                    "email": ["host", "sender", "to"]}
+                    "email": ["host", "sender", "to"], "apprise": ["urls"]}
+# An Apprise URL names the service and holds its credentials (gotify://host/TOKEN,
+# mailto://user:password@host): the whole URL is a secret.
+APPRISE_URL: dict[str, Any] = {
+    "type": "string", "minLength": 3, "pattern": "^[A-Za-z][A-Za-z0-9+.-]*://",
+    "writeOnly": True,
+    "description": "An Apprise URL (json://, form://, mailto://, gotify://, tgram://, …)."}
 
 CHANNEL: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "type"],
@@ -73,6 +79,11 @@ CHANNEL: dict[str, Any] = {
                "description": "E-mail: recipients."},
         "ca_bundle": {"type": "string",
                       "description": "E-mail: a CA file to trust instead of the system's."},
+        # apprise
+        "urls": {"type": "array", "minItems": 1, "items": APPRISE_URL, "writeOnly": True,
+                 "description": "Apprise: one URL per service, each told every message "
+                                "(write them as ${ENV}: they hold credentials). Needs "
+                                "nebula-command[apprise]."},
     },
     "allOf": [{"if": {"properties": {"type": {"const": kind}}},
                "then": {"required": required}} for kind, required in REQUIRED_BY_TYPE.items()],
@@ -112,15 +123,33 @@ RECENT_PARAMS = params({"limit": integer(20, "Most recent notifications to retur
                                          maximum=200)})
 
 
-def send_test_params(channel_names: list[str]) -> dict[str, Any]:
-    """notify.test's params: the channel is one of those configured, when there are any."""
-    channel: dict[str, Any] = {"type": "string", "title": "Channel",
-                               "description": "Only this channel (default: every channel)."}
-    if channel_names:
-        channel["enum"] = channel_names
-    return params({"channel": channel,
-                   "message": {"type": "string", "title": "Message", "maxLength": 1000,
-                               "description": "The text to send."}})
+NAME: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 64,
+                        "title": "Name", "description": "The channel's name."}
+
+# The channel is checked when the action runs (a 422 naming the channels there are): an
+# admin may add one after the action's schema was made.
+SEND_TEST_PARAMS = params({
+    "channel": {"type": "string", "title": "Channel",
+                "description": "Only this channel (default: every channel)."},
+    "message": {"type": "string", "title": "Message", "maxLength": 1000,
+                "description": "The text to send."}})
+
+ADD_CHANNEL_PARAMS = params({
+    "name": NAME,
+    "url": {**APPRISE_URL, "title": "Apprise URL", "maxLength": 2000,
+            "description": "Where to send, as an Apprise URL (gotify://host/TOKEN, "
+                           "tgram://BOT/CHAT, mailto://user:pass@host, json://host/path…); "
+                           "kept encrypted, never shown again."},
+    "events": {"type": "array", "items": {"type": "string", "minLength": 1},
+               "title": "Events", "description": "Event topic patterns (default: check "
+               "changes, approvals, remediation)."},
+    "severities": {"type": "array", "items": {"enum": list(SEVERITIES)},
+                   "title": "Severities", "description": "Severities sent (default: all)."},
+    "test": {"type": "boolean", "default": True, "title": "Send a test",
+             "description": "Send a test message at once and answer its outcome."},
+}, required=["name", "url"])
+
+REMOVE_CHANNEL_PARAMS = params({"name": NAME}, required=["name"])
 
 
 def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:

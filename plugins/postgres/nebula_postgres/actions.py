@@ -90,7 +90,16 @@ def actions(rt: Runtime) -> list[Action]:
 
     dry_run = {"dry_run": {"type": "boolean", "default": False,
                            "description": "Only show the plan."}}
-    database = {"database": {**NAME, "description": "Database name."}}
+    # Offered from the panels that list them (x-choices, docs/plugins.md): a drop-down in
+    # the form, and a button on each row where nothing else is needed.
+    database = {"database": {**NAME, "description": "Database name.",
+                             "x-choices": {"panel": "databases", "value": "database"}}}
+    database_no_row = {"database": {**database["database"], "x-choices": {
+        "panel": "databases", "value": "database", "row": False}}}
+    pid = {"pid": {**PID, "x-choices": {"panel": "activity", "value": "pid",
+                                        "label": "query"}}}
+    backup_file = {**NAME, "description": "Backup file name.",
+                   "x-choices": {"panel": "backups", "value": "name", "row": False}}
     backup_timeout = float(rt.config["backup_timeout"])
     return [
         Action("provision", do_provision, "Provision databases and roles",
@@ -98,18 +107,21 @@ def actions(rt: Runtime) -> list[Action]:
                "config; shows the plan, applies it under an advisory lock. A second run "
                "changes nothing.", params(dry_run), timeout=300),
         Action("databases", admin(lambda m, p: m.databases(server)), "List databases",
-               "Every database with owner, encoding, size and connections.", EMPTY_PARAMS),
+               "Every database with owner, encoding, size and connections.", EMPTY_PARAMS,
+               read_only=True),
         Action("roles", admin(lambda m, p: m.roles(server)), "List roles",
-               "Every role (but pg_*) with its attributes and memberships.", EMPTY_PARAMS),
+               "Every role (but pg_*) with its attributes and memberships.", EMPTY_PARAMS,
+               read_only=True),
         Action("activity", do_activity, "Show activity",
-               "Client sessions: state, durations, lock waits and query.", EMPTY_PARAMS),
+               "Client sessions: state, durations, lock waits and query.", EMPTY_PARAMS,
+               read_only=True),
         Action("cancel_query", admin(lambda m, p: m.signal_backend(server, p["pid"], False)),
                "Cancel a query", "pg_cancel_backend: stops the running query, keeps the "
-                                 "session.", params({"pid": PID}, ("pid",))),
+                                 "session.", params(pid, ("pid",))),
         Action("terminate_backend", admin(lambda m, p: m.signal_backend(server, p["pid"], True)),
                "Terminate a backend", "pg_terminate_backend: ends the session (its open "
                                       "transaction is rolled back).",
-               params({"pid": PID}, ("pid",)), destructive=True),
+               params(pid, ("pid",)), destructive=True),
         Action("advice", do_advice, "Upkeep advice",
                "Indexes never scanned, dead rows waiting for a vacuum, tables never "
                "analyzed and connection headroom, in every database; changes nothing.",
@@ -128,20 +140,20 @@ def actions(rt: Runtime) -> list[Action]:
         Action("drop_database", do_drop, "Drop database",
                "Drop a database (its sessions ended) and, when it owns nothing else, the "
                "role that owns it, as create_database made them (needs approval).",
-               params(database, ("database",)), destructive=True, prepare=plan_drop),
+               params(database_no_row, ("database",)), destructive=True, prepare=plan_drop),
         Action("backup", do_backup, "Back up now",
                "pg_dump -Fc of one database (or of every backed-up one), verified and "
                "checksummed; retention applies.", params(database), timeout=backup_timeout),
         Action("backups", do_backups, "List backups", "Complete backups, newest first.",
-               params(database)),
+               params(database_no_row), read_only=True),
         Action("restore", do_restore, "Restore into a new database",
                "Restores a backup into a database that does not exist yet (non-destructive).",
-               params({"backup": {**NAME, "description": "Backup file name."},
+               params({"backup": backup_file,
                        "target": {**NAME, "description": "New database name."}},
                       ("backup", "target")), timeout=backup_timeout),
         Action("restore_replace", do_restore_replace, "Restore over the original",
                "Restores a backup over its own database; the current one is kept renamed "
                "<db>_pre_restore_<stamp>.",
-               params({"backup": {**NAME, "description": "Backup file name."}}, ("backup",)),
+               params({"backup": backup_file}, ("backup",)),
                destructive=True, timeout=backup_timeout),
     ]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from nebula.builtins.auth.runtime import Auth
     from nebula.context import PluginContext
+    from nebula.contributions import Action
     from nebula.surfaces import Authenticator, Endpoint, WebPage
 
 
@@ -33,6 +34,13 @@ def nebula_reconfigure(runtime: Auth, config: Mapping[str, Any]) -> bool:
     # Sessions and lockouts in progress go on under the new limits.
     runtime.configure(config)
     return True
+
+
+@hookimpl
+def nebula_actions(runtime: Auth) -> Iterable[Action]:
+    from nebula.builtins.auth.actions import actions
+
+    return actions(runtime)
 
 
 @hookimpl

@@ -86,8 +86,7 @@ class Sessions:
         await self._store.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
 
     async def end_all(self, user_id: int) -> int:
-        return await self._store.call(lambda: self._store.conn.execute(
-            "DELETE FROM sessions WHERE user_id = ?", (user_id,)).rowcount)
+        return await self._store.changes("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
     async def of_user(self, user_id: int) -> list[dict[str, Any]]:
         return await self._store.fetchall(

@@ -27,7 +27,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from nebula.logs import get_logger
 from nebula.roles import ACCOUNT_ROLES, Role
 from nebula.secret_store import SecretStore
 from nebula.store import Store
+from nebula.units import plural
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -269,17 +270,9 @@ class Users:
             await self._move_plain_totp()
         return await self._vault().get(_totp_key(user_id))
 
-    @contextlib.asynccontextmanager
-    async def _overwriting(self) -> AsyncIterator[None]:
-        """Writes that replace something sensitive: SQLite would keep the overwritten
-        bytes in the page's free space (hence secure_delete) and the old page in the WAL
-        until a checkpoint."""
-        await self._store.execute("PRAGMA secure_delete = ON")
-        try:
-            yield
-            await self._store.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            await self._store.execute("PRAGMA secure_delete = OFF")
+    def _overwriting(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Writes that replace something sensitive (nebula.store.Store.overwriting)."""
+        return self._store.overwriting()
 
     async def encrypt_plain_totp(self) -> int:
         """Run at start: protect what older versions kept of the second factor. TOTP
@@ -326,9 +319,9 @@ class Users:
     async def _swap_recovery(self, user_id: int, expected: str, new: Sequence[str]) -> bool:
         """Replace the user's recovery codes only if they are still `expected` (their JSON
         as read): of two writers that read the same list, one wins."""
-        changed = await self._store.call(lambda: self._store.conn.execute(
+        changed = await self._store.changes(
             "UPDATE users SET recovery = ? WHERE id = ? AND recovery = ?",
-            (json.dumps(list(new)), user_id, expected)).rowcount)
+            (json.dumps(list(new)), user_id, expected))
         return changed == 1
 
     async def verify_second_factor(self, user: User, code: str) -> bool:
@@ -340,9 +333,9 @@ class Users:
         step = self.totp_step(secret, code)
         if step is not None:
             # Conditional, so of two sign-ins racing with one code only one moves it on.
-            changed = await self._store.call(lambda: self._store.conn.execute(
+            changed = await self._store.changes(
                 "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
-                (step, user.id, step)).rowcount)
+                (step, user.id, step))
             return changed == 1
         return await self._use_recovery_code(user.id, code)
 
@@ -430,17 +423,20 @@ class LoginGuard:
             "SELECT ts, ip, username, reason FROM failed_logins ORDER BY id DESC LIMIT ?",
             (limit,))
 
-    async def check(self) -> CheckResult:
-        since = time.time() - 3600
-        rows = await self._store.fetchall(
+    async def since(self, since: float) -> list[dict[str, Any]]:
+        return await self._store.fetchall(
             "SELECT ip, username, reason FROM failed_logins WHERE ts > ?", (since,))
+
+    async def check(self) -> CheckResult:
+        rows = await self.since(time.time() - 3600)
         failures = [r for r in rows if r["reason"] != self.LOCKED]
         per_ip: dict[str, int] = {}
         for r in failures:
             per_ip[r["ip"]] = per_ip.get(r["ip"], 0) + 1
         locked = sum(1 for r in rows if r["reason"] == self.LOCKED)
-        summary = (f"{len(failures)} failed logins in the last hour from {len(per_ip)} "
-                   f"addresses; {locked} attempts refused while locked")
+        summary = (f"{plural(len(failures), 'failed login')} in the last hour from "
+                   f"{plural(len(per_ip), 'address')}; {plural(locked, 'attempt')} refused "
+                   "while locked")
         status = Status.OK
         if len(failures) >= self.max_user or locked:
             status = Status.WARNING

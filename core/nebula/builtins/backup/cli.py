@@ -24,6 +24,7 @@ def backup(state: State, file: Path | None, as_json: bool) -> None:
     default: nebula-backup-<UTC time>.tar.gz here). Safe while the agent runs."""
     from nebula.builtins.backup.archive import BackupError, default_name, write_backup
 
+    _sqlite_only(state, "backup")
     target = file or Path(default_name())
     try:
         manifest = write_backup(state.agent_settings.data_dir, state.config_path, target)
@@ -50,6 +51,7 @@ def restore(state: State, file: Path, with_config: bool, as_json: bool) -> None:
     from nebula.builtins.backup.archive import CONFIG, BackupError, install, verified
     from nebula.runtime import AlreadyRunning, data_dir_lock
 
+    _sqlite_only(state, "restore")
     try:
         with verified(file) as archive:
             config = None
@@ -67,6 +69,17 @@ def restore(state: State, file: Path, with_config: bool, as_json: bool) -> None:
             **{key: None if value is None else str(value)
                for key, value in vars(restored).items()}}
     output(data, as_json, _said)
+
+
+def _sqlite_only(state: State, verb: str) -> None:
+    """A store on PostgreSQL is the server's to back up: these commands copy files."""
+    from nebula.store.db import is_postgres
+
+    if is_postgres(str(state.agent_settings.agent.get("store") or "")):
+        raise click.ClickException(
+            f"nebula {verb} copies a SQLite store file, and [agent] store is on PostgreSQL: "
+            "back it up with pg_dump (pg_dump -Fc DBNAME > nebula.dump; pg_restore to "
+            "restore) and keep secret.key and the config from the data dir with it")
 
 
 def _config_target(state: State, staged: Path | None,

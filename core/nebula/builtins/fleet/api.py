@@ -9,18 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from nebula.builtins.fleet.hub import EnrollRefused, ReadOnlyHost, UnknownHost
+from nebula.builtins.fleet.grants import EVERY_HOST, ROLE_NAMES, HostRole, principal_name
+from nebula.builtins.fleet.hub import EnrollRefused, NoRight, ReadOnlyHost, UnknownHost
 from nebula.builtins.fleet.schema import (
     APPROVE_SCHEMA,
     CODE_SCHEMA,
     DENY_SCHEMA,
     ENROLL_SCHEMA,
+    GRANT_SCHEMA,
     PROMETHEUS_SCHEMA,
     RUN_SCHEMA,
 )
 from nebula.http.endpoints import ADMIN, PUBLIC, Endpoint, json_body, ok
 from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
+from nebula.tokens import LOCAL_ADMIN
 
 if TYPE_CHECKING:
     from nebula.builtins.fleet.hub import Hub
@@ -29,8 +32,13 @@ TAG = "fleet"
 STATUSES = ("ok", "warning", "critical", "unknown")
 
 
-def _unknown(name: str, hub: Hub) -> Problem:
-    return Problem(404, f"no enrolled host named {name!r}", known=sorted(hub.pollers))
+def _unknown(name: str, hub: Hub, caller: str | None) -> Problem:
+    known = [p["name"] for p in hub.overview(caller)["hosts"]]
+    return Problem(404, f"no enrolled host named {name!r}", known=known)
+
+
+def _caller(request: web.Request) -> str:
+    return principal_of(request).name
 
 
 def endpoints(hub: Hub) -> list[Endpoint]:
@@ -48,22 +56,26 @@ def endpoints(hub: Hub) -> list[Endpoint]:
         except EnrollRefused as exc:
             raise Problem(403, str(exc)) from None
 
-    async def overview(_request: web.Request) -> web.Response:
-        return ok(hub.overview())
+    async def overview(request: web.Request) -> web.Response:
+        return ok(hub.overview(_caller(request)))
 
     async def host(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         try:
-            return ok(hub.host(name))
+            return ok(hub.host(name, _caller(request)))
         except UnknownHost:
-            raise _unknown(name, hub) from None
+            raise _unknown(name, hub, _caller(request)) from None
+        except NoRight as exc:
+            raise Problem(403, str(exc)) from None
 
     async def remove(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         try:
-            return ok(await hub.remove(name, principal_of(request).name))
+            return ok(await hub.remove(name, _caller(request)))
         except UnknownHost:
-            raise _unknown(name, hub) from None
+            raise _unknown(name, hub, _caller(request)) from None
+        except NoRight as exc:
+            raise Problem(403, str(exc)) from None
         except ReadOnlyHost as exc:
             raise Problem(409, str(exc)) from None
 
@@ -71,19 +83,45 @@ def endpoints(hub: Hub) -> list[Endpoint]:
         status = request.query.get("status")
         if status is not None and status not in STATUSES:
             raise Problem(400, f"status must be one of {', '.join(STATUSES)}")
-        return ok({"checks": hub.checks(status)})
+        return ok({"checks": hub.checks(status, _caller(request))})
 
-    async def approvals(_request: web.Request) -> web.Response:
-        return ok({"approvals": hub.approvals()})
+    async def approvals(request: web.Request) -> web.Response:
+        return ok({"approvals": hub.approvals(_caller(request))})
+
+    async def grants(_request: web.Request) -> web.Response:
+        return ok({"grants": hub.grants.listing(), "roles": list(ROLE_NAMES)})
+
+    def _owner_only(request: web.Request) -> None:
+        if _caller(request) != LOCAL_ADMIN:
+            raise Problem(403, "only the hub's owner (the local admin: nebula fleet grant on "
+                               "the hub's machine) changes per-host rights")
+
+    async def grant(request: web.Request) -> web.Response:
+        body = await json_body(request, GRANT_SCHEMA)
+        _owner_only(request)
+        host = body["host"]
+        if host != EVERY_HOST and host not in hub.pollers:
+            raise _unknown(host, hub, _caller(request))
+        who = principal_name(body["principal"])
+        return ok(await hub.grants.grant(who, host, HostRole.named(body["role"])), 201)
+
+    async def ungrant(request: web.Request) -> web.Response:
+        _owner_only(request)
+        who = principal_name(request.match_info["principal"])
+        if not await hub.grants.revoke(who, request.match_info["host"]):
+            raise Problem(404, f"{who} has no grant on {request.match_info['host']!r}")
+        return ok({"principal": who, "host": request.match_info["host"], "revoked": True})
 
     async def _forward(request: web.Request, what: str, path: str, body: dict[str, Any],
-                       shown: dict[str, Any]) -> web.Response:
+                       shown: dict[str, Any], needed: HostRole) -> web.Response:
         name = request.match_info["name"]
         try:
-            status, answer = await hub.forward(name, principal_of(request).name, what,
-                                               path, body, shown)
+            status, answer = await hub.forward(name, _caller(request), what, path, body,
+                                               shown, needed)
         except UnknownHost:
-            raise _unknown(name, hub) from None
+            raise _unknown(name, hub, _caller(request)) from None
+        except NoRight as exc:
+            raise Problem(403, str(exc)) from None
         except ReadOnlyHost as exc:
             raise Problem(409, str(exc)) from None
         except Exception as exc:
@@ -98,7 +136,7 @@ def endpoints(hub: Hub) -> list[Endpoint]:
         quoted = urllib.parse.quote(action, safe="")
         return await _forward(request, f"fleet:{action}", f"/api/v1/actions/{quoted}/run",
                               body, {"host": request.match_info["name"],
-                                     "params": body.get("params", {})})
+                                     "params": body.get("params", {})}, HostRole.OPERATOR)
 
     async def decide(request: web.Request, verb: str, schema: dict[str, Any]
                      ) -> web.Response:
@@ -106,7 +144,7 @@ def endpoints(hub: Hub) -> list[Endpoint]:
         approval = urllib.parse.quote(request.match_info["id"], safe="")
         return await _forward(request, f"fleet:{verb}", f"/api/v1/approvals/{approval}/{verb}",
                               body, {"host": request.match_info["name"],
-                                     "approval": request.match_info["id"]})
+                                     "approval": request.match_info["id"]}, HostRole.ADMIN)
 
     async def approve(request: web.Request) -> web.Response:
         return await decide(request, "approve", APPROVE_SCHEMA)
@@ -116,6 +154,9 @@ def endpoints(hub: Hub) -> list[Endpoint]:
 
     async def prometheus(request: web.Request) -> web.Response:
         body = await json_body(request, PROMETHEUS_SCHEMA)
+        if not hub.grants.allows(_caller(request), EVERY_HOST, HostRole.ADMIN):
+            raise Problem(403, "the scrape certificate reads every host: it needs admin on "
+                               "every host (a grant on '*')")
         try:
             return ok(hub.prometheus(body["csr"]))
         except EnrollRefused as exc:
@@ -146,6 +187,12 @@ def endpoints(hub: Hub) -> list[Endpoint]:
                  role=ADMIN, body=APPROVE_SCHEMA, tag=TAG, statuses=(200, 202, 502)),
         Endpoint("POST", "/hosts/{name}/approvals/{id}/deny", deny,
                  "Deny a host's pending action", role=ADMIN, body=DENY_SCHEMA, tag=TAG),
+        Endpoint("GET", "/grants", grants, "Per-host rights: who has which role on which "
+                 "host ('*': every host)", role=ADMIN, tag=TAG),
+        Endpoint("POST", "/grants", grant, "Give a caller a role on a host (the hub's owner "
+                 "only)", role=ADMIN, body=GRANT_SCHEMA, tag=TAG, statuses=(201,)),
+        Endpoint("DELETE", "/grants/{principal}/{host}", ungrant, "Take a caller's role on a "
+                 "host away (the hub's owner only)", role=ADMIN, tag=TAG),
         Endpoint("POST", "/prometheus", prometheus, "Prometheus file_sd targets for every "
                  "host, and a scrape certificate signed from the body's CSR", role=ADMIN,
                  body=PROMETHEUS_SCHEMA, tag=TAG),

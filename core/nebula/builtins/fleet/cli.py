@@ -119,6 +119,49 @@ def approve(state: State, host: str, approval: str, as_json: bool) -> None:
     output(data, as_json, _outcome)
 
 
+@fleet.command()
+@click.argument("user")
+@click.argument("host")
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True,
+              help="viewer sees the host; operator also runs actions there; admin also "
+                   "approves, denies and removes")
+@json_option
+@pass_state
+def grant(state: State, user: str, host: str, role: str, as_json: bool) -> None:
+    """Give USER (a panel user, or token:NAME, jarvis:*) ROLE on HOST ('*': every host).
+    Only the hub's owner, on the hub's machine, changes rights."""
+    with agent_client(state) as client:
+        data = client.post("/api/v1/fleet/grants", {"principal": user, "host": host,
+                                                    "role": role})
+    output(data, as_json, lambda d: click.echo(f"{d['principal']} is {d['role']} on "
+                                               f"{d['host']}"))
+
+
+@fleet.command()
+@click.argument("user")
+@click.argument("host")
+@json_option
+@pass_state
+def ungrant(state: State, user: str, host: str, as_json: bool) -> None:
+    """Take USER's role on HOST away."""
+    with agent_client(state) as client:
+        data = client.request("DELETE", f"/api/v1/fleet/grants/{_q(user)}/{_q(host)}")
+    output(data, as_json, lambda d: click.echo(f"{d['principal']} has no role on "
+                                               f"{d['host']} any more"))
+
+
+@fleet.command(name="grants")
+@json_option
+@pass_state
+def list_grants(state: State, as_json: bool) -> None:
+    """Per-host rights on this hub (the local admin has admin on every host)."""
+    with agent_client(state) as client:
+        data = client.get("/api/v1/fleet/grants")
+    output(data, as_json, lambda d: table(
+        [(g["principal"], g["host"], g["role"]) for g in d["grants"]],
+        ("WHO", "HOST", "ROLE")))
+
+
 @fleet.command(name="prometheus-config")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="the file_sd JSON file Prometheus reads")

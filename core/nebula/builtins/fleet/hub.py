@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from nebula.builtins.fleet.grants import Grants, HostRole
 from nebula.builtins.fleet.pki import Authority, BadRequest, fingerprint
 from nebula.builtins.fleet.poller import HostPoller, HostRecord
 from nebula.builtins.fleet.ssh import SshHost
@@ -45,6 +46,15 @@ class UnknownHost(KeyError):
 
 class ReadOnlyHost(Exception):
     """An agentless host: the hub reads it and does nothing else there."""
+
+
+class NoRight(Exception):
+    """The caller lacks the role on that host (nebula.builtins.fleet.grants)."""
+
+    def __init__(self, caller: str | None, host: str, needed: HostRole) -> None:
+        super().__init__(f"{caller or 'this caller'} has no {needed} right on host {host!r} "
+                         f"(the hub's owner grants one: nebula fleet grant USER {host} "
+                         f"--role {needed})")
 
 
 def _digest(secret: str) -> str:
@@ -78,6 +88,7 @@ class Hub:
         self.settings = dict(ctx.config)
         self.ca = Authority.open(agent.config.data_dir / "fleet")
         self.pollers: dict[str, HostPoller | SshHost] = {}
+        self.grants = Grants(ctx.kv)
         self._wrong: list[float] = []
         self._lock = asyncio.Lock()
         self.client_cert = self.ca.hub_client()
@@ -89,6 +100,8 @@ class Hub:
             limit=0, limit_per_host=4, keepalive_timeout=keepalive))
 
     async def start(self) -> None:
+        await self.grants.load()
+        self.agent.bus.filters.append(self._event_visible)
         for record in (await self._records()).values():
             await self._watch(record)
         for spec in self.settings["ssh"]:
@@ -96,7 +109,16 @@ class Hub:
             self.pollers[ssh.name] = ssh
             ssh.start()
 
+    def _event_visible(self, caller: str, event: dict[str, Any]) -> bool:
+        """The hub's own events about a host (`fleet.event` relaying its events,
+        `fleet.host.*`) reach only callers who may see that host."""
+        host = event["data"].get("host") if event["topic"].startswith("fleet.") and \
+            isinstance(event.get("data"), dict) else None
+        return host is None or self.grants.allows(caller, str(host), HostRole.VIEWER)
+
     async def aclose(self) -> None:
+        if self._event_visible in self.agent.bus.filters:
+            self.agent.bus.filters.remove(self._event_visible)
         await asyncio.gather(*(p.stop() for p in self.pollers.values()))
         self.pollers.clear()
         await self.session.close()
@@ -165,6 +187,8 @@ class Hub:
         copy of it is refused there too. The agent may be down: that part is best effort
         and the answer says whether it happened."""
         records = await self._records()
+        if name in self.pollers:
+            self.require(actor, name, HostRole.ADMIN)
         if name not in records:
             if isinstance(self.pollers.get(name), SshHost):
                 raise ReadOnlyHost(f"{name} is an agentless host from [[fleet.ssh]]; remove "
@@ -217,24 +241,37 @@ class Hub:
         except KeyError:
             raise UnknownHost(name) from None
 
-    def overview(self) -> dict[str, Any]:
-        hosts = [p.summary() for p in sorted(self.pollers.values(), key=lambda p: p.name)]
+    def require(self, caller: str | None, name: str, needed: HostRole) -> None:
+        """Refuse (NoRight) unless `caller` has `needed` on host `name`; an unknown host
+        is UnknownHost first."""
+        self.poller(name)
+        if not self.grants.allows(caller, name, needed):
+            raise NoRight(caller, name, needed)
+
+    def _visible(self, caller: str | None) -> list[HostPoller | SshHost]:
+        return [p for p in self.pollers.values()
+                if self.grants.allows(caller, p.name, HostRole.VIEWER)]
+
+    def overview(self, caller: str | None) -> dict[str, Any]:
+        """The hosts `caller` may see (a viewer right or more on each)."""
+        hosts = [p.summary() for p in sorted(self._visible(caller), key=lambda p: p.name)]
         states: dict[str, int] = {}
         for host in hosts:
             states[host["state"]] = states.get(host["state"], 0) + 1
         return {"hosts": hosts, "states": states, "count": len(hosts)}
 
-    def host(self, name: str) -> dict[str, Any]:
+    def host(self, name: str, caller: str | None) -> dict[str, Any]:
+        self.require(caller, name, HostRole.VIEWER)
         poller = self.poller(name)
         return {**poller.summary(), "status": poller.view.status,
                 "checks": poller.view.checks, "approvals": poller.view.approvals}
 
-    def checks(self, status: str | None) -> list[dict[str, Any]]:
-        return [{"host": p.name, **c} for p in self.pollers.values() for c in p.view.checks
+    def checks(self, status: str | None, caller: str | None) -> list[dict[str, Any]]:
+        return [{"host": p.name, **c} for p in self._visible(caller) for c in p.view.checks
                 if status is None or c.get("status") == status]
 
-    def approvals(self) -> list[dict[str, Any]]:
-        return [{"host": p.name, **a} for p in self.pollers.values()
+    def approvals(self, caller: str | None) -> list[dict[str, Any]]:
+        return [{"host": p.name, **a} for p in self._visible(caller)
                 for a in p.view.approvals]
 
     def prometheus(self, csr: str) -> dict[str, Any]:
@@ -256,10 +293,16 @@ class Hub:
     # -- acting, always through the target's own gate ----------------------------------
 
     async def forward(self, name: str, actor: str, what: str, path: str,
-                      body: dict[str, Any], shown: Mapping[str, Any]) -> tuple[int, Any]:
-        """POST `body` to host `name` as the hub's token there and audit it here too. The
-        agent decides (a destructive action comes back pending_approval, 202)."""
+                      body: dict[str, Any], shown: Mapping[str, Any],
+                      needed: HostRole) -> tuple[int, Any]:
+        """POST `body` to host `name` as the hub's token there and audit it here too, if
+        `actor` has `needed` there (NoRight, audited as refused, if not). The agent
+        decides (a destructive action comes back pending_approval, 202)."""
         poller = self.poller(name)
+        if not self.grants.allows(actor, name, needed):
+            await self.agent.actions.audit(actor, what, shown, "refused", None, None,
+                                           f"{name}: no {needed} right on this host")
+            raise NoRight(actor, name, needed)
         if isinstance(poller, SshHost):
             raise ReadOnlyHost(f"{name} is an agentless host, read over SSH: nothing can be "
                                "run there from the hub")

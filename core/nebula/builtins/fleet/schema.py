@@ -78,6 +78,17 @@ DENY_SCHEMA: dict[str, Any] = {
     "properties": {"reason": {"type": "string", "maxLength": 1000}},
 }
 
+GRANT_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["principal", "host", "role"],
+    "properties": {
+        "principal": {"type": "string", "pattern": "^[A-Za-z0-9_.@*:-]{1,200}$",
+                      "description": "a panel user's name, or a caller as audited "
+                                     "(token:NAME, mcp:NAME, jarvis:*)"},
+        "host": {"type": "string", "pattern": "^([a-z0-9][a-z0-9_.-]{0,62}|[*])$"},
+        "role": {"enum": ["viewer", "operator", "admin"]},
+    },
+}
+
 PROMETHEUS_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["csr"],
     "properties": {"csr": {"type": "string", "minLength": 1, "maxLength": 20000}},

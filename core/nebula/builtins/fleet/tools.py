@@ -10,9 +10,11 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nebula.builtins.fleet.hub import ReadOnlyHost, UnknownHost
+from nebula.builtins.fleet.grants import HostRole
+from nebula.builtins.fleet.hub import NoRight, ReadOnlyHost, UnknownHost
 from nebula.builtins.fleet.poller import AgentError, HostPoller
 from nebula.contributions import Action, ParamError, Tool
+from nebula.roles import CALLER
 
 if TYPE_CHECKING:
     from nebula.builtins.fleet.hub import Hub
@@ -38,14 +40,21 @@ RUN_PARAMS = {"type": "object", "additionalProperties": False, "required": ["hos
 def tools(hub: Hub, local: Any) -> list[Tool]:
     """`local` is the hub's own tool runner (for `fleet.host_tool` without a host)."""
 
+    # Each answers with the hosts the caller (the action and tool runners set CALLER)
+    # may see: nebula.builtins.fleet.grants.
     async def hosts(_params: Mapping[str, Any]) -> Any:
-        return hub.overview()
+        return hub.overview(CALLER.get())
+
+    def _unseen(host: str) -> dict[str, Any]:
+        return {"error": f"no fleet host named {host!r} that you may see",
+                "hosts": [h["name"] for h in hub.overview(CALLER.get())["hosts"]]}
 
     async def checks(params: Mapping[str, Any]) -> Any:
         host = params.get("host")
-        if host is not None and host not in hub.pollers:
-            return {"error": f"no fleet host named {host!r}", "hosts": sorted(hub.pollers)}
-        rows = [c for c in hub.checks(params.get("status")) if host in (None, c["host"])]
+        if host is not None and not hub.grants.allows(CALLER.get(), host, HostRole.VIEWER):
+            return _unseen(host)
+        rows = [c for c in hub.checks(params.get("status"), CALLER.get())
+                if host in (None, c["host"])]
         return {"host": host or "every host", "checks": rows}
 
     async def host_tool(params: Mapping[str, Any]) -> Any:
@@ -56,6 +65,9 @@ def tools(hub: Hub, local: Any) -> list[Tool]:
             if tool.action is not None or tool.name.startswith("fleet."):
                 return {"host": "hub", "error": f"{name} is not a read-only tool"}
             return {"host": "hub", "tool": name, **await local.run(tool, args, "fleet.host_tool")}
+        if host not in hub.pollers or not hub.grants.allows(CALLER.get(), host,
+                                                            HostRole.VIEWER):
+            return _unseen(host)
         poller = hub.poller(host)
         if not isinstance(poller, HostPoller):
             return {"host": host, "error": "an agentless host has no tools; its checks are "
@@ -89,17 +101,22 @@ def actions(hub: Hub) -> list[Action]:
     async def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
         if params["host"] not in hub.pollers:
             raise ParamError("host", f"no fleet host named {params['host']!r}")
+        try:
+            hub.require(CALLER.get(), params["host"], HostRole.OPERATOR)
+        except NoRight as exc:
+            raise ParamError("host", str(exc)) from None
         return params
 
     async def run_on_host(params: Mapping[str, Any]) -> Any:
         host, action = params["host"], params["action"]
         try:
             status, answer = await hub.forward(
-                host, "action:fleet.run_on_host", f"fleet:{action}",
+                host, CALLER.get() or "action:fleet.run_on_host", f"fleet:{action}",
                 f"/api/v1/actions/{urllib.parse.quote(action, safe='')}/run",
                 {"params": dict(params.get("params") or {})},
-                {"host": host, "params": dict(params.get("params") or {})})
-        except (UnknownHost, ReadOnlyHost) as exc:
+                {"host": host, "params": dict(params.get("params") or {})},
+                HostRole.OPERATOR)
+        except (UnknownHost, ReadOnlyHost, NoRight) as exc:
             raise ParamError("host", str(exc)) from None
         if status >= 400 and status != 502:
             raise AgentError(status, answer)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from nebula.builtins.fleet.hub import UnknownHost
+from nebula.builtins.fleet.hub import NoRight, UnknownHost
+from nebula.http.keys import principal_of
 from nebula.http.problems import Problem
 from nebula.surfaces import PAGE_TAG, Endpoint, WebPage
 from nebula.web.html import badge, counts, e, table, when
@@ -51,8 +52,8 @@ Part = Callable[[web.Request], str]
 def parts(hub: Hub) -> dict[str, Part]:
     """Each page's content by name: rendered inside the page, and alone for a refresh."""
 
-    def overview(_request: web.Request) -> str:
-        data = hub.overview()
+    def overview(request: web.Request) -> str:
+        data = hub.overview(principal_of(request).name)
         rows = [[_host_link(h["name"]), badge(STATE_BADGE.get(h["state"]), h["state"]),
                  counts(h["checks"]), e(h["pending_approvals"]), when(h["last_seen"]),
                  e(h["version"] or ""), e(h["error"])] for h in data["hosts"]]
@@ -66,21 +67,24 @@ def parts(hub: Hub) -> dict[str, Part]:
     def host(request: web.Request) -> str:
         name = request.query.get("name", "")
         try:
-            data = hub.host(name)
+            data = hub.host(name, principal_of(request).name)
         except UnknownHost:
             raise Problem(404, f"no enrolled host named {name!r}") from None
+        except NoRight as exc:
+            raise Problem(403, str(exc)) from None
         return (f'<p>{badge(STATE_BADGE.get(data["state"]), data["state"])} '
                 f'{e(data["url"])} · version {e(data["version"] or "?")} · last seen '
                 f'{when(data["last_seen"])} {e(data["error"])}</p>'
                 f"<h2>Checks</h2>{_checks_table(data['checks'], False)}"
                 f"<h2>Pending approvals</h2>{_approvals_table(data['approvals'], False)}")
 
-    def warnings(_request: web.Request) -> str:
-        rows = [c for status in ("critical", "warning") for c in hub.checks(status)]
+    def warnings(request: web.Request) -> str:
+        caller = principal_of(request).name
+        rows = [c for status in ("critical", "warning") for c in hub.checks(status, caller)]
         return _checks_table(rows, True)
 
-    def approvals(_request: web.Request) -> str:
-        return _approvals_table(hub.approvals(), True)
+    def approvals(request: web.Request) -> str:
+        return _approvals_table(hub.approvals(principal_of(request).name), True)
 
     return {"overview": overview, "host": host, "warnings": warnings, "approvals": approvals}
 

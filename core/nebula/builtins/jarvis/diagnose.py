@@ -117,7 +117,7 @@ async def check_context(agent: Agent, check_name: str) -> dict[str, Any]:
 async def _related_events(agent: Agent, check_name: str, plugin: str) -> list[dict[str, Any]]:
     rows = await agent.store.fetchall(
         "SELECT ts, topic, source, data FROM events WHERE "
-        "(topic = 'check.changed' AND json_extract(data, '$.check') = ?) OR "
+        f"(topic = 'check.changed' AND {agent.store.json_text('data', 'check')} = ?) OR "
         "(source = ? AND topic != 'check.changed') ORDER BY id DESC LIMIT ?",
         (check_name, plugin, EVENTS))
     return [{**row, "data": json.loads(row["data"])} for row in rows]

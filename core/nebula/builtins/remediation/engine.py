@@ -10,6 +10,9 @@ until `breaker_reset` seconds have passed (then one trial run decides) or, with
 `remediation.ran`, `remediation.skipped` (with the reason), `remediation.breaker_opened`,
 `remediation.breaker_reset`.
 
+Results kept inside a maintenance window (docs/maintenance.md) count for nothing: no
+policy runs during planned work, and streaks start again after it.
+
 The engine is fed by the health engine's result listener (a cheap synchronous call per
 result); anything that awaits runs in a task of its own. It is the runtime of the built-in
 `remediation` plugin (hooks.py), which publishes its events under `remediation.`.
@@ -163,6 +166,12 @@ class Remediation:
         """A check produced a result (called by the health engine; must stay cheap)."""
         states = self._by_check.get(cs.check.name)
         if not states or cs.last is None:
+            return
+        if cs.maintenance:
+            # Held in a maintenance window: the planned work is the cause, and the count
+            # starts afresh with the first result after the window.
+            for state in states:
+                state.streak = 0
             return
         for state in states:
             if cs.last.status != state.policy.status:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nebula.manifests import SectionProblems
+from nebula.manifests import SectionProblems, named_tables
 
 ADDRESS = r"^[A-Za-z0-9_-]+\.[a-z][a-z0-9_]*$"
 
@@ -38,15 +38,4 @@ SECTION_SCHEMA: dict[str, Any] = {"type": "array", "items": POLICY_SCHEMA}
 def check_policies(value: Any) -> SectionProblems:
     """What the schema cannot say: the section is an array of tables, and every policy's
     name is its own."""
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        yield "", "must be an array of tables, one [[remediation]] per policy"
-        return
-    first_use: dict[str, int] = {}
-    for index, policy in enumerate(value):
-        name = policy.get("name")
-        if not isinstance(name, str):
-            continue
-        if name in first_use:
-            yield (f"{index}.name",
-                   f"policy name {name!r} is already used by remediation.{first_use[name]}")
-        first_use.setdefault(name, index)
+    return named_tables(value, "remediation", "policy")

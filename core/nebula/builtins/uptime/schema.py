@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
+
+from nebula.manifests import SectionProblems, named_tables
 
 ADDRESS = r"^[a-z0-9_]+\.[A-Za-z0-9_.:/@-]+$"
 
@@ -43,15 +44,6 @@ PAGE_SCHEMA: dict[str, Any] = {
 SECTION_SCHEMA: dict[str, Any] = {"type": "array", "items": PAGE_SCHEMA}
 
 
-def check_pages(value: Any) -> Iterator[tuple[str, str]]:
+def check_pages(value: Any) -> SectionProblems:
     """Slugs are unique: two pages at one address would hide one of them."""
-    if not isinstance(value, list):
-        yield "", "must be an array of tables, one [[status_page]] per page"
-        return
-    seen: dict[str, int] = {}
-    for index, page in enumerate(value):
-        slug = page.get("slug") if isinstance(page, dict) else None
-        if isinstance(slug, str):
-            if slug in seen:
-                yield f"{index}.slug", f"slug {slug!r} is already used by status_page.{seen[slug]}"
-            seen.setdefault(slug, index)
+    return named_tables(value, "status_page", "status page", key="slug")

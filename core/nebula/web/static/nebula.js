@@ -101,24 +101,9 @@
   }
 
   // --- the events feed ----------------------------------------------------------------------
-  function addToFeed(event) {
-    document.querySelectorAll("[data-feed]").forEach((feed) => {
-      const item = document.createElement("li");
-      const topic = document.createElement("span");
-      topic.className = "topic";
-      topic.textContent = event.topic;
-      const when = document.createElement("time");
-      when.textContent = `${new Date(event.ts * 1000).toISOString().slice(11, 19)} UTC`;
-      const detail = document.createElement("span");
-      detail.className = "detail";
-      const data = event.data || {};
-      detail.textContent = data.summary || data.action || data.plugin || "";
-      item.append(topic, " ", when, " ", detail);
-      feed.prepend(item);
-      const max = Number(feed.dataset.max || 50);
-      while (feed.children.length > max) feed.lastElementChild.remove();
-    });
-  }
+  // The feed is server-rendered words ("system.memory ok → warning: 91 % used"), reloaded
+  // as a fragment (data-refresh) when an event comes; data-skip names the internal topics
+  // (progress ticks, streamed text) that do not reload it.
 
   // --- fragments refreshed when a matching event arrives ------------------------------------
   const timers = new WeakMap();
@@ -153,6 +138,8 @@
   function refreshMatching(event) {
     document.querySelectorAll("[data-refresh]").forEach((el) => {
       const topics = (el.dataset.topics || "").split(" ").filter(Boolean);
+      const skip = (el.dataset.skip || "").split(" ").filter(Boolean);
+      if (skip.some((t) => glob(t).test(event.topic))) return;
       if (topics.some((t) => glob(t).test(event.topic))
           || (el.dataset.plugin && concerns(event, el.dataset.plugin))) {
         refresh(el);
@@ -171,7 +158,6 @@
         name: c.check, status: c.new, summary: c.summary, last_run: c.last_run }));
     }
     if (event.topic.startsWith("approval.")) updatePending();
-    addToFeed(event);
     refreshMatching(event);
     listeners.forEach((listener) => {
       try { listener(event); } catch (_) { /* one plugin's script does not stop the rest */ }
@@ -241,6 +227,40 @@
     }
   }
 
+  // The outcome as the server renders it (tables, key-values, units), never a JSON blob.
+  async function showOutcome(output, data) {
+    const runId = typeof data.run === "string" ? data.run : (data.run && data.run.id);
+    if (!runId) { show(output, data.status === "error" ? "error" : "ok", data.error || "Done."); return; }
+    try {
+      const response = await fetch(`/runs/${encodeURIComponent(runId)}/result`,
+                                   { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      output.innerHTML = await response.text(); // our own server's escaped HTML
+      output.dataset.run = runId;
+    } catch (err) { show(output, "error", `Ran, but the result could not be shown: ${err.message}`); }
+  }
+
+  async function runAction(name, params, output) {
+    show(output, "muted", "running…");
+    try {
+      const { status, data } = await api("POST",
+        `/api/v1/actions/${encodeURIComponent(name)}/run`, { params });
+      if (status === 202 && data.approval) {
+        show(output, "pending", "Waiting for approval: an admin must approve it.",
+             { href: "/approvals", text: "Review approvals" });
+      } else {
+        await showOutcome(output, data);
+      }
+    } catch (err) { show(output, "error", err.message); }
+  }
+
+  // "word hello, times 2": what is about to run, in words.
+  function describeParams(params) {
+    const parts = Object.entries(params).map(([k, v]) =>
+      `${k.replace(/_/g, " ")} ${typeof v === "object" ? JSON.stringify(v) : v}`);
+    return parts.length ? ` with ${parts.join(", ")}` : "";
+  }
+
   function wireAction(form) {
     const output = form.querySelector(".result");
     const confirmBox = form.querySelector(".confirm");
@@ -249,9 +269,11 @@
       ev.preventDefault();
       if (!form.reportValidity()) return;
       try { params = readParams(form); } catch (err) { show(output, "error", err.message); return; }
-      const verb = form.dataset.destructive === "true" ? "Request approval to run" : "Run";
+      // A read-only action changes nothing: it runs without a confirmation step.
+      if (form.dataset.readOnly === "true") { runAction(form.dataset.action, params, output); return; }
+      const verb = form.dataset.destructive === "true" ? "Ask an admin to approve" : "Run";
       confirmBox.querySelector(".confirm-text").textContent =
-        `${verb} ${form.dataset.action} with ${JSON.stringify(params)}?`;
+        `${verb} ${form.dataset.title || form.dataset.action}${describeParams(params)}?`;
       confirmBox.hidden = false;
       form.querySelector(".run").hidden = true;
       confirmBox.querySelector(".do-confirm").focus();
@@ -264,24 +286,40 @@
       close();
       form.querySelector(".run").focus();
     });
-    confirmBox.querySelector(".do-confirm").addEventListener("click", async () => {
+    confirmBox.querySelector(".do-confirm").addEventListener("click", () => {
       close();
-      show(output, "muted", "running…");
-      try {
-        const { status, data } = await api("POST",
-          `/api/v1/actions/${encodeURIComponent(form.dataset.action)}/run`, { params });
-        if (status === 202) {
-          show(output, "pending", `Approval ${data.approval.id} is pending: an admin must approve it.`,
-               { href: "/approvals", text: "Review approvals" });
-        } else if (data.status === "error") {
-          show(output, "error", `Failed: ${data.error}`);
-        } else {
-          const result = typeof data.result === "string" ? data.result : JSON.stringify(data.result);
-          show(output, "ok", `Done: ${result}`);
-        }
-      } catch (err) { show(output, "error", err.message); }
+      runAction(form.dataset.action, params, output);
     });
   }
+
+  // --- per-row buttons in table panels: a read-only one runs at once, others on a second
+  // press (the button says what it will do); delegated, as panels are refreshed in place.
+  document.addEventListener("click", (ev) => {
+    const button = ev.target.closest("button.row-action");
+    if (!button) return;
+    const output = button.closest("section.panel").querySelector(".row-result");
+    const params = JSON.parse(button.dataset.params);
+    const label = button.getAttribute("aria-label") || button.textContent;
+    const disarm = () => {
+      if (!button.dataset.armed) return;
+      button.textContent = button.dataset.armed;
+      button.setAttribute("aria-label", button.dataset.label);
+      delete button.dataset.armed;
+    };
+    if (button.dataset.readOnly !== "true" && !button.dataset.armed) {
+      // "Terminate…" becomes "Confirm terminate" (for "Terminate postgres": "Confirm
+      // terminate postgres"), as Approve becomes "Confirm approve".
+      button.dataset.armed = button.textContent;
+      button.dataset.label = label;
+      const verb = button.textContent.replace(/…$/, "").toLowerCase();
+      button.textContent = `Confirm ${verb}`;
+      button.setAttribute("aria-label", `Confirm ${label.charAt(0).toLowerCase()}${label.slice(1)}`);
+      setTimeout(disarm, 6000);
+      return;
+    }
+    disarm();
+    runAction(button.dataset.action, params, output);
+  });
 
   // --- approve / deny: a second press confirms ----------------------------------------------
   // Delegated, because these forms live in fragments that are replaced on refresh.

@@ -1,0 +1,1 @@
+"""Maintenance windows, `[[maintenance]]` in nebula.toml (docs/maintenance.md)."""
