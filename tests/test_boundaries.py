@@ -186,6 +186,7 @@ def test_hook_is_documented_under_its_signature(hook):
         assert f"**{topic}" in body, f"the {hook} section does not say {topic!r}"
 
 
+@pytest.mark.e2e  # a fresh interpreter, where sys.modules tells
 def test_loading_the_bundled_plugins_imports_no_sdk():
     """The manager imports every installed plugin to read its manifest; a disabled plugin
     must not cost the agent its SDK's memory (the idle-RSS target depends on it)."""

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
+
 from tests.api12 import hooks
 from tests.api12.manifest import manifest, misspelt
 
 
+@pytest.mark.e2e  # a fresh interpreter, where sys.modules tells
 def test_reading_the_manifest_imports_no_hook_module():
     code = ("import sys\n"
             "from nebula.plugins import PluginManager\n"

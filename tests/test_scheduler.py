@@ -124,6 +124,35 @@ async def test_jitter_offsets_each_run_within_its_bound_without_drifting(monkeyp
     assert max(offsets) - min(offsets) > 0.4 * jitter, offsets
 
 
+async def test_spread_jobs_start_on_shared_beats_and_keep_them():
+    """Twelve checks of whole-second intervals spread over 3 s: their first runs land on at
+    most four whole seconds of the loop's clock (one timer each, not twelve), still within
+    the spread, and later runs stay on those beats."""
+    bodies = [Recorder() for _ in range(12)]
+    jobs = [ScheduledJob(f"t.beat{k}", body, interval=2 + k % 2, initial_spread=3)
+            for k, body in enumerate(bodies)]
+    with VirtualClock().patch_loop():
+        started = asyncio.get_running_loop().time()
+        async with running(*jobs):
+            await eventually(lambda: all(len(b.starts) >= 3 for b in bodies))
+    # (the virtual clock adds up float steps: a beat may read a few ulps off)
+    firsts = {round(b.starts[0], 6) for b in bodies}
+    assert len(firsts) <= 4, sorted(firsts)
+    assert all(started <= t <= started + 3 and t == int(t) for t in firsts), sorted(firsts)
+    for body, job in zip(bodies, jobs, strict=True):
+        assert [round(g, 6) for g in body.gaps()[:2]] == [job.interval] * 2, body.gaps()
+
+
+async def test_a_spread_shorter_than_a_beat_is_not_moved_onto_one():
+    # Sub-second jobs (tests, fast pollers) start within their own spread, as before.
+    body = Recorder()
+    with VirtualClock().patch_loop():
+        started = asyncio.get_running_loop().time()
+        async with running(ScheduledJob("t.quick", body, interval=0.05, initial_spread=0.05)):
+            await eventually(lambda: len(body.starts) >= 1)
+    assert started <= body.starts[0] <= started + 0.05
+
+
 async def test_a_job_slower_than_its_interval_never_overlaps_itself():
     body = Recorder(duration=0.1)
     job = ScheduledJob("t.slow", body, interval=0.02)

@@ -83,6 +83,12 @@ class _Open:
     maintenance: bool
 
 
+def _fold(buckets: dict[Any, list[float]], key: Any, value: float) -> None:
+    """Add `value` to the [min, sum, max, count] of `buckets[key]`."""
+    acc = buckets.setdefault(key, [value, 0.0, value, 0])
+    acc[:] = [min(acc[0], value), acc[1] + value, max(acc[2], value), acc[3] + 1]
+
+
 def _overlap(start: float, end: float, since: float, until: float) -> float:
     return max(0.0, min(end, until) - max(start, since))
 
@@ -112,11 +118,7 @@ class History:
             for metric, value in r.metrics.items():
                 series = self._series[(r.check, metric)][0]
                 for table, size, _ in TIERS:
-                    acc = rollups.setdefault((table, series, int(r.ts // size * size)),
-                                             [value, 0.0, value, 0])
-                    acc[0], acc[2] = min(acc[0], value), max(acc[2], value)
-                    acc[1] += value
-                    acc[3] += 1
+                    _fold(rollups, (table, series, int(r.ts // size * size)), value)
             self._extend(r, seconds, spans)
         statements: list[Statement] = [
             (_merge(table), [(i, b, *acc) for (t, i, b), acc in rollups.items() if t == table])
@@ -144,8 +146,7 @@ class History:
                     return
                 _emit(spans, SPAN_CLOSE, (r.ts, r.ts, r.check, current.start))
         self._open[r.check] = _Open(r.ts, r.ts, r.status.value, r.maintenance)
-        _emit(spans, SPAN_OPEN,
-              (r.check, r.ts, r.ts, r.status.value, r.summary, r.maintenance))
+        _emit(spans, SPAN_OPEN, (r.check, r.ts, r.ts, r.status.value, r.summary, r.maintenance))
 
     async def _load(self, records: list[Record]) -> None:
         """Name new series (and note changed units), read the open spans of checks not
@@ -159,12 +160,9 @@ class History:
             await self._store.executemany(
                 "INSERT INTO history_series (check_name, metric, unit) VALUES (?, ?, ?) "
                 "ON CONFLICT (check_name, metric) DO UPDATE SET unit = excluded.unit", new)
-            for c, m, _ in new:
-                row = await self._store.fetchone(
-                    "SELECT id, unit FROM history_series WHERE check_name = ? AND metric = ?",
-                    (c, m))
-                assert row is not None
-                self._series[(c, m)] = (row["id"], row["unit"])
+            self._series = {(r["check_name"], r["metric"]): (r["id"], r["unit"]) for r in
+                            await self._store.fetchall(
+                                "SELECT id, check_name, metric, unit FROM history_series")}
         for check in {r.check for r in records} - self._open.keys():
             row = await self._store.fetchone(
                 "SELECT start_ts, seen, status, maintenance FROM status_spans "
@@ -226,15 +224,12 @@ class History:
         if table == "check_results":
             merged: dict[int, list[float]] = {}
             for ts, value, *_ in rows:
-                acc = merged.setdefault(int(ts - origin) // grid, [value, 0.0, value, 0])
-                acc[0], acc[2] = min(acc[0], value), max(acc[2], value)
-                acc[1] += value
-                acc[3] += 1
+                _fold(merged, int(ts - origin) // grid, value)
             groups = [(k, *acc) for k, acc in merged.items()]
         else:
             groups = [tuple(r.values()) for r in await self._store.fetchall(
-                f"SELECT (bucket - ?) / ? AS k, min(vmin) AS vmin, sum(vsum) AS vsum, "
-                f"max(vmax) AS vmax, sum(n) AS n "
+                f"SELECT (bucket - ?) / ? AS k, min(vmin) AS low, sum(vsum) AS total, "
+                f"max(vmax) AS high, sum(n) AS n "
                 f"FROM {table} WHERE series = (SELECT id FROM history_series WHERE "
                 "check_name = ? AND metric = ?) AND bucket > ? AND bucket < ? "
                 "GROUP BY 1 ORDER BY 1", (origin, grid, check, metric, since - size, until))]
@@ -247,15 +242,17 @@ class History:
                      bool(r["maintenance"]))
                 for r in await self._span_rows([check], since, until)]
 
-    async def _span_rows(self, checks: Sequence[str], since: float,
-                         until: float | None) -> list[dict[str, Any]]:
+    async def _span_rows(self, checks: Sequence[str], since: float, until: float | None,
+                         inner: tuple[float, float] = (0.0, 0.0)) -> list[dict[str, Any]]:
+        """Spans overlapping [since, until), but for closed ones within `inner`."""
         if self._store is None or not checks:
             return []
         return await self._store.fetchall(
             "SELECT check_name, start_ts, end_ts, seen, status, summary, maintenance FROM "
             f"status_spans WHERE check_name IN ({', '.join('?' * len(checks))}) AND "
-            "start_ts < ? AND (end_ts IS NULL OR end_ts > ?) ORDER BY check_name, start_ts",
-            (*checks, self._clock() if until is None else until, since))
+            "start_ts < ? AND (end_ts IS NULL OR end_ts > ?) AND (end_ts IS NULL OR "
+            "start_ts < ? OR end_ts > ?) ORDER BY check_name, start_ts",
+            (*checks, self._clock() if until is None else until, since, *inner))
 
     async def status_seconds(self, check: str, since: float, until: float | None = None
                              ) -> dict[str, float]:
@@ -286,14 +283,9 @@ class History:
                         for table, _, _ in parts) + ") AS parts GROUP BY check_name",
                     [v for _, a, b in parts for v in (*checks, a, b)]):
                 totals[row["check_name"]] = {k: float(row[k] or 0.0) for k in KINDS}
-        # Only the spans over a partial hour at either end (and the open ones) add to the
-        # rollups: a check that changed status hundreds of times is not read whole.
-        for r in await self._store.fetchall(
-                "SELECT check_name, start_ts, end_ts, seen, status, maintenance FROM "
-                f"status_spans WHERE check_name IN ({', '.join('?' * len(checks))}) AND ("
-                + " OR ".join("(start_ts < ? AND (end_ts IS NULL OR end_ts > ?))"
-                              for _ in edges) + ")",
-                [*checks, *(v for a, b in edges for v in (b, a))]):
+        # Closed spans within the whole hours are in the rollups already.
+        inner = (first, last) if first < last else (math.inf, -math.inf)
+        for r in await self._span_rows(checks, since, until, inner):
             kind, end = "maintenance" if r["maintenance"] else r["status"], r["end_ts"]
             shares = totals[r["check_name"]]
             if end is None:  # the open span: counted up to `until` while results come

@@ -5,11 +5,19 @@ that outlives its timeout is cancelled. After failures the next run is pushed ba
 exponentially (capped), and the first success resets that. Jitter shifts each run within
 [0, jitter] of its slot without moving the slots, so a job keeps its rate. Times a job is due
 are kept on the loop's monotonic clock and shown as wall-clock times in the API.
+
+Jobs share wake-ups: a job whose first run is spread (`initial_spread` of a second or more)
+starts on a whole second of the loop's clock, so jobs whose intervals are whole seconds stay
+on that one-second beat, and every job due on the same beat is woken by one timer of the loop
+(each job sleeps until an absolute loop time, not for a delay measured a moment apart). An
+agent with 70 checks every 30 to 60 s then wakes a handful of times a minute, and the health
+engine writes each beat's results in one transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +30,8 @@ from nebula.secrets import SECRETS
 
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 3600.0
+# The grid spread-out jobs start on (see the module's docstring), in seconds of loop time.
+BEAT = 1.0
 
 log = get_logger(component="scheduler")
 
@@ -35,6 +45,33 @@ def _croniter() -> type[croniter]:
     from croniter import croniter
 
     return croniter
+
+
+def _first_slot(loop_now: float, spread: float) -> float:
+    """A random time in [loop_now, loop_now + spread], on the beat when the spread allows
+    one: jobs started together then share their wake-ups instead of each having its own."""
+    start = loop_now + random.uniform(0, spread)
+    if spread < BEAT:
+        return start
+    slot = math.ceil(start / BEAT) * BEAT
+    return slot if slot <= loop_now + spread else slot - BEAT
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _sleep_until(loop: asyncio.AbstractEventLoop, when: float) -> None:
+    """asyncio.sleep to an absolute loop time: timers of jobs due at the same time then fire
+    in one turn of the loop (sleep(delay) adds the delay to a clock read a little later for
+    each job, and the loop would wake again for each a moment apart)."""
+    future = loop.create_future()
+    handle = loop.call_at(when, _wake, future)
+    try:
+        await future
+    finally:
+        handle.cancel()
 
 
 def cancelling() -> bool:
@@ -130,7 +167,7 @@ class Scheduler:
         if job.cron:
             job.next_due = self._next_cron(job.cron, job.jitter, loop_now)
         else:
-            job.slot = job.next_due = loop_now + random.uniform(0, job.initial_spread)
+            job.slot = job.next_due = _first_slot(loop_now, job.initial_spread)
         job.task = asyncio.create_task(self._loop(job), name=f"job:{job.name}")
 
     def _next_cron(self, cron: str, jitter: float, loop_now: float) -> float:
@@ -160,9 +197,8 @@ class Scheduler:
         # Checked each turn because asyncio.wait_for (before 3.12) swallows a cancel that lands
         # as a run completes: stop() and remove() would otherwise wait on this task forever.
         while self._started and self.jobs.get(job.name) is job:
-            delay = job.next_due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if job.next_due > loop.time():
+                await _sleep_until(loop, job.next_due)
             job.last_lateness = loop.time() - job.next_due
             if self._on_lateness:
                 self._on_lateness(job.last_lateness)

@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 if TYPE_CHECKING:
     import docker  # only a client's type: the SDK loads with the client (engine.py)
 
@@ -59,6 +57,10 @@ def implementation(configured: Sequence[str]) -> list[str]:
 
 def services(file: str) -> dict[str, dict[str, Any]]:
     """The file's services: {name: {"image": ...}}."""
+    # PyYAML (~1.7 MB of heap) loads with the first compose file read, which needs an engine
+    # that answers: not in an agent whose stacks were never looked at.
+    import yaml
+
     try:
         data = yaml.safe_load(Path(file).read_text(encoding="utf-8")) or {}
     except OSError as exc:

@@ -8,48 +8,68 @@ that dnspython raises on (BADKEY, BADSIG, BADTIME)."""
 
 from __future__ import annotations
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.tsig
-import dns.tsigkeyring
-import dns.update
+from typing import TYPE_CHECKING, Any
 
 from nebula.helpers.ddns.outcome import Answer, Outcome
 from nebula.helpers.ddns.updater import Provider, Target
 from nebula.helpers.nameservers import Nameserver
 
+if TYPE_CHECKING:  # dnspython (~2.4 MB of heap, ~40 ms) loads with the first update
+    import dns.message
+    import dns.name
+    import dns.rcode
+    import dns.update
+
 RDTYPE = {4: "A", 6: "AAAA"}
-_TSIG_ERRORS = {dns.tsig.PeerBadKey: "BADKEY", dns.tsig.PeerBadSignature: "BADSIG",
-                dns.tsig.PeerBadTime: "BADTIME", dns.tsig.PeerBadTruncation: "BADTRUNC"}
+
+
+def _tsig_errors() -> dict[type[Exception], str]:
+    import dns.tsig
+
+    return {dns.tsig.PeerBadKey: "BADKEY", dns.tsig.PeerBadSignature: "BADSIG",
+            dns.tsig.PeerBadTime: "BADTIME", dns.tsig.PeerBadTruncation: "BADTRUNC"}
 
 
 class Rfc2136(Provider):
+    """The zone and key are checked when the config is (schema.py: the zone a host name,
+    the secret base64); dnspython parses them with the first update, not at the start."""
+
     def __init__(self, server: Nameserver, zone: str, key_name: str, key_algorithm: str,
                  key_secret: str, *, ttl: int, timeout: float) -> None:
         self.server = server
-        self.zone = dns.name.from_text(zone)
+        self._zone_text = zone
         self.label = f"DNS server {server.label}"
-        self.key = f"rfc2136:{server.label}/{self.zone.to_text(omit_final_dot=True)}"
-        self._keyring = dns.tsigkeyring.from_text({key_name: key_secret})
-        self._key = dns.name.from_text(key_name)
+        self.key = f"rfc2136:{server.label}/{zone.rstrip('.')}"
+        self._key_secret = key_secret
         self._key_name = key_name
         self._algorithm = key_algorithm
         self._ttl = ttl
         self._timeout = timeout
+        self._signing: tuple[dns.name.Name, Any, dns.name.Name] | None = None
+
+    def _zone_and_key(self) -> tuple[dns.name.Name, Any, dns.name.Name]:
+        """The zone's name, the TSIG keyring and the key's name, made once."""
+        if self._signing is None:
+            import dns.name
+            import dns.tsigkeyring
+
+            self._signing = (dns.name.from_text(self._zone_text),
+                             dns.tsigkeyring.from_text({self._key_name: self._key_secret}),
+                             dns.name.from_text(self._key_name))
+        return self._signing
 
     def _answer(self, outcome: Outcome, code: str | None, text: str,
                 meaning: str | None = None) -> Answer:
         return Answer(outcome, code, text, self.label, meaning=meaning)
 
     def _message(self, target: Target) -> tuple[dns.update.UpdateMessage, dns.name.Name]:
-        message = dns.update.UpdateMessage(self.zone, keyring=self._keyring,
-                                           keyname=self._key,
+        import dns.name
+        import dns.update
+
+        zone, keyring, key = self._zone_and_key()
+        message = dns.update.UpdateMessage(zone, keyring=keyring, keyname=key,
                                            keyalgorithm=self._algorithm)
-        return message, dns.name.from_text(target.host).relativize(self.zone)
+        return message, dns.name.from_text(target.host).relativize(zone)
 
     async def update(self, target: Target, family: int, ip: str) -> Answer:
         message, name = self._message(target)
@@ -63,10 +83,13 @@ class Rfc2136(Provider):
         return await self._exchange(message)
 
     async def _exchange(self, message: dns.update.UpdateMessage) -> Answer:
+        import dns.exception
+
+        tsig_errors = _tsig_errors()
         try:
             response = await self._send(message)
-        except tuple(_TSIG_ERRORS) as exc:
-            code = _TSIG_ERRORS[type(exc)]
+        except tuple(tsig_errors) as exc:
+            code = tsig_errors[type(exc)]
             return self._answer(Outcome.BAD_AUTH, code, f"TSIG {code}",
                                 f"{self.label} refused key {self._key_name!r}: check the "
                                 "key's name, algorithm and secret (and the clocks)")
@@ -78,6 +101,9 @@ class Rfc2136(Provider):
         return self._classify(response.rcode())
 
     async def _send(self, message: dns.update.UpdateMessage) -> dns.message.Message:
+        import dns.asyncquery
+        import dns.flags
+
         where = dict(where=self.server.address, port=self.server.port, timeout=self._timeout)
         response = await dns.asyncquery.udp(message, **where)  # type: ignore[arg-type]
         if response.flags & dns.flags.TC:  # too big for UDP: again over TCP
@@ -85,8 +111,10 @@ class Rfc2136(Provider):
         return response
 
     def _classify(self, rcode: dns.rcode.Rcode) -> Answer:
+        import dns.rcode
+
         text = dns.rcode.to_text(rcode)
-        zone = self.zone.to_text(omit_final_dot=True)
+        zone = self._zone_and_key()[0].to_text(omit_final_dot=True)
         if rcode == dns.rcode.NOERROR:
             return self._answer(Outcome.UPDATED, text, "update applied")
         if rcode == dns.rcode.REFUSED:

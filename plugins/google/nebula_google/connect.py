@@ -20,6 +20,8 @@ from nebula_google.oauth import OAuthClient, new_verifier
 from nebula_google.tokens import TokenKeeper
 
 WAITING, CONNECTED, FAILED = "waiting", "connected", "failed"
+# RFC 8628 section 3.5: after slow_down, every later poll waits this much longer.
+SLOW_DOWN_STEP = 5.0
 DONE_PAGE = ("<!doctype html><title>Nebula</title><p>{}</p>"
              "<p>You can close this tab.</p>")
 
@@ -172,7 +174,7 @@ class Connector:
                 if exc.error == "authorization_pending":
                     continue
                 if exc.error == "slow_down":
-                    interval += 5  # RFC 8628 section 3.5
+                    interval += SLOW_DOWN_STEP
                     continue
                 self._failed(pending, _device_failure(exc))
                 return

@@ -21,6 +21,7 @@ from google_steps import (
     run_action,
 )
 
+import nebula_google.connect as connect_module
 from tests.test_cli_approvals import nebula_async
 from tests.waiting import eventually
 
@@ -120,8 +121,11 @@ async def test_device_flow_polls_until_the_owner_approves(start_google, google) 
     assert all(b - a >= google.device_interval * 0.9 for a, b in itertools.pairwise(polls))
 
 
-async def test_device_flow_slows_down_when_told(start_google, google) -> None:
-    """RFC 8628: after slow_down, every later poll waits 5 s longer."""
+async def test_device_flow_slows_down_when_told(start_google, google, monkeypatch) -> None:
+    """RFC 8628: after slow_down, every later poll waits 5 s longer (here the step is cut
+    to 1 s: the same code path, without five seconds of waiting in the quick loop)."""
+    assert connect_module.SLOW_DOWN_STEP == 5.0
+    monkeypatch.setattr(connect_module, "SLOW_DOWN_STEP", 1.0)
     google.device_interval, google.device_min_spacing = 0.1, 0.5
     google.device_decide_after = 3
     async with start_google(flow="device", scopes=[f"{SCOPE}drive.file"]) as agent:
@@ -130,7 +134,7 @@ async def test_device_flow_slows_down_when_told(start_google, google) -> None:
     polls = [c["at"] for c in google.calls("/token", grant_type=(
         "urn:ietf:params:oauth:grant-type:device_code"))]
     assert google.slow_downs == 1 and len(polls) == 3
-    assert polls[2] - polls[1] >= 5.1
+    assert polls[2] - polls[1] >= 1.1  # the interval (0.1 s) and the step
 
 
 async def test_device_flow_denied_or_refused_scopes_are_clear(start_google, google) -> None:

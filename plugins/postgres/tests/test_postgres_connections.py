@@ -18,6 +18,9 @@ import nebula_postgres.plugin
 from tests.engines.postgres import Cluster
 from tests.waiting import eventually
 
+# Real PostgreSQL servers (the suite's `cluster`, and a small one of this module's own).
+pytestmark = pytest.mark.e2e
+
 
 async def _app(cluster: Cluster, role: str, dbname: str) -> psycopg.AsyncConnection:
     """A connection as an application role (not a superuser), over the cluster's Unix

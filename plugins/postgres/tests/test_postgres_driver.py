@@ -65,6 +65,7 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+@pytest.mark.e2e  # an agent in a fresh interpreter, where sys.modules tells
 def test_an_absent_server_never_loads_psycopg(tmp_path: Path, closed_port: int) -> None:
     seen = _agent(tmp_path, {"host": "127.0.0.1", "port": closed_port, "connect_timeout": 2})
     assert seen["psycopg"] == []

@@ -73,11 +73,12 @@ class StatusPages:
             if time.monotonic() - self._gauges_at >= max_age:
                 await self.agent.health.flush()
                 now, found = time.time(), {}
-                for check in list(self.agent.health.checks):
-                    for window, length in WINDOWS.items():
-                        seconds = await self.agent.history.status_seconds(
-                            check, now - length, now)
-                        if (ratio := uptime_of(window, seconds, length).uptime) is not None:
+                checks = list(self.agent.health.checks)
+                for window, length in WINDOWS.items():
+                    seconds = await self.agent.history.status_seconds_of(
+                        checks, now - length, now)
+                    for check, by_status in seconds.items():
+                        if (ratio := uptime_of(window, by_status, length).uptime) is not None:
                             found[(check, window)] = ratio
                 self.gauges, self._gauges_at = found, time.monotonic()
         return self.gauges
