@@ -13,7 +13,7 @@ import pytest
 
 from nebula.api import Action, Field, Panel
 from nebula.builtins.auth.users import LoginGuard
-from nebula.store import Store
+from nebula.store import SqliteStore
 from nebula.views import describe_panel
 from nebula.web import choices, events_view, panels, results, values
 from nebula.web.approvals_view import card, why
@@ -78,7 +78,7 @@ def test_other_units_follow_the_number():
 
 def test_one_failed_login_is_not_one_failed_logins(tmp_path):
     async def run() -> str:
-        store = Store(tmp_path / "n.db")
+        store = SqliteStore(tmp_path / "n.db")
         await store.open()
         try:
             guard = LoginGuard(store, {"login_window": 900, "login_max_failures": 5,

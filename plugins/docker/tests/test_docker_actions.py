@@ -67,7 +67,7 @@ async def test_stop_needs_approval_start_does_not(nebula_agent, podman, client,
         assert destructive == {
             "docker.start": False, "docker.stop": True, "docker.restart": True,
             "docker.remove": True, "docker.logs": False, "docker.inspect": False,
-            "docker.prune_preview": False,
+            "docker.resources": False, "docker.prune_preview": False,
             "docker.prune": True, "docker.deploy_database": False,
             "docker.delete_database": True}
 
