@@ -2,8 +2,10 @@
 exists, the action that applies it (filed through the approval gate like any other call).
 
 Sources, each optional (a plugin that is not running gives no advice and no error):
-- the stored history: disk full forecasts per mount (`disk.<mount>.percent` of any check)
-  and growth per database (`<db>.size_bytes` of the postgres plugin's checks);
+- the stored history: disk full forecasts per mount (`disk.<mount>.percent` of any check),
+  growth per database (`<db>.size_bytes` of the postgres plugin's checks), and per
+  container (the docker plugin's `docker.usage`) memory that keeps growing and CPU idle
+  for a week;
 - the docker plugin's `docker.resources` (read-only): containers without a memory limit,
   dangling images, container logs taking space;
 - the postgres plugin's `postgres.advice` (read-only): unused indexes, dead rows waiting
@@ -24,6 +26,7 @@ from nebula_advisor.trend import DAY, Trend, theil_sen
 
 DISK = re.compile(r"^disk\.(?P<mount>.+)\.percent$")
 DATABASE = re.compile(r"^(?P<db>[^.]+)\.size_bytes$")
+CONTAINER = re.compile(r"^(?P<name>.+)\.(?P<kind>memory_bytes|cpu_percent)$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,50 @@ async def forecasts(ctx: PluginContext, now: float) -> list[Suggestion]:
             found += await _disk(ctx, check, metric, disk["mount"], since, now)
         elif check.startswith("postgres.") and (db := DATABASE.match(metric)) is not None:
             found += await _database(ctx, check, metric, db["db"], since, now)
+        elif check == "docker.usage" and (c := CONTAINER.match(metric)) is not None:
+            found += await (_memory if c["kind"] == "memory_bytes" else _idle)(
+                ctx, check, metric, c["name"], since, now)
     return found
+
+
+async def _memory(ctx: PluginContext, check: str, metric: str, name: str, since: float,
+                  now: float) -> list[Suggestion]:
+    """Memory that keeps growing over the recent week: a leak, caught before it is an
+    out-of-memory kill."""
+    recent, _ = await _recent_trend(ctx, check, metric, since, now)
+    if recent is None or recent.slope_per_day <= 0:
+        return []
+    week = min(7.0, recent.span_days)
+    before = recent.level - recent.slope_per_day * week
+    growth = recent.slope_per_day * week / before if before > 0 else 0.0
+    if growth < ctx.config["memory_growth_share"]:
+        return []
+    return [Suggestion("memory_growth", name, "info",
+                       f"container {name}'s memory grew {growth * 100:.0f} % in "
+                       f"{week:.0f} days",
+                       f"{human(recent.level, Unit.BYTES)} now, "
+                       f"{human(recent.slope_per_day, Unit.BYTES)} more each day",
+                       "A leak caught early: restart it, and bound it with mem_limit",
+                       chart=f"/checks/{check}?range=7d", action="docker.restart",
+                       params={"container": name})]
+
+
+async def _idle(ctx: PluginContext, check: str, metric: str, name: str, since: float,
+                now: float) -> list[Suggestion]:
+    """A container whose CPU never rose above `idle_cpu_percent` for `idle_days`."""
+    days = ctx.config["idle_days"]
+    samples = await ctx.history.series(check, metric, now - days * DAY, now, points=4 * days)
+    if not samples or now - samples[0].ts < (days - 0.5) * DAY:
+        return []  # not watched long enough to say
+    busiest = max(s.max for s in samples)
+    if busiest >= ctx.config["idle_cpu_percent"]:
+        return []
+    return [Suggestion("idle_container", name, "info",
+                       f"container {name} has been idle for {days} days",
+                       f"its CPU never rose above {busiest:.2f} % of a core",
+                       "Its memory and a little attack surface back: stop it if nobody "
+                       "uses it", chart=f"/checks/{check}?range=7d", action="docker.stop",
+                       params={"container": name})]
 
 
 async def _recent_trend(ctx: PluginContext, check: str, metric: str, since: float,

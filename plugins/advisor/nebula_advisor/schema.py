@@ -13,6 +13,12 @@ CONFIG_SCHEMA: Schema = config_schema({
     "warning_days": integer(14, "A disk full sooner than this is a warning.", 1),
     "database_growth_share": number(0.01, "A database growing by this share of its size a "
                                           "day is told (0.01: 1 % a day)."),
+    "memory_growth_share": number(0.2, "A container whose memory grew by this share over "
+                                        "the recent trend_days is told (0.2: 20 %)."),
+    "idle_days": integer(7, "Days a container's CPU must stay below idle_cpu_percent to "
+                            "be told idle.", 1),
+    "idle_cpu_percent": number(0.5, "CPU (percent of one core) an idle container never "
+                                    "reaches."),
     "log_bytes_warning": integer(100 * 1024 ** 2, "A container log larger than this is "
                                                   "told.", 1),
     "digest_cron": string(None, "When a digest is sent (cron, local time; \"0 9 * * 1\": "

@@ -67,3 +67,23 @@ async def test_the_weekly_digest_is_an_event_notify_can_route(nebula_agent):
         assert event["data"]["warnings"] == 1 and "/ full in" in event["data"]["text"]
     async with nebula_agent(PLUGINS, config=CONFIG) as a:  # without digest_cron: no job
         assert "job:advisor.digest" not in a.agent.scheduler.jobs
+
+
+async def test_a_container_whose_memory_keeps_growing_and_one_idle_for_a_week(nebula_agent):
+    async with nebula_agent(PLUGINS, config=CONFIG) as a:
+        gib = 1024 ** 3
+        # 1 GiB a week ago, 40 % more now; another flat; one idle and one busy for 8 days.
+        await feed(a, "docker.usage", "web.memory_bytes", lambda ago: 1.4 * gib - 0.4 * gib *
+                   ago / 7, days=8, unit=Unit.BYTES)
+        await feed(a, "docker.usage", "db.memory_bytes", lambda ago: 2 * gib, days=8)
+        await feed(a, "docker.usage", "cron.cpu_percent", lambda ago: 0.1, days=8)
+        await feed(a, "docker.usage", "busy.cpu_percent", lambda ago: 20.0, days=8)
+        await feed(a, "docker.usage", "new.cpu_percent", lambda ago: 0.0, days=2)
+        found = {(s["kind"], s["target"]): s for s in await suggestions(a)}
+        grown = found[("memory_growth", "web")]
+        assert grown["title"].startswith("container web's memory grew 4")  # ~40 %
+        assert grown["action"] == "docker.restart" and grown["params"] == {"container": "web"}
+        assert ("memory_growth", "db") not in found
+        assert found[("idle_container", "cron")]["action"] == "docker.stop"
+        # Busy, or not watched a week yet: not idle.
+        assert ("idle_container", "busy") not in found and ("idle_container", "new") not in found

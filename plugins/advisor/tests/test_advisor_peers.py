@@ -41,6 +41,10 @@ async def test_containers_without_a_limit_and_dangling_images(nebula_agent, podm
         assert status == 200, body
         rows = {c["name"]: c for c in body["result"]["containers"]}
         assert rows[bounded.name]["memory_limit_bytes"] == 64 * 1024 ** 2
+        # Each running container's memory and CPU go into the history for the trends.
+        status, usage = await a.post("/api/v1/checks/run", {"names": ["docker.usage"]})
+        metrics = usage["checks"][0]["metrics"]
+        assert f"{unbounded.name}.memory_bytes" in metrics, usage
     client.images.remove("localhost/advisor-left:x", force=True)
 
 

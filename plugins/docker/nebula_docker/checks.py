@@ -118,6 +118,26 @@ def disk(df: Mapping[str, int | None], config: Config) -> CheckResult:
     return CheckResult(status, f"{headline}: {detail}", metrics)
 
 
+def usage(snapshot: Snapshot, config: Config) -> CheckResult:
+    """Each running container's memory and CPU as metrics, so the history keeps them: what
+    the advisor reads for memory that keeps growing and containers idle for a week."""
+    metrics: dict[str, float] = {}
+    for c in snapshot.containers:
+        if c.running and c.usage.memory_bytes is not None:
+            metrics[f"{c.name}.memory_bytes"] = float(c.usage.memory_bytes)
+        if c.running and c.usage.cpu_percent is not None:
+            metrics[f"{c.name}.cpu_percent"] = float(c.usage.cpu_percent)
+    running = sum(1 for c in snapshot.containers if c.running)
+    memory = sum(v for k, v in metrics.items() if k.endswith(".memory_bytes"))
+    return CheckResult(Status.OK, f"{running} running, {memory / GB:.2f} GiB of memory in use",
+                       metrics)
+
+
+def usage_units(snapshot: Snapshot) -> dict[str, Unit]:
+    return {f"{c.name}.{metric}": unit for c in snapshot.containers
+            for metric, unit in (("memory_bytes", Unit.BYTES), ("cpu_percent", Unit.PERCENT))}
+
+
 DISK_UNITS = {f"disk.{k}_bytes": Unit.BYTES for k in (*DISK_KINDS, "reclaimable", "total")}
 CHECKS: tuple[CheckSpec[Snapshot], ...] = (
     CheckSpec("expected", "Expected containers",
@@ -129,4 +149,6 @@ CHECKS: tuple[CheckSpec[Snapshot], ...] = (
               {"restarts.max": Unit.COUNT, "restarts.looping": Unit.COUNT}),
     CheckSpec("exited", "Exited containers", "No container exited with a non-zero code.",
               exited, {"exited.nonzero": Unit.COUNT}),
+    CheckSpec("usage", "Container usage", "Each running container's memory and CPU, kept in "
+              "the history (always ok: the advisor reads the trends).", usage, usage_units),
 )
