@@ -94,6 +94,9 @@ class HostPoller:
         self.relay = relay
         self.view = HostView()
         self.last_event_id = 0
+        # Whether last_event_id marks where this hub began to follow the host: events after
+        # it are relayed, the agent's history before it is not.
+        self.following = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.revoked = False
@@ -150,6 +153,11 @@ class HostPoller:
                      if status.get("pending_approvals") else [])
         if self.revoked:
             return
+        if not self.following:
+            # The host counts as up from here, so what it publishes from here on is relayed
+            # even if the event stream connects a moment later.
+            latest = (await self.get("/api/v1/events?limit=1"))["events"]
+            self._follow_from(latest)
         was, before = self.view.state, self._shown()
         self.view = HostView("up", "", time.time(), status, checks, approvals, 0)
         if was != "up":
@@ -203,8 +211,7 @@ class HostPoller:
             # Subscribed first, then the recent list: what happened while we were away
             # and what happens from now on, each event once (by id).
             recent = (await self.get("/api/v1/events?limit=200"))["events"]
-            if self.last_event_id == 0 and recent:
-                self.last_event_id = max(e["id"] for e in recent)  # not the history
+            self._follow_from(recent)
             for event in recent:
                 await self._relay_event(event)
             async for msg in ws:
@@ -212,6 +219,12 @@ class HostPoller:
                     await self._relay_event(json.loads(msg.data))
                 elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
                     break
+
+    def _follow_from(self, events: list[dict[str, Any]]) -> None:
+        """The first time: relay only what comes after `events` (not the agent's history)."""
+        if not self.following:
+            self.following = True
+            self.last_event_id = max((int(e["id"]) for e in events), default=0)
 
     async def _relay_event(self, event: dict[str, Any]) -> None:
         event_id = int(event.get("id") or 0)
