@@ -34,6 +34,25 @@ def utc(*parts: int) -> float:
     return datetime(*parts, tzinfo=timezone.utc).timestamp()
 
 
+# Noon UTC: none of this module's cron windows is open then. On the real clock a test's
+# window is open at its own hour of the day (02:00 in New York is 07:00-08:00 UTC in
+# winter), and the runtime would announce an opening the test does not expect.
+QUIET = utc(2026, 3, 1, 12)
+
+
+@pytest.fixture
+def quiet_start(monkeypatch):
+    """The maintenance runtime starts on a clock fixed at QUIET (the tests move it)."""
+    from nebula.builtins.maintenance import engine
+
+    class Quiet(engine.Maintenance):
+        def __init__(self, *args, **kw):
+            kw.setdefault("clock", lambda: QUIET)
+            super().__init__(*args, **kw)
+
+    monkeypatch.setattr(engine, "Maintenance", Quiet)
+
+
 async def check(agent, name):
     status, body = await agent.get("/api/v1/checks")
     assert status == 200, body
@@ -106,7 +125,8 @@ async def viewer_token(a):
     return body["token"]
 
 
-async def test_a_recurring_window_opens_at_its_local_time_in_summer_and_in_winter(tmp_path):
+async def test_a_recurring_window_opens_at_its_local_time_in_summer_and_in_winter(
+        tmp_path, quiet_start):
     nightly = {"name": "nightly", "cron": "0 2 * * *", "duration": "1h",
                "timezone": "America/New_York", "plugins": ["switchable"],
                "reason": "backups"}
@@ -140,7 +160,8 @@ async def test_a_recurring_window_opens_at_its_local_time_in_summer_and_in_winte
             e["data"]["start"] for e in ended) == [utc(2026, 1, 15, 7), utc(2026, 7, 1, 6)]
 
 
-async def test_stopping_a_configured_window_skips_only_its_open_occurrence(tmp_path):
+async def test_stopping_a_configured_window_skips_only_its_open_occurrence(tmp_path,
+                                                                         quiet_start):
     daily = {"name": "daily", "cron": "0 12 * * *", "duration": 3600,
              "timezone": "Asia/Kolkata"}  # 06:30-07:30 UTC
     path = with_windows(tmp_path / "nebula.toml", [daily])
@@ -205,7 +226,8 @@ def test_bad_windows_name_file_line_and_key(tmp_path):
                                  "[[maintenance]] per window")
 
 
-async def test_the_maintenance_page_lists_windows_with_stop_and_start_for_admins(tmp_path):
+async def test_the_maintenance_page_lists_windows_with_stop_and_start_for_admins(
+        tmp_path, quiet_start):
     path = with_windows(tmp_path / "nebula.toml", [
         {"name": "nightly", "cron": "0 2 * * *", "duration": "1h", "timezone": "UTC",
          "reason": "backups <b>"}])

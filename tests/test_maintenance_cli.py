@@ -4,6 +4,8 @@ entry point against a real agent process."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +14,10 @@ from tests.agent_process import AgentProcess, free_port, isolated_env, nebula
 
 pytestmark = pytest.mark.e2e
 
-WEEKLY = '\n[[maintenance]]\nname = "weekly"\ncron = "0 3 * * 0"\nduration = "2h"\n' \
+# Twelve hours from now in Berlin: a configured window that is surely closed while the test
+# runs (a fixed hour would be open on one day of the week, at that hour).
+LATER = f"0 {(datetime.now(ZoneInfo('Europe/Berlin')).hour + 12) % 24} * * 0"
+WEEKLY = f'\n[[maintenance]]\nname = "weekly"\ncron = "{LATER}"\nduration = "2h"\n' \
          'timezone = "Europe/Berlin"\nplugins = ["system"]\nreason = "updates"\n'
 
 
@@ -51,7 +56,7 @@ def test_maintenance_start_list_and_stop_through_a_running_agent(tmp_path):
         assert {w["name"]: (w["source"], w["open"]) for w in listed["windows"]} == {
             "weekly": ("config", False), "swap": ("adhoc", True)}
         weekly = next(w for w in listed["windows"] if w["name"] == "weekly")
-        assert weekly["next_start"] and weekly["cron"] == "0 3 * * 0"
+        assert weekly["next_start"] and weekly["cron"] == LATER
         human = cli("list")
         assert human.returncode == 0 and "swap" in human.stdout and "updates" in human.stdout
 
