@@ -295,6 +295,16 @@ class History:
             shares[kind] += sum(_overlap(r["start_ts"], end, a, b) for a, b in edges)
         return totals
 
+    async def daily_seconds(self, check: str, since: float) -> dict[int, dict[str, float]]:
+        """Seconds per status of each UTC day from the one holding `since`, by the day's
+        start (a status page's bar per day); days without results are absent."""
+        if self._store is None:
+            return {}
+        rows = await self._store.fetchall(
+            "SELECT bucket, " + ", ".join(f"{k}_s" for k in KINDS) + " FROM status_daily "
+            "WHERE check_name = ? AND bucket >= ? ORDER BY bucket", (check, since // 86400 * 86400))
+        return {int(r["bucket"]): {k: float(r[f"{k}_s"]) for k in KINDS} for r in rows}
+
     async def metrics(self, check: str | None = None) -> list[tuple[str, str]]:
         """Every (check, metric) with a stored series, or those of `check`."""
         if self._store is None:

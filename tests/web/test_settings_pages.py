@@ -27,6 +27,9 @@ class Locked:
             "password": {"type": "string", "writeOnly": True},
             "mode": {"enum": ["fast", "safe"], "default": "safe"},
             "shares": {"type": "array", "items": {"type": "string"}},
+            "channels": {"type": "array", "description": "no writeOnly word here", "items": {
+                "type": "object", "properties": {"url": {"type": "string",
+                                                         "writeOnly": True}}}},
         }}
 
     @hookimpl
@@ -134,6 +137,9 @@ async def test_a_secret_is_sealed_in_the_file_never_shown_and_kept_when_left_emp
                                  "mode": "fast", "shares": ["media", "backup"]}
         status, page = await _page(a, "/settings/plugin?name=locked", headers)
         assert "hunter2" not in page and "secret: set" in page
+        # A list whose items hold a secret is left to the file: no input, a note instead.
+        assert 'name="channels"' not in page and "<code>channels</code> in" in page
+        assert 'name="shares"' in page
         # Left empty: the sealed value stays; the plugin still gets the password.
         status, _, _ = await _post(a, "/settings/plugin?name=locked", headers,
                                    {"host": "nas3", "mode": '"fast"',

@@ -27,8 +27,8 @@ DOWN = ("warning", "critical")
 
 
 class StatusHistory(Protocol):
-    async def status_seconds(self, check: str, since: float, until: float | None = None
-                             ) -> dict[str, float]: ...
+    async def status_seconds_of(self, checks: Sequence[str], since: float,
+                                until: float | None = None) -> dict[str, dict[str, float]]: ...
 
     async def spans(self, check: str, since: float, until: float | None = None
                     ) -> list[Any]: ...
@@ -94,19 +94,28 @@ def mttr(incidents: Sequence[Incident]) -> float | None:
     return sum(ended) / len(ended) if ended else None
 
 
-async def report(history: StatusHistory, check: str, now: float | None = None,
-                 windows: Sequence[str] = tuple(WINDOWS)) -> dict[str, Any]:
-    """A check's uptime per window, its incidents over the longest and their MTTR."""
+async def reports(history: StatusHistory, checks: Sequence[str], now: float | None = None,
+                  windows: Sequence[str] = tuple(WINDOWS)) -> list[dict[str, Any]]:
+    """Each check's uptime per window (all checks' seconds read together, two queries a
+    window), its incidents over the longest window and their MTTR."""
     now = time.time() if now is None else now
-    out: dict[str, Any] = {"check": check, "uptime": {}}
-    for window in windows:
-        length = WINDOWS[window]
-        seconds = await history.status_seconds(check, now - length, now)
+    seconds = {w: await history.status_seconds_of(checks, now - WINDOWS[w], now)
+               for w in windows}
+    longest = max(WINDOWS[w] for w in windows)
+    out = []
+    for check in checks:
+        incidents = incidents_of(check, await history.spans(check, now - longest, now))
         # vars(), not dataclasses.asdict: the fields are flat, and asdict's deep copy was
         # most of a check page's time for a check with a few hundred incidents.
-        out["uptime"][window] = dict(vars(uptime_of(window, seconds, length)))
-    longest = max(WINDOWS[w] for w in windows)
-    incidents = incidents_of(check, await history.spans(check, now - longest, now))
-    out["incidents"] = [{**vars(i), "duration": i.duration} for i in incidents]
-    out["mttr"] = mttr(incidents)
+        out.append({"check": check,
+                    "uptime": {w: dict(vars(uptime_of(w, seconds[w][check], WINDOWS[w])))
+                               for w in windows},
+                    "incidents": [{**vars(i), "duration": i.duration} for i in incidents],
+                    "mttr": mttr(incidents)})
     return out
+
+
+async def report(history: StatusHistory, check: str, now: float | None = None,
+                 windows: Sequence[str] = tuple(WINDOWS)) -> dict[str, Any]:
+    """One check's `reports`."""
+    return (await reports(history, [check], now, windows))[0]

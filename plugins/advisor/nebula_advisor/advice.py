@@ -64,7 +64,7 @@ async def _memory(ctx: PluginContext, check: str, metric: str, name: str, since:
                   now: float) -> list[Suggestion]:
     """Memory that keeps growing over the recent week: a leak, caught before it is an
     out-of-memory kill."""
-    recent, _ = await _recent_trend(ctx, check, metric, since, now)
+    recent, _ = await _recent_trend(ctx, check, metric, since, now, whole=False)
     if recent is None or recent.slope_per_day <= 0:
         return []
     week = min(7.0, recent.span_days)
@@ -101,15 +101,16 @@ async def _idle(ctx: PluginContext, check: str, metric: str, name: str, since: f
 
 
 async def _recent_trend(ctx: PluginContext, check: str, metric: str, since: float,
-                        now: float) -> tuple[Trend | None, Trend | None]:
-    """The trend over the recent `trend_days` and over all of `history_days`. The fits
-    are quadratic in points, so they run in a thread, not on the loop."""
+                        now: float, whole: bool = True) -> tuple[Trend | None, Trend | None]:
+    """The trend over the recent `trend_days` and (with `whole`) over all of
+    `history_days`. The fits are quadratic in points, so they run in a thread, not on the
+    loop."""
     # 4-hour points for the recent week, daily ones for the month: enough for a slope
     # (tested within 10 % through noise and spikes), and a few hundred pairs to fit.
     recent = await ctx.history.series(check, metric, now - ctx.config["trend_days"] * DAY,
                                       now, points=6 * ctx.config["trend_days"])
     longer = await ctx.history.series(check, metric, since, now,
-                                      points=ctx.config["history_days"])
+                                      points=ctx.config["history_days"]) if whole else []
     return await asyncio.to_thread(lambda: (theil_sen(recent), theil_sen(longer)))
 
 
@@ -154,7 +155,7 @@ async def _peer(ctx: PluginContext, action: str) -> dict[str, Any] | None:
     """A read-only action of another plugin, or None when it is not there to ask."""
     try:
         outcome = await ctx.call_action(action, {})
-    except (ParamError, KeyError, LookupError):
+    except (ParamError, LookupError):  # not there (ActionNotFound is a KeyError)
         return None
     if outcome.get("status") != "ok":
         return None

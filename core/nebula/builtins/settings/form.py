@@ -21,11 +21,16 @@ from nebula.web.html import e, schema_input
 CSRF, PLUGIN = "csrf", "plugin"
 
 
+def _holds_secret(prop: Mapping[str, Any]) -> bool:
+    items = prop.get("items")
+    return bool(prop.get("writeOnly")) or any(
+        _holds_secret(p) for p in (prop.get("properties") or {}).values()) or (
+        isinstance(items, Mapping) and _holds_secret(items))
+
+
 def _nested_secret(prop: Mapping[str, Any]) -> bool:
     """Whether a secret hides inside an array or table value (not a secret string)."""
-    if prop.get("type") not in ("array", "object"):
-        return False
-    return "writeOnly" in json.dumps(prop)
+    return prop.get("type") in ("array", "object") and _holds_secret(prop)
 
 
 @dataclass

@@ -108,11 +108,7 @@ class StatusPages:
     async def _days(self, check: str, now: float) -> dict[str, Any]:
         """The state of each of the last DAYS days (UTC), oldest first."""
         first = (now // DAY - DAYS + 1) * DAY
-        rows = await self.agent.store.fetchall(
-            "SELECT bucket, ok_s, warning_s, critical_s, unknown_s, maintenance_s FROM "
-            "status_daily WHERE check_name = ? AND bucket >= ? ORDER BY bucket",
-            (check, first))
-        by_day = {int(r["bucket"]): {k: float(r[f"{k}_s"]) for k in KINDS} for r in rows}
+        by_day = await self.agent.history.daily_seconds(check, first)
         empty = dict.fromkeys(KINDS, 0.0)
         return {"first": time.strftime("%Y-%m-%d", time.gmtime(first)),
                 "states": [day_state(by_day.get(int(first + i * DAY), empty))
@@ -124,6 +120,9 @@ class StatusPages:
         groups: list[dict[str, Any]] = []
         incidents: list[dict[str, Any]] = []
         states: list[str] = []
+        quarter = await history.status_seconds_of(
+            [item["check"] for group in page["groups"] for item in group["checks"]],
+            now - WINDOWS["90d"], now)
         for group in page["groups"]:
             checks = []
             for item in group["checks"]:
@@ -131,11 +130,11 @@ class StatusPages:
                 known = self.agent.health.checks.get(check)
                 name = item.get("name") or (known.check.title if known and known.check.title
                                             else check)
-                seconds = await history.status_seconds(check, now - WINDOWS["90d"], now)
                 state = self._state(check)
                 states.append(state)
                 checks.append({"name": name, "state": state,
-                               "uptime_90d": uptime_of("90d", seconds, WINDOWS["90d"]).uptime,
+                               "uptime_90d": uptime_of("90d", quarter[check],
+                                                       WINDOWS["90d"]).uptime,
                                "days": await self._days(check, now)})
                 spans = await history.spans(check, now - INCIDENT_DAYS * DAY, now)
                 for incident in incidents_of(check, spans):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from nebula.builtins.uptime.pages import note_key
-from nebula.helpers.uptime import WINDOWS, report
+from nebula.helpers.uptime import WINDOWS, report, reports
 from nebula.http.app import find_principal
 from nebula.http.endpoints import json_body, ok
 from nebula.http.keys import agent_of, principal_of
@@ -47,9 +47,8 @@ def api_endpoints(pages: StatusPages) -> list[Endpoint]:
         agent, windows = agent_of(request), _windows(request)
         await agent.health.flush()
         now = time.time()
-        reports = [await report(agent.history, name, now, windows)
-                   for name in sorted(agent.health.checks)]
-        return ok({"checks": reports})
+        return ok({"checks": await reports(agent.history, sorted(agent.health.checks), now,
+                                           windows)})
 
     async def one_check(request: web.Request) -> web.Response:
         agent, name = agent_of(request), request.match_info["check"]
